@@ -213,6 +213,26 @@ static const char *severity_name(LlmcSeverity s) {
     return "error";
 }
 
+/* Prints the source line under a diagnostic: at most a window of ~160 bytes around the
+ * column (a minified 5 MB line stays readable), control bytes as '?', and the caret
+ * under the column, tabs kept so it lines up. */
+static void print_source_line(FILE *out, const char *line, uint32_t col) {
+    enum { WINDOW = 160 };
+    size_t len = strlen(line), c = col ? col - 1 : 0;
+    if (c > len) c = len;
+    size_t start = c > WINDOW / 2 ? c - WINDOW / 2 : 0;
+    size_t end = start + WINDOW < len ? start + WINDOW : len;
+    fputs(start ? "  ..." : "  ", out);
+    for (size_t i = start; i < end; i++) {
+        unsigned char ch = (unsigned char)line[i];
+        fputc(ch == '\t' || ch >= 0x20 ? (ch == 0x7f ? '?' : ch) : '?', out);
+    }
+    fputs(end < len ? "...\n" : "\n", out);
+    fputs(start ? "     " : "  ", out);
+    for (size_t i = start; i < c; i++) fputc(line[i] == '\t' ? '\t' : ' ', out);
+    fputs("^\n", out);
+}
+
 void llmc_diags_print(const LlmcDiags *d, FILE *out) {
     for (uint32_t i = 0; i < d->count; i++) {
         const LlmcDiag *g = &d->items[i];
@@ -221,13 +241,7 @@ void llmc_diags_print(const LlmcDiags *d, FILE *out) {
         else if (g->file)
             fprintf(out, "%s: ", g->file);
         fprintf(out, "%s: %s\n", severity_name(g->severity), g->msg);
-        if (g->line_text) {
-            fprintf(out, "  %s\n  ", g->line_text);
-            /* Keep tabs so the caret lines up under tab-indented text. */
-            for (uint32_t c = 1; c < g->col && g->line_text[c - 1]; c++)
-                fputc(g->line_text[c - 1] == '\t' ? '\t' : ' ', out);
-            fputs("^\n", out);
-        }
+        if (g->line_text) print_source_line(out, g->line_text, g->col);
     }
 }
 
@@ -251,9 +265,10 @@ bool llmc_file_read(const char *path, char **data, size_t *len, LlmcErr *err) {
         llmc_err_set(err, "%s: cannot open: %s", path, strerror(errno));
         return false;
     }
+    /* Regular files and pipes only: a device like /dev/zero would never end. */
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        llmc_err_set(err, "%s: is a directory", path);
+    if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+        llmc_err_set(err, "%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file");
         fclose(f);
         return false;
     }
@@ -283,7 +298,7 @@ bool llmc_file_write(const char *path, const void *data, size_t len, LlmcErr *er
     llmc_buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
-        llmc_err_set(err, "%s: cannot create: %s", tmp.data, strerror(errno));
+        llmc_err_set(err, "%s: cannot create (as %s): %s", path, tmp.data, strerror(errno));
         llmc_buf_free(&tmp);
         return false;
     }
@@ -293,7 +308,7 @@ bool llmc_file_write(const char *path, const void *data, size_t len, LlmcErr *er
         ssize_t w = write(fd, p, left);
         if (w < 0) {
             if (errno == EINTR) continue;
-            llmc_err_set(err, "%s: write error: %s", tmp.data, strerror(errno));
+            llmc_err_set(err, "%s: write error: %s", path, strerror(errno));
             close(fd);
             unlink(tmp.data);
             llmc_buf_free(&tmp);
@@ -303,7 +318,7 @@ bool llmc_file_write(const char *path, const void *data, size_t len, LlmcErr *er
         left -= (size_t)w;
     }
     if (fsync(fd) != 0 || close(fd) != 0) {
-        llmc_err_set(err, "%s: cannot flush: %s", tmp.data, strerror(errno));
+        llmc_err_set(err, "%s: cannot flush to disk: %s", path, strerror(errno));
         unlink(tmp.data);
         llmc_buf_free(&tmp);
         return false;

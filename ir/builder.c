@@ -2,8 +2,8 @@
  *
  * Every entry returns the new node's id or IR_ID_NONE with the first error kept in the
  * builder (sticky), so a caller builds a whole expression and checks once. The builder
- * never aborts on a user's mistake. It does not simplify or deduplicate: that is the
- * compiler's job.
+ * never aborts on a user's mistake. It deliberately does not simplify, fold or
+ * deduplicate (the compiler's passes do) and does not verify whole graphs (verify.c).
  */
 #include "ir_int.h"
 

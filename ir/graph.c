@@ -2,8 +2,8 @@
  * outputs, modules, deep copies.
  *
  * Nodes live in one growable array indexed by 32-bit id, in topological order; their
- * operand lists, constant payloads and strings live in the graph's arena. This file does
- * no checking of meaning: the builder infers types and the verifier judges a graph.
+ * operand lists, constant payloads and strings live in the graph's arena. It deliberately
+ * does no checking of meaning: the builder infers types and the verifier judges a graph.
  */
 #include "ir_int.h"
 
@@ -69,6 +69,7 @@ IrGraph *ir_graph_new(const char *name) {
     g->strings.count = 1;
     strtab_rehash(&g->strings, 128);
     g->name = ir_graph_intern(g, name ? name : "main");
+    ir_train_defaults(&g->train);
     return g;
 }
 
@@ -151,6 +152,7 @@ IrGraph *ir_graph_clone(const IrGraph *g) {
     }
     for (uint32_t o = 0; o < g->n_outputs; o++)
         ir_graph_add_output(c, ir_graph_str(g, g->outputs[o].name), g->outputs[o].node);
+    c->train = g->train; /* its string ids are valid: strings were copied in id order */
     return c;
 }
 

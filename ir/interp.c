@@ -29,7 +29,7 @@
 /* The dispatch table: expanding ops.def makes a missing ir_interp_<mnemonic> a link
  * error, never a silent hole. */
 static const IrInterpFn interp_table[IR_OP_COUNT] = {
-#define IR_OP(ENUM, mn, arity, kind, traits, attrs, shape) [IR_OP_##ENUM] = ir_interp_##mn,
+#define IR_OP(ENUM, mn, arity, kind, traits, attrs, shape, flops) [IR_OP_##ENUM] = ir_interp_##mn,
 #include "ops.def"
 #undef IR_OP
 };

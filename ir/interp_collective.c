@@ -48,6 +48,7 @@ static double combine(const IrInterpCall *c, double a, double b) {
         if (isnan(a)) return a;
         if (isnan(b)) return b;
         return a >= b ? a : b;
+    case IR_REDUCE_INVALID:
     case IR_REDUCE_COUNT: break;
     }
     LLMC_ASSERT(!"collective: invalid reduce kind");

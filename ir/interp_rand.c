@@ -70,6 +70,7 @@ double ir_rand_value(IrRandDist dist, uint32_t seed, uint32_t step, uint32_t mic
         const double two_pi = 6.283185307179586476925286766559;
         return sqrt(-2.0 * log(u1)) * cos(two_pi * u2);
     }
+    case IR_RAND_INVALID:
     case IR_RAND_COUNT: break;
     }
     LLMC_ASSERT(!"rand: invalid distribution");
@@ -81,16 +82,37 @@ static uint32_t key_operand(const IrValue *v) {
     return (uint32_t)((uint64_t)(int64_t)v->data[0] & 0xffffffffu);
 }
 
-/* out[e] = ir_rand_value(dist, seed, step, micro, site, e0 + e), e the row-major element
- * index; operands seed, step, micro are i32[] scalars read as uint32. e0 is the element
- * offset of this tensor inside the unsharded one: 0 until the shard pass gives rand an
- * offset attribute, and then that attribute is the only change here. */
+/* out[e] = ir_rand_value(dist, seed, step, micro, site, E(e)); operands seed, step,
+ * micro are i32[] scalars read as uint32. E(e) is the element's row-major index in the
+ * unsharded tensor: e itself, or, with shard_axis >= 0, the index of this rank's block
+ * (block `rank` along shard_axis) inside a tensor `shards` times as long there. So a
+ * sharded rand draws exactly the values of the unsharded one. */
 bool ir_interp_rand(const IrInterpCall *c) {
+    const IrNode *n = c->node;
     uint32_t seed = key_operand(c->args[0]), step = key_operand(c->args[1]), micro = key_operand(c->args[2]);
-    uint32_t site = (uint32_t)c->node->attrs.rand.site;
-    IrRandDist dist = c->node->attrs.rand.dist;
-    const uint64_t e0 = 0; /* later: (uint64_t)c->node->attrs.rand.offset */
-    int64_t n = ir_type_numel(&c->out->type);
-    for (int64_t e = 0; e < n; e++) c->out->data[e] = ir_rand_value(dist, seed, step, micro, site, e0 + (uint64_t)e);
+    uint32_t site = (uint32_t)n->attrs.rand.site;
+    IrRandDist dist = n->attrs.rand.dist;
+    int64_t axis = n->attrs.rand.shard_axis;
+    if (axis >= 0 && n->attrs.rand.shards != (int64_t)c->ranks) {
+        llmc_err_set(c->err, "rand is sharded over %lld ranks but the world has %u", (long long)n->attrs.rand.shards,
+                     c->ranks);
+        return false;
+    }
+    const IrType *t = &c->out->type;
+    IrType whole = *t;
+    if (axis >= 0) whole.dims[axis] *= n->attrs.rand.shards;
+    int64_t strides[IR_MAX_RANK], coords[IR_MAX_RANK];
+    ir_type_strides(&whole, strides);
+    int64_t numel = ir_type_numel(t);
+    for (int64_t e = 0; e < numel; e++) {
+        uint64_t global = (uint64_t)e;
+        if (axis >= 0) {
+            ir_type_unravel(t, e, coords);
+            coords[axis] += (int64_t)c->rank * t->dims[axis];
+            global = 0;
+            for (uint32_t i = 0; i < t->rank; i++) global += (uint64_t)(coords[i] * strides[i]);
+        }
+        c->out->data[e] = ir_rand_value(dist, seed, step, micro, site, global);
+    }
     return true;
 }

@@ -153,7 +153,7 @@ char *ir_type_format(const IrType *t, char *buf, size_t n);
 
 typedef enum IrOp {
     IR_OP_INVALID = 0,
-#define IR_OP(ENUM, mn, arity, kind, traits, attrs, shape) IR_OP_##ENUM,
+#define IR_OP(ENUM, mn, arity, kind, traits, attrs, shape, flops) IR_OP_##ENUM,
 #include "ops.def"
 #undef IR_OP
     IR_OP_COUNT
@@ -182,8 +182,8 @@ enum {
 /* --- attributes: one typed struct per family, one schema per op row ---------------- */
 
 typedef enum IrRole { IR_ROLE_INVALID = 0, IR_ROLE_PARAM, IR_ROLE_STATE, IR_ROLE_DATA, IR_ROLE_COUNT } IrRole;
-typedef enum IrRandDist { IR_RAND_UNIFORM = 0, IR_RAND_NORMAL, IR_RAND_COUNT } IrRandDist;
-typedef enum IrReduceKind { IR_REDUCE_SUM = 0, IR_REDUCE_MAX, IR_REDUCE_COUNT } IrReduceKind;
+typedef enum IrRandDist { IR_RAND_INVALID = 0, IR_RAND_UNIFORM, IR_RAND_NORMAL, IR_RAND_COUNT } IrRandDist;
+typedef enum IrReduceKind { IR_REDUCE_INVALID = 0, IR_REDUCE_SUM, IR_REDUCE_MAX, IR_REDUCE_COUNT } IrReduceKind;
 
 typedef struct IrInts {
     uint32_t n;
@@ -209,7 +209,9 @@ typedef union IrAttrs {
     struct { int64_t axis, batch_dims; } gather;            /* gather, scatter_add */
     struct { int64_t k; } topk;
     struct { int64_t axis; bool exclusive, reverse; } cumsum;
-    struct { int64_t site; IrRandDist dist; } rand;
+    /* shard_axis >= 0: this node is block `rank` along shard_axis of an unsharded
+     * tensor `shards` times as long there, and draws that block's values. */
+    struct { int64_t site; IrRandDist dist; int64_t shard_axis, shards; } rand;
     struct { uint32_t symbol; } extern_call;                /* interned */
     struct { int64_t axis, concat_axis, ranks; IrReduceKind reduce; } coll;
 } IrAttrs;
@@ -222,6 +224,7 @@ typedef enum IrAttrKind {
     IR_ATTR_ENUM,   /* an enum stored as int; names in IrAttrField.enum_names */
     IR_ATTR_STRING, /* uint32_t interned id; 0 = absent */
     IR_ATTR_DATA,   /* IrData, in the node's dtype */
+    IR_ATTR_FLOAT,  /* double (the training record; no op uses it) */
     IR_ATTR_COUNT
 } IrAttrKind;
 
@@ -233,6 +236,7 @@ typedef struct IrAttrField {
     size_t offset;                 /* offsetof(IrAttrs, ...) */
     bool required;                 /* must appear in text; no default */
     int64_t default_int;           /* INT, BOOL, ENUM */
+    double default_float;          /* FLOAT */
     const char *const *enum_names; /* ENUM: index -> name, NULL-terminated */
 } IrAttrField;
 
@@ -241,12 +245,24 @@ typedef struct IrAttrSchema {
     uint32_t count;
 } IrAttrSchema;
 
+/* What statistics count as an op's arithmetic (the ops.def `flops` column). */
+typedef enum IrFlops {
+    IR_FLOPS_INVALID = 0,
+    IR_FLOPS_NONE,    /* free: sources, movement, gathers, collectives */
+    IR_FLOPS_OUT,     /* one per result element */
+    IR_FLOPS_IN,      /* one per element of operand 0 (reductions) */
+    IR_FLOPS_UPDATES, /* one per element of operand 1 (scatter_add) */
+    IR_FLOPS_MATMUL,  /* 2*M*N*K per batch element */
+    IR_FLOPS_COUNT
+} IrFlops;
+
 typedef struct IrOpInfo {
     const char *name; /* mnemonic */
     int arity;        /* -1: variadic */
     IrOpKind kind;
     unsigned traits;
     const IrAttrSchema *attrs;
+    IrFlops flops;
 } IrOpInfo;
 
 const IrOpInfo *ir_op_info(IrOp op);
@@ -290,8 +306,52 @@ typedef struct IrStrTable {
     uint32_t n_slots;
 } IrStrTable;
 
+/* --- the training-config record -------------------------------------------------------
+ * What the train {} block of a .llm file says, lowered by the frontend and attached to
+ * the forward graph; printed and parsed with it (`train {...}` as the graph's first
+ * line). compiler/ learns the recipe from this record, never from the AST. Its fields
+ * are described by a schema like an op's attributes, so text handles it generically. */
+typedef enum IrOptimizer { IR_OPTIMIZER_INVALID = 0, IR_OPTIMIZER_ADAMW, IR_OPTIMIZER_SGD, IR_OPTIMIZER_COUNT } IrOptimizer;
+typedef enum IrSchedule {
+    IR_SCHEDULE_INVALID = 0,
+    IR_SCHEDULE_CONSTANT,     /* lr after warmup */
+    IR_SCHEDULE_COSINE,       /* linear warmup, cosine decay to min_lr at `steps` */
+    IR_SCHEDULE_LINEAR,       /* linear warmup, linear decay to min_lr at `steps` */
+    IR_SCHEDULE_COUNT
+} IrSchedule;
+typedef enum IrRemat { IR_REMAT_INVALID = 0, IR_REMAT_NONE, IR_REMAT_LAYERS, IR_REMAT_COUNT } IrRemat;
+typedef enum IrTrainPrecision { IR_TRAIN_INVALID = 0, IR_TRAIN_FP32, IR_TRAIN_BF16, IR_TRAIN_PRECISION_COUNT } IrTrainPrecision;
+
+typedef struct IrTrainConfig {
+    bool present;       /* false: the graph carries no record (printed as nothing) */
+    uint32_t model;     /* interned model name */
+    int64_t batch;      /* sequences per micro-batch */
+    int64_t seq;        /* tokens per sequence */
+    int64_t accumulate; /* micro-batches per optimizer step, over all ranks together */
+    int64_t steps;      /* length of the schedule */
+    int64_t seed;
+    IrOptimizer optimizer;
+    double lr, beta1, beta2, eps, weight_decay, momentum; /* momentum: sgd only */
+    IrSchedule schedule;
+    int64_t warmup;        /* steps of linear warmup */
+    double min_lr;
+    double clip_grad_norm; /* global norm; 0 = off */
+    IrRemat remat;
+    IrTrainPrecision precision;
+} IrTrainConfig;
+
+/* The record's defaults (present = false): batch 1, seq 1, accumulate 1, steps 1000,
+ * seed 0, adamw(lr 3e-4, betas (0.9, 0.95), eps 1e-8, weight_decay 0.1), constant
+ * schedule, warmup 0, min_lr 0, no clipping, no remat, fp32. */
+void ir_train_defaults(IrTrainConfig *t);
+const IrAttrSchema *ir_train_schema(void); /* fields over IrTrainConfig, sorted by name */
+/* Range checks: sizes >= 1, lr > 0, betas in [0,1), eps > 0, weight_decay >= 0,
+ * 0 <= warmup <= steps, 0 <= min_lr <= lr, clip >= 0. Names the field. */
+bool ir_train_check(const IrTrainConfig *t, LlmcErr *err);
+
 typedef struct IrGraph {
     uint32_t name; /* interned */
+    IrTrainConfig train;
     IrNode *nodes; /* [n_nodes], topological order; id = index */
     uint32_t n_nodes, cap_nodes;
     IrOutput *outputs;
@@ -402,9 +462,10 @@ typedef struct IrTextPos {
 } IrTextPos;
 
 /* Checks types, shapes (by re-running shape inference), SSA order, dangling ids,
- * attribute ranges, duplicate input/output names, empty graphs. Every message names
- * the node (%id, op, scope) and the reason. Diagnostics point at pos[id] in src when
- * both are given. Returns true when the graph is valid. */
+ * attribute ranges, duplicate input/output names, empty graphs, and the train record's
+ * ranges (ir_train_check) when present. Every message names the node (%id, op, scope)
+ * and the reason. Diagnostics point at pos[id] in src when both are given. Returns true
+ * when the graph is valid. */
 bool ir_verify(const IrGraph *g, LlmcDiags *diags, const LlmcSource *src, const IrTextPos *pos);
 
 /* ===================================================================================
@@ -453,7 +514,7 @@ typedef struct IrValue {
 void ir_value_alloc(IrValue *v, IrType type); /* zeroed */
 void ir_value_free(IrValue *v);
 
-typedef enum IrPrecision { IR_PRECISION_F32 = 1, IR_PRECISION_F64 } IrPrecision;
+typedef enum IrPrecision { IR_PRECISION_INVALID = 0, IR_PRECISION_F32, IR_PRECISION_F64, IR_PRECISION_COUNT } IrPrecision;
 
 /* extern_call goes through this hook, installed by the runtime. */
 typedef bool (*IrExternHook)(void *ctx, const char *symbol, const IrValue *args,

@@ -9,7 +9,7 @@
 
 #include "ir.h"
 
-/* --- attribute schemas (attrs.c) ----------------------------------------------------- */
+/* --- attribute schemas (ops.c) ----------------------------------------------------- */
 #define IR_SCHEMA_DECL(name) extern const IrAttrSchema ir_attr_schema_##name;
 IR_SCHEMA_DECL(none)
 IR_SCHEMA_DECL(input)
@@ -39,7 +39,7 @@ extern const char *const ir_reduce_names[];
  * Given n's op, operands, attrs and, for hinted ops, n->type (the requested result
  * type), compute the result type or fail with a message naming op and shapes. */
 typedef bool (*IrShapeFn)(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *err);
-#define IR_OP(ENUM, mn, arity, kind, traits, attrs, shape)                            \
+#define IR_OP(ENUM, mn, arity, kind, traits, attrs, shape, flops)                            \
     bool ir_shape_##shape(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *err);
 #include "ops.def"
 #undef IR_OP
@@ -62,7 +62,7 @@ typedef struct IrInterpCall {
     LlmcErr *err;
 } IrInterpCall;
 typedef bool (*IrInterpFn)(const IrInterpCall *c);
-#define IR_OP(ENUM, mn, arity, kind, traits, attrs, shape) bool ir_interp_##mn(const IrInterpCall *c);
+#define IR_OP(ENUM, mn, arity, kind, traits, attrs, shape, flops) bool ir_interp_##mn(const IrInterpCall *c);
 #include "ops.def"
 #undef IR_OP
 
@@ -83,6 +83,12 @@ void ir_type_strides(const IrType *t, int64_t *strides);
 
 /* Reads a const node's element i (splat-aware) as double. */
 double ir_const_get(const IrNode *n, uint64_t i);
+
+/* --- verifying a graph read from .llir (verify.c; the parser uses it) ------------------
+ * ir_verify, plus where the graph's `train {...}` line is in src, so that a range error
+ * in the record points at it. train_pos NULL: no position, exactly ir_verify. */
+bool ir_verify_text(const IrGraph *g, LlmcDiags *diags, const LlmcSource *src, const IrTextPos *pos,
+                    const IrTextPos *train_pos);
 
 /* --- .llir float literals (text_float.c; the parser and tests use them) ---------------
  * Reads one literal of the forms ir_format_f32/f64 print: a decimal ("-1.5e-3"), inf,

@@ -4,6 +4,8 @@
  * Attribute schemas describe each op's typed attribute struct (a member of IrAttrs) field
  * by field, so the printer, the parser and the verifier handle attributes generically and
  * never through raw integer slots. Fields are listed sorted by name: the canonical order.
+ * The same mechanism describes the training-config record. This file deliberately holds
+ * no op semantics: shape rules are in shape.c, evaluation in interp_*.c.
  */
 #include "ir_int.h"
 
@@ -12,8 +14,8 @@
 /* --- enum names ---------------------------------------------------------------------- */
 
 const char *const ir_role_names[] = {"", "param", "state", "data", NULL};
-const char *const ir_dist_names[] = {"uniform", "normal", NULL};
-const char *const ir_reduce_names[] = {"sum", "max", NULL};
+const char *const ir_dist_names[] = {"", "uniform", "normal", NULL};
+const char *const ir_reduce_names[] = {"", "sum", "max", NULL};
 
 /* --- attribute schemas --------------------------------------------------------------- */
 
@@ -88,6 +90,8 @@ SCHEMA(cumsum, cumsum_fields);
 
 static const IrAttrField rand_fields[] = {
     FIELD("dist", ENUM, rand.dist, .default_int = IR_RAND_UNIFORM, .enum_names = ir_dist_names),
+    FIELD("shard_axis", INT, rand.shard_axis, .default_int = -1),
+    FIELD("shards", INT, rand.shards, .default_int = 1),
     FIELD("site", INT, rand.site, .required = true),
 };
 SCHEMA(rand, rand_fields);
@@ -123,12 +127,93 @@ static const IrAttrField all_to_all_fields[] = {
 };
 SCHEMA(all_to_all, all_to_all_fields);
 
+/* --- the training-config record ----------------------------------------------------- */
+
+static const char *const optimizer_names[] = {"", "adamw", "sgd", NULL};
+static const char *const schedule_names[] = {"", "constant", "cosine", "linear", NULL};
+static const char *const remat_names[] = {"", "none", "layers", NULL};
+static const char *const precision_names[] = {"", "fp32", "bf16", NULL};
+
+#define TFIELD(name_, kind_, member, ...)                                                \
+    { .name = name_, .kind = IR_ATTR_##kind_, .offset = offsetof(IrTrainConfig, member), __VA_ARGS__ }
+
+/* Every field is `required` so the printed record always spells the whole recipe out. */
+static const IrAttrField train_fields[] = {
+    TFIELD("accumulate", INT, accumulate, .required = true, .default_int = 1),
+    TFIELD("batch", INT, batch, .required = true, .default_int = 1),
+    TFIELD("beta1", FLOAT, beta1, .required = true, .default_float = 0.9),
+    TFIELD("beta2", FLOAT, beta2, .required = true, .default_float = 0.95),
+    TFIELD("clip_grad_norm", FLOAT, clip_grad_norm, .required = true, .default_float = 0),
+    TFIELD("eps", FLOAT, eps, .required = true, .default_float = 1e-8),
+    TFIELD("lr", FLOAT, lr, .required = true, .default_float = 3e-4),
+    TFIELD("min_lr", FLOAT, min_lr, .required = true, .default_float = 0),
+    TFIELD("model", STRING, model, .required = true),
+    TFIELD("momentum", FLOAT, momentum, .required = true, .default_float = 0),
+    TFIELD("optimizer", ENUM, optimizer, .required = true, .default_int = IR_OPTIMIZER_ADAMW,
+           .enum_names = optimizer_names),
+    TFIELD("precision", ENUM, precision, .required = true, .default_int = IR_TRAIN_FP32,
+           .enum_names = precision_names),
+    TFIELD("remat", ENUM, remat, .required = true, .default_int = IR_REMAT_NONE, .enum_names = remat_names),
+    TFIELD("schedule", ENUM, schedule, .required = true, .default_int = IR_SCHEDULE_CONSTANT,
+           .enum_names = schedule_names),
+    TFIELD("seed", INT, seed, .required = true, .default_int = 0),
+    TFIELD("seq", INT, seq, .required = true, .default_int = 1),
+    TFIELD("steps", INT, steps, .required = true, .default_int = 1000),
+    TFIELD("warmup", INT, warmup, .required = true, .default_int = 0),
+    TFIELD("weight_decay", FLOAT, weight_decay, .required = true, .default_float = 0.1),
+};
+static const IrAttrSchema train_schema = {train_fields, sizeof train_fields / sizeof train_fields[0]};
+
+const IrAttrSchema *ir_train_schema(void) { return &train_schema; }
+
+void ir_train_defaults(IrTrainConfig *t) {
+    memset(t, 0, sizeof *t);
+    for (uint32_t i = 0; i < train_schema.count; i++) {
+        const IrAttrField *f = &train_fields[i];
+        char *p = (char *)t + f->offset;
+        if (f->kind == IR_ATTR_INT) *(int64_t *)p = f->default_int;
+        if (f->kind == IR_ATTR_ENUM) *(int *)p = (int)f->default_int;
+        if (f->kind == IR_ATTR_FLOAT) *(double *)p = f->default_float;
+    }
+}
+
+bool ir_train_check(const IrTrainConfig *t, LlmcErr *err) {
+    const struct { const char *name; int64_t v; } sizes[] = {
+        {"batch", t->batch}, {"seq", t->seq}, {"accumulate", t->accumulate}, {"steps", t->steps}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        if (sizes[i].v < 1) {
+            llmc_err_set(err, "train: %s must be >= 1, got %lld", sizes[i].name, (long long)sizes[i].v);
+            return false;
+        }
+    if (t->seed < 0 || t->seed > UINT32_MAX) {
+        llmc_err_set(err, "train: seed must be in [0, 2^32), got %lld", (long long)t->seed);
+        return false;
+    }
+    /* Written as !(ok) so that nan fails every check. */
+    if (!(t->lr > 0)) return llmc_err_set(err, "train: lr must be > 0, got %g", t->lr), false;
+    if (!(t->beta1 >= 0 && t->beta1 < 1)) return llmc_err_set(err, "train: beta1 must be in [0, 1), got %g", t->beta1), false;
+    if (!(t->beta2 >= 0 && t->beta2 < 1)) return llmc_err_set(err, "train: beta2 must be in [0, 1), got %g", t->beta2), false;
+    if (!(t->eps > 0)) return llmc_err_set(err, "train: eps must be > 0, got %g", t->eps), false;
+    if (!(t->weight_decay >= 0)) return llmc_err_set(err, "train: weight_decay must be >= 0, got %g", t->weight_decay), false;
+    if (!(t->momentum >= 0 && t->momentum < 1)) return llmc_err_set(err, "train: momentum must be in [0, 1), got %g", t->momentum), false;
+    if (t->warmup < 0 || t->warmup > t->steps)
+        return llmc_err_set(err, "train: warmup must be in [0, steps=%lld], got %lld", (long long)t->steps, (long long)t->warmup), false;
+    if (!(t->min_lr >= 0 && t->min_lr <= t->lr))
+        return llmc_err_set(err, "train: min_lr must be in [0, lr=%g], got %g", t->lr, t->min_lr), false;
+    if (!(t->clip_grad_norm >= 0)) return llmc_err_set(err, "train: clip_grad_norm must be >= 0 (0 = off), got %g", t->clip_grad_norm), false;
+    if ((int)t->optimizer <= 0 || t->optimizer >= IR_OPTIMIZER_COUNT || (int)t->schedule <= 0 ||
+        t->schedule >= IR_SCHEDULE_COUNT || (int)t->remat <= 0 || t->remat >= IR_REMAT_COUNT ||
+        (int)t->precision <= 0 || t->precision >= IR_TRAIN_PRECISION_COUNT)
+        return llmc_err_set(err, "train: an enum field holds an invalid value"), false;
+    return true;
+}
+
 /* --- the op table -------------------------------------------------------------------- */
 
 static const IrOpInfo op_infos[IR_OP_COUNT] = {
-    [IR_OP_INVALID] = {"<invalid>", 0, IR_KIND_INVALID, 0, &ir_attr_schema_none},
-#define IR_OP(ENUM, mn, arity, kind, traits, attrs, shape)                                \
-    [IR_OP_##ENUM] = {#mn, arity, IR_KIND_##kind, traits, &ir_attr_schema_##attrs},
+    [IR_OP_INVALID] = {"<invalid>", 0, IR_KIND_INVALID, 0, &ir_attr_schema_none, IR_FLOPS_INVALID},
+#define IR_OP(ENUM, mn, arity, kind, traits, attrs, shape, flops)                                \
+    [IR_OP_##ENUM] = {#mn, arity, IR_KIND_##kind, traits, &ir_attr_schema_##attrs, IR_FLOPS_##flops},
 #include "ops.def"
 #undef IR_OP
 };
@@ -164,6 +249,7 @@ void ir_attrs_init_defaults(IrOp op, IrAttrs *a) {
         case IR_ATTR_INT: *(int64_t *)p = f->default_int; break;
         case IR_ATTR_BOOL: *(bool *)p = f->default_int != 0; break;
         case IR_ATTR_ENUM: *(int *)p = (int)f->default_int; break;
+        case IR_ATTR_FLOAT: *(double *)p = f->default_float; break;
         case IR_ATTR_INTS:
         case IR_ATTR_STRING:
         case IR_ATTR_DATA:

@@ -4,7 +4,8 @@
  * One function per rule family named in ops.def (ir_shape_<family>). The builder runs
  * them to type new nodes and the verifier re-runs them to judge a parsed graph, so a
  * rule is the one place an op's typing lives. Messages name the op and the shapes.
- * Rules assume operand ids are valid; ir_infer_type checks that first.
+ * Rules assume operand ids are valid; ir_infer_type checks that first. Deliberately not
+ * here: SSA order, names and whole-graph checks (verify.c).
  */
 #include "ir_int.h"
 
@@ -13,7 +14,7 @@
 #define MAX_NUMEL ((int64_t)1 << 40)
 
 const IrShapeFn ir_shape_table[IR_OP_COUNT] = {
-#define IR_OP(ENUM, mn, arity, kind, traits, attrs, shape) [IR_OP_##ENUM] = ir_shape_##shape,
+#define IR_OP(ENUM, mn, arity, kind, traits, attrs, shape, flops) [IR_OP_##ENUM] = ir_shape_##shape,
 #include "ops.def"
 #undef IR_OP
 };
@@ -72,25 +73,41 @@ static bool check_result(const IrNode *n, const IrType *t, LlmcErr *err) {
 
 /* --- rule families ------------------------------------------------------------------- */
 
-bool ir_shape_hinted(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *err) {
+/* Sources and calls take their result type from the request (n->type). */
+static bool hinted_type(const IrNode *n, IrType *out, LlmcErr *err) {
     *out = n->type;
-    if (!check_result(n, out, err)) return false;
-    if (n->op == IR_OP_INPUT && n->attrs.input.name == 0) {
+    return check_result(n, out, err);
+}
+
+bool ir_shape_input(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *err) {
+    if (!hinted_type(n, out, err)) return false;
+    if (n->attrs.input.name == 0) {
         llmc_err_set(err, "input: needs a non-empty name");
         return false;
     }
-    if (n->op == IR_OP_CONST) {
-        const IrData *d = &n->attrs.constant.value;
-        int64_t numel = ir_type_numel(out);
-        if (!d->bytes || (d->count != 1 && d->count != (uint64_t)numel)) {
-            char b[IR_TYPE_STR_MAX];
-            llmc_err_set(err, "const: %llu values for %s; give 1 (splat) or %lld", (unsigned long long)d->count,
-                         TSTR(out, b), (long long)numel);
-            return false;
-        }
+    return true;
+}
+
+bool ir_shape_const(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *err) {
+    if (!hinted_type(n, out, err)) return false;
+    const IrData *d = &n->attrs.constant.value;
+    int64_t numel = ir_type_numel(out);
+    if (!d->bytes || (d->count != 1 && d->count != (uint64_t)numel)) {
+        char b[IR_TYPE_STR_MAX];
+        llmc_err_set(err, "const: %llu values for %s; give 1 (splat) or %lld", (unsigned long long)d->count,
+                     TSTR(out, b), (long long)numel);
+        return false;
     }
-    if (n->op == IR_OP_IOTA) return check_axis(n, "axis", n->attrs.axis.axis, out->rank, err);
-    if (n->op == IR_OP_EXTERN_CALL && n->attrs.extern_call.symbol == 0) {
+    return true;
+}
+
+bool ir_shape_iota(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *err) {
+    return hinted_type(n, out, err) && check_axis(n, "axis", n->attrs.axis.axis, out->rank, err);
+}
+
+bool ir_shape_extern_call(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *err) {
+    if (!hinted_type(n, out, err)) return false;
+    if (n->attrs.extern_call.symbol == 0) {
         llmc_err_set(err, "extern_call: needs a symbol");
         return false;
     }
@@ -384,15 +401,10 @@ bool ir_shape_onehot(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *er
     return true;
 }
 
-bool ir_shape_same(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *err) {
+bool ir_shape_cumsum(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *err) {
     const IrType *x = operand_type(g, n, 0);
     *out = *x;
-    if (n->op == IR_OP_CUMSUM) return check_axis(n, "axis", n->attrs.cumsum.axis, x->rank, err);
-    if (n->op == IR_OP_ALL_REDUCE && (n->attrs.coll.ranks < 1 || n->attrs.coll.ranks > 65536)) {
-        llmc_err_set(err, "all_reduce: ranks %lld is out of range [1, 65536]", (long long)n->attrs.coll.ranks);
-        return false;
-    }
-    return true;
+    return check_axis(n, "axis", n->attrs.cumsum.axis, x->rank, err);
 }
 
 bool ir_shape_rand(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *err) {
@@ -413,6 +425,12 @@ bool ir_shape_rand(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *err)
     }
     if (n->attrs.rand.site < 0 || n->attrs.rand.site > UINT32_MAX) {
         llmc_err_set(err, "rand: site %lld is out of range [0, 2^32)", (long long)n->attrs.rand.site);
+        return false;
+    }
+    int64_t axis = n->attrs.rand.shard_axis, shards = n->attrs.rand.shards;
+    if (axis == -1 ? shards != 1 : (axis < 0 || axis >= (int64_t)out->rank || shards < 1 || shards > 65536)) {
+        llmc_err_set(err, "rand: shard_axis %lld with %lld shards is invalid for rank %u (shard_axis -1 means "
+                     "unsharded, with shards 1)", (long long)axis, (long long)shards, out->rank);
         return false;
     }
     return true;
@@ -464,6 +482,11 @@ bool ir_shape_all_to_all(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr
     out->dims[split] /= n->attrs.coll.ranks;
     out->dims[cat] *= n->attrs.coll.ranks;
     return check_result(n, out, err);
+}
+
+bool ir_shape_all_reduce(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *err) {
+    *out = *operand_type(g, n, 0);
+    return check_ranks(n, err);
 }
 
 /* --- entry --------------------------------------------------------------------------- */

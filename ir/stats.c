@@ -1,10 +1,10 @@
 /* ir/stats.c — graph statistics: op histogram, FLOPs, parameter count, bytes.
  *
- * FLOPs count arithmetic, not memory traffic: matmul 2*M*N*K per batch element,
- * elementwise ops one per output element, reductions and cumsum one per input element,
- * rand and scatter_add one per element they write; sources, movement and the rest of
- * indexing are free. Collectives count no FLOPs here (communication is counted in bytes
- * by the shard pass later). Byte counts are per graph, one rank.
+ * FLOPs count arithmetic, not memory traffic, as each op's `flops` column in ops.def
+ * says (matmul 2*M*N*K per batch element, elementwise one per result element,
+ * reductions one per input element, ...). It deliberately does not count
+ * communication (the shard pass counts bytes) or estimate time. Byte counts are per
+ * graph, one rank.
  */
 #include "ir_int.h"
 
@@ -18,22 +18,14 @@ static uint64_t matmul_flops(const IrGraph *g, const IrNode *n) {
 
 uint64_t ir_node_flops(const IrGraph *g, IrId id) {
     const IrNode *n = ir_graph_node(g, id);
-    uint64_t out = (uint64_t)ir_type_numel(&n->type);
-    switch (ir_op_info(n->op)->kind) {
-    case IR_KIND_ELEMENTWISE: return n->op == IR_OP_CAST ? 0 : out;
-    case IR_KIND_REDUCE: return (uint64_t)ir_type_numel(&g->nodes[n->operands[0]].type);
-    case IR_KIND_CONTRACTION: return matmul_flops(g, n);
-    case IR_KIND_INDEX:
-        if (n->op == IR_OP_CUMSUM) return out;
-        if (n->op == IR_OP_SCATTER_ADD) return (uint64_t)ir_type_numel(&g->nodes[n->operands[1]].type);
-        return 0;
-    case IR_KIND_RANDOM: return out;
-    case IR_KIND_SOURCE:
-    case IR_KIND_MOVEMENT:
-    case IR_KIND_EXTERN:
-    case IR_KIND_COLLECTIVE:
-    case IR_KIND_INVALID:
-    case IR_KIND_COUNT: return 0;
+    switch (ir_op_info(n->op)->flops) {
+    case IR_FLOPS_OUT: return (uint64_t)ir_type_numel(&n->type);
+    case IR_FLOPS_IN: return (uint64_t)ir_type_numel(&g->nodes[n->operands[0]].type);
+    case IR_FLOPS_UPDATES: return (uint64_t)ir_type_numel(&g->nodes[n->operands[1]].type);
+    case IR_FLOPS_MATMUL: return matmul_flops(g, n);
+    case IR_FLOPS_NONE:
+    case IR_FLOPS_INVALID:
+    case IR_FLOPS_COUNT: return 0;
     }
     return 0;
 }

@@ -5,8 +5,10 @@
  * the line (outside strings).
  *
  *   module     := { NEWLINE | graph } EOF
- *   graph      := 'graph' gname '{' NEWLINE { line } '}' (NEWLINE | EOF)
+ *   graph      := 'graph' gname '{' NEWLINE graph_body '}' (NEWLINE | EOF)
  *   gname      := '@' NAME | '@' STRING
+ *   graph_body := { NEWLINE } [ train_record NEWLINE ] { line }
+ *   train_record := 'train' attrs       (names and kinds from ir_train_schema())
  *   line       := [ node | output ] NEWLINE
  *   node       := VALUE '=' OPNAME '(' [ VALUE { ',' VALUE } ] ')' [ attrs ] ':' type
  *                 [ provenance ]
@@ -30,6 +32,10 @@
  * Meaning: value names are local to a graph and must be defined (once) before use; the
  * printer renumbers them %0... A const's value (DATA) is read in the node's dtype, which
  * comes after the attributes, so its tokens are kept and converted once the type is known.
+ * The train record (the graph's IrTrainConfig) is read by the same attribute code as an
+ * op's attributes, starting from ir_train_defaults(); every field is required, FLOAT
+ * fields take any NUMBER as a double. Its ranges are left to the verifier, which is
+ * told the record's position so its complaints point at the line.
  * Every declared dimension must be >= 1 and a type at most 2^40 elements, so later
  * stages never see a type whose size overflows.
  *
@@ -150,6 +156,8 @@ typedef struct Parser {
     NameMap values, outputs;
     IrTextPos *node_pos;
     uint32_t cap_pos;
+    bool has_train;      /* a train record was read (or attempted) in this graph */
+    IrTextPos train_pos; /* where: the 'train' keyword */
     /* Scratch reused from node to node. */
     IrId *ops;
     uint32_t cap_ops;
@@ -639,7 +647,24 @@ static void push_data(Parser *P) {
     P->data[P->n_data++] = P->tok;
 }
 
-/* --- attributes ---------------------------------------------------------------------- */
+/* --- attributes and the train record -------------------------------------------------
+ * Op attributes and the fields of the training-config record are both `name=value`
+ * lists described by an IrAttrSchema, so one code path reads them: a FieldSet names the
+ * schema, the base its offsets are relative to (an IrAttrs or an IrTrainConfig), and
+ * how messages call the owner ("reduce_sum", "train") and its entries ("attribute",
+ * "field"). */
+
+typedef struct FieldSet {
+    const IrAttrSchema *schema;
+    void *base;
+    const char *owner;  /* "reduce_sum", "train" */
+    const char *noun;   /* "attribute", "field"; plural adds an 's' */
+    const char *a_noun; /* "an attribute", "a field" */
+} FieldSet;
+
+static FieldSet op_fields(IrOp op, IrAttrs *a) {
+    return (FieldSet){ir_op_info(op)->attrs, a, ir_op_name(op), "attribute", "an attribute"};
+}
 
 static const IrAttrField *find_field(const IrAttrSchema *s, const char *name, size_t n, uint32_t *index) {
     for (uint32_t i = 0; i < s->count; i++)
@@ -657,14 +682,31 @@ static void field_names(const IrAttrSchema *s, char *buf, size_t n) {
         used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? ", " : "", s->fields[i].name);
 }
 
-static bool kind_error(Parser *P, IrOp op, const IrAttrField *f, const char *want) {
+static bool kind_error(Parser *P, const FieldSet *fs, const IrAttrField *f, const char *want) {
     char what[256];
-    snprintf(what, sizeof what, "%s for attribute '%s' of %s", want, f->name, ir_op_name(op));
+    snprintf(what, sizeof what, "%s for %s '%s' of %s", want, fs->noun, f->name, fs->owner);
     return expected(P, what);
 }
 
+static bool float_error(Parser *P, const Token *t, IrFloatParse r, IrDtype dt) {
+    char buf[DESCRIBE_MAX];
+    const char *d = ir_dtype_name(dt);
+    switch (r) {
+    case IR_FLOAT_OK: return true;
+    case IR_FLOAT_SYNTAX: error_at(P, t->line, t->col, "invalid number %s", describe(P, t, buf, sizeof buf)); break;
+    case IR_FLOAT_RANGE:
+        error_at(P, t->line, t->col, "value %s is out of range for %s", describe(P, t, buf, sizeof buf), d);
+        break;
+    case IR_FLOAT_NAN_BITS:
+        error_at(P, t->line, t->col, "%s is not a NaN of type %s: write nan:0x and the %d hex digits of a NaN",
+                 describe(P, t, buf, sizeof buf), d, dt == IR_DTYPE_F64 ? 16 : 8);
+        break;
+    }
+    return false;
+}
+
 /* avalue for an ENUM field: IDENT naming one of the field's values */
-static bool parse_enum_value(Parser *P, IrOp op, const IrAttrField *f, int *out) {
+static bool parse_enum_value(Parser *P, const FieldSet *fs, const IrAttrField *f, int *out) {
     for (int i = 0; P->tok.kind == TK_IDENT && f->enum_names[i]; i++)
         if (f->enum_names[i][0] && strlen(f->enum_names[i]) == P->tok.len &&
             memcmp(f->enum_names[i], P->text + P->tok.start, P->tok.len) == 0) {
@@ -680,12 +722,12 @@ static bool parse_enum_value(Parser *P, IrOp op, const IrAttrField *f, int *out)
             used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", f->enum_names[i]);
     char want[200];
     snprintf(want, sizeof want, "one of %s", names);
-    return kind_error(P, op, f, want);
+    return kind_error(P, fs, f, want);
 }
 
 /* avalue for an INTS field: '[' [ INT { ',' INT } ] ']' */
-static bool parse_ints_value(Parser *P, IrOp op, const IrAttrField *f, IrInts *out) {
-    if (!tok_punct(P, '[')) return kind_error(P, op, f, "a list of integers '[...]'");
+static bool parse_ints_value(Parser *P, const FieldSet *fs, const IrAttrField *f, IrInts *out) {
+    if (!tok_punct(P, '[')) return kind_error(P, fs, f, "a list of integers '[...]'");
     next(P);
     out->n = 0;
     if (tok_punct(P, ']')) {
@@ -695,7 +737,7 @@ static bool parse_ints_value(Parser *P, IrOp op, const IrAttrField *f, IrInts *o
     for (;;) {
         if (P->tok.kind != TK_INT) return expected(P, "an integer in the list");
         if (out->n == IR_MAX_RANK) {
-            error_at(P, P->tok.line, P->tok.col, "attribute '%s' has more than %d entries", f->name, IR_MAX_RANK);
+            error_at(P, P->tok.line, P->tok.col, "%s '%s' has more than %d entries", fs->noun, f->name, IR_MAX_RANK);
             return false;
         }
         Token t = P->tok;
@@ -712,8 +754,18 @@ static bool parse_ints_value(Parser *P, IrOp op, const IrAttrField *f, IrInts *o
 
 static bool is_number(const Parser *P) { return P->tok.kind == TK_INT || P->tok.kind == TK_FLOAT; }
 
-/* avalue for DATA: NUMBER | '[' [ NUMBER { ',' NUMBER } ] ']'; kept as tokens for now */
-static bool parse_data_value(Parser *P, IrOp op, const IrAttrField *f) {
+/* avalue for a FLOAT field: NUMBER (an INT too), read as a double, correctly rounded */
+static bool parse_float_value(Parser *P, const FieldSet *fs, const IrAttrField *f, double *out) {
+    if (!is_number(P)) return kind_error(P, fs, f, "a number");
+    Token t = P->tok;
+    if (!float_error(P, &t, ir_parse_f64(P->text + t.start, t.len, out), IR_DTYPE_F64)) return false;
+    next(P);
+    return true;
+}
+
+/* avalue for DATA: NUMBER | '[' [ NUMBER { ',' NUMBER } ] ']'; kept as tokens until the
+ * node's dtype is known (see parse_node_line) */
+static bool parse_data_value(Parser *P, const FieldSet *fs, const IrAttrField *f) {
     P->n_data = 0;
     P->has_data = true;
     P->data_offset = f->offset;
@@ -722,7 +774,7 @@ static bool parse_data_value(Parser *P, IrOp op, const IrAttrField *f) {
         next(P);
         return true;
     }
-    if (!tok_punct(P, '[')) return kind_error(P, op, f, "a number or a list of numbers");
+    if (!tok_punct(P, '[')) return kind_error(P, fs, f, "a number or a list of numbers");
     next(P);
     if (tok_punct(P, ']')) {
         next(P);
@@ -742,39 +794,41 @@ static bool parse_data_value(Parser *P, IrOp op, const IrAttrField *f) {
 
 /* avalue := INT | 'true' | 'false' | IDENT | STRING | NUMBER | '[' ... ']'
  * which of them is chosen by the field's kind; the value lands in the field. */
-static bool parse_attr_value(Parser *P, IrOp op, const IrAttrField *f, IrAttrs *a) {
-    void *p = (char *)a + f->offset;
+static bool parse_field_value(Parser *P, const FieldSet *fs, const IrAttrField *f) {
+    void *p = (char *)fs->base + f->offset;
     switch (f->kind) {
     case IR_ATTR_INT: {
-        if (P->tok.kind != TK_INT) return kind_error(P, op, f, "an integer");
+        if (P->tok.kind != TK_INT) return kind_error(P, fs, f, "an integer");
         Token t = P->tok;
         if (!tok_int64(P, &t, p)) return false;
         next(P);
         return true;
     }
     case IR_ATTR_BOOL:
-        if (!tok_keyword(P, "true") && !tok_keyword(P, "false")) return kind_error(P, op, f, "true or false");
+        if (!tok_keyword(P, "true") && !tok_keyword(P, "false")) return kind_error(P, fs, f, "true or false");
         *(bool *)p = tok_keyword(P, "true");
         next(P);
         return true;
-    case IR_ATTR_ENUM: return parse_enum_value(P, op, f, p);
-    case IR_ATTR_INTS: return parse_ints_value(P, op, f, p);
+    case IR_ATTR_ENUM: return parse_enum_value(P, fs, f, p);
+    case IR_ATTR_INTS: return parse_ints_value(P, fs, f, p);
     case IR_ATTR_STRING:
-        if (P->tok.kind != TK_STRING) return kind_error(P, op, f, "a string");
+        if (P->tok.kind != TK_STRING) return kind_error(P, fs, f, "a string");
         *(uint32_t *)p = ir_graph_intern(P->g, string_value(P, &P->tok));
         next(P);
         return true;
-    case IR_ATTR_DATA: return parse_data_value(P, op, f);
+    case IR_ATTR_DATA: return parse_data_value(P, fs, f);
+    case IR_ATTR_FLOAT: return parse_float_value(P, fs, f, p);
     case IR_ATTR_INVALID:
     case IR_ATTR_COUNT: break;
     }
-    return kind_error(P, op, f, "a value");
+    return kind_error(P, fs, f, "a value");
 }
 
 /* attrs := '{' [ attr { ',' attr } ] '}'
- * attr  := IDENT '=' avalue */
-static bool parse_attrs(Parser *P, IrOp op, IrAttrs *a, uint32_t *seen) {
-    const IrAttrSchema *s = ir_op_info(op)->attrs;
+ * attr  := IDENT '=' avalue
+ * The current token is the '{'. Each field read sets its bit in *seen. */
+static bool parse_fields(Parser *P, const FieldSet *fs, uint32_t *seen) {
+    const IrAttrSchema *s = fs->schema;
     LLMC_ASSERT(s->count <= 32);
     next(P);
     if (tok_punct(P, '}')) {
@@ -782,40 +836,45 @@ static bool parse_attrs(Parser *P, IrOp op, IrAttrs *a, uint32_t *seen) {
         return true;
     }
     for (;;) {
-        if (P->tok.kind != TK_IDENT) return expected(P, "an attribute name");
+        char what[64];
+        snprintf(what, sizeof what, "%s name", fs->a_noun);
+        if (P->tok.kind != TK_IDENT) return expected(P, what);
         uint32_t index = 0;
         const IrAttrField *f = find_field(s, P->text + P->tok.start, P->tok.len, &index);
         char buf[DESCRIBE_MAX];
         if (!f) {
-            char names[256];
+            char names[512];
             field_names(s, names, sizeof names);
             if (s->count)
-                error_at(P, P->tok.line, P->tok.col, "unknown attribute %s for %s; valid: %s",
-                         describe(P, &P->tok, buf, sizeof buf), ir_op_name(op), names);
+                error_at(P, P->tok.line, P->tok.col, "unknown %s %s for %s; valid: %s", fs->noun,
+                         describe(P, &P->tok, buf, sizeof buf), fs->owner, names);
             else
-                error_at(P, P->tok.line, P->tok.col, "%s takes no attributes, found %s", ir_op_name(op),
+                error_at(P, P->tok.line, P->tok.col, "%s takes no %ss, found %s", fs->owner, fs->noun,
                          describe(P, &P->tok, buf, sizeof buf));
             return false;
         }
         if (*seen & (1u << index)) {
-            error_at(P, P->tok.line, P->tok.col, "duplicate attribute '%s'", f->name);
+            error_at(P, P->tok.line, P->tok.col, "duplicate %s '%s'", fs->noun, f->name);
             return false;
         }
         *seen |= 1u << index;
         next(P);
-        if (!expect_punct(P, '=', "after the attribute name")) return false;
-        if (!parse_attr_value(P, op, f, a)) return false;
+        snprintf(what, sizeof what, "after the %s name", fs->noun);
+        if (!expect_punct(P, '=', what)) return false;
+        if (!parse_field_value(P, fs, f)) return false;
         if (tok_punct(P, '}')) {
             next(P);
             return true;
         }
-        if (!expect_punct(P, ',', "or '}' after an attribute")) return false;
+        snprintf(what, sizeof what, "or '}' after %s", fs->a_noun);
+        if (!expect_punct(P, ',', what)) return false;
     }
 }
 
-static bool check_required(Parser *P, IrOp op, uint32_t seen, const Token *at_tok) {
-    const IrAttrSchema *s = ir_op_info(op)->attrs;
-    char missing[256];
+/* Every required field must have been read; one message names all that are missing. */
+static bool check_required(Parser *P, const FieldSet *fs, uint32_t seen, const Token *at_tok) {
+    const IrAttrSchema *s = fs->schema;
+    char missing[512];
     size_t used = 0;
     uint32_t count = 0;
     missing[0] = 0;
@@ -826,7 +885,7 @@ static bool check_required(Parser *P, IrOp op, uint32_t seen, const Token *at_to
             count++;
         }
     if (!count) return true;
-    error_at(P, at_tok->line, at_tok->col, "%s is missing required attribute%s %s", ir_op_name(op),
+    error_at(P, at_tok->line, at_tok->col, "%s is missing required %s%s %s", fs->owner, fs->noun,
              count == 1 ? "" : "s", missing);
     return false;
 }
@@ -842,23 +901,6 @@ static uint16_t bf16_from_f32(float f) {
     if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits | 0x00400000u) >> 16);
     bits += 0x7fffu + ((bits >> 16) & 1u);
     return (uint16_t)(bits >> 16);
-}
-
-static bool float_error(Parser *P, const Token *t, IrFloatParse r, IrDtype dt) {
-    char buf[DESCRIBE_MAX];
-    const char *d = ir_dtype_name(dt);
-    switch (r) {
-    case IR_FLOAT_OK: return true;
-    case IR_FLOAT_SYNTAX: error_at(P, t->line, t->col, "invalid number %s", describe(P, t, buf, sizeof buf)); break;
-    case IR_FLOAT_RANGE:
-        error_at(P, t->line, t->col, "value %s is out of range for %s", describe(P, t, buf, sizeof buf), d);
-        break;
-    case IR_FLOAT_NAN_BITS:
-        error_at(P, t->line, t->col, "%s is not a NaN of type %s: write nan:0x and the %d hex digits of a NaN",
-                 describe(P, t, buf, sizeof buf), d, dt == IR_DTYPE_F64 ? 16 : 8);
-        break;
-    }
-    return false;
 }
 
 static bool convert_element(Parser *P, const Token *t, IrDtype dt, void *bytes, uint32_t i) {
@@ -1035,10 +1077,11 @@ static bool parse_node_line(Parser *P, const Token *def) {
     if (!parse_operands(P, &n.n_operands)) return false;
     if (!check_arity(P, n.op, n.n_operands, &op_tok)) return false;
     ir_attrs_init_defaults(n.op, &n.attrs);
+    FieldSet fs = op_fields(n.op, &n.attrs);
     uint32_t seen = 0;
     P->has_data = false;
-    if (tok_punct(P, '{') && !parse_attrs(P, n.op, &n.attrs, &seen)) return false;
-    if (!check_required(P, n.op, seen, &op_tok)) return false;
+    if (tok_punct(P, '{') && !parse_fields(P, &fs, &seen)) return false;
+    if (!check_required(P, &fs, seen, &op_tok)) return false;
     if (!expect_punct(P, ':', "before the type")) return false;
     if (!parse_type(P, &n.type)) return false;
     if (P->has_data && !convert_data(P, n.type.dtype, (IrData *)((char *)&n.attrs + P->data_offset))) return false;
@@ -1094,6 +1137,37 @@ static bool parse_output(Parser *P) {
     return true;
 }
 
+/* --- the training-config record ------------------------------------------------------ */
+
+/* train_record := 'train' attrs       (the fields of ir_train_schema(), all required)
+ * Only as the first line of a graph body, at most once. The record starts from
+ * ir_train_defaults(); its ranges are judged by the verifier, at this line. */
+static bool parse_train(Parser *P, bool first_line) {
+    Token kw = P->tok;
+    if (P->has_train) {
+        error_at(P, kw.line, kw.col, "duplicate train record (first on line %u)", P->train_pos.line);
+        return false;
+    }
+    if (!first_line) {
+        error_at(P, kw.line, kw.col, "train record must be the first line of the graph");
+        return false;
+    }
+    P->has_train = true; /* even if broken, so a second record is reported as such */
+    P->train_pos = (IrTextPos){kw.line, kw.col};
+    next(P);
+    IrTrainConfig t;
+    ir_train_defaults(&t);
+    FieldSet fs = {ir_train_schema(), &t, "train", "field", "a field"};
+    uint32_t seen = 0;
+    if (!tok_punct(P, '{')) return expected(P, "'{' after 'train'");
+    if (!parse_fields(P, &fs, &seen)) return false;
+    if (!check_required(P, &fs, seen, &kw)) return false;
+    if (!tok_at_eol(P)) return expected(P, "the end of the line after the train record");
+    t.present = true;
+    P->g->train = t;
+    return true;
+}
+
 /* --- graphs -------------------------------------------------------------------------- */
 
 /* gname := '@' NAME | '@' STRING ; the decoded name into P->str */
@@ -1128,6 +1202,7 @@ static void graph_begin(Parser *P, const Token *name_tok) {
     P->g = ir_graph_new(name);
     P->g_name = ir_graph_name(P->g);
     P->g_errors_at_start = error_count(P);
+    P->has_train = false;
     names_free(&P->values);
     names_free(&P->outputs);
 }
@@ -1135,7 +1210,7 @@ static void graph_begin(Parser *P, const Token *name_tok) {
 /* A clean graph is verified and kept; one with errors is dropped. */
 static void graph_end(Parser *P, IrModule *m) {
     bool ok = !P->stop && error_count(P) == P->g_errors_at_start;
-    if (ok) ok = ir_verify(P->g, P->diags, P->src, P->node_pos);
+    if (ok) ok = ir_verify_text(P->g, P->diags, P->src, P->node_pos, P->has_train ? &P->train_pos : NULL);
     if (!P->stop && error_count(P) >= MAX_ERRORS) {
         llmc_diag_at(P->diags, LLMC_SEV_NOTE, P->src, 0, 0, "too many errors; stopping here");
         P->stop = true;
@@ -1147,9 +1222,11 @@ static void graph_end(Parser *P, IrModule *m) {
     P->g = NULL;
 }
 
-/* { line } '}' (NEWLINE | EOF)    — a graph's body
- * line := [ node | output ] NEWLINE */
+/* graph_body '}' (NEWLINE | EOF)    — a graph's body and its end
+ * graph_body := { NEWLINE } [ train_record NEWLINE ] { line }
+ * line       := [ node | output ] NEWLINE */
 static void parse_body(Parser *P, const Token *open) {
+    bool first_line = true;
     while (!P->stop) {
         bool ok = true;
         if (P->tok.kind == TK_NEWLINE) {
@@ -1172,10 +1249,13 @@ static void parse_body(Parser *P, const Token *open) {
         }
         if (P->tok.kind == TK_VALUE)
             ok = parse_node(P);
+        else if (tok_keyword(P, "train"))
+            ok = parse_train(P, first_line);
         else if (tok_keyword(P, "output"))
             ok = parse_output(P);
         else
             ok = expected(P, "a node ('%name = op(...)'), 'output' or '}'");
+        first_line = false;
         if (!ok) skip_line(P);
     }
 }

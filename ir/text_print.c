@@ -1,12 +1,15 @@
 /* ir/text_print.c — the .llir printer (canonical form) and the Graphviz renderer.
  *
  * The printer writes the canonical form that docs/llir.md describes and text_parse.c
- * reads back: values renumbered %0.. by node id, two-space indent, attributes in schema
- * order (sorted by name) with fields equal to their default left out unless required,
- * `{}` left out when empty, the type always written, floats through ir_format_f32/f64
- * so they re-parse bit-exactly, outputs after the nodes, graphs separated by one blank
- * line. Names that are not plain words (graph names, scopes) are written as quoted
- * strings so any graph prints to text the parser accepts.
+ * reads back: the training-config record, when the graph has one, as the body's first
+ * line (`train {...}`, every field, in schema order); values renumbered %0.. by node
+ * id, two-space indent, attributes in schema order (sorted by name) with fields equal
+ * to their default left out unless required, `{}` left out when empty, the type always
+ * written, floats through ir_format_f32/f64 so they re-parse bit-exactly, outputs
+ * after the nodes, graphs separated by one blank line. Op attributes and the record's
+ * fields go through the same schema-driven code. Names that are not plain words (graph
+ * names, scopes) are written as quoted strings so any graph prints to text the parser
+ * accepts. It deliberately does not verify: printing a broken graph shows it as it is.
  *
  * It does not judge a graph: an invalid one prints as well as it can (an unknown enum
  * value prints as its number, which the parser will then reject). It never allocates
@@ -98,12 +101,16 @@ static const char *str_or_empty(const IrGraph *g, uint32_t id) {
     return id < g->strings.count ? ir_graph_str(g, id) : "";
 }
 
-/* --- attributes ---------------------------------------------------------------------- */
+/* --- attributes and the train record ------------------------------------------------
+ * One code path for both: a schema, the base its field offsets are relative to (an
+ * IrAttrs or an IrTrainConfig), and the dtype DATA values are written in (the node's;
+ * the record has no DATA field). */
 
-static const void *field_ptr(const IrNode *n, const IrAttrField *f) { return (const char *)&n->attrs + f->offset; }
+static const void *field_ptr(const void *base, const IrAttrField *f) { return (const char *)base + f->offset; }
 
-static bool field_is_default(const IrNode *n, const IrAttrField *f) {
-    const void *p = field_ptr(n, f);
+/* Bitwise for FLOAT, so -0 and NaN payloads that differ from the default still print. */
+static bool field_is_default(const void *base, const IrAttrField *f) {
+    const void *p = field_ptr(base, f);
     switch (f->kind) {
     case IR_ATTR_INT: return *(const int64_t *)p == f->default_int;
     case IR_ATTR_BOOL: return *(const bool *)p == (f->default_int != 0);
@@ -111,6 +118,7 @@ static bool field_is_default(const IrNode *n, const IrAttrField *f) {
     case IR_ATTR_INTS: return ((const IrInts *)p)->n == 0;
     case IR_ATTR_STRING: return *(const uint32_t *)p == 0;
     case IR_ATTR_DATA: return ((const IrData *)p)->count == 0;
+    case IR_ATTR_FLOAT: return memcmp(p, &f->default_float, sizeof(double)) == 0;
     case IR_ATTR_INVALID:
     case IR_ATTR_COUNT: break;
     }
@@ -138,19 +146,19 @@ static void print_element(LlmcBuf *out, IrDtype dt, const void *bytes, uint64_t 
 }
 
 /* A single value prints bare; anything else as a list. */
-static void print_data(LlmcBuf *out, const IrNode *n, const IrData *d) {
-    if (!d->bytes || d->count == 0 || ir_dtype_size(n->type.dtype) == 0) {
+static void print_data(LlmcBuf *out, IrDtype dt, const IrData *d) {
+    if (!d->bytes || d->count == 0 || ir_dtype_size(dt) == 0) {
         llmc_buf_puts(out, "[]");
         return;
     }
     if (d->count == 1) {
-        print_element(out, n->type.dtype, d->bytes, 0);
+        print_element(out, dt, d->bytes, 0);
         return;
     }
     llmc_buf_putc(out, '[');
     for (uint64_t i = 0; i < d->count; i++) {
         if (i) llmc_buf_puts(out, ", ");
-        print_element(out, n->type.dtype, d->bytes, i);
+        print_element(out, dt, d->bytes, i);
     }
     llmc_buf_putc(out, ']');
 }
@@ -164,8 +172,9 @@ static void print_enum(LlmcBuf *out, const IrAttrField *f, int v) {
         llmc_buf_printf(out, "%d", v);
 }
 
-static void print_attr_value(LlmcBuf *out, const IrGraph *g, const IrNode *n, const IrAttrField *f) {
-    const void *p = field_ptr(n, f);
+static void print_field_value(LlmcBuf *out, const IrGraph *g, const void *base, IrDtype data_dtype,
+                              const IrAttrField *f) {
+    const void *p = field_ptr(base, f);
     switch (f->kind) {
     case IR_ATTR_INT: llmc_buf_printf(out, "%lld", (long long)*(const int64_t *)p); break;
     case IR_ATTR_BOOL: llmc_buf_puts(out, *(const bool *)p ? "true" : "false"); break;
@@ -179,24 +188,42 @@ static void print_attr_value(LlmcBuf *out, const IrGraph *g, const IrNode *n, co
         break;
     }
     case IR_ATTR_STRING: print_string(out, str_or_empty(g, *(const uint32_t *)p)); break;
-    case IR_ATTR_DATA: print_data(out, n, p); break;
+    case IR_ATTR_DATA: print_data(out, data_dtype, p); break;
+    case IR_ATTR_FLOAT: {
+        char num[48];
+        ir_format_f64(*(const double *)p, num, sizeof num);
+        llmc_buf_puts(out, num);
+        break;
+    }
     case IR_ATTR_INVALID:
     case IR_ATTR_COUNT: llmc_buf_puts(out, "?"); break;
     }
 }
 
-static void print_attrs(LlmcBuf *out, const IrGraph *g, const IrNode *n) {
-    const IrAttrSchema *s = ir_op_info(n->op)->attrs;
+/* " {a=1, b=2}": the fields of base in schema order, defaults left out unless required;
+ * nothing at all when no field prints, unless `braces` asks for " {}". */
+static void print_fields(LlmcBuf *out, const IrGraph *g, const IrAttrSchema *s, const void *base,
+                         IrDtype data_dtype, bool braces) {
     bool any = false;
     for (uint32_t i = 0; i < s->count; i++) {
         const IrAttrField *f = &s->fields[i];
-        if (!f->required && field_is_default(n, f)) continue;
+        if (!f->required && field_is_default(base, f)) continue;
         llmc_buf_puts(out, any ? ", " : " {");
         any = true;
         llmc_buf_printf(out, "%s=", f->name);
-        print_attr_value(out, g, n, f);
+        print_field_value(out, g, base, data_dtype, f);
     }
-    if (any) llmc_buf_putc(out, '}');
+    if (any)
+        llmc_buf_putc(out, '}');
+    else if (braces)
+        llmc_buf_puts(out, " {}");
+}
+
+/* "  train {accumulate=1, batch=1, ...}": the whole record on one line. */
+static void print_train(LlmcBuf *out, const IrGraph *g) {
+    llmc_buf_puts(out, "  train");
+    print_fields(out, g, ir_train_schema(), &g->train, IR_DTYPE_INVALID, true);
+    llmc_buf_putc(out, '\n');
 }
 
 /* --- nodes and graphs ---------------------------------------------------------------- */
@@ -226,7 +253,8 @@ static void print_node(LlmcBuf *out, const IrGraph *g, IrId id) {
     llmc_buf_printf(out, "  %%%u = %s(", id, ir_op_name(n->op));
     for (uint32_t i = 0; i < n->n_operands; i++) llmc_buf_printf(out, i ? ", %%%u" : "%%%u", n->operands[i]);
     llmc_buf_putc(out, ')');
-    if (n->op > IR_OP_INVALID && n->op < IR_OP_COUNT) print_attrs(out, g, n);
+    if (n->op > IR_OP_INVALID && n->op < IR_OP_COUNT)
+        print_fields(out, g, ir_op_info(n->op)->attrs, &n->attrs, n->type.dtype, false);
     llmc_buf_puts(out, " : ");
     print_type(out, &n->type);
     print_provenance(out, g, n);
@@ -245,6 +273,7 @@ void ir_print_graph(const IrGraph *g, LlmcBuf *out) {
     llmc_buf_puts(out, "graph ");
     print_graph_name(out, ir_graph_name(g));
     llmc_buf_puts(out, " {\n");
+    if (g->train.present) print_train(out, g);
     for (IrId id = 0; id < g->n_nodes; id++) print_node(out, g, id);
     for (uint32_t o = 0; o < g->n_outputs; o++) {
         llmc_buf_puts(out, "  output ");

@@ -2,9 +2,11 @@
  *
  * Checks SSA order and dangling ids, arity, attribute ranges and types (by re-running
  * the op's shape rule and comparing with the declared type), reserved dtypes, input
- * roles, duplicate input and output names, and that the graph computes something.
+ * roles, duplicate input and output names, that the graph computes something, and the
+ * ranges of its training-config record (ir_train_check).
  * Every message names the node (%id, op, scope) and the reason; all problems are
- * reported, not just the first. It never changes the graph and never aborts on a bad one.
+ * reported, not just the first. It deliberately never changes the graph, never aborts on
+ * a bad one, and does not re-derive types itself: the op's shape rule is the one truth.
  */
 #include "ir_int.h"
 
@@ -17,6 +19,7 @@ typedef struct Verifier {
     LlmcDiags *diags;
     const LlmcSource *src;
     const IrTextPos *pos;
+    const IrTextPos *train_pos; /* the record's `train` line in src, or NULL */
     bool ok;
 } Verifier;
 
@@ -103,7 +106,12 @@ static bool verify_node(Verifier *v, IrId id) {
     LlmcErr err = {0};
     IrType want;
     if (!ir_infer_type(v->g, n, &want, &err)) {
-        node_error(v, id, "%s", err.msg);
+        /* Shape rules start their messages with the op name, which node_error has
+         * already said. */
+        const char *msg = err.msg;
+        size_t len = strlen(ir_op_name(n->op));
+        if (strncmp(msg, ir_op_name(n->op), len) == 0 && msg[len] == ':' && msg[len + 1] == ' ') msg += len + 2;
+        node_error(v, id, "%s", msg);
         return false;
     }
     if (!ir_type_equal(&want, &n->type)) {
@@ -115,17 +123,22 @@ static bool verify_node(Verifier *v, IrId id) {
     return true;
 }
 
+/* Names are interned, so "seen before?" is an array indexed by string id: linear in
+ * the graph size even with hundreds of thousands of inputs. */
 static void verify_names(Verifier *v) {
     const IrGraph *g = v->g;
-    /* Quadratic is fine: graphs have at most a few thousand inputs and outputs. */
+    IrId *first_input = llmc_xmalloc((g->strings.count + 1) * sizeof *first_input);
+    bool *output_seen = llmc_xcalloc(g->strings.count + 1, sizeof *output_seen);
+    for (uint32_t i = 0; i <= g->strings.count; i++) first_input[i] = IR_ID_NONE;
     for (IrId i = 0; i < g->n_nodes; i++) {
         if (g->nodes[i].op != IR_OP_INPUT) continue;
-        for (IrId j = 0; j < i; j++)
-            if (g->nodes[j].op == IR_OP_INPUT && g->nodes[j].attrs.input.name == g->nodes[i].attrs.input.name) {
-                node_error(v, i, "duplicate input name \"%s\" (first defined by %%%u)",
-                           ir_graph_str(g, g->nodes[i].attrs.input.name), j);
-                break;
-            }
+        uint32_t name = g->nodes[i].attrs.input.name;
+        if (name >= g->strings.count) continue; /* reported as a broken node */
+        if (first_input[name] != IR_ID_NONE)
+            node_error(v, i, "duplicate input name \"%s\" (first defined by %%%u)", ir_graph_str(g, name),
+                       first_input[name]);
+        else
+            first_input[name] = i;
     }
     for (uint32_t o = 0; o < g->n_outputs; o++) {
         const IrOutput *out = &g->outputs[o];
@@ -133,21 +146,45 @@ static void verify_names(Verifier *v) {
             graph_error(v, "output %u has no name", o);
             continue;
         }
-        if (out->node >= g->n_nodes) graph_error(v, "output \"%s\" refers to %%%u, which does not exist",
-                                                 ir_graph_str(g, out->name), out->node);
-        for (uint32_t p = 0; p < o; p++)
-            if (g->outputs[p].name == out->name) {
-                graph_error(v, "duplicate output name \"%s\"", ir_graph_str(g, out->name));
-                break;
-            }
+        if (out->node >= g->n_nodes)
+            graph_error(v, "output \"%s\" refers to %%%u, which does not exist", ir_graph_str(g, out->name), out->node);
+        if (output_seen[out->name]) graph_error(v, "duplicate output name \"%s\"", ir_graph_str(g, out->name));
+        output_seen[out->name] = true;
+    }
+    free(first_input);
+    free(output_seen);
+}
+
+/* The record's range errors point at its `train` line when the text gives one. */
+static void verify_train(Verifier *v) {
+    const IrGraph *g = v->g;
+    if (!g->train.present) return;
+    LlmcErr err = {0};
+    if (g->train.model >= g->strings.count) {
+        llmc_err_set(&err, "train record names a model string that does not exist");
+    } else if (ir_train_check(&g->train, &err)) {
+        return;
+    }
+    if (v->train_pos) {
+        llmc_diag_at(v->diags, LLMC_SEV_ERROR, v->src, v->train_pos->line, v->train_pos->col, "graph @%s: %s",
+                     ir_graph_name(g), err.msg);
+        v->ok = false;
+    } else {
+        graph_error(v, "%s", err.msg);
     }
 }
 
-bool ir_verify(const IrGraph *g, LlmcDiags *diags, const LlmcSource *src, const IrTextPos *pos) {
-    Verifier v = {g, llmc_xcalloc(g->n_nodes + 1, sizeof(bool)), diags, src, pos, true};
+bool ir_verify_text(const IrGraph *g, LlmcDiags *diags, const LlmcSource *src, const IrTextPos *pos,
+                    const IrTextPos *train_pos) {
+    Verifier v = {g, llmc_xcalloc(g->n_nodes + 1, sizeof(bool)), diags, src, pos, train_pos, true};
     for (IrId id = 0; id < g->n_nodes; id++) v.broken[id] = !verify_node(&v, id);
     free(v.broken);
     verify_names(&v);
     if (g->n_outputs == 0) graph_error(&v, "has no outputs, so it computes nothing");
+    verify_train(&v);
     return v.ok;
+}
+
+bool ir_verify(const IrGraph *g, LlmcDiags *diags, const LlmcSource *src, const IrTextPos *pos) {
+    return ir_verify_text(g, diags, src, pos, NULL);
 }

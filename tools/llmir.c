@@ -8,7 +8,7 @@
  *
  * Exit codes: 0 success, 1 bad input (file, parse, verify, run), 2 bad usage.
  * This file only parses arguments and formats results; everything it does is a call
- * into ir/ and runtime/.
+ * into ir/ and runtime/. It deliberately has no IR logic of its own.
  */
 #include "ir.h"
 #include "runtime.h"
@@ -26,23 +26,28 @@ static const char *const usage_text =
     "Reads a .llir file (the llmc tensor IR; '-' reads stdin), verifies it and:\n"
     "  print   prints it canonically (print(parse(print(g))) is byte-identical)\n"
     "  check   reports diagnostics only; exit status 1 if there are errors\n"
-    "  dot     prints Graphviz: llmir dot g.llir | dot -Tsvg > g.svg\n"
+    "  dot     prints one graph as Graphviz: llmir dot g.llir | dot -Tsvg > g.svg\n"
+    "          (needs Debian's graphviz for the drawing)\n"
     "  stats   prints the op histogram, FLOPs, parameter count and bytes\n"
     "  run     interprets a graph and prints each output's type, checksum and first values\n"
     "\n"
+    "options (anywhere on the line):\n"
+    "  --graph NAME              graph for dot and run (default: the first in the file)\n"
     "run options:\n"
-    "  --graph NAME              graph to run (default: the first in the file)\n"
     "  --seed N                  seed for inputs not given with --input (default 0):\n"
     "                            floats uniform in [-1,1), i32 within the range of the\n"
-    "                            gather/onehot/scatter_add that uses them, else [0,10)\n"
+    "                            gather/onehot/scatter_add they reach, else [0,10)\n"
     "  --input NAME=FILE         take input NAME from tensor NAME of a safetensors file\n"
     "                            (or its only tensor); repeatable\n"
     "  --input FILE              take every input whose name is a tensor in FILE\n"
-    "  --dtype f32|f64           interpreter precision (default f32)\n"
-    "  --ranks N                 simulated world size for collectives (default 1);\n"
-    "                            data inputs differ per rank, params and state do not\n"
+    "  --dtype f32|f64           interpreter precision (default f32); with f64, float\n"
+    "                            outputs are printed and saved as f64\n"
+    "  --ranks N                 simulated world size (default: what the graph's\n"
+    "                            collectives say, else 1); data inputs and inputs that\n"
+    "                            are all-gathered (shards) differ per rank, others do not\n"
     "  --out FILE.safetensors    write the outputs (with --ranks N > 1 named rankR.NAME)\n"
-    "  --show N                  values to print per output (default 8)\n"
+    "  --show N                  values to print per output (default 8; 0: none)\n"
+    "  --max-memory GIB          refuse graphs that may need more (default 8)\n"
     "\n"
     "other:\n"
     "  -h, --help                this text\n"
@@ -106,13 +111,12 @@ static int cmd_print(const IrModule *m) {
     return EXIT_OK;
 }
 
-static int cmd_dot(const IrModule *m) {
-    for (uint32_t i = 0; i < m->n_graphs; i++) {
-        LlmcBuf out = {0};
-        ir_print_dot(m->graphs[i], &out);
-        if (out.len) fwrite(out.data, 1, out.len, stdout);
-        llmc_buf_free(&out);
-    }
+/* One graph per drawing (several digraphs in one file are not one picture). */
+static int cmd_dot(const IrGraph *g) {
+    LlmcBuf out = {0};
+    ir_print_dot(g, &out);
+    if (out.len) fwrite(out.data, 1, out.len, stdout);
+    llmc_buf_free(&out);
     return EXIT_OK;
 }
 
@@ -176,29 +180,53 @@ typedef struct RunOptions {
     uint32_t ranks;
     const char *out;
     uint32_t show;
+    double max_memory_gib;
     InputSpec *inputs;
     uint32_t n_inputs;
 } RunOptions;
 
-/* The exclusive upper bound for random values of an i32 input: the range of the first
- * index operand it feeds, so `llmir run --seed` works on graphs that gather. */
-static int64_t index_bound(const IrGraph *g, IrId input) {
-    for (IrId id = input + 1; id < g->n_nodes; id++) {
-        const IrNode *n = &g->nodes[id];
-        if (n->op == IR_OP_GATHER && n->operands[1] == input)
-            return g->nodes[n->operands[0]].type.dims[n->attrs.gather.axis];
-        if (n->op == IR_OP_SCATTER_ADD && n->operands[0] == input) return n->type.dims[n->attrs.gather.axis];
-        if (n->op == IR_OP_ONEHOT && n->operands[0] == input) return n->type.dims[n->type.rank - 1];
-    }
-    return 10;
+/* How an input is used, found by following it through movement ops. */
+typedef struct InputUse {
+    int64_t index_bound; /* smallest range of the index operands it reaches; 0: none */
+    bool sharded;        /* it reaches an all_gather: each rank holds its own shard */
+} InputUse;
+
+static void note_bound(InputUse *u, int64_t bound) {
+    if (u->index_bound == 0 || bound < u->index_bound) u->index_bound = bound;
 }
 
+static InputUse input_use(const IrGraph *g, IrId input) {
+    InputUse u = {0, false};
+    bool *reach = llmc_xcalloc(g->n_nodes, sizeof *reach);
+    reach[input] = true;
+    for (IrId id = input + 1; id < g->n_nodes; id++) {
+        const IrNode *n = &g->nodes[id];
+        for (uint32_t k = 0; k < n->n_operands; k++) {
+            if (!reach[n->operands[k]]) continue;
+            if (n->op == IR_OP_GATHER && k == 1)
+                note_bound(&u, g->nodes[n->operands[0]].type.dims[n->attrs.gather.axis]);
+            else if (n->op == IR_OP_SCATTER_ADD && k == 0)
+                note_bound(&u, n->type.dims[n->attrs.gather.axis]);
+            else if (n->op == IR_OP_ONEHOT)
+                note_bound(&u, n->type.dims[n->type.rank - 1]);
+            else if (n->op == IR_OP_ALL_GATHER)
+                u.sharded = true;
+            else if (ir_op_info(n->op)->kind == IR_KIND_MOVEMENT)
+                reach[id] = true;
+        }
+    }
+    free(reach);
+    return u;
+}
+
+/* Random input values: floats uniform in [-1, 1); i32 within the index range it feeds
+ * (else [0, 10)). Data differs per rank, as each rank reads its own micro-batches, and
+ * so do shards (inputs that are all-gathered); other params and state are replicated. */
 static void fill_random(const IrGraph *g, IrId id, uint32_t input_index, uint32_t seed, uint32_t rank, IrValue *v) {
     const IrNode *n = &g->nodes[id];
-    /* Data differs per rank, as each rank reads its own micro-batches; params and state
-     * are replicated. */
-    uint32_t stream = n->attrs.input.role == IR_ROLE_DATA ? rank : 0;
-    int64_t bound = n->type.dtype == IR_DTYPE_I32 ? index_bound(g, id) : 0;
+    InputUse use = input_use(g, id);
+    uint32_t stream = n->attrs.input.role == IR_ROLE_DATA || use.sharded ? rank : 0;
+    int64_t bound = use.index_bound ? use.index_bound : 10;
     int64_t numel = ir_type_numel(&n->type);
     for (int64_t e = 0; e < numel; e++) {
         double u = ir_rand_value(IR_RAND_UNIFORM, seed, input_index, stream, 0x11a3u, (uint64_t)e);
@@ -250,7 +278,7 @@ static uint64_t value_checksum(const IrValue *v) {
     uint64_t h = 1469598103934665603ull;
     int64_t numel = ir_type_numel(&v->type);
     for (int64_t e = 0; e < numel; e++) {
-        unsigned char bytes[8];
+        unsigned char bytes[8] = {0};
         size_t n;
         if (v->type.dtype == IR_DTYPE_F64) {
             memcpy(bytes, &v->data[e], 8);
@@ -274,8 +302,10 @@ static void print_value(const char *prefix, const char *name, const IrValue *v, 
     int64_t numel = ir_type_numel(&v->type);
     double sum = 0;
     for (int64_t e = 0; e < numel; e++) sum += v->data[e];
-    printf("%s%s: %s  fnv1a=%016" PRIx64 "  sum=%.9g\n  [", prefix, name, ir_type_format(&v->type, t, sizeof t),
+    printf("%s%s: %s  fnv1a=%016" PRIx64 "  sum=%.9g\n", prefix, name, ir_type_format(&v->type, t, sizeof t),
            value_checksum(v), sum);
+    if (show == 0) return;
+    printf("  [");
     for (int64_t e = 0; e < numel && e < (int64_t)show; e++) {
         char f[64];
         if (v->type.dtype == IR_DTYPE_I32)
@@ -321,12 +351,46 @@ static const IrGraph *pick_graph(const IrModule *m, const char *name) {
     return NULL;
 }
 
-static int cmd_run(const IrModule *m, const RunOptions *o) {
-    const IrGraph *g = pick_graph(m, o->graph);
-    if (!g) {
-        fprintf(stderr, "llmir: no graph named @%s in the file\n", o->graph ? o->graph : "?");
-        return EXIT_BAD_INPUT;
+/* The world size the graph's collectives (and sharded rands) were written for; 1 if
+ * none. The interpreter rejects a graph whose collectives disagree. */
+static uint32_t graph_ranks(const IrGraph *g) {
+    int64_t ranks = 1;
+    for (IrId id = 0; id < g->n_nodes; id++) {
+        const IrNode *n = &g->nodes[id];
+        if (ir_op_info(n->op)->kind == IR_KIND_COLLECTIVE && n->attrs.coll.ranks > ranks) ranks = n->attrs.coll.ranks;
+        if (n->op == IR_OP_RAND && n->attrs.rand.shard_axis >= 0 && n->attrs.rand.shards > ranks)
+            ranks = n->attrs.rand.shards;
     }
+    return (uint32_t)ranks;
+}
+
+/* The interpreter keeps every value as doubles; refuse graphs that cannot fit instead
+ * of dying in the allocator. An upper bound: every node's value at once. */
+static bool check_memory(const IrGraph *g, uint32_t ranks, double limit_gib) {
+    double bytes = 0;
+    for (IrId id = 0; id < g->n_nodes; id++) bytes += (double)ir_type_numel(&g->nodes[id].type) * sizeof(double);
+    bytes *= ranks;
+    double gib = bytes / (1024.0 * 1024.0 * 1024.0);
+    if (gib <= limit_gib) return true;
+    fprintf(stderr, "llmir: run @%s: the interpreter may need up to %.1f GiB (values are kept as f64 on %u rank%s); "
+            "the limit is %.1f GiB (--max-memory GIB)\n", ir_graph_name(g), gib, ranks, ranks == 1 ? "" : "s",
+            limit_gib);
+    return false;
+}
+
+/* In f64 mode the interpreter keeps f32-typed results unrounded: report and save them
+ * as f64 so what is shown is what was computed. */
+static void widen_outputs(IrValue *outs, uint32_t n) {
+    for (uint32_t k = 0; k < n; k++)
+        if (outs[k].type.dtype == IR_DTYPE_F32) outs[k].type.dtype = IR_DTYPE_F64;
+}
+
+static int cmd_run(const IrModule *m, const RunOptions *o_in) {
+    RunOptions opts = *o_in;
+    const RunOptions *o = &opts;
+    const IrGraph *g = pick_graph(m, o->graph);
+    if (opts.ranks == 0) opts.ranks = graph_ranks(g);
+    if (!check_memory(g, o->ranks, o->max_memory_gib)) return EXIT_BAD_INPUT;
     int status = EXIT_BAD_INPUT;
     RtSafetensors *files = llmc_xcalloc(o->n_inputs ? o->n_inputs : 1, sizeof *files);
     uint32_t n_in = ir_graph_inputs(g, NULL);
@@ -342,12 +406,19 @@ static int cmd_run(const IrModule *m, const RunOptions *o) {
             goto done;
         }
     }
-    for (uint32_t k = 0; k < o->n_inputs; k++)
+    for (uint32_t k = 0; k < o->n_inputs; k++) {
         if (o->inputs[k].name && ir_graph_find_input(g, o->inputs[k].name) == IR_ID_NONE) {
             fprintf(stderr, "llmir: --input %s=%s: graph @%s has no input named '%s'\n", o->inputs[k].name,
                     o->inputs[k].file, ir_graph_name(g), o->inputs[k].name);
             goto done;
         }
+        bool any = o->inputs[k].name != NULL;
+        for (uint32_t t = 0; !any && t < files[k].count; t++)
+            any = ir_graph_find_input(g, files[k].tensors[t].name) != IR_ID_NONE;
+        if (!any)
+            fprintf(stderr, "llmir: warning: --input %s: no tensor in it is named like an input of @%s\n",
+                    o->inputs[k].file, ir_graph_name(g));
+    }
     for (uint32_t i = 0; i < n_in; i++) {
         const IrNode *n = &g->nodes[in_ids[i]];
         const char *name = ir_graph_str(g, n->attrs.input.name);
@@ -368,8 +439,10 @@ static int cmd_run(const IrModule *m, const RunOptions *o) {
     LlmcErr err = {0};
     if (!ir_interp_run(g, &opt, ins, outs, &err)) {
         fprintf(stderr, "llmir: run @%s: %s\n", ir_graph_name(g), err.msg);
+        if (o->ranks == 1 && graph_ranks(g) > 1) fprintf(stderr, "llmir: note: try --ranks %u\n", graph_ranks(g));
         goto done;
     }
+    if (o->precision == IR_PRECISION_F64) widen_outputs(outs, g->n_outputs * o->ranks);
     for (uint32_t r = 0; r < o->ranks; r++)
         for (uint32_t i = 0; i < g->n_outputs; i++) {
             char prefix[32] = "";
@@ -400,51 +473,97 @@ static bool parse_uint(const char *s, uint32_t lo, uint32_t hi, uint32_t *out) {
     return true;
 }
 
-/* Parses run options from argv[i..]; returns EXIT_OK or EXIT_USAGE (printed). */
-static int parse_run_options(int argc, char **argv, int i, RunOptions *o) {
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        bool takes_value = strcmp(a, "--seed") == 0 || strcmp(a, "--input") == 0 || strcmp(a, "--dtype") == 0 ||
-                           strcmp(a, "--ranks") == 0 || strcmp(a, "--out") == 0 || strcmp(a, "--graph") == 0 ||
-                           strcmp(a, "--show") == 0;
-        if (!takes_value) return usage_error("unknown option '%s' for run", a);
-        if (!v) return usage_error("option '%s' needs a value", a);
-        i++;
-        if (strcmp(a, "--seed") == 0) {
-            if (!parse_uint(v, 0, UINT32_MAX, &o->seed)) return usage_error("--seed needs an integer in [0, 2^32), got '%s'", v);
-        } else if (strcmp(a, "--ranks") == 0) {
-            if (!parse_uint(v, 1, 1024, &o->ranks)) return usage_error("--ranks needs an integer in [1, 1024], got '%s'", v);
-        } else if (strcmp(a, "--show") == 0) {
-            if (!parse_uint(v, 0, 1u << 30, &o->show)) return usage_error("--show needs a count, got '%s'", v);
-        } else if (strcmp(a, "--dtype") == 0) {
-            if (strcmp(v, "f32") == 0)
-                o->precision = IR_PRECISION_F32;
-            else if (strcmp(v, "f64") == 0)
-                o->precision = IR_PRECISION_F64;
-            else
-                return usage_error("--dtype must be f32 or f64, got '%s'", v);
-        } else if (strcmp(a, "--out") == 0) {
-            o->out = v;
-        } else if (strcmp(a, "--graph") == 0) {
-            o->graph = v[0] == '@' ? v + 1 : v;
-        } else { /* --input */
-            const char *eq = strchr(v, '=');
-            o->inputs = llmc_xrealloc(o->inputs, (o->n_inputs + 1) * sizeof *o->inputs);
-            InputSpec *s = &o->inputs[o->n_inputs++];
-            if (eq) {
-                if (eq == v || !eq[1]) return usage_error("--input needs NAME=FILE or FILE, got '%s'", v);
-                char *name = llmc_xmalloc((size_t)(eq - v) + 1);
-                memcpy(name, v, (size_t)(eq - v));
-                name[eq - v] = 0;
-                s->name = name;
-                s->file = eq + 1;
-            } else {
-                s->name = NULL;
-                s->file = v;
-            }
+typedef struct Args {
+    const char *cmd, *path;
+    RunOptions run;
+    bool run_option_seen; /* the first run-only option, for "only for run" errors */
+    const char *run_option_name;
+} Args;
+
+static int add_input_spec(RunOptions *o, const char *v) {
+    const char *eq = strchr(v, '=');
+    if (eq && (eq == v || !eq[1])) return usage_error("--input needs NAME=FILE or FILE, got '%s'", v);
+    char *name = NULL;
+    if (eq) {
+        name = llmc_xmalloc((size_t)(eq - v) + 1);
+        memcpy(name, v, (size_t)(eq - v));
+        name[eq - v] = 0;
+    }
+    o->inputs = llmc_xrealloc(o->inputs, (o->n_inputs + 1) * sizeof *o->inputs);
+    o->inputs[o->n_inputs].name = name;
+    o->inputs[o->n_inputs].file = eq ? eq + 1 : v;
+    o->n_inputs++;
+    return EXIT_OK;
+}
+
+/* One option with its value; returns EXIT_OK or EXIT_USAGE (printed). */
+static int parse_option(Args *a, const char *opt, const char *v) {
+    RunOptions *o = &a->run;
+    if (strcmp(opt, "--graph") == 0) {
+        o->graph = v[0] == '@' ? v + 1 : v;
+        return EXIT_OK;
+    }
+    a->run_option_seen = true;
+    a->run_option_name = opt;
+    if (strcmp(opt, "--seed") == 0) {
+        if (!parse_uint(v, 0, UINT32_MAX, &o->seed)) return usage_error("--seed needs an integer in [0, 2^32), got '%s'", v);
+    } else if (strcmp(opt, "--ranks") == 0) {
+        if (!parse_uint(v, 1, 1024, &o->ranks)) return usage_error("--ranks needs an integer in [1, 1024], got '%s'", v);
+    } else if (strcmp(opt, "--show") == 0) {
+        if (!parse_uint(v, 0, 1u << 30, &o->show)) return usage_error("--show needs a count, got '%s'", v);
+    } else if (strcmp(opt, "--max-memory") == 0) {
+        char *end;
+        o->max_memory_gib = strtod(v, &end);
+        if (end == v || *end || !(o->max_memory_gib > 0)) return usage_error("--max-memory needs GiB > 0, got '%s'", v);
+    } else if (strcmp(opt, "--dtype") == 0) {
+        if (strcmp(v, "f32") == 0)
+            o->precision = IR_PRECISION_F32;
+        else if (strcmp(v, "f64") == 0)
+            o->precision = IR_PRECISION_F64;
+        else
+            return usage_error("--dtype must be f32 or f64, got '%s'", v);
+    } else if (strcmp(opt, "--out") == 0) {
+        o->out = v;
+    } else {
+        return add_input_spec(o, v);
+    }
+    return EXIT_OK;
+}
+
+static bool takes_value(const char *opt) {
+    static const char *const opts[] = {"--seed", "--input", "--dtype", "--ranks", "--out",
+                                       "--graph", "--show", "--max-memory"};
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        if (strcmp(opt, opts[i]) == 0) return true;
+    return false;
+}
+
+/* Options may come anywhere; the first two other words are the command and the file. */
+static int parse_args(int argc, char **argv, Args *a) {
+    for (int i = 1; i < argc; i++) {
+        const char *w = argv[i];
+        if (w[0] == '-' && w[1] == '-') {
+            if (!takes_value(w)) return usage_error("unknown option '%s'", w);
+            if (i + 1 >= argc) return usage_error("option '%s' needs a value", w);
+            int st = parse_option(a, w, argv[++i]);
+            if (st != EXIT_OK) return st;
+        } else if (w[0] == '-' && w[1] != 0) {
+            return usage_error("unknown option '%s'", w);
+        } else if (!a->cmd) {
+            a->cmd = w;
+        } else if (!a->path) {
+            a->path = w;
+        } else {
+            return usage_error("unexpected argument '%s'", w);
         }
     }
+    if (!a->cmd) return usage_error("%s", "missing COMMAND");
+    bool known = strcmp(a->cmd, "print") == 0 || strcmp(a->cmd, "check") == 0 || strcmp(a->cmd, "dot") == 0 ||
+                 strcmp(a->cmd, "stats") == 0 || strcmp(a->cmd, "run") == 0;
+    if (!known) return usage_error("unknown command '%s' (print, check, dot, stats, run)", a->cmd);
+    if (!a->path) return usage_error("%s: missing FILE.llir", a->cmd);
+    if (a->run_option_seen && strcmp(a->cmd, "run") != 0)
+        return usage_error("option '%s' is only for run", a->run_option_name);
     return EXIT_OK;
 }
 
@@ -453,52 +572,52 @@ static void free_run_options(RunOptions *o) {
     free(o->inputs);
 }
 
+static int dispatch(const Args *a) {
+    IrModule m = {0};
+    if (!load_module(a->path, &m)) return EXIT_BAD_INPUT;
+    int status = EXIT_BAD_INPUT;
+    if (m.n_graphs == 0) {
+        fprintf(stderr, "llmir: %s: contains no graphs\n", a->path);
+    } else if (a->run.graph && !pick_graph(&m, a->run.graph)) {
+        fprintf(stderr, "llmir: %s: no graph named @%s\n", a->path, a->run.graph);
+    } else if (strcmp(a->cmd, "print") == 0) {
+        status = cmd_print(&m);
+    } else if (strcmp(a->cmd, "check") == 0) {
+        status = EXIT_OK;
+    } else if (strcmp(a->cmd, "dot") == 0) {
+        status = cmd_dot(pick_graph(&m, a->run.graph));
+    } else if (strcmp(a->cmd, "stats") == 0) {
+        status = cmd_stats(&m);
+    } else {
+        status = cmd_run(&m, &a->run);
+    }
+    ir_module_free(&m);
+    return status;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage_text, stderr);
         return EXIT_USAGE;
     }
-    for (int i = 1; i < argc; i++)
+    for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(usage_text, stdout);
             return EXIT_OK;
         }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("llmir (llmc) 0.1.0\n");
-        return EXIT_OK;
-    }
-    const char *cmd = argv[1];
-    bool known = strcmp(cmd, "print") == 0 || strcmp(cmd, "check") == 0 || strcmp(cmd, "dot") == 0 ||
-                 strcmp(cmd, "stats") == 0 || strcmp(cmd, "run") == 0;
-    if (!known) return usage_error("unknown command '%s' (print, check, dot, stats, run)", cmd);
-    if (argc < 3) return usage_error("%s: missing FILE.llir", cmd);
-    const char *path = argv[2];
-    RunOptions ro = {.precision = IR_PRECISION_F32, .ranks = 1, .show = 8};
-    if (strcmp(cmd, "run") == 0) {
-        int st = parse_run_options(argc, argv, 3, &ro);
-        if (st != EXIT_OK) {
-            free_run_options(&ro);
-            return st;
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("llmir (llmc) 0.1.0\n");
+            return EXIT_OK;
         }
-    } else if (argc > 3) {
-        return usage_error("unexpected argument '%s'", argv[3]);
     }
-    IrModule m = {0};
-    int status;
-    if (!load_module(path, &m)) {
-        status = EXIT_BAD_INPUT;
-    } else if (strcmp(cmd, "print") == 0) {
-        status = cmd_print(&m);
-    } else if (strcmp(cmd, "check") == 0) {
-        status = EXIT_OK;
-    } else if (strcmp(cmd, "dot") == 0) {
-        status = cmd_dot(&m);
-    } else if (strcmp(cmd, "stats") == 0) {
-        status = cmd_stats(&m);
-    } else {
-        status = cmd_run(&m, &ro);
+    Args a = {.run = {.precision = IR_PRECISION_F32, .ranks = 0, .show = 8, .max_memory_gib = 8.0}};
+    int status = parse_args(argc, argv, &a);
+    if (status == EXIT_OK) status = dispatch(&a);
+    free_run_options(&a.run);
+    /* Output that could not be written is lost work: say so and fail. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "llmir: error writing standard output: %s\n", strerror(errno));
+        return EXIT_BAD_INPUT;
     }
-    ir_module_free(&m);
-    free_run_options(&ro);
     return status;
 }

@@ -43,6 +43,22 @@ expect 2 "needs a value" "$LLMIR" run a.llir --seed
 expect 1 'nope.llir: cannot open' "$LLMIR" print "$TMP/nope.llir"
 expect 1 'is a directory' "$LLMIR" check "$TMP"
 
+expect 2 "--input needs NAME=FILE" "$LLMIR" run tests/ir/mlp_xent.llir --input =x
+expect 2 "only for run" "$LLMIR" print tests/ir/mlp_xent.llir --seed 1
+expect 1 'is not a regular file' "$LLMIR" check /dev/zero
+: >"$TMP/empty.llir"
+expect 1 'contains no graphs' "$LLMIR" check "$TMP/empty.llir"
+expect 1 'error writing standard output' sh -c "'$LLMIR' print tests/ir/mlp_xent.llir >/dev/full"
+# Options anywhere; the world size defaults to what the collectives say.
+expect 0 'rank 1: ' "$LLMIR" run --seed 1 tests/ir/collectives.llir
+expect 0 'loss: f64\[\]' "$LLMIR" run tests/ir/mlp_xent.llir --dtype f64
+expect 1 'no graph named @nope' "$LLMIR" dot tests/ir/mlp_xent.llir --graph nope
+expect 1 'may need up to' "$LLMIR" run tests/ir/mlp_xent.llir --max-memory 0.000001
+# Random indices stay in range through movement ops (tokens reshaped before a gather).
+printf 'graph @e {\n  %%0 = input() {name="tok", role=data} : i32[2,3]\n  %%1 = reshape(%%0) : i32[6]\n  %%2 = input() {name="wte", role=param} : f32[4,8]\n  %%3 = gather(%%2, %%1) {axis=0} : f32[6,8]\n  output "y" = %%3\n}\n' >"$TMP/emb.llir"
+for seed in 1 2 3 4 5; do expect 0 'y: f32\[6,8\]' "$LLMIR" run "$TMP/emb.llir" --seed $seed --show 0; done
+if "$LLMIR" run "$TMP/emb.llir" --show 0 | grep -q '^  \['; then bad "--show 0 printed values"; else ok; fi
+
 printf 'graph @g {\n  %%0 = input() {name="x", role=data} : f32[4]\n  %%1 = exp(%%0, %%0) : f32[4]\n  output "y" = %%1\n}\n' >"$TMP/bad.llir"
 expect 1 'bad.llir:3:[0-9]+: error: .*expects 1 operand' "$LLMIR" check "$TMP/bad.llir"
 expect 1 '\^' "$LLMIR" print "$TMP/bad.llir"

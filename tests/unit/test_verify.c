@@ -66,7 +66,7 @@ static void test_structure(void) {
     ir_graph_add_output(g, "y", x);
     expect(g, "%1 (neg, scope blk.a): operand 0 refers to %5, which does not exist", 3);
     expect(g, "%2 (neg, scope blk.b): operand 0 uses %2 before its definition", 3);
-    expect(g, "%3 (neg, scope blk.c): neg: expects 1 operand, got 2", 3);
+    expect(g, "%3 (neg, scope blk.c): expects 1 operand, got 2", 3);
     ir_graph_free(g);
 }
 

@@ -1,3 +1,5 @@
 llmc_test(test_base unit ${CMAKE_CURRENT_LIST_DIR}/test_base.c)
 llmc_test(test_builder unit ${CMAKE_CURRENT_LIST_DIR}/test_builder.c)
 llmc_test(test_verify unit ${CMAKE_CURRENT_LIST_DIR}/test_verify.c)
+llmc_test(test_train unit ${CMAKE_CURRENT_LIST_DIR}/test_train.c)
+llmc_test(test_rand_shard unit ${CMAKE_CURRENT_LIST_DIR}/test_rand_shard.c)
