@@ -9,6 +9,7 @@
  */
 #include "ir_int.h"
 
+#include <math.h>
 #include <string.h>
 
 /* --- enum names ---------------------------------------------------------------------- */
@@ -189,7 +190,12 @@ bool ir_train_check(const IrTrainConfig *t, LlmcErr *err) {
         llmc_err_set(err, "train: seed must be in [0, 2^32), got %lld", (long long)t->seed);
         return false;
     }
-    /* Written as !(ok) so that nan fails every check. */
+    /* Written as !(ok) so that nan fails every check; infinities are no recipe either. */
+    const struct { const char *name; double v; } reals[] = {{"lr", t->lr}, {"beta1", t->beta1}, {"beta2", t->beta2},
+        {"eps", t->eps}, {"weight_decay", t->weight_decay}, {"momentum", t->momentum}, {"min_lr", t->min_lr},
+        {"clip_grad_norm", t->clip_grad_norm}};
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
+        if (isinf(reals[i].v)) return llmc_err_set(err, "train: %s must be finite", reals[i].name), false;
     if (!(t->lr > 0)) return llmc_err_set(err, "train: lr must be > 0, got %g", t->lr), false;
     if (!(t->beta1 >= 0 && t->beta1 < 1)) return llmc_err_set(err, "train: beta1 must be in [0, 1), got %g", t->beta1), false;
     if (!(t->beta2 >= 0 && t->beta2 < 1)) return llmc_err_set(err, "train: beta2 must be in [0, 1), got %g", t->beta2), false;

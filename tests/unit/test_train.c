@@ -98,6 +98,9 @@ static void test_check_boundaries(void) {
     CASE("steps 1", true, "", (t->steps = 1, t->warmup = 1));
     CASE("seed 2^32-1", true, "", t->seed = UINT32_MAX);
     CASE("seed 2^32", false, "seed", t->seed = (int64_t)UINT32_MAX + 1);
+    CASE("lr inf", false, "lr", t->lr = INFINITY);
+    CASE("clip inf", false, "clip_grad_norm", t->clip_grad_norm = INFINITY);
+    CASE("weight_decay inf", false, "weight_decay", t->weight_decay = INFINITY);
     CASE("seed -1", false, "seed", t->seed = -1);
     CASE("lr tiny", true, "", t->lr = 5e-324);
     CASE("lr 0", false, "lr", (t->lr = 0, t->min_lr = 0));
