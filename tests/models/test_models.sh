@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# tests/models/test_models.sh LLMC LLMIR — the model library, through the tools a user
+# has: every model passes `llmc --check`, emits an AST, a forward and an init graph that
+# `llmir check` accepts; gpt2-small has exactly GPT-2's 124,439,808 parameters; and on
+# the reference interpreter each tiny model's initial loss is within 0.1 of ln(vocab)
+# (init graph -> safetensors -> forward graph).
+set -u
+LLMC="$1"
+LLMIR="$2"
+cd "$(dirname "$0")/../.."
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+for f in models/*.llm; do
+  name=$(basename "$f" .llm)
+  if "$LLMC" "$f" --check >"$TMP/out" 2>&1; then ok; else bad "llmc --check $f"; sed 's/^/    /' "$TMP/out" | head -20; continue; fi
+  if "$LLMC" "$f" --emit=ast >"$TMP/$name.ast" 2>&1 && grep -q "^model " "$TMP/$name.ast"; then ok; else bad "--emit=ast $f"; fi
+  if "$LLMC" "$f" --emit=forward -o "$TMP/$name.fwd.llir" && "$LLMIR" check "$TMP/$name.fwd.llir"; then ok; else bad "--emit=forward $f | llmir check"; fi
+  if "$LLMC" "$f" --emit=init -o "$TMP/$name.init.llir" && "$LLMIR" check "$TMP/$name.init.llir"; then ok; else bad "--emit=init $f | llmir check"; fi
+  if "$LLMC" "$f" --stats >"$TMP/$name.stats" 2>&1 && grep -q "^parameters: " "$TMP/$name.stats"; then ok; else bad "--stats $f"; fi
+done
+
+if grep -q "^parameters: 124439808 " "$TMP/gpt2-small.stats"; then ok; else bad "gpt2-small parameter count: $(grep '^parameters' "$TMP/gpt2-small.stats")"; fi
+
+# Initial loss ≈ ln(vocab): small weights give near-uniform logits. fortune runs at a
+# smaller batch to keep the naive interpreter fast; gpt2-small is too big for it.
+for f in models/*-tiny.llm models/fortune.llm; do
+  name=$(basename "$f" .llm)
+  extra=()
+  if [ "$name" = fortune ]; then extra=(-D batch=1 -D seq=16); fi
+  "$LLMC" "$f" "${extra[@]}" --emit=init -o "$TMP/i.llir" &&
+    "$LLMC" "$f" "${extra[@]}" --emit=forward -o "$TMP/f.llir" &&
+    "$LLMIR" run "$TMP/i.llir" --seed 3 --out "$TMP/p.safetensors" >/dev/null &&
+    "$LLMIR" run "$TMP/f.llir" --seed 4 --input "$TMP/p.safetensors" --show 1 >"$TMP/run" 2>&1
+  loss=$(grep -A1 '^loss:' "$TMP/run" | tail -1 | tr -d '[] ')
+  vocab=$(grep -Eo 'vocab = [0-9_]+' "$f" | head -1 | grep -Eo '[0-9_]+' | tr -d _)
+  if [ -n "$loss" ] && awk -v l="$loss" -v v="$vocab" 'BEGIN { d = l - log(v); exit !(d < 0.1 && d > -0.1) }'; then
+    ok
+  else
+    bad "$name: initial loss '$loss' is not within 0.1 of ln($vocab)"; sed 's/^/    /' "$TMP/run" | head -10
+  fi
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

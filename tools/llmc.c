@@ -1,0 +1,257 @@
+/* tools/llmc.c — llmc, the compiler driver.
+ *
+ *   llmc MODEL.llm --check            parse, lower and verify; diagnostics only
+ *   llmc MODEL.llm --emit=STAGE       print a stage: ast, forward, init
+ *   llmc MODEL.llm --stats            parameters by group, FLOPs per token, activations
+ *   -D NAME=VALUE                     override a top-level config value (repeatable)
+ *
+ * Exit codes: 0 success, 1 bad input (file, syntax, model errors), 2 bad usage.
+ * Later stages (grad, fused, llvm, bundles) arrive with the compiler issues. This file
+ * only handles arguments and output; the work is frontend/ and ir/.
+ */
+#include "frontend.h"
+#include "ir.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { EXIT_OK = 0, EXIT_BAD_INPUT = 1, EXIT_USAGE = 2 };
+
+static const char *const usage_text =
+    "usage: llmc MODEL.llm [options]\n"
+    "\n"
+    "Compiles a .llm model description ('-' reads stdin).\n"
+    "\n"
+    "options:\n"
+    "  --check             parse, lower and verify only; report every error\n"
+    "  --emit=STAGE        print one stage and stop:\n"
+    "                        ast      the parsed syntax tree, with line:col\n"
+    "                        forward  the forward IR (.llir; its output is the loss)\n"
+    "                        init     the init IR (.llir; parameters from a seed)\n"
+    "  --stats             parameters by group, FLOPs per token, activation bytes\n"
+    "  -D NAME=VALUE       override a top-level assignment of the model or train\n"
+    "                      block, e.g. -D dim=128 -D layers=2 (repeatable)\n"
+    "  -o FILE             write the emitted text to FILE instead of stdout\n"
+    "  -h, --help          this text\n"
+    "  --version           version\n"
+    "\n"
+    "exit status: 0 success, 1 bad input, 2 bad usage\n";
+
+typedef enum Emit { EMIT_NONE = 0, EMIT_AST, EMIT_FORWARD, EMIT_INIT } Emit;
+
+typedef struct Options {
+    const char *path;
+    const char *out;
+    bool check, stats;
+    Emit emit;
+    FeOverride *overrides;
+    uint32_t n_overrides;
+} Options;
+
+static int usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "llmc: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'llmc --help'.\n");
+    return EXIT_USAGE;
+}
+
+/* Splits NAME=VALUE into an override (name copied, value points into arg). */
+static int add_override(Options *o, const char *arg) {
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1]) return usage_error("-D needs NAME=VALUE, got '%s'", arg);
+    o->overrides = llmc_xrealloc(o->overrides, (o->n_overrides + 1) * sizeof *o->overrides);
+    char *name = llmc_xmalloc((size_t)(eq - arg) + 1);
+    memcpy(name, arg, (size_t)(eq - arg));
+    name[eq - arg] = 0;
+    o->overrides[o->n_overrides].name = name;
+    o->overrides[o->n_overrides].value = eq + 1;
+    o->n_overrides++;
+    return EXIT_OK;
+}
+
+static int parse_args(int argc, char **argv, Options *o) {
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--check") == 0) {
+            o->check = true;
+        } else if (strcmp(a, "--stats") == 0) {
+            o->stats = true;
+        } else if (strncmp(a, "--emit=", 7) == 0) {
+            const char *s = a + 7;
+            if (strcmp(s, "ast") == 0)
+                o->emit = EMIT_AST;
+            else if (strcmp(s, "forward") == 0)
+                o->emit = EMIT_FORWARD;
+            else if (strcmp(s, "init") == 0)
+                o->emit = EMIT_INIT;
+            else
+                return usage_error("unknown stage '%s' for --emit (ast, forward, init)", s);
+        } else if (strcmp(a, "-D") == 0) {
+            if (i + 1 >= argc) return usage_error("%s needs NAME=VALUE", a);
+            int st = add_override(o, argv[++i]);
+            if (st != EXIT_OK) return st;
+        } else if (strncmp(a, "-D", 2) == 0) {
+            int st = add_override(o, a + 2);
+            if (st != EXIT_OK) return st;
+        } else if (strcmp(a, "-o") == 0) {
+            if (i + 1 >= argc) return usage_error("%s needs a file name", a);
+            o->out = argv[++i];
+        } else if (a[0] == '-' && a[1] != 0) {
+            return usage_error("unknown option '%s'", a);
+        } else if (o->path) {
+            return usage_error("more than one input file ('%s')", a);
+        } else {
+            o->path = a;
+        }
+    }
+    if (!o->path) return usage_error("%s", "missing MODEL.llm");
+    int modes = o->check + o->stats + (o->emit != EMIT_NONE);
+    if (modes > 1) return usage_error("%s", "choose one of --check, --emit, --stats");
+    return EXIT_OK;
+}
+
+static bool read_source(const char *path, char **text, size_t *len) {
+    LlmcErr err = {0};
+    if (strcmp(path, "-") != 0) {
+        if (llmc_file_read(path, text, len, &err)) return true;
+        fprintf(stderr, "llmc: %s\n", err.msg);
+        return false;
+    }
+    LlmcBuf b = {0};
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, stdin)) > 0) llmc_buf_put(&b, chunk, got);
+    llmc_buf_put(&b, "", 0);
+    *text = b.data;
+    *len = b.len;
+    return true;
+}
+
+static bool write_output(const Options *o, const LlmcBuf *text) {
+    if (!o->out) {
+        if (text->len) fwrite(text->data, 1, text->len, stdout);
+        return true;
+    }
+    LlmcErr err = {0};
+    if (llmc_file_write(o->out, text->data ? text->data : "", text->len, &err)) return true;
+    fprintf(stderr, "llmc: %s\n", err.msg);
+    return false;
+}
+
+/* --- stats --------------------------------------------------------------------------- */
+
+/* Parameter groups follow the fixed leaf names of docs/llm.md. */
+static const char *param_group(const char *name) {
+    size_t n = strlen(name);
+    const char *leaf = strrchr(name, '.');
+    leaf = leaf ? leaf + 1 : name;
+    if (strcmp(name, "tok_emb") == 0 || strcmp(name, "pos_emb") == 0) return "embeddings";
+    if (strncmp(name, "lm_head", 7) == 0 && (n == 7 || name[7] == '.')) return "output head";
+    if (strstr(name, ".experts.") || strcmp(leaf, "router") == 0) return "moe";
+    if (leaf[0] == 'w' || leaf[0] == 'b') {
+        if (strchr("qkvo", leaf[1]) && leaf[2] == 0) return "attention";
+        if (strchr("123", leaf[1]) && leaf[2] == 0) return "mlp";
+    }
+    if (strcmp(leaf, "gain") == 0 || strcmp(leaf, "bias") == 0) return "norms";
+    return "other";
+}
+
+static void print_stats(const IrGraph *fwd) {
+    static const char *const groups[] = {"embeddings", "attention", "mlp", "moe", "norms", "output head", "other"};
+    uint64_t counts[7] = {0}, total = 0;
+    for (IrId id = 0; id < fwd->n_nodes; id++) {
+        const IrNode *n = &fwd->nodes[id];
+        if (n->op != IR_OP_INPUT || n->attrs.input.role != IR_ROLE_PARAM) continue;
+        const char *g = param_group(ir_graph_str(fwd, n->attrs.input.name));
+        for (int k = 0; k < 7; k++)
+            if (strcmp(g, groups[k]) == 0) counts[k] += (uint64_t)ir_type_numel(&n->type);
+        total += (uint64_t)ir_type_numel(&n->type);
+    }
+    IrStats s;
+    ir_graph_stats(fwd, &s);
+    const IrTrainConfig *t = &fwd->train;
+    double tokens = (double)(t->batch * t->seq);
+    printf("model %s: batch %lld x seq %lld = %.0f tokens per micro-batch, accumulate %lld\n",
+           ir_graph_str(fwd, t->model), (long long)t->batch, (long long)t->seq, tokens, (long long)t->accumulate);
+    printf("parameters: %llu (%llu without embeddings)\n", (unsigned long long)total,
+           (unsigned long long)(total - counts[0]));
+    for (int k = 0; k < 7; k++)
+        if (counts[k]) printf("  %-12s %12llu  %5.1f%%\n", groups[k], (unsigned long long)counts[k],
+                              100.0 * (double)counts[k] / (double)(total ? total : 1));
+    printf("forward FLOPs per token: %.0f (6N rule of thumb for forward+backward: %.0f)\n",
+           s.flops / tokens, 6.0 * (double)total);
+    printf("forward FLOPs per micro-batch: %.4g\n", s.flops);
+    printf("activation bytes (forward intermediates, one micro-batch): %llu (%.1f MiB)\n",
+           (unsigned long long)s.bytes_intermediates, (double)s.bytes_intermediates / (1024.0 * 1024.0));
+    printf("parameter bytes: %llu\n", (unsigned long long)s.bytes_params);
+}
+
+/* --- main ---------------------------------------------------------------------------- */
+
+static int run(const Options *o) {
+    char *text = NULL;
+    size_t len = 0;
+    if (!read_source(o->path, &text, &len)) return EXIT_BAD_INPUT;
+    LlmcSource src = {strcmp(o->path, "-") == 0 ? "<stdin>" : o->path, text, len};
+    LlmcDiags diags = {0};
+    int status = EXIT_BAD_INPUT;
+    IrModule m = {0};
+    FeProgram *p = fe_parse(&src, &diags);
+    if (p && o->emit == EMIT_AST) {
+        LlmcBuf out = {0};
+        fe_ast_print(p, &out);
+        status = write_output(o, &out) ? EXIT_OK : EXIT_BAD_INPUT;
+        llmc_buf_free(&out);
+        goto done;
+    }
+    FeLowerOptions lo = {o->overrides, o->n_overrides};
+    if (!p || !fe_lower(p, &lo, &m, &diags)) goto done;
+    const IrGraph *fwd = m.graphs[0], *init = m.n_graphs > 1 ? m.graphs[1] : NULL;
+    if (o->emit == EMIT_FORWARD || o->emit == EMIT_INIT) {
+        LlmcBuf out = {0};
+        if (o->emit == EMIT_INIT && !init) {
+            fprintf(stderr, "llmc: the model has no parameters to initialize\n");
+            goto done;
+        }
+        ir_print_graph(o->emit == EMIT_FORWARD ? fwd : init, &out);
+        status = write_output(o, &out) ? EXIT_OK : EXIT_BAD_INPUT;
+        llmc_buf_free(&out);
+    } else if (o->stats) {
+        print_stats(fwd);
+        status = EXIT_OK;
+    } else {
+        if (!o->check) printf("%s: ok (%u forward nodes)\n", src.name, fwd->n_nodes);
+        status = EXIT_OK;
+    }
+done:
+    llmc_diags_print(&diags, stderr);
+    if (diags.errors) fprintf(stderr, "%u error%s\n", diags.errors, diags.errors == 1 ? "" : "s");
+    llmc_diags_free(&diags);
+    ir_module_free(&m);
+    fe_program_free(p);
+    free(text);
+    return status;
+}
+
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("llmc 0.1.0\n");
+            return EXIT_OK;
+        }
+    }
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    Options o = {0};
+    int status = parse_args(argc, argv, &o);
+    if (status == EXIT_OK) status = run(&o);
+    for (uint32_t i = 0; i < o.n_overrides; i++) free((char *)o.overrides[i].name);
+    free(o.overrides);
+    return status;
+}
