@@ -112,7 +112,11 @@ bool fe_build_moe(FeBuild *fb, IrId x, const FeMoeSpec *s, const char *site, FeM
     IrId probs = fe_build_softmax(fb, logits);                             /* [N, E] */
     IrId top = ir_build_topk(b, probs, k);                                 /* i32 [N, k] */
     IrId gp = ir_build_gather(b, probs, top, 1, 1);                        /* [N, k] */
-    IrId gates = ir_build_binary_bcast(b, IR_OP_DIV, gp, ir_build_reduce(b, IR_OP_REDUCE_SUM, gp, 1, true));
+    /* Renormalized over the k chosen (Mixtral) when k > 1. With k = 1 that would make
+     * every gate exactly 1 and starve the router of gradient from the task loss, so
+     * top-1 keeps the raw probability, as Switch Transformer does. */
+    IrId gates = k > 1 ? ir_build_binary_bcast(b, IR_OP_DIV, gp, ir_build_reduce(b, IR_OP_REDUCE_SUM, gp, 1, true))
+                       : gp;
 
     /* 3. positions, slot-major: assignment a = j*N + n */
     IrId ea = ir_build_reshape(b, ir_build_permute(b, top, 2, (int64_t[]){1, 0}), 1, &KN); /* i32 [kN] */

@@ -123,7 +123,7 @@ static const FeArgSpec dropout_args[DROP_N] = {
 };
 
 static bool dropout_fn(FeCall *c, FeValue *out) {
-    if (!fe_call_check_tensor(c, DROP_X, 0, 0, "a float tensor")) return false;
+    if (!fe_call_check_tensor(c, DROP_X, 0, 0, "of any shape")) return false;
     double p = c->args[DROP_P].u.f;
     if (!(p >= 0 && p < 1)) return fe_call_error(c, DROP_P, "argument 'p' of dropout must be in [0, 1), got %g", p);
     /* A dropout is a site too (without parameters): its scope name keys its rand. */

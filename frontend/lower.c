@@ -25,8 +25,9 @@
 #include <string.h>
 
 /* Limits against runaway programs: iterations of all repeats together, and nodes. */
-#define FE_MAX_ITERATIONS 1000000
-#define FE_MAX_NODES 20000000u
+#define FE_MAX_ITERATIONS 100000
+#define FE_MAX_NODES 1000000u
+#define FE_MAX_STRING (1 << 20)
 
 /* ===================================================================================
  * The evaluator's state
@@ -1107,6 +1108,12 @@ static FeValue eval_binary(FeLower *L, const FeExpr *e) {
     if (a.kind == FE_VAL_INT && b.kind == FE_VAL_INT) return int_arith(L, op, a.u.i, b.u.i, e->loc);
     if (is_number(&a) && is_number(&b)) return float_arith(L, op, as_double(&a), as_double(&b), e->loc);
     if (op == FE_OP_ADD && a.kind == FE_VAL_STRING && b.kind == FE_VAL_STRING) {
+        /* Strings name things; a megabyte is already absurd, and doubling in a loop
+         * would otherwise eat the machine. */
+        if (strlen(a.u.s) + strlen(b.u.s) > FE_MAX_STRING) {
+            error_at(L, e->loc, "string too long: joining them gives more than %d bytes", FE_MAX_STRING);
+            return error_value;
+        }
         FeValue v = {.kind = FE_VAL_STRING, .u.s = arena_printf(L, "%s%s", a.u.s, b.u.s)};
         return v;
     }
@@ -1425,34 +1432,46 @@ static IrGraph *reorder_inputs(FeLower *L) {
     return c;
 }
 
-typedef struct SiteOf {
-    uint32_t site, index;
-} SiteOf;
-
-static int site_cmp(const void *a, const void *b) {
-    const SiteOf *x = a, *y = b;
-    if (x->site != y->site) return x->site < y->site ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
+/* Init site ids: the hash of the parameter's name, so a parameter keeps its values when
+ * others are added or removed. Only randomly initialized parameters need one. Hashes
+ * are 31 bits, so a big model can collide (birthday bound); a collision is resolved
+ * deterministically by rehashing "name#k" for k = 1, 2, ... in parameter order, which
+ * keeps every id stable as long as the colliding names are. Open addressing over a
+ * table twice the parameter count keeps this linear. */
+static uint32_t *assign_init_sites(const FeBuild *fb) {
+    uint32_t np = fb->n_params, n_slots = 16;
+    while (n_slots < 2 * np + 2) n_slots *= 2;
+    uint32_t *taken = llmc_xcalloc(n_slots, sizeof *taken); /* site + 1, 0 = empty */
+    uint32_t *sites = llmc_xcalloc(np + 1, sizeof *sites);
+    for (uint32_t i = 0; i < np; i++) {
+        const FeParam *p = &fb->params[i];
+        if (p->init != FE_INIT_NORMAL && p->init != FE_INIT_RESIDUAL) continue;
+        uint32_t site = fe_site_hash(p->name);
+        for (uint32_t k = 1;; k++) {
+            uint32_t s = (site * 2654435761u) & (n_slots - 1);
+            while (taken[s] && taken[s] != site + 1) s = (s + 1) & (n_slots - 1);
+            if (!taken[s]) {
+                taken[s] = site + 1;
+                break;
+            }
+            char salted[64];
+            snprintf(salted, sizeof salted, "#%u", k);
+            LlmcBuf name = {0};
+            llmc_buf_printf(&name, "%s%s", p->name, salted);
+            site = fe_site_hash(name.data);
+            llmc_buf_free(&name);
+        }
+        sites[i] = site;
+    }
+    free(taken);
+    return sites;
 }
 
 /* @init: one output per parameter, in @forward's order, from `seed` alone. */
 static IrGraph *build_init(FeLower *L, const IrGraph *fwd, double init_std, bool residual_scale) {
     const FeBuild *fb = &L->fb;
     uint32_t np = fb->n_params;
-    SiteOf *sites = llmc_xmalloc((np + 1) * sizeof *sites);
-    for (uint32_t i = 0; i < np; i++) sites[i] = (SiteOf){fe_site_hash(fb->params[i].name), i};
-    qsort(sites, np, sizeof *sites, site_cmp);
-    bool collide = false;
-    for (uint32_t i = 1; i < np; i++)
-        if (sites[i].site == sites[i - 1].site) {
-            const FeParam *a = &fb->params[sites[i - 1].index], *b = &fb->params[sites[i].index];
-            fe_lower_error(L, &L->p->src, (FeLoc){b->loc.line, b->loc.col},
-                           "internal error: parameters '%s' and '%s' hash to the same init site id %u; rename one "
-                           "of them", a->name, b->name, sites[i].site);
-            collide = true;
-        }
-    free(sites);
-    if (collide) return NULL;
+    uint32_t *sites = assign_init_sites(fb);
     IrGraph *g = ir_graph_new("init");
     IrBuilder b;
     ir_builder_init(&b, g);
@@ -1470,7 +1489,7 @@ static IrGraph *build_init(FeLower *L, const IrGraph *fwd, double init_std, bool
         case FE_INIT_NORMAL:
         case FE_INIT_RESIDUAL: {
             double std = init_std * (p->init == FE_INIT_RESIDUAL ? residual : 1.0);
-            IrId r = ir_build_rand(&b, p->type, seed, zero, zero, fe_site_hash(p->name), IR_RAND_NORMAL);
+            IrId r = ir_build_rand(&b, p->type, seed, zero, zero, sites[i], IR_RAND_NORMAL);
             v = ir_build_binary_bcast(&b, IR_OP_MUL, r, ir_build_scalar(&b, p->type.dtype, std));
             break;
         }
@@ -1482,6 +1501,7 @@ static IrGraph *build_init(FeLower *L, const IrGraph *fwd, double init_std, bool
         if (v == IR_ID_NONE) break;
         ir_graph_add_output(g, p->name, v);
     }
+    free(sites);
     if (!ir_builder_ok(&b)) {
         fe_lower_error(L, &L->p->src, L->p->model->loc, "internal error: building @init: %s", b.err.msg);
         ir_graph_free(g);

@@ -533,7 +533,8 @@ static void naive_moe(Case *c, const double *x, int64_t N, int64_t D, const FeMo
             top[n * k + j] = best;
             sum += probs[n * E + best];
         }
-        for (int64_t j = 0; j < k; j++) gate[n * k + j] = probs[n * E + top[n * k + j]] / sum;
+        /* renormalized over the chosen when k > 1; top-1 keeps the raw probability */
+        for (int64_t j = 0; j < k; j++) gate[n * k + j] = probs[n * E + top[n * k + j]] / (k > 1 ? sum : 1.0);
         free(taken);
     }
     r->C = (int64_t)ceil(s->capacity_factor * (double)(k * N) / (double)E);
