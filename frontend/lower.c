@@ -53,7 +53,13 @@ typedef struct Frame {
     uint32_t n_counts, cap_counts;
 } Frame;
 
-typedef enum Target { TARGET_NONE = 0, TARGET_MODEL, TARGET_TRAIN, TARGET_INJECT } Target;
+/* Where a -D override goes: a top-level assignment of the model or train block, a train
+ * setting the block leaves at its default, or one argument of the optimizer or schedule
+ * call (so `-D lr=1e-3` sweeps lr without restating the whole adamw(...)). */
+typedef enum Target { TARGET_NONE = 0, TARGET_MODEL, TARGET_TRAIN, TARGET_INJECT, TARGET_ARG } Target;
+
+/* Optimizer and schedule arguments that -D can set on their own. */
+static const char *const recipe_args[] = {"lr", "betas", "eps", "weight_decay", "momentum", "warmup", "min_lr"};
 
 typedef struct Override {
     const char *name;
@@ -1338,6 +1344,56 @@ static bool valid_identifier(const char *s) {
     return true;
 }
 
+static bool is_recipe_arg(const char *name) {
+    for (size_t i = 0; i < sizeof recipe_args / sizeof recipe_args[0]; i++)
+        if (strcmp(recipe_args[i], name) == 0) return true;
+    return false;
+}
+
+/* A -D value for a recipe argument: a number (two for betas), checked by the record's
+ * own ranges afterwards. */
+static bool recipe_number(FeLower *L, const Override *o, const FeValue *v, double *out) {
+    if (!is_number(v)) return fe_lower_error(L, &o->src, (FeLoc){1, 1}, "-D %s needs a number", o->name);
+    *out = as_double(v);
+    return true;
+}
+
+static void apply_recipe_args(FeLower *L) {
+    IrTrainConfig *t = &L->train;
+    for (uint32_t i = 0; i < L->n_ovr; i++) {
+        const Override *o = &L->ovr[i];
+        if (o->target != TARGET_ARG || !o->expr) continue;
+        FeValue v = eval(L, o->expr);
+        if (v.kind == FE_VAL_ERROR) continue;
+        double x = 0;
+        if (strcmp(o->name, "betas") == 0) {
+            if (v.kind != FE_VAL_TUPLE || v.u.tuple.n != 2 || !is_number(&v.u.tuple.items[0]) ||
+                !is_number(&v.u.tuple.items[1])) {
+                fe_lower_error(L, &o->src, (FeLoc){1, 1}, "-D betas needs two numbers, e.g. -D \"betas=(0.9, 0.95)\"");
+                continue;
+            }
+            t->beta1 = as_double(&v.u.tuple.items[0]);
+            t->beta2 = as_double(&v.u.tuple.items[1]);
+        } else if (strcmp(o->name, "warmup") == 0) {
+            if (v.kind != FE_VAL_INT) {
+                fe_lower_error(L, &o->src, (FeLoc){1, 1}, "-D warmup needs an int");
+                continue;
+            }
+            t->warmup = v.u.i;
+        } else if (recipe_number(L, o, &v, &x)) {
+            if (strcmp(o->name, "lr") == 0) t->lr = x;
+            if (strcmp(o->name, "eps") == 0) t->eps = x;
+            if (strcmp(o->name, "weight_decay") == 0) t->weight_decay = x;
+            if (strcmp(o->name, "momentum") == 0) t->momentum = x;
+            if (strcmp(o->name, "min_lr") == 0) t->min_lr = x;
+        }
+        IrTrainConfig probe = *t;
+        if (probe.seq == 0) probe.seq = 1;
+        LlmcErr err = {0};
+        if (!ir_train_check(&probe, &err)) fe_lower_error(L, &o->src, (FeLoc){1, 1}, "%s", err.msg);
+    }
+}
+
 static void prepare_overrides(FeLower *L, const FeLowerOptions *opt) {
     if (!opt || !opt->n_overrides) return;
     L->ovr = llmc_arena_alloc(&L->arena, opt->n_overrides * sizeof *L->ovr);
@@ -1359,6 +1415,8 @@ static void prepare_overrides(FeLower *L, const FeLowerOptions *opt) {
             v->target = TARGET_TRAIN;
         else if (fe_train_setting(name) && !(L->p->train && assigned_anywhere(&L->p->train->body, name)))
             v->target = TARGET_INJECT; /* a train setting the block leaves at its default */
+        else if (is_recipe_arg(name))
+            v->target = TARGET_ARG;
         else {
             Names ns = {0};
             const FeBlock *blocks[2] = {L->p->model, L->p->train};
@@ -1369,6 +1427,7 @@ static void prepare_overrides(FeLower *L, const FeLowerOptions *opt) {
             uint32_t n;
             const FeArgSpec *s = fe_train_settings(&n);
             for (uint32_t j = 0; j < n; j++) names_add(&ns, s[j].name);
+            for (size_t j = 0; j < sizeof recipe_args / sizeof recipe_args[0]; j++) names_add(&ns, recipe_args[j]);
             char dym[96];
             did_you_mean(name, ns.v, ns.n, dym, sizeof dym);
             free(ns.v);
@@ -1631,6 +1690,7 @@ bool fe_lower(const FeProgram *p, const FeLowerOptions *opt, IrModule *out, Llmc
     }
     if (p->train) exec_body(L, &p->train->body, true);
     fe_lower_train(L, &L->train);
+    apply_recipe_args(L);
 
     /* the model block */
     L->block = FE_BLOCK_MODEL;

@@ -2,6 +2,8 @@
  * (adamw, sgd, constant, cosine, linear), and their lowering into the IrTrainConfig
  * record with every range check of docs/llm.md "The train block".
  *
+ * decay_1d / decay_embeddings only widen where weight decay applies (compiler/train_step.c
+ * decides which parameters are 1-D or embeddings).
  * The block itself is evaluated by lower.c like any other (arithmetic, if, repeat),
  * with assignments restricted to the settings below; this file reads the resulting
  * bindings. Each range error points at the value that breaks it (a setting, or an
@@ -48,7 +50,10 @@ static const char *const schedule_options[] = {"constant", "cosine", "linear", N
 static const char *const remat_options[] = {"none", "layers", NULL};
 static const char *const precision_options[] = {"fp32", "bf16", NULL};
 
-enum { T_BATCH, T_SEQ, T_ACCUMULATE, T_STEPS, T_SEED, T_OPTIMIZER, T_SCHEDULE, T_CLIP, T_REMAT, T_PRECISION, T_N };
+enum {
+    T_BATCH, T_SEQ, T_ACCUMULATE, T_STEPS, T_SEED, T_OPTIMIZER, T_SCHEDULE, T_CLIP, T_DECAY_1D, T_DECAY_EMB, T_REMAT,
+    T_PRECISION, T_N
+};
 static const FeArgSpec settings[T_N] = {
     [T_BATCH] = {.name = "batch", .kind = FE_ARG_SIZE},
     [T_SEQ] = {.name = "seq", .kind = FE_ARG_SIZE},
@@ -58,6 +63,8 @@ static const FeArgSpec settings[T_N] = {
     [T_OPTIMIZER] = {.name = "optimizer", .kind = FE_ARG_OPTION, .options = optimizer_options},
     [T_SCHEDULE] = {.name = "schedule", .kind = FE_ARG_OPTION, .options = schedule_options},
     [T_CLIP] = {.name = "clip_grad_norm", .kind = FE_ARG_NUMBER},
+    [T_DECAY_1D] = {.name = "decay_1d", .kind = FE_ARG_BOOL},
+    [T_DECAY_EMB] = {.name = "decay_embeddings", .kind = FE_ARG_BOOL},
     [T_REMAT] = {.name = "remat", .kind = FE_ARG_OPTION, .options = remat_options},
     [T_PRECISION] = {.name = "precision", .kind = FE_ARG_OPTION, .options = precision_options},
 };
@@ -167,6 +174,8 @@ bool fe_lower_train(FeLower *L, IrTrainConfig *t) {
         else
             t->clip_grad_norm = clip;
     }
+    if (b[T_DECAY_1D]) t->decay_1d = v[T_DECAY_1D].u.b;
+    if (b[T_DECAY_EMB]) t->decay_embeddings = v[T_DECAY_EMB].u.b;
     if (b[T_REMAT]) t->remat = strcmp(fe_option_name(&v[T_REMAT]), "layers") == 0 ? IR_REMAT_LAYERS : IR_REMAT_NONE;
     if (b[T_PRECISION])
         t->precision = strcmp(fe_option_name(&v[T_PRECISION]), "bf16") == 0 ? IR_TRAIN_BF16 : IR_TRAIN_FP32;

@@ -336,13 +336,16 @@ typedef struct IrTrainConfig {
     int64_t warmup;        /* steps of linear warmup */
     double min_lr;
     double clip_grad_norm; /* global norm; 0 = off */
+    bool decay_1d;         /* weight decay on 1-D params (norm gains, biases) too */
+    bool decay_embeddings; /* weight decay on embedding tables (tok_emb, pos_emb) too */
     IrRemat remat;
     IrTrainPrecision precision;
 } IrTrainConfig;
 
 /* The record's defaults (present = false): batch 1, seq 1, accumulate 1, steps 1000,
  * seed 0, adamw(lr 3e-4, betas (0.9, 0.95), eps 1e-8, weight_decay 0.1), constant
- * schedule, warmup 0, min_lr 0, no clipping, no remat, fp32. */
+ * schedule, warmup 0, min_lr 0, no clipping, no decay on 1-D params or embeddings, no remat,
+ * fp32. */
 void ir_train_defaults(IrTrainConfig *t);
 const IrAttrSchema *ir_train_schema(void); /* fields over IrTrainConfig, sorted by name */
 /* Range checks: sizes >= 1, lr > 0, betas in [0,1), eps > 0, weight_decay >= 0,

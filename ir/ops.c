@@ -145,6 +145,8 @@ static const IrAttrField train_fields[] = {
     TFIELD("beta1", FLOAT, beta1, .required = true, .default_float = 0.9),
     TFIELD("beta2", FLOAT, beta2, .required = true, .default_float = 0.95),
     TFIELD("clip_grad_norm", FLOAT, clip_grad_norm, .required = true, .default_float = 0),
+    TFIELD("decay_1d", BOOL, decay_1d, .required = true, .default_int = 0),
+    TFIELD("decay_embeddings", BOOL, decay_embeddings, .required = true, .default_int = 0),
     TFIELD("eps", FLOAT, eps, .required = true, .default_float = 1e-8),
     TFIELD("lr", FLOAT, lr, .required = true, .default_float = 3e-4),
     TFIELD("min_lr", FLOAT, min_lr, .required = true, .default_float = 0),
@@ -173,6 +175,7 @@ void ir_train_defaults(IrTrainConfig *t) {
         const IrAttrField *f = &train_fields[i];
         char *p = (char *)t + f->offset;
         if (f->kind == IR_ATTR_INT) *(int64_t *)p = f->default_int;
+        if (f->kind == IR_ATTR_BOOL) *(bool *)p = f->default_int != 0;
         if (f->kind == IR_ATTR_ENUM) *(int *)p = (int)f->default_int;
         if (f->kind == IR_ATTR_FLOAT) *(double *)p = f->default_float;
     }

@@ -9,6 +9,7 @@
  * Later stages (grad, fused, llvm, bundles) arrive with the compiler issues. This file
  * only handles arguments and output; the work is frontend/ and ir/.
  */
+#include "compiler.h"
 #include "frontend.h"
 #include "ir.h"
 
@@ -28,7 +29,11 @@ static const char *const usage_text =
     "                        ast      the parsed syntax tree, with line:col\n"
     "                        forward  the forward IR (.llir; its output is the loss)\n"
     "                        init     the init IR (.llir; parameters from a seed)\n"
-    "  --stats             parameters by group, FLOPs per token, activation bytes\n"
+    "                        grad     forward + backward of one micro-batch\n"
+    "                        train    the training step: @micro (forward + backward,\n"
+    "                                 simplified) and @update (clip, schedule, optimizer)\n"
+    "  --stats             parameters by group, FLOPs per token, activation bytes,\n"
+    "                      training-graph sizes before and after simplification\n"
     "  -D NAME=VALUE       override a top-level assignment of the model or train\n"
     "                      block, e.g. -D dim=128 -D layers=2 (repeatable)\n"
     "  -o FILE             write the emitted text to FILE instead of stdout\n"
@@ -37,7 +42,7 @@ static const char *const usage_text =
     "\n"
     "exit status: 0 success, 1 bad input, 2 bad usage\n";
 
-typedef enum Emit { EMIT_NONE = 0, EMIT_AST, EMIT_FORWARD, EMIT_INIT } Emit;
+typedef enum Emit { EMIT_NONE = 0, EMIT_AST, EMIT_FORWARD, EMIT_INIT, EMIT_GRAD, EMIT_TRAIN } Emit;
 
 typedef struct Options {
     const char *path;
@@ -84,8 +89,12 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->emit = EMIT_FORWARD;
             else if (strcmp(s, "init") == 0)
                 o->emit = EMIT_INIT;
+            else if (strcmp(s, "grad") == 0)
+                o->emit = EMIT_GRAD;
+            else if (strcmp(s, "train") == 0)
+                o->emit = EMIT_TRAIN;
             else
-                return usage_error("unknown stage '%s' for --emit (ast, forward, init)", s);
+                return usage_error("unknown stage '%s' for --emit (ast, forward, init, grad, train)", s);
         } else if (strcmp(a, "-D") == 0) {
             if (i + 1 >= argc) return usage_error("%s needs NAME=VALUE", a);
             int st = add_override(o, argv[++i]);
@@ -156,6 +165,33 @@ static const char *param_group(const char *name) {
     return "other";
 }
 
+/* The backward pass's view of memory and size: activation bytes (forward values the
+ * backward reads) with and without per-layer recomputation, and how much the
+ * simplifier shrinks the micro-batch graph. */
+static bool print_train_stats(const IrModule *m) {
+    const IrGraph *fwd = m->graphs[0];
+    LlmcErr err = {0};
+    CcGradOptions plain = {0}, remat = {.remat_layers = true};
+    IrGraph *g0 = cc_grad(fwd, &plain, &err);
+    IrGraph *g1 = g0 ? cc_grad(fwd, &remat, &err) : NULL;
+    IrGraph *simple = g0 ? cc_pass_simplify(g0, &err) : NULL;
+    bool ok = g0 && g1 && simple;
+    if (ok) {
+        uint64_t keep = cc_grad_activation_bytes(g0, fwd->n_nodes), keep_remat = cc_grad_activation_bytes(g1, fwd->n_nodes);
+        printf("activations read by backward: %llu bytes (%.1f MiB); with remat = layers: %llu (%.1f MiB)\n",
+               (unsigned long long)keep, (double)keep / 1048576.0, (unsigned long long)keep_remat,
+               (double)keep_remat / 1048576.0);
+        printf("micro-batch graph: %u nodes (forward %u); after simplify: %u (-%.1f%%)\n", g0->n_nodes, fwd->n_nodes,
+               simple->n_nodes, 100.0 * (1.0 - (double)simple->n_nodes / (double)g0->n_nodes));
+    } else {
+        fprintf(stderr, "llmc: training graph: %s\n", err.msg);
+    }
+    ir_graph_free(g0);
+    ir_graph_free(g1);
+    ir_graph_free(simple);
+    return ok;
+}
+
 static void print_stats(const IrGraph *fwd) {
     static const char *const groups[] = {"embeddings", "attention", "mlp", "moe", "norms", "output head", "other"};
     uint64_t counts[7] = {0}, total = 0;
@@ -207,7 +243,32 @@ static int run(const Options *o) {
     FeLowerOptions lo = {o->overrides, o->n_overrides};
     if (!p || !fe_lower(p, &lo, &m, &diags)) goto done;
     const IrGraph *fwd = m.graphs[0], *init = m.n_graphs > 1 ? m.graphs[1] : NULL;
-    if (o->emit == EMIT_FORWARD || o->emit == EMIT_INIT) {
+    if (o->emit == EMIT_GRAD || o->emit == EMIT_TRAIN) {
+        LlmcErr err = {0};
+        LlmcBuf out = {0};
+        if (o->emit == EMIT_GRAD) {
+            CcGradOptions go = {.remat_layers = fwd->train.remat == IR_REMAT_LAYERS};
+            IrGraph *g = cc_grad(fwd, &go, &err);
+            if (g) ir_print_graph(g, &out);
+            ir_graph_free(g);
+        } else {
+            CcTrainStep step = {0};
+            if (cc_train_step_build(&m, &step, &err)) {
+                IrModule both = {0};
+                ir_module_add(&both, step.micro);
+                ir_module_add(&both, step.update);
+                ir_print_module(&both, &out);
+                free(both.graphs); /* the graphs still belong to step */
+            }
+            cc_train_step_free(&step);
+        }
+        if (err.set) {
+            fprintf(stderr, "llmc: %s: %s\n", src.name, err.msg);
+        } else {
+            status = write_output(o, &out) ? EXIT_OK : EXIT_BAD_INPUT;
+        }
+        llmc_buf_free(&out);
+    } else if (o->emit == EMIT_FORWARD || o->emit == EMIT_INIT) {
         LlmcBuf out = {0};
         if (o->emit == EMIT_INIT && !init) {
             fprintf(stderr, "llmc: the model has no parameters to initialize\n");
@@ -218,7 +279,7 @@ static int run(const Options *o) {
         llmc_buf_free(&out);
     } else if (o->stats) {
         print_stats(fwd);
-        status = EXIT_OK;
+        status = print_train_stats(&m) ? EXIT_OK : EXIT_BAD_INPUT;
     } else {
         if (!o->check) printf("%s: ok (%u forward nodes)\n", src.name, fwd->n_nodes);
         status = EXIT_OK;

@@ -5,11 +5,14 @@
  *   llmir dot F.llir       Graphviz
  *   llmir stats F.llir     op histogram, FLOPs, params, bytes
  *   llmir run F.llir ...   interpret with the reference interpreter
+ *   llmir opt F.llir --passes=a,b,c [--stats]   run compiler passes, print the result
  *
- * Exit codes: 0 success, 1 bad input (file, parse, verify, run), 2 bad usage.
+ * Exit codes: 0 success, 1 bad input (file, parse, verify, run, a pass refusing its
+ * input), 2 bad usage, 3 internal error (a pass produced a graph that does not verify).
  * This file only parses arguments and formats results; everything it does is a call
- * into ir/ and runtime/. It deliberately has no IR logic of its own.
+ * into ir/, compiler/ and runtime/. It deliberately has no IR logic of its own.
  */
+#include "compiler.h"
 #include "ir.h"
 #include "runtime.h"
 
@@ -18,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { EXIT_OK = 0, EXIT_BAD_INPUT = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_BAD_INPUT = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
 
 static const char *const usage_text =
     "usage: llmir COMMAND FILE.llir [options]\n"
@@ -30,9 +33,15 @@ static const char *const usage_text =
     "          (needs Debian's graphviz for the drawing)\n"
     "  stats   prints the op histogram, FLOPs, parameter count and bytes\n"
     "  run     interprets a graph and prints each output's type, checksum and first values\n"
+    "  opt     runs compiler passes on every graph (or the --graph one), verifying after\n"
+    "          each, and prints the whole module canonically\n"
     "\n"
     "options (anywhere on the line):\n"
-    "  --graph NAME              graph for dot and run (default: the first in the file)\n"
+    "  --graph NAME              graph for dot, run and opt (default: the first in the\n"
+    "                            file; opt: every graph)\n"
+    "opt options:\n"
+    "  --passes=P1,P2,...        passes to run, in order (required; listed below)\n"
+    "  --stats                   node counts before and after each pass, on stderr\n"
     "run options:\n"
     "  --seed N                  seed for inputs not given with --input (default 0):\n"
     "                            floats uniform in [-1,1), i32 within the range of the\n"
@@ -53,7 +62,16 @@ static const char *const usage_text =
     "  -h, --help                this text\n"
     "  --version                 version\n"
     "\n"
-    "exit status: 0 success, 1 bad input, 2 bad usage\n";
+    "exit status: 0 success, 1 bad input, 2 bad usage, 3 internal error (a pass\n"
+    "produced a graph that does not verify)\n";
+
+/* The pass list, from the registry, for --help and for an unknown pass. */
+static void print_passes(FILE *out) {
+    uint32_t n;
+    const CcPass *p = cc_pass_list(&n);
+    fprintf(out, "passes (for opt --passes=):\n");
+    for (uint32_t i = 0; i < n; i++) fprintf(out, "  %-10s %s\n", p[i].name, p[i].summary);
+}
 
 static int usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "llmir: ");
@@ -462,6 +480,57 @@ done:
     return status;
 }
 
+/* --- opt ----------------------------------------------------------------------------- */
+
+/* Runs one pass on m->graphs[gi], replacing it; verify-each: a result that does not
+ * verify is the pass's bug, reported as an internal error naming it. */
+static int opt_one(IrModule *m, uint32_t gi, const CcPass *pass, bool stats) {
+    IrGraph *g = m->graphs[gi];
+    LlmcErr err = {0};
+    IrGraph *r = pass->run(g, &err);
+    if (!r) {
+        /* A pass that catches its own invalid result says "internal error: ...". */
+        bool internal = strncmp(err.msg, "internal error", 14) == 0;
+        fprintf(stderr, "llmir: opt: pass '%s' on @%s: %s\n", pass->name, ir_graph_name(g),
+                err.set ? err.msg : "failed without a message");
+        return internal ? EXIT_INTERNAL : EXIT_BAD_INPUT;
+    }
+    LlmcDiags d = {0};
+    if (!ir_verify(r, &d, NULL, NULL)) {
+        fprintf(stderr, "llmir: internal error: pass '%s' produced an invalid graph from @%s:\n", pass->name,
+                ir_graph_name(g));
+        llmc_diags_print(&d, stderr);
+        llmc_diags_free(&d);
+        ir_graph_free(r);
+        return EXIT_INTERNAL;
+    }
+    llmc_diags_free(&d);
+    if (stats) fprintf(stderr, "@%s: %s: %u -> %u nodes\n", ir_graph_name(g), pass->name, g->n_nodes, r->n_nodes);
+    ir_graph_free(g);
+    m->graphs[gi] = r;
+    return EXIT_OK;
+}
+
+/* The passes in `list` (already checked) in order, on every graph or the named one; then
+ * the whole module is printed, so the output is a .llir file like the input. */
+static int cmd_opt(IrModule *m, const char *graph, const char *list, bool stats) {
+    for (uint32_t gi = 0; gi < m->n_graphs; gi++) {
+        if (graph && strcmp(ir_graph_name(m->graphs[gi]), graph) != 0) continue;
+        for (const char *p = list;;) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            char name[64];
+            memcpy(name, p, len);
+            name[len] = 0;
+            int st = opt_one(m, gi, cc_pass_find(name), stats);
+            if (st != EXIT_OK) return st;
+            if (!comma) break;
+            p = comma + 1;
+        }
+    }
+    return cmd_print(m);
+}
+
 /* --- arguments ----------------------------------------------------------------------- */
 
 static bool parse_uint(const char *s, uint32_t lo, uint32_t hi, uint32_t *out) {
@@ -478,6 +547,9 @@ typedef struct Args {
     RunOptions run;
     bool run_option_seen; /* the first run-only option, for "only for run" errors */
     const char *run_option_name;
+    const char *passes;   /* opt: the comma-separated list */
+    bool stats;           /* opt: node counts on stderr */
+    const char *opt_option_name; /* the first opt-only option, for "only for opt" errors */
 } Args;
 
 static int add_input_spec(RunOptions *o, const char *v) {
@@ -538,11 +610,39 @@ static bool takes_value(const char *opt) {
     return false;
 }
 
+/* Every name in the comma-separated list must be a registered pass. */
+static int check_passes(const char *list) {
+    if (!*list) return usage_error("%s", "--passes needs at least one pass");
+    for (const char *p = list;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char name[64];
+        if (len == 0 || len >= sizeof name) return usage_error("--passes: bad pass list '%s'", list);
+        memcpy(name, p, len);
+        name[len] = 0;
+        if (!cc_pass_find(name)) {
+            fprintf(stderr, "llmir: unknown pass '%s'\n", name);
+            print_passes(stderr);
+            fprintf(stderr, "Try 'llmir --help'.\n");
+            return EXIT_USAGE;
+        }
+        if (!comma) return EXIT_OK;
+        p = comma + 1;
+    }
+}
+
 /* Options may come anywhere; the first two other words are the command and the file. */
 static int parse_args(int argc, char **argv, Args *a) {
     for (int i = 1; i < argc; i++) {
         const char *w = argv[i];
-        if (w[0] == '-' && w[1] == '-') {
+        if (strcmp(w, "--stats") == 0) {
+            a->stats = true;
+            if (!a->opt_option_name) a->opt_option_name = w;
+        } else if (strncmp(w, "--passes", 8) == 0 && (w[8] == '=' || w[8] == 0)) {
+            if (w[8] == 0 && i + 1 >= argc) return usage_error("option '%s' needs a value", w);
+            a->passes = w[8] == '=' ? w + 9 : argv[++i];
+            if (!a->opt_option_name) a->opt_option_name = "--passes";
+        } else if (w[0] == '-' && w[1] == '-') {
             if (!takes_value(w)) return usage_error("unknown option '%s'", w);
             if (i + 1 >= argc) return usage_error("option '%s' needs a value", w);
             int st = parse_option(a, w, argv[++i]);
@@ -559,11 +659,17 @@ static int parse_args(int argc, char **argv, Args *a) {
     }
     if (!a->cmd) return usage_error("%s", "missing COMMAND");
     bool known = strcmp(a->cmd, "print") == 0 || strcmp(a->cmd, "check") == 0 || strcmp(a->cmd, "dot") == 0 ||
-                 strcmp(a->cmd, "stats") == 0 || strcmp(a->cmd, "run") == 0;
-    if (!known) return usage_error("unknown command '%s' (print, check, dot, stats, run)", a->cmd);
+                 strcmp(a->cmd, "stats") == 0 || strcmp(a->cmd, "run") == 0 || strcmp(a->cmd, "opt") == 0;
+    if (!known) return usage_error("unknown command '%s' (print, check, dot, stats, run, opt)", a->cmd);
     if (!a->path) return usage_error("%s: missing FILE.llir", a->cmd);
     if (a->run_option_seen && strcmp(a->cmd, "run") != 0)
         return usage_error("option '%s' is only for run", a->run_option_name);
+    if (a->opt_option_name && strcmp(a->cmd, "opt") != 0)
+        return usage_error("option '%s' is only for opt", a->opt_option_name);
+    if (strcmp(a->cmd, "opt") == 0) {
+        if (!a->passes) return usage_error("%s", "opt: missing --passes=P1,P2,... (llmir --help lists them)");
+        return check_passes(a->passes);
+    }
     return EXIT_OK;
 }
 
@@ -588,6 +694,8 @@ static int dispatch(const Args *a) {
         status = cmd_dot(pick_graph(&m, a->run.graph));
     } else if (strcmp(a->cmd, "stats") == 0) {
         status = cmd_stats(&m);
+    } else if (strcmp(a->cmd, "opt") == 0) {
+        status = cmd_opt(&m, a->run.graph, a->passes, a->stats);
     } else {
         status = cmd_run(&m, &a->run);
     }
@@ -598,11 +706,15 @@ static int dispatch(const Args *a) {
 int main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage_text, stderr);
+        fputc('\n', stderr);
+        print_passes(stderr);
         return EXIT_USAGE;
     }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(usage_text, stdout);
+            printf("\n");
+            print_passes(stdout);
             return EXIT_OK;
         }
         if (strcmp(argv[i], "--version") == 0) {

@@ -462,7 +462,7 @@ static void test_train_record(void) {
                 "    batch = 4; seq = 2 * 4; accumulate = 3; steps = 50; seed = 4000000000\n"
                 "    optimizer = adamw(lr = 1e-3, betas = (0.8, 0.99), eps = 1e-9, weight_decay = 0)\n"
                 "    schedule = cosine(warmup = 5, min_lr = 1e-4)\n"
-                "    clip_grad_norm = 1\n"
+                "    clip_grad_norm = 1; decay_1d = true\n"
                 "    remat = layers; precision = bf16\n"
                 "}\n",
                 &r);
@@ -485,6 +485,8 @@ static void test_train_record(void) {
         CHECK_EQ_INT(t->warmup, 5);
         CHECK_CLOSE(t->min_lr, 1e-4, 0);
         CHECK_CLOSE(t->clip_grad_norm, 1.0, 0);
+        CHECK(t->decay_1d);
+        CHECK(!t->decay_embeddings);
         CHECK(t->remat == IR_REMAT_LAYERS);
         CHECK(t->precision == IR_TRAIN_BF16);
         char buf[IR_TYPE_STR_MAX];
@@ -570,6 +572,7 @@ static void test_train_errors(void) {
                        "argument 'min_lr' of linear must be in [0, lr = 0.0003]");
     expect_train_error("    schedule = constant(min_lr = 0)", 25, "unknown argument 'min_lr' to constant");
     expect_train_error("    clip_grad_norm = -1", 22, "train setting 'clip_grad_norm' must be >= 0");
+    expect_train_error("    decay_embeddings = 1", 24, "train setting 'decay_embeddings' must be a bool");
     expect_train_error("    remat = all", 13, "unknown name 'all'");
     expect_train_error("    precision = fp16", 17, "unknown name 'fp16' (did you mean 'fp32'?)");
     expect_train_error("    x = attention(1, heads = 1)", 5, "unknown train setting 'x'");

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # tests/models/test_models.sh LLMC LLMIR — the model library, through the tools a user
-# has: every model passes `llmc --check`, emits an AST, a forward and an init graph that
-# `llmir check` accepts; gpt2-small has exactly GPT-2's 124,439,808 parameters; and on
+# has: every model passes `llmc --check`, emits an AST, and forward, init, grad and train
+# graphs that `llmir check` accepts; gpt2-small has exactly GPT-2's 124,439,808 parameters; and on
 # the reference interpreter each tiny model's initial loss is within 0.1 of ln(vocab)
-# (init graph -> safetensors -> forward graph).
+# (init graph -> safetensors -> forward graph); remat leaves every number unchanged.
 set -u
 LLMC="$1"
 LLMIR="$2"
@@ -22,6 +22,9 @@ for f in models/*.llm; do
   if "$LLMC" "$f" --emit=forward -o "$TMP/$name.fwd.llir" && "$LLMIR" check "$TMP/$name.fwd.llir"; then ok; else bad "--emit=forward $f | llmir check"; fi
   if "$LLMC" "$f" --emit=init -o "$TMP/$name.init.llir" && "$LLMIR" check "$TMP/$name.init.llir"; then ok; else bad "--emit=init $f | llmir check"; fi
   if "$LLMC" "$f" --stats >"$TMP/$name.stats" 2>&1 && grep -q "^parameters: " "$TMP/$name.stats"; then ok; else bad "--stats $f"; fi
+  for stage in grad train; do
+    if "$LLMC" "$f" --emit=$stage -o "$TMP/$name.$stage.llir" && "$LLMIR" check "$TMP/$name.$stage.llir"; then ok; else bad "--emit=$stage $f | llmir check"; fi
+  done
 done
 
 if grep -q "^parameters: 124439808 " "$TMP/gpt2-small.stats"; then ok; else bad "gpt2-small parameter count: $(grep '^parameters' "$TMP/gpt2-small.stats")"; fi
@@ -43,6 +46,23 @@ for f in models/*-tiny.llm models/fortune.llm; do
   else
     bad "$name: initial loss '$loss' is not within 0.1 of ln($vocab)"; sed 's/^/    /' "$TMP/run" | head -10
   fi
+done
+
+# -D reaches single optimizer/schedule arguments, checked like the train block's own.
+if "$LLMC" models/gpt2-tiny.llm -D lr=2e-3 -D "betas=(0.8, 0.9)" -D warmup=5 --emit=forward | head -3 |
+  grep -q 'beta1=0.8, beta2=0.9.*lr=0.002.*warmup=5'; then ok; else bad "-D lr/betas/warmup did not reach the record"; fi
+if "$LLMC" models/gpt2-tiny.llm -D lr=-1 --check 2>&1 | grep -q 'lr must be > 0'; then ok; else bad "-D lr=-1 accepted"; fi
+if "$LLMC" models/gpt2-tiny.llm -D lrr=1 --check 2>&1 | grep -q "did you mean 'lr'"; then ok; else bad "-D lrr: no did-you-mean"; fi
+
+# Rematerialization changes memory, never numbers: the compiled micro-batch graph gives
+# bit-identical loss and gradients with remat = layers (same inputs, f32 interpreter).
+for f in models/*-tiny.llm; do
+  name=$(basename "$f" .llm)
+  "$LLMC" "$f" -D batch=1 -D seq=8 --emit=train -o "$TMP/plain.llir" &&
+    "$LLMC" "$f" -D batch=1 -D seq=8 -D remat=layers --emit=train -o "$TMP/remat.llir" &&
+    "$LLMIR" run "$TMP/plain.llir" --graph micro --seed 5 --show 0 >"$TMP/plain.out" &&
+    "$LLMIR" run "$TMP/remat.llir" --graph micro --seed 5 --show 0 >"$TMP/remat.out"
+  if [ -s "$TMP/plain.out" ] && cmp -s "$TMP/plain.out" "$TMP/remat.out"; then ok; else bad "$name: remat changes the micro-batch results"; fi
 done
 
 echo "$passed passed, $failed failed"

@@ -33,6 +33,8 @@ static void test_defaults(void) {
     CHECK_EQ_INT(t.warmup, 0);
     CHECK(same_f64(t.min_lr, 0.0));
     CHECK(same_f64(t.clip_grad_norm, 0.0));
+    CHECK(!t.decay_1d);
+    CHECK(!t.decay_embeddings);
     CHECK_EQ_INT(t.remat, IR_REMAT_NONE);
     CHECK_EQ_INT(t.precision, IR_TRAIN_FP32);
     LlmcErr err = {0};
@@ -48,7 +50,7 @@ static void test_defaults(void) {
 
     /* The schema is sorted by name (the print order), every field required. */
     const IrAttrSchema *s = ir_train_schema();
-    CHECK_EQ_INT(s->count, 19);
+    CHECK_EQ_INT(s->count, 21);
     for (uint32_t i = 0; i < s->count; i++) {
         CHECK(s->fields[i].required);
         if (i) CHECK(strcmp(s->fields[i - 1].name, s->fields[i].name) < 0);
@@ -165,6 +167,8 @@ static void set_record(IrGraph *g) {
     t->warmup = 100;
     t->min_lr = 3e-5;
     t->clip_grad_norm = 1.0;
+    t->decay_1d = true; /* the two bools differ, so a swap shows */
+    t->decay_embeddings = false;
     t->remat = IR_REMAT_LAYERS;
     t->precision = IR_TRAIN_BF16;
 }
@@ -189,6 +193,8 @@ static void check_same_record(const IrGraph *a, const IrGraph *b) {
     CHECK_EQ_INT(x->warmup, y->warmup);
     CHECK(same_f64(x->min_lr, y->min_lr));
     CHECK(same_f64(x->clip_grad_norm, y->clip_grad_norm));
+    CHECK(x->decay_1d == y->decay_1d);
+    CHECK(x->decay_embeddings == y->decay_embeddings);
     CHECK_EQ_INT(x->remat, y->remat);
     CHECK_EQ_INT(x->precision, y->precision);
 }
@@ -233,9 +239,10 @@ static void test_round_trip(void) {
     set_record(g);
     char *p1 = print_graph(g);
     CHECK_STR(p1, "graph @forward {\n"
-                  "  train {accumulate=4, batch=8, beta1=0.9, beta2=0.95, clip_grad_norm=1, eps=1e-8, lr=0.0003, "
-                  "min_lr=3e-5, model=\"gpt2-small\", momentum=0, optimizer=adamw, precision=bf16, remat=layers, "
-                  "schedule=cosine, seed=1234, seq=1024, steps=5000, warmup=100, weight_decay=0.30000000000000004}\n"
+                  "  train {accumulate=4, batch=8, beta1=0.9, beta2=0.95, clip_grad_norm=1, decay_1d=true, "
+                  "decay_embeddings=false, eps=1e-8, lr=0.0003, min_lr=3e-5, model=\"gpt2-small\", momentum=0, "
+                  "optimizer=adamw, precision=bf16, remat=layers, schedule=cosine, seed=1234, seq=1024, steps=5000, "
+                  "warmup=100, weight_decay=0.30000000000000004}\n"
                   "  %0 = input() {name=\"x\", role=data} : f32[4]\n"
                   "  %1 = tanh(%0) : f32[4]\n"
                   "  output \"y\" = %1\n"

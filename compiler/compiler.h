@@ -1,0 +1,152 @@
+/* compiler/compiler.h — the public face of compiler/: from a forward graph to the
+ * training step, and the passes over IR graphs.
+ *
+ * What is here now:
+ *   - autodiff: reverse mode over the IR primitives, one gradient rule per op
+ *     (cc_grad_<mnemonic>, collected from ir/ops.def), optional per-layer
+ *     rematerialization;
+ *   - the training step: a micro-batch graph (forward + backward of one micro-batch)
+ *     and an update graph (clipping, schedule, AdamW or SGD with momentum), plus the
+ *     fixed binary-tree gradient accumulation and a driver that runs a whole step on
+ *     the reference interpreter;
+ *   - passes: constant folding, CSE, DCE, algebraic simplification, each a function
+ *     from graph to new graph, found by name (llmir opt --passes=...).
+ * What is not (yet): sharding, fusion, codegen, the JIT (later issues). compiler/ never
+ * sees the .llm AST: the recipe arrives as the IrTrainConfig record on the graph.
+ * Prefix cc_.
+ */
+#ifndef LLMC_COMPILER_H
+#define LLMC_COMPILER_H
+
+#include "ir.h"
+
+/* ===================================================================================
+ * Autodiff
+ * =================================================================================== */
+
+typedef struct CcGradOptions {
+    const char *loss;          /* output to differentiate: a scalar float; "loss" if NULL */
+    const char *const *extra;  /* non-param inputs to differentiate too (by name) */
+    uint32_t n_extra;
+    bool remat_layers;         /* recompute each `layers.N` scope's forward in backward */
+} CcGradOptions;
+
+/* Returns a new graph: fwd's nodes, then the backward pass. Its inputs are fwd's; its
+ * outputs are fwd's outputs followed by one per differentiated input, named
+ * "grad.<input name>", in input order (params first seen first). The seed is d loss = 1.
+ * Inputs the loss does not depend on get a zero gradient. Only nodes on a path from a
+ * differentiated input to the loss get gradients; non-differentiable ops (IR_TRAIT_NONDIFF,
+ * integer values) stop them. The result is verified. NULL + message on error. */
+IrGraph *cc_grad(const IrGraph *fwd, const CcGradOptions *opt, LlmcErr *err);
+
+/* Bytes of forward values that the backward pass reads (the activations that must be
+ * kept until backward): the measure rematerialization lowers. */
+uint64_t cc_grad_activation_bytes(const IrGraph *grad_graph, uint32_t n_forward_nodes);
+
+/* ===================================================================================
+ * Passes
+ * =================================================================================== */
+
+/* A pass maps a graph to a new, verified graph (never in place). */
+typedef IrGraph *(*CcPassFn)(const IrGraph *g, LlmcErr *err);
+
+typedef struct CcPass {
+    const char *name;    /* "fold", "cse", "dce", "algebra", "simplify", "autodiff" */
+    const char *summary; /* one line for --help */
+    CcPassFn run;
+} CcPass;
+
+const CcPass *cc_pass_find(const char *name); /* NULL if unknown */
+const CcPass *cc_pass_list(uint32_t *count);
+
+IrGraph *cc_pass_fold(const IrGraph *g, LlmcErr *err);     /* constant folding */
+IrGraph *cc_pass_cse(const IrGraph *g, LlmcErr *err);      /* common subexpressions */
+IrGraph *cc_pass_dce(const IrGraph *g, LlmcErr *err);      /* dead code */
+IrGraph *cc_pass_algebra(const IrGraph *g, LlmcErr *err);  /* x*1, x+0, reshape∘reshape, ... */
+IrGraph *cc_pass_simplify(const IrGraph *g, LlmcErr *err); /* all four to a fixed point */
+
+/* ===================================================================================
+ * The training step
+ * =================================================================================== */
+
+/* Names the step's graphs use for what is not a param or data input. */
+#define CC_GRAD_PREFIX "grad."   /* gradient of param P: "grad.P" */
+#define CC_ADAM_M_PREFIX "opt.m." /* AdamW first moment / SGD momentum buffer of P */
+#define CC_ADAM_V_PREFIX "opt.v." /* AdamW second moment of P */
+#define CC_STEP "step"           /* i32[]: optimizer steps taken so far */
+
+typedef struct CcTrainStep {
+    IrGraph *micro;  /* forward + backward of one micro-batch (train record attached) */
+    IrGraph *update; /* clip + schedule + optimizer over the accumulated gradients */
+} CcTrainStep;
+
+/* Builds the step from a lowered module (@forward with its train record; @init is not
+ * needed). Micro-batch graph: forward's inputs; outputs the loss terms ("loss", and
+ * "moe_aux_loss", "moe_dropped_tokens" when present) and "grad.P" per param P.
+ * Update graph: inputs are the params, "grad.P" (data: the tree-ordered SUM over the
+ * step's micro-batches), the optimizer state (state: "opt.m.P", "opt.v.P", "step") and
+ * the hyperparameters as scalar state inputs ("hp.lr", "hp.beta1", "hp.beta2",
+ * "hp.eps", "hp.weight_decay", "hp.momentum", "hp.min_lr", "hp.warmup", "hp.steps",
+ * "hp.clip" — only those the recipe uses, see compiler/train_step.c); outputs the new
+ * params and state under the same names as their inputs, plus "lr" and "grad_norm" (the
+ * pre-clip global norm of the mean gradient). Both graphs carry the train record and are
+ * verified; the micro graph is named @micro, the update graph @update. */
+bool cc_train_step_build(const IrModule *lowered, CcTrainStep *out, LlmcErr *err);
+void cc_train_step_free(CcTrainStep *s);
+
+/* The update graph alone, from a forward graph's param inputs and its train record
+ * (cc_train_step_build calls it; no autodiff needed). The conventions — t indexing, the
+ * schedule, the clip epsilon, AdamW and SGD, which hp.* inputs exist — are in the banner
+ * of compiler/train_step.c. Verified; NULL + message on error. */
+IrGraph *cc_train_update_build(const IrGraph *fwd, LlmcErr *err);
+/* Whether weight decay applies to param input `param` of fwd under fwd's record: not to
+ * 1-D params unless decay_1d, not to embedding tables unless decay_embeddings. */
+bool cc_train_param_decays(const IrGraph *fwd, IrId param);
+/* The record's value for hyperparameter input `name` ("hp.lr" -> lr, "hp.warmup" ->
+ * warmup, ...); false when name is not an hp.* input. */
+bool cc_train_hp_value(const IrTrainConfig *t, const char *name, double *value);
+
+/* Tree-ordered accumulation over micro-batches, as DESIGN §8 fixes it: a stack of
+ * partial sums that behaves like a binary counter over the global micro-batch index.
+ * Push micro-batch i's values (in index order); finish() folds what is left from the
+ * top: s_0 + (s_1 + (... + s_k)). 4 pushes give ((x0 + x1) + (x2 + x3)), 3 give
+ * ((x0 + x1) + x2) — the interpreter's all_reduce tree over as many ranks. So 1 rank
+ * doing all and N ranks each accumulating an aligned power-of-two block then all-reducing
+ * agree bit for bit (other splits must combine partial stacks, not finished sums; the
+ * shard issue's concern). f32 values are rounded to float after every addition in
+ * IR_PRECISION_F32 (compiler/accumulate.c). finish() needs at least one push and leaves
+ * the accumulator empty, ready for the next step. */
+typedef struct CcAccum CcAccum;
+CcAccum *cc_accum_new(const IrType *types, uint32_t n_values, IrPrecision precision);
+void cc_accum_push(CcAccum *a, const IrValue *values); /* values[n_values], copied */
+void cc_accum_finish(CcAccum *a, IrValue *out);        /* out[n_values], caller frees */
+void cc_accum_free(CcAccum *a);
+
+/* A whole optimizer step on the reference interpreter: runs `micro` for the global
+ * micro-batches 0..accumulate-1 of the record (data inputs from the callback; input
+ * "micro", when the graph has one, is the index itself; params and state such as
+ * "seed" and "step" from `vars` by name), accumulates every micro output in tree order
+ * (CcAccum), runs `update` on `vars` and the summed "grad.P", and replaces the vars named
+ * like an update output with that output (the old value is freed). On failure `vars`
+ * is unchanged. The loss is the tree-ordered sum of the micro losses / accumulate. */
+typedef struct CcVar {
+    const char *name; /* not owned */
+    IrValue value;    /* owned by whoever owns the array */
+} CcVar;
+/* The initial optimizer state of a step: every state input of s->micro and s->update —
+ * moments zero, "step" 0, "seed" and hp.* from the update graph's record. Names point
+ * into the step's graphs; the caller frees each value and the array. NULL + message on
+ * a state input with no known initial value. */
+CcVar *cc_train_state_new(const CcTrainStep *s, uint32_t *n_vars, LlmcErr *err);
+/* Data input `input` of global micro-batch `micro_index`: the callback allocates *out
+ * (ir_value_alloc, the input's type) and fills it; the driver frees it. */
+typedef bool (*CcBatchFn)(void *ctx, uint32_t micro_index, const char *input, IrValue *out, LlmcErr *err);
+typedef struct CcStepResult {
+    double loss;      /* mean over the micro-batches */
+    double lr;
+    double grad_norm;
+} CcStepResult;
+bool cc_step_interp(const CcTrainStep *s, CcVar *vars, uint32_t n_vars, CcBatchFn batch, void *ctx,
+                    IrPrecision precision, CcStepResult *res, LlmcErr *err);
+
+#endif /* LLMC_COMPILER_H */

@@ -1,0 +1,109 @@
+/* compiler/compiler_int.h — private to compiler/: declarations shared between its files.
+ *
+ * Sections are owned by the files they serve; each says which.
+ */
+#ifndef LLMC_COMPILER_INT_H
+#define LLMC_COMPILER_INT_H
+
+#include "compiler.h"
+
+/* ===================================================================================
+ * Rewriting toolkit (compiler/rewrite.c), shared by the simplification passes
+ * (fold.c, cse.c, dce.c, algebra.c, simplify.c).
+ *
+ * A pass never edits its input: it walks the old graph in id order and builds a new one,
+ * keeping a remap table old id -> new id. A node is either copied (operands remapped),
+ * replaced by a value that already exists in the new graph, or replaced by new nodes that
+ * inherit its provenance (scope and .llm location). The new graph keeps the old one's
+ * name, train record, string table (ids unchanged), inputs and outputs (names, order).
+ * =================================================================================== */
+
+typedef struct CcRewrite {
+    const IrGraph *src; /* the graph being rewritten (read only) */
+    IrGraph *dst;       /* the graph being built */
+    IrId *map;          /* [src->n_nodes]: dst id standing for each src node, IR_ID_NONE
+                           until the pass decides */
+} CcRewrite;
+
+/* Starts dst: src's name, strings (same ids), train record; no nodes, no outputs. */
+void cc_rewrite_begin(CcRewrite *rw, const IrGraph *src);
+/* The dst value standing for src node `id` (which must have been decided). */
+IrId cc_rewrite_get(const CcRewrite *rw, IrId id);
+/* Copies src node `id` with its operands remapped; map[id] = the copy. */
+IrId cc_rewrite_copy(CcRewrite *rw, IrId id);
+/* Adds a new node to dst: proto's operands are dst ids; its scope and location are taken
+ * from src node `from`. Const payloads are copied. Does not touch the map. */
+IrId cc_rewrite_add(CcRewrite *rw, const IrNode *proto, IrId from);
+/* Adds `const` of `type` with `count` (1 = splat, or numel) elements of `bytes` in the
+ * dtype's representation; provenance from src node `from`. */
+IrId cc_rewrite_add_const(CcRewrite *rw, IrType type, const void *bytes, uint64_t count, IrId from);
+/* src node `id` now stands for dst value `value`, which must have the same type (an
+ * identity that changes a type is a bug: asserted). */
+void cc_rewrite_set(CcRewrite *rw, IrId id, IrId value);
+/* Adds the outputs (remapped), verifies dst and returns it; on a verifier error returns
+ * NULL with "internal error: pass 'NAME' produced an invalid graph ...". Frees the map
+ * either way. */
+IrGraph *cc_rewrite_finish(CcRewrite *rw, const char *pass, LlmcErr *err);
+
+/* --- comparing nodes ----------------------------------------------------------------
+ * Structural equality for CSE: op, type, operand ids, and attributes field by field
+ * through the op's schema (never memcmp of the IrAttrs union, whose padding and unused
+ * members are garbage); strings by content, const payloads by content (a splat equals a
+ * full payload of the same values; floats by bits, so -0 != +0 and NaN payloads count).
+ * Provenance is not compared. a and b may live in different graphs. */
+bool cc_node_same(const IrGraph *ga, const IrNode *a, const IrGraph *gb, const IrNode *b);
+/* A hash consistent with cc_node_same. */
+uint64_t cc_node_hash(const IrGraph *g, const IrNode *n);
+/* Graphs equal node by node (cc_node_same plus provenance) with equal outputs; the train
+ * record is not compared (passes copy it verbatim). simplify's fixed-point test. */
+bool cc_graph_same(const IrGraph *a, const IrGraph *b);
+
+/* --- reading constants ----------------------------------------------------------------
+ * Element i (splat-aware) of const node n, as bytes in the node's dtype. */
+const void *cc_const_elem(const IrNode *n, uint64_t i);
+/* True when every element of const node n has the same bits; *elem (if not NULL) gets
+ * the first. A splat always is. */
+bool cc_const_uniform(const IrNode *n, const void **elem);
+/* True when n is a const whose every element is exactly v in n's dtype: bit for bit, so
+ * for floats -0 and +0 differ (i32 has one zero). False for bf16. */
+bool cc_const_all(const IrNode *n, double v);
+/* Element i as a double (i32 and f32 widen exactly). */
+double cc_const_value(const IrNode *n, uint64_t i);
+
+/* ===================================================================================
+ * Autodiff (compiler/grad.c drives; one gradient rule per op in grad_elementwise.c,
+ * grad_reduce.c (reductions, matmul), grad_movement.c, grad_index.c, grad_misc.c
+ * (sources, rand, extern_call, collectives)).
+ *
+ * cc_grad calls the rule of every active forward node once, from the loss down. A rule
+ * builds, with c->b, the contribution of the node's result gradient c->gy to each
+ * operand k with c->want[k] set, into c->gx[k] (operand k's exact type), and leaves
+ * IR_ID_NONE where it gives none. It reads forward values only through cc_grad_x and
+ * cc_grad_y — never node.operands[k] directly — because under rematerialization those
+ * return recomputed clones. The builder's scope and location are set by the driver.
+ * =================================================================================== */
+
+typedef struct CcGradState CcGradState; /* private to grad.c */
+
+typedef struct CcGradCall {
+    IrBuilder *b;     /* builds into the gradient graph */
+    IrNode node;      /* a copy of the forward node (the node array may move while building) */
+    IrId id;          /* the forward node's id */
+    IrId gy;          /* gradient of the node's result, of the node's type */
+    const bool *want; /* [node.n_operands]: operand k needs a gradient */
+    IrId *gx;         /* [node.n_operands] out, preset to IR_ID_NONE */
+    LlmcErr *err;     /* a rule that cannot differentiate sets it and returns false */
+    CcGradState *st;
+} CcGradCall;
+
+typedef bool (*CcGradFn)(CcGradCall *c);
+#define IR_OP(ENUM, mn, arity, kind, traits, attrs, shape, flops) bool cc_grad_##mn(CcGradCall *c);
+#include "ops.def"
+#undef IR_OP
+
+IrId cc_grad_x(CcGradCall *c, uint32_t k);                  /* operand k's value, to read */
+IrId cc_grad_y(CcGradCall *c);                              /* the node's result, to read */
+IrType cc_grad_xtype(const CcGradCall *c, uint32_t k);      /* operand k's type */
+IrId cc_grad_full(CcGradCall *c, IrType t, double v);       /* const splat v of type t */
+
+#endif /* LLMC_COMPILER_INT_H */
