@@ -11,8 +11,11 @@
  *     the reference interpreter;
  *   - passes: constant folding, CSE, DCE, algebraic simplification, each a function
  *     from graph to new graph, found by name (llmir opt --passes=...).
- * What is not (yet): sharding, fusion, codegen, the JIT (later issues). compiler/ never
- * sees the .llm AST: the recipe arrives as the IrTrainConfig record on the graph.
+ *   - the first codegen slice: an ORC LLJIT for the host CPU and vectorized elementwise
+ *     kernels built with the LLVM C API (see the section at the end).
+ * What is not (yet): sharding, fusion, the other kernel kinds, the object cache (later
+ * issues). compiler/ never sees the .llm AST: the recipe arrives as the IrTrainConfig
+ * record on the graph.
  * Prefix cc_.
  */
 #ifndef LLMC_COMPILER_H
@@ -148,5 +151,73 @@ typedef struct CcStepResult {
 } CcStepResult;
 bool cc_step_interp(const CcTrainStep *s, CcVar *vars, uint32_t n_vars, CcBatchFn batch, void *ctx,
                     IrPrecision precision, CcStepResult *res, LlmcErr *err);
+
+/* ===================================================================================
+ * JIT and codegen (first slice): elementwise kernels through LLVM 19 and ORC LLJIT
+ * (compiler/jit.c, compiler/codegen_elementwise.c). The LLVM handles below are the
+ * llvm-c types spelled as their structs (struct LLVMOpaqueModule * is LLVMModuleRef),
+ * so this header needs no LLVM include.
+ * =================================================================================== */
+
+struct LLVMOpaqueModule;               /* LLVMModuleRef */
+struct LLVMOrcOpaqueThreadSafeContext; /* LLVMOrcThreadSafeContextRef */
+
+/* The host JIT: native target, a target machine for the host CPU and features (opt level
+ * aggressive, PIC), an ORC LLJIT. Not thread-safe: one thread adds and looks up. */
+typedef struct CcJit CcJit;
+CcJit *cc_jit_new(LlmcErr *err); /* NULL + message on failure */
+void cc_jit_free(CcJit *jit);
+/* Host CPU name ("skylake-avx512"); *features (may be NULL) gets the feature string. Both
+ * live as long as the JIT. */
+const char *cc_jit_cpu(const CcJit *jit, const char **features);
+bool cc_jit_has_avx512(const CcJit *jit); /* the feature string has +avx512f */
+uint32_t cc_jit_next_id(CcJit *jit);      /* 0, 1, 2, ...: unique kernel names */
+/* Sets the module's triple and data layout to the host's. */
+void cc_jit_prepare_module(const CcJit *jit, struct LLVMOpaqueModule *mod);
+/* LLVMVerifyModule, then the new pass manager's default<O3> for the host target. The
+ * module is left unchanged when verification fails. */
+bool cc_jit_optimize(const CcJit *jit, struct LLVMOpaqueModule *mod, LlmcErr *err);
+/* Prepares, verifies, optimizes and adds mod (created in tsctx's context) to the JIT.
+ * Takes ownership of mod and of the caller's tsctx reference, on success and failure. */
+bool cc_jit_add_module(CcJit *jit, struct LLVMOpaqueModule *mod,
+                       struct LLVMOrcOpaqueThreadSafeContext *tsctx, LlmcErr *err);
+void *cc_jit_lookup(CcJit *jit, const char *name, LlmcErr *err); /* NULL + message */
+
+/* An elementwise kernel: out[i] for i in [begin, end). bufs[] holds the kernel's external
+ * inputs in ascending node id (cc_elementwise_inputs) and then the output, each a dense
+ * row-major array in the value's native dtype (float, double, int32_t). A rank-0 input of
+ * a larger kernel (seen through a `broadcast`) is a 1-element array. The output may be
+ * the same buffer as an input (in place), never a partial overlap. Calling over disjoint
+ * pieces of [0, numel) gives the same bytes as one call. */
+typedef void (*CcKernelFn)(void **bufs, int64_t begin, int64_t end);
+
+/* The kernel's buffer inputs for the node set `nodes` (elementwise ops, and `broadcast`s
+ * of rank-0 values, all of output's shape; output among them): node ids in ascending
+ * order into ids[] (room for 3 * n_nodes), count in *n_inputs. Splat constants are
+ * folded into the code and are not inputs. false + message when the set is not one
+ * elementwise kernel. */
+bool cc_elementwise_inputs(const IrGraph *g, const IrId *nodes, uint32_t n_nodes, IrId output,
+                           IrId *ids, uint32_t *n_inputs, LlmcErr *err);
+/* Generates, optimizes and JIT-compiles one function computing `output` from the set. */
+bool cc_codegen_elementwise(CcJit *jit, const IrGraph *g, const IrId *nodes, uint32_t n_nodes,
+                            IrId output, CcKernelFn *fn, LlmcErr *err);
+/* The same kernel's LLVM IR text (verified; after default<O3> when `optimize`), for
+ * --emit=llvm and golden tests. malloc'd; NULL + message on error. */
+char *cc_codegen_elementwise_ir(CcJit *jit, const IrGraph *g, const IrId *nodes, uint32_t n_nodes,
+                                IrId output, bool optimize, LlmcErr *err);
+
+/* The only functions outside the kernel an elementwise module may reach: LLVM intrinsics
+ * that the x86 backend lowers to libm calls (the module declares `intrinsic` followed by
+ * a type suffix; the object calls f32/f64). A later issue replaces them with in-kernel
+ * polynomials. Every other declaration must be an intrinsic that lowers to instructions
+ * (cc_codegen_inline_intrinsics). */
+typedef struct CcLibmEntry {
+    IrOp op;
+    const char *intrinsic; /* "llvm.exp" */
+    const char *f32, *f64; /* "expf", "exp" */
+} CcLibmEntry;
+const CcLibmEntry *cc_codegen_libm_table(uint32_t *count);
+/* NULL-terminated: "llvm.fabs", "llvm.sqrt", "llvm.fptosi.sat". */
+const char *const *cc_codegen_inline_intrinsics(void);
 
 #endif /* LLMC_COMPILER_H */

@@ -1,0 +1,167 @@
+/* compiler/jit.c — the host JIT: LLVM's native target, a target machine for this CPU,
+ * the new pass manager, and an ORC LLJIT that turns kernel modules into callable code.
+ *
+ * What it does: cc_jit_new initializes the native target and asm printer, builds a target
+ * machine from LLVMGetHostCPUName/Features (CodeGenOptLevel aggressive, PIC, default code
+ * model) and hands a copy of it to the LLJIT builder, so the JIT compiles for exactly the
+ * CPU the passes optimized for. cc_jit_add_module verifies a module (LLVMVerifyModule),
+ * runs "default<O3>" through LLVMRunPasses with that target machine, and adds it to the
+ * main JITDylib; cc_jit_lookup returns a symbol's address. Process symbols (libm) are
+ * visible to JIT code through LLJIT's default process-symbols JITDylib; which of them a
+ * kernel may call is fixed by compiler/codegen_elementwise.c's libm table, and tested.
+ *
+ * Floating-point policy (DESIGN §6, issue 5): no fast-math flags anywhere, so results do
+ * not depend on what the optimizer finds. No FMA contraction either: generated IR never
+ * carries the `contract` flag and the target machine keeps LLVM's default
+ * (FPOpFusion::Standard, which fuses only explicit llvm.fmuladd), so a*b+c is two
+ * roundings, exactly as the interpreter computes it. Kernels that want FMA (the matmul
+ * microkernel, later) ask for it with an explicit llvm.fma call, and the tolerance of
+ * their test says so. The elementwise kernels use none.
+ *
+ * Deliberately not here: the object cache, --emit=asm, multiple JITDylibs, code removal
+ * (kernels live until cc_jit_free), and thread safety (one thread drives a CcJit).
+ */
+#include "compiler.h"
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+struct CcJit {
+    LLVMTargetMachineRef tm; /* for the passes and the module's layout; the JIT has a copy */
+    LLVMOrcLLJITRef lljit;
+    char *triple, *cpu, *features, *layout; /* LLVM-allocated (LLVMDisposeMessage) */
+    bool avx512;
+    uint32_t next_id;
+};
+
+/* Moves an LLVMErrorRef's message into err and frees it; true when there was none. */
+static bool take_error(LLVMErrorRef e, const char *what, LlmcErr *err) {
+    if (!e) return true;
+    char *msg = LLVMGetErrorMessage(e);
+    llmc_err_set(err, "%s: %s", what, msg);
+    LLVMDisposeErrorMessage(msg);
+    return false;
+}
+
+static LLVMTargetMachineRef host_tm(const CcJit *jit) {
+    LLVMTargetRef target = NULL;
+    char *msg = NULL;
+    if (LLVMGetTargetFromTriple(jit->triple, &target, &msg)) {
+        LLVMDisposeMessage(msg);
+        return NULL;
+    }
+    return LLVMCreateTargetMachine(target, jit->triple, jit->cpu, jit->features,
+                                   LLVMCodeGenLevelAggressive, LLVMRelocPIC, LLVMCodeModelJITDefault);
+}
+
+CcJit *cc_jit_new(LlmcErr *err) {
+    if (LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter()) {
+        llmc_err_set(err, "jit: LLVM has no native target for this host");
+        return NULL;
+    }
+    CcJit *jit = llmc_xcalloc(1, sizeof *jit);
+    jit->triple = LLVMGetDefaultTargetTriple();
+    jit->cpu = LLVMGetHostCPUName();
+    jit->features = LLVMGetHostCPUFeatures();
+    jit->avx512 = strstr(jit->features, "+avx512f") != NULL;
+    jit->tm = host_tm(jit);
+    LLVMTargetMachineRef jit_tm = host_tm(jit); /* consumed by the JTMB below */
+    if (!jit->tm || !jit_tm) {
+        llmc_err_set(err, "jit: cannot create a target machine for %s (%s)", jit->triple, jit->cpu);
+        if (jit_tm) LLVMDisposeTargetMachine(jit_tm);
+        cc_jit_free(jit);
+        return NULL;
+    }
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(jit->tm);
+    jit->layout = LLVMCopyStringRepOfTargetData(td);
+    LLVMDisposeTargetData(td);
+
+    LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
+    LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(
+        builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(jit_tm));
+    /* LLVMOrcCreateLLJIT takes the builder, on success and failure. */
+    if (!take_error(LLVMOrcCreateLLJIT(&jit->lljit, builder), "jit: creating LLJIT", err)) {
+        jit->lljit = NULL;
+        cc_jit_free(jit);
+        return NULL;
+    }
+    return jit;
+}
+
+void cc_jit_free(CcJit *jit) {
+    if (!jit) return;
+    if (jit->lljit) {
+        LLVMErrorRef e = LLVMOrcDisposeLLJIT(jit->lljit);
+        if (e) LLVMConsumeError(e); /* nothing useful to do at teardown */
+    }
+    if (jit->tm) LLVMDisposeTargetMachine(jit->tm);
+    LLVMDisposeMessage(jit->triple);
+    LLVMDisposeMessage(jit->cpu);
+    LLVMDisposeMessage(jit->features);
+    LLVMDisposeMessage(jit->layout);
+    free(jit);
+}
+
+const char *cc_jit_cpu(const CcJit *jit, const char **features) {
+    if (features) *features = jit->features;
+    return jit->cpu;
+}
+
+bool cc_jit_has_avx512(const CcJit *jit) { return jit->avx512; }
+
+uint32_t cc_jit_next_id(CcJit *jit) { return jit->next_id++; }
+
+void cc_jit_prepare_module(const CcJit *jit, LLVMModuleRef mod) {
+    LLVMSetTarget(mod, jit->triple);
+    LLVMSetDataLayout(mod, jit->layout);
+}
+
+bool cc_jit_optimize(const CcJit *jit, LLVMModuleRef mod, LlmcErr *err) {
+    char *msg = NULL;
+    if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
+        llmc_err_set(err, "jit: generated module does not verify: %s", msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        return false;
+    }
+    LLVMDisposeMessage(msg);
+    LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
+    LLVMPassBuilderOptionsSetVerifyEach(opts, 0);
+    LLVMErrorRef e = LLVMRunPasses(mod, "default<O3>", jit->tm, opts);
+    LLVMDisposePassBuilderOptions(opts);
+    return take_error(e, "jit: running default<O3>", err);
+}
+
+bool cc_jit_add_module(CcJit *jit, LLVMModuleRef mod, LLVMOrcThreadSafeContextRef tsctx, LlmcErr *err) {
+    cc_jit_prepare_module(jit, mod);
+    if (!cc_jit_optimize(jit, mod, err)) {
+        LLVMDisposeModule(mod);
+        LLVMOrcDisposeThreadSafeContext(tsctx);
+        return false;
+    }
+    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(mod, tsctx);
+    LLVMOrcDisposeThreadSafeContext(tsctx); /* the module keeps its own reference */
+    LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModule(jit->lljit, LLVMOrcLLJITGetMainJITDylib(jit->lljit), tsm);
+    /* The JIT owns tsm from here, on failure too (LLJIT.cpp wraps it in a unique_ptr). */
+    return take_error(e, "jit: adding module", err);
+}
+
+void *cc_jit_lookup(CcJit *jit, const char *name, LlmcErr *err) {
+    LLVMOrcExecutorAddress addr = 0;
+    char what[256];
+    snprintf(what, sizeof what, "jit: looking up %s", name);
+    if (!take_error(LLVMOrcLLJITLookup(jit->lljit, &addr, name), what, err)) return NULL;
+    if (!addr) {
+        llmc_err_set(err, "jit: %s resolved to address 0", name);
+        return NULL;
+    }
+    return (void *)(uintptr_t)addr;
+}

@@ -1,0 +1,2 @@
+# JIT-compiled kernels against the reference interpreter (optimized build; LLVM 19).
+llmc_test(test_jit_elementwise jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_elementwise.c LIBS llmc_compiler)
