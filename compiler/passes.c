@@ -12,8 +12,15 @@ static IrGraph *run_autodiff(const IrGraph *g, LlmcErr *err) {
     return cc_grad(g, &opt, err);
 }
 
+static IrGraph *run_autodiff_remat(const IrGraph *g, LlmcErr *err) {
+    CcGradOptions opt = {.remat_layers = true};
+    return cc_grad(g, &opt, err);
+}
+
 static const CcPass passes[] = {
     {"autodiff", "append the backward pass of output \"loss\" (outputs grad.P per param P)", run_autodiff},
+    {"autodiff-remat", "autodiff, recomputing each layers.N scope's forward in backward (simplify's CSE would "
+                       "merge the copies back)", run_autodiff_remat},
     {"fold", "constant folding: evaluate nodes whose operands are all constants", cc_pass_fold},
     {"algebra", "exact algebraic identities: x*1, x+(-0), reshape of reshape, permute of permute, ...", cc_pass_algebra},
     {"cse", "common subexpression elimination", cc_pass_cse},

@@ -81,16 +81,30 @@ static bool is_embedding_name(const char *name) {
     return false;
 }
 
-bool cc_train_param_decays(const IrGraph *fwd, IrId param) {
-    LLMC_ASSERT(param < fwd->n_nodes && fwd->nodes[param].op == IR_OP_INPUT);
+/* The decay rule given whether the param is some gather's table (an embedding). */
+static bool param_decays(const IrGraph *fwd, IrId param, bool gathered) {
     const IrNode *p = &fwd->nodes[param];
     const IrTrainConfig *t = &fwd->train;
     if (p->type.rank <= 1 && !t->decay_1d) return false;
     if (t->decay_embeddings) return true;
-    if (is_embedding_name(ir_graph_str(fwd, p->attrs.input.name))) return false;
-    for (IrId id = param + 1; id < fwd->n_nodes; id++)
-        if (fwd->nodes[id].op == IR_OP_GATHER && fwd->nodes[id].operands[0] == param) return false;
-    return true;
+    return !gathered && !is_embedding_name(ir_graph_str(fwd, p->attrs.input.name));
+}
+
+/* gathered[id]: node id is the table of some gather. One pass, so deciding every
+ * param's decay stays linear in the graph size. */
+static bool *gathered_tables(const IrGraph *fwd) {
+    bool *gathered = llmc_xcalloc(fwd->n_nodes + 1, sizeof *gathered);
+    for (IrId id = 0; id < fwd->n_nodes; id++)
+        if (fwd->nodes[id].op == IR_OP_GATHER) gathered[fwd->nodes[id].operands[0]] = true;
+    return gathered;
+}
+
+bool cc_train_param_decays(const IrGraph *fwd, IrId param) {
+    LLMC_ASSERT(param < fwd->n_nodes && fwd->nodes[param].op == IR_OP_INPUT);
+    bool *gathered = gathered_tables(fwd);
+    bool decays = param_decays(fwd, param, gathered[param]);
+    free(gathered);
+    return decays;
 }
 
 /* --- hyperparameter inputs ------------------------------------------------------------ */
@@ -242,6 +256,7 @@ IrGraph *cc_train_update_build(const IrGraph *fwd, LlmcErr *err) {
     IrId *inputs = llmc_xcalloc(n_inputs ? n_inputs : 1, sizeof *inputs);
     ir_graph_inputs(fwd, inputs);
     UParam *ps = llmc_xcalloc(n_inputs ? n_inputs : 1, sizeof *ps);
+    bool *gathered = gathered_tables(fwd);
     uint32_t np = 0;
     bool any_decay = false;
     for (uint32_t i = 0; i < n_inputs; i++) {
@@ -252,6 +267,7 @@ IrGraph *cc_train_update_build(const IrGraph *fwd, LlmcErr *err) {
                          ir_graph_str(fwd, n->attrs.input.name), ir_dtype_name(n->type.dtype));
             free(inputs);
             free(ps);
+            free(gathered);
             return NULL;
         }
         const char *pname = ir_graph_str(fwd, n->attrs.input.name);
@@ -260,14 +276,16 @@ IrGraph *cc_train_update_build(const IrGraph *fwd, LlmcErr *err) {
                               "(step, lr, grad_norm, grad.*, opt.*, hp.*)", pname);
             free(inputs);
             free(ps);
+            free(gathered);
             return NULL;
         }
         ps[np] = (UParam){.name = pname, .type = n->type, .loc = n->loc,
-                          .decays = cc_train_param_decays(fwd, inputs[i])};
+                          .decays = param_decays(fwd, inputs[i], gathered[inputs[i]])};
         any_decay |= ps[np].decays;
         np++;
     }
     free(inputs);
+    free(gathered);
 
     IrGraph *g = ir_graph_new("update");
     g->train = *t;
@@ -409,11 +427,14 @@ static const IrGraph *find_graph(const IrModule *m, const char *name) {
     return NULL;
 }
 
-/* simplify without CSE (see cc_train_step_build): algebra, fold, dce to a fixed point. */
+/* simplify without CSE (see cc_train_step_build): algebra, fold, dce until a round
+ * changes nothing. "Unchanged" is judged by the canonical print, not the node count: a
+ * round can rewrite without shrinking and let the next one shrink. */
 static IrGraph *simplify_keeping_duplicates(const IrGraph *g, LlmcErr *err) {
     IrGraph *cur = ir_graph_clone(g);
     for (int round = 0; round < 16 && cur; round++) {
-        uint32_t before = cur->n_nodes;
+        LlmcBuf before = {0}, after = {0};
+        ir_print_graph(cur, &before);
         IrGraph *a = cc_pass_algebra(cur, err);
         IrGraph *f = a ? cc_pass_fold(a, err) : NULL;
         IrGraph *d = f ? cc_pass_dce(f, err) : NULL;
@@ -421,7 +442,11 @@ static IrGraph *simplify_keeping_duplicates(const IrGraph *g, LlmcErr *err) {
         ir_graph_free(a);
         ir_graph_free(f);
         cur = d;
-        if (cur && cur->n_nodes == before) break;
+        if (cur) ir_print_graph(cur, &after);
+        bool same = cur && before.len == after.len && memcmp(before.data, after.data, before.len) == 0;
+        llmc_buf_free(&before);
+        llmc_buf_free(&after);
+        if (same) break;
     }
     return cur;
 }

@@ -1,13 +1,13 @@
 /* tools/llmc.c — llmc, the compiler driver.
  *
  *   llmc MODEL.llm --check            parse, lower and verify; diagnostics only
- *   llmc MODEL.llm --emit=STAGE       print a stage: ast, forward, init
+ *   llmc MODEL.llm --emit=STAGE       print a stage: ast, forward, init, grad, train, ...
  *   llmc MODEL.llm --stats            parameters by group, FLOPs per token, activations
  *   -D NAME=VALUE                     override a top-level config value (repeatable)
  *
  * Exit codes: 0 success, 1 bad input (file, syntax, model errors), 2 bad usage.
- * Later stages (grad, fused, llvm, bundles) arrive with the compiler issues. This file
- * only handles arguments and output; the work is frontend/ and ir/.
+ * Later stages (llvm, asm, bundles) arrive with the codegen and runtime issues. This file
+ * only handles arguments and output; the work is in frontend/, compiler/ and ir/.
  */
 #include "compiler.h"
 #include "frontend.h"

@@ -65,5 +65,29 @@ for f in models/*-tiny.llm; do
   if [ -s "$TMP/plain.out" ] && cmp -s "$TMP/plain.out" "$TMP/remat.out"; then ok; else bad "$name: remat changes the micro-batch results"; fi
 done
 
+# ... and that holds with dropout: the recomputed layers draw the same masks.
+cat >"$TMP/dropout.llm" <<'LLM'
+model dropout_tiny {
+    vocab = 64; context = 16; dim = 16; layers = 2; heads = 2
+    x = embed(tokens, vocab, dim, position = learned)
+    repeat layers as i {
+        x = x + dropout(attention(layernorm(x), heads = heads, dropout = 0.1), 0.2)
+        x = x + dropout(mlp(layernorm(x), hidden = 4 * dim, act = gelu), 0.2)
+    }
+    loss = cross_entropy(lm_head(layernorm(x, name = "ln_f")), targets)
+}
+train { batch = 2; seq = 8 }
+LLM
+"$LLMC" "$TMP/dropout.llm" --emit=train -o "$TMP/plain.llir" &&
+  "$LLMC" "$TMP/dropout.llm" -D remat=layers --emit=train -o "$TMP/remat.llir" &&
+  "$LLMIR" run "$TMP/plain.llir" --graph micro --seed 9 --show 0 >"$TMP/plain.out" &&
+  "$LLMIR" run "$TMP/remat.llir" --graph micro --seed 9 --show 0 >"$TMP/remat.out"
+if [ -s "$TMP/plain.out" ] && cmp -s "$TMP/plain.out" "$TMP/remat.out" &&
+  [ "$(grep -c '^  %' "$TMP/remat.llir")" -gt "$(grep -c '^  %' "$TMP/plain.llir")" ]; then
+  ok
+else
+  bad "dropout model: remat changes results (or recomputes nothing)"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
