@@ -11,10 +11,11 @@
  *     the reference interpreter;
  *   - passes: constant folding, CSE, DCE, algebraic simplification, each a function
  *     from graph to new graph, found by name (llmir opt --passes=...).
- *   - the first codegen slice: an ORC LLJIT for the host CPU and vectorized elementwise
- *     kernels built with the LLVM C API (see the section at the end).
- * What is not (yet): sharding, fusion, the other kernel kinds, the object cache (later
- * issues). compiler/ never sees the .llm AST: the recipe arrives as the IrTrainConfig
+ *   - the first codegen slices: an ORC LLJIT for the host CPU, vectorized elementwise
+ *     kernels built with the LLVM C API, and a first fusion pass grouping nodes into
+ *     kernels (see the sections at the end).
+ * What is not (yet): sharding, codegen for reductions/index/movement kernels, the
+ * executor and memory plan, the object cache (later slices and issues). compiler/ never sees the .llm AST: the recipe arrives as the IrTrainConfig
  * record on the graph.
  * Prefix cc_.
  */
@@ -219,5 +220,92 @@ typedef struct CcLibmEntry {
 const CcLibmEntry *cc_codegen_libm_table(uint32_t *count);
 /* NULL-terminated: "llvm.fabs", "llvm.sqrt", "llvm.fptosi.sat". */
 const char *const *cc_codegen_inline_intrinsics(void);
+
+/* ===================================================================================
+ * Fusion (compiler/fuse.c): the graph as a list of kernels. The rules of this slice and
+ * what is left for later are in the banner of compiler/fuse.c.
+ * =================================================================================== */
+
+typedef enum CcKernelKind {
+    CC_KERNEL_INVALID = 0,
+    CC_KERNEL_ELEMENTWISE, /* same-shape elementwise ops (+ rank-0 broadcasts): codegen_elementwise */
+    CC_KERNEL_REDUCE,      /* one reduction with its elementwise producers and movement */
+    CC_KERNEL_MATMUL,      /* one matmul, movement of its operands, an elementwise epilogue */
+    CC_KERNEL_INDEX,       /* gather, scatter_add, topk, onehot, iota, cumsum, rand */
+    CC_KERNEL_MOVEMENT,    /* reshape/permute/broadcast/slice/concat chains: one copy */
+    CC_KERNEL_RUNTIME,     /* collectives and extern_call: carried out by the runtime */
+    CC_KERNEL_COUNT
+} CcKernelKind;
+
+typedef struct CcKernel {
+    CcKernelKind kind;
+    IrId *nodes;     /* [n_nodes] ascending id, so topological */
+    uint32_t n_nodes;
+    IrId *inputs;    /* [n_inputs] values from outside the kernel, ascending id; splat
+                        constants (literals in the code) are not listed. For ELEMENTWISE
+                        kernels the codegen binding is cc_elementwise_inputs (which names
+                        the rank-0 source of an outside rank-0 broadcast) */
+    uint32_t n_inputs;
+    IrId *outputs;   /* [n_outputs] ascending: members read by other kernels or graph
+                        outputs, and the root always */
+    uint32_t n_outputs;
+    IrId root;       /* the highest member, and the only one other kernels' nodes read
+                        (other outputs are read as graph outputs only) */
+} CcKernel;
+
+typedef struct CcFusion {
+    const IrGraph *g;    /* not owned; must outlive the fusion */
+    CcKernel *kernels;   /* [n_kernels] in a valid execution order (by root id) */
+    uint32_t n_kernels;
+    uint32_t *kernel_of; /* [g->n_nodes] kernel index; UINT32_MAX for inputs and consts */
+} CcFusion;
+
+/* Partitions g's non-source nodes into kernels. false + message on an empty graph. */
+bool cc_fuse(const IrGraph *g, CcFusion *out, LlmcErr *err);
+/* HLO-like text, one graph:
+ *   fused @micro {
+ *     fusion %k0 = elementwise(%3, %7) -> (%12) {
+ *       %10 = mul(%3, %7) : f32[2,3]          (each member's canonical .llir line,
+ *       ...                                    provenance comment dropped)
+ *     }
+ *     // output "loss" = %12                   (one per graph output)
+ *     // N kernels for M nodes (S inputs and constants)
+ *   }
+ * `elementwise` is the kernel kind (cc_kernel_kind_name), (...) its inputs, -> (...) its
+ * outputs. */
+void cc_fusion_print(const CcFusion *f, LlmcBuf *out);
+void cc_fusion_free(CcFusion *f);
+const char *cc_kernel_kind_name(CcKernelKind k); /* "elementwise", ...; "?" if invalid */
+
+/* ===================================================================================
+ * JIT: matmul (compiler/codegen_matmul.c). One matmul node as one kernel: packing, cache
+ * blocking over K and N, a register-blocked llvm.fma microkernel sized for the host.
+ * =================================================================================== */
+
+/* How a matmul kernel covers its output. A task is one output block: batch b, rows
+ * [mb*mc, +mc), columns [nb*nc, +nc), t = (b * m_blocks + mb) * n_blocks + nb; the
+ * kernel's [begin, end) is a range of tasks in [0, tasks). Each element is computed by
+ * exactly one task as c = 0; for k = 0..K-1: c = fma(a[m,k], b[k,n], c) in the dtype, so
+ * any split of the tasks over calls or threads gives the same bytes (and the block sizes
+ * do not change the result either). */
+typedef struct CcMatmulPlan {
+    IrDtype dtype;                  /* f32 or f64 */
+    bool ta, tb;                    /* the node's attributes */
+    bool a_shared, b_shared;        /* a rank-2 operand, used by every batch */
+    int64_t batches, M, N, K;
+    int64_t vl, mr, nr, mc, kc, nc; /* lanes; microkernel MR x NR; cache blocks */
+    int64_t m_blocks, n_blocks, tasks;
+    int64_t stack_bytes;            /* packing buffers: stack allocas of the kernel */
+} CcMatmulPlan;
+bool cc_matmul_plan(const CcJit *jit, const IrGraph *g, IrId node, CcMatmulPlan *plan, LlmcErr *err);
+/* The kernel for matmul `node`: bufs = {x, y, out}, dense row-major in the node's dtype
+ * (x is A, stored [.., K, M] when ta; y is B, stored [.., N, K] when tb); begin/end index
+ * tasks (CcMatmulPlan). The output must not overlap the operands. The kernel uses
+ * plan.stack_bytes (< 400 KiB) of stack and calls nothing. */
+bool cc_codegen_matmul(CcJit *jit, const IrGraph *g, IrId node, CcKernelFn *fn, LlmcErr *err);
+/* The kernel's LLVM IR text (verified; after default<O3> when `optimize`); malloc'd. */
+char *cc_codegen_matmul_ir(CcJit *jit, const IrGraph *g, IrId node, bool optimize, LlmcErr *err);
+/* The optimized kernel's host assembly (AT&T syntax), for --emit=asm; malloc'd. */
+char *cc_codegen_matmul_asm(CcJit *jit, const IrGraph *g, IrId node, LlmcErr *err);
 
 #endif /* LLMC_COMPILER_H */

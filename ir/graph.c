@@ -134,12 +134,15 @@ IrId ir_graph_find_input(const IrGraph *g, const char *name) {
 }
 
 IrGraph *ir_graph_clone(const IrGraph *g) {
-    IrGraph *c = ir_graph_new(ir_graph_name(g));
-    /* Re-intern every string in id order so ids stay valid in the copy. */
+    /* Start with an empty string table (the name "" interns to 0), re-intern every string
+     * in id order so ids stay valid in the copy, then take the name's id: a graph renamed
+     * after other strings were interned keeps its name at a later id. */
+    IrGraph *c = ir_graph_new("");
     for (uint32_t i = 1; i < g->strings.count; i++) {
         uint32_t id = ir_graph_intern(c, g->strings.strs[i]);
         LLMC_ASSERT(id == i);
     }
+    c->name = g->name;
     for (IrId i = 0; i < g->n_nodes; i++) {
         IrNode n = g->nodes[i];
         IrId id = ir_graph_add_node(c, &n);

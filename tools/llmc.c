@@ -32,6 +32,7 @@ static const char *const usage_text =
     "                        grad     forward + backward of one micro-batch\n"
     "                        train    the training step: @micro (forward + backward,\n"
     "                                 simplified) and @update (clip, schedule, optimizer)\n"
+    "                        fused    @micro and @update as fused kernels (HLO-like)\n"
     "  --stats             parameters by group, FLOPs per token, activation bytes,\n"
     "                      training-graph sizes before and after simplification\n"
     "  -D NAME=VALUE       override a top-level assignment of the model or train\n"
@@ -42,7 +43,7 @@ static const char *const usage_text =
     "\n"
     "exit status: 0 success, 1 bad input, 2 bad usage\n";
 
-typedef enum Emit { EMIT_NONE = 0, EMIT_AST, EMIT_FORWARD, EMIT_INIT, EMIT_GRAD, EMIT_TRAIN } Emit;
+typedef enum Emit { EMIT_NONE = 0, EMIT_AST, EMIT_FORWARD, EMIT_INIT, EMIT_GRAD, EMIT_TRAIN, EMIT_FUSED } Emit;
 
 typedef struct Options {
     const char *path;
@@ -93,8 +94,10 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->emit = EMIT_GRAD;
             else if (strcmp(s, "train") == 0)
                 o->emit = EMIT_TRAIN;
+            else if (strcmp(s, "fused") == 0)
+                o->emit = EMIT_FUSED;
             else
-                return usage_error("unknown stage '%s' for --emit (ast, forward, init, grad, train)", s);
+                return usage_error("unknown stage '%s' for --emit (ast, forward, init, grad, train, fused)", s);
         } else if (strcmp(a, "-D") == 0) {
             if (i + 1 >= argc) return usage_error("%s needs NAME=VALUE", a);
             int st = add_override(o, argv[++i]);
@@ -243,7 +246,7 @@ static int run(const Options *o) {
     FeLowerOptions lo = {o->overrides, o->n_overrides};
     if (!p || !fe_lower(p, &lo, &m, &diags)) goto done;
     const IrGraph *fwd = m.graphs[0], *init = m.n_graphs > 1 ? m.graphs[1] : NULL;
-    if (o->emit == EMIT_GRAD || o->emit == EMIT_TRAIN) {
+    if (o->emit == EMIT_GRAD || o->emit == EMIT_TRAIN || o->emit == EMIT_FUSED) {
         LlmcErr err = {0};
         LlmcBuf out = {0};
         if (o->emit == EMIT_GRAD) {
@@ -251,6 +254,18 @@ static int run(const Options *o) {
             IrGraph *g = cc_grad(fwd, &go, &err);
             if (g) ir_print_graph(g, &out);
             ir_graph_free(g);
+        } else if (o->emit == EMIT_FUSED) {
+            CcTrainStep step = {0};
+            if (cc_train_step_build(&m, &step, &err)) {
+                const IrGraph *graphs[2] = {step.micro, step.update};
+                for (int i = 0; i < 2 && !err.set; i++) {
+                    CcFusion f;
+                    if (!cc_fuse(graphs[i], &f, &err)) break;
+                    cc_fusion_print(&f, &out);
+                    cc_fusion_free(&f);
+                }
+            }
+            cc_train_step_free(&step);
         } else {
             CcTrainStep step = {0};
             if (cc_train_step_build(&m, &step, &err)) {

@@ -1,2 +1,3 @@
 # JIT-compiled kernels against the reference interpreter (optimized build; LLVM 19).
 llmc_test(test_jit_elementwise jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_elementwise.c LIBS llmc_compiler)
+llmc_test(test_jit_matmul jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_matmul.c LIBS llmc_compiler)

@@ -160,6 +160,12 @@ static void test_provenance(void) {
     IrGraph *c = ir_graph_clone(g);
     CHECK_STR(ir_graph_str(c, ir_graph_node(c, x)->scope), "layers.3.attn.wq");
     ir_graph_free(c);
+    /* A graph renamed after other strings were interned (as passes do) clones too. */
+    g->name = ir_graph_intern(g, "renamed");
+    c = ir_graph_clone(g);
+    CHECK_STR(ir_graph_name(c), "renamed");
+    CHECK_STR(ir_graph_str(c, ir_graph_node(c, x)->scope), "layers.3.attn.wq");
+    ir_graph_free(c);
     ir_graph_free(g);
 }
 

@@ -1,0 +1,546 @@
+/* compiler/codegen_matmul.c — one matmul node as one LLVM function: packing, cache
+ * blocking and a register-blocked FMA microkernel, sized for the host's vector width.
+ *
+ * The kernel
+ *
+ *     void llmc_mm_<n>(void **bufs, int64_t begin, int64_t end)
+ *
+ * computes tasks [begin, end) of the node's output (ABI: compiler.h, CcKernelFn; bufs =
+ * {A, B, C}: x, y and the output, dense row-major in the node's dtype). Shapes, strides,
+ * ta/tb and block sizes are constants of the generated code.
+ *
+ * Iteration space (CcMatmulPlan). A task is one output block: batch b, rows
+ * [mb*MC, +MC), columns [nb*NC, +NC), numbered t = (b * m_blocks + mb) * n_blocks + nb.
+ * A task owns its block and computes it over the whole K axis; no two tasks write the same
+ * element and none reads another's output, so any split of [0, tasks) over calls or
+ * threads gives the same bytes.
+ *
+ * Summation order (the determinism contract). Every output element is
+ *     c = 0; for k = 0, 1, ..., K-1: c = fma(a[m,k], b[k,n], c)
+ * in the node's dtype (f32 in f32, f64 in f64), each fma rounded once (llvm.fma). Blocking
+ * over K stores c into the output between KC blocks and reloads it, which changes nothing
+ * since the accumulator has the output's dtype; so the result depends on neither the
+ * split nor the block sizes. It differs from the interpreter (double accumulation, one
+ * rounding) by ordinary f32/f64 summation error: the tests bound it at 1e-5 (f32) and
+ * 1e-12 (f64) relative, by norm. K = 0 gives zeros.
+ *
+ * Structure per task (GotoBLAS / BLIS order, specialised to one block):
+ *     for pc in K by KC (at least once):
+ *         pack A[b, block rows, pc..pc+kc) -> Ap: panels of MR rows, [kc][MR] each, rows
+ *             beyond M zero;
+ *         pack B[b, pc..pc+kc, block cols] -> Bp: panels of NR cols, [kc][NR] each,
+ *             columns beyond N zero;
+ *         for each MR panel (A micro-panel stays in L1), for each NR panel (Bp in L2):
+ *             microkernel: MR x NR accumulators in vector registers (NR = NV vectors of
+ *             VL lanes); per k, NV vector loads of Bp, MR broadcasts of Ap, MR*NV fma.
+ *             Edge tiles (fewer than MR rows or NR columns) run the same microkernel
+ *             on a small tile buffer that is copied in and out.
+ * ta / tb only change the strides of the packing loads (and the packing loop order, so
+ * reads stay contiguous); the microkernel never sees them. A rank-2 operand of a batched
+ * matmul has batch stride 0.
+ *
+ * Block sizes (f32 / f64; VL = lanes of a 512- or 256-bit vector):
+ *     AVX-512: MR 14, NR 32 / 16 (2 vectors), 28 accumulators of 32 zmm.
+ *     AVX2:    MR  6, NR 16 /  8 (2 vectors), 12 accumulators of 16 ymm.
+ *     MC = 8 MR, KC 256 (f32) / 128 (f64), NC 256: Ap and Bp are stack allocas of at most
+ *     MC*KC + KC*NC + MR*NR elements (< 400 KiB); the kernel calls nothing, allocates
+ *     nothing on the heap, and needs that much stack in whatever thread runs it.
+ *
+ * FMA: explicit llvm.fma calls, no fast-math and no contraction flags; functions carry
+ * prefer-vector-width / min-legal-vector-width = 512 with AVX-512 so the backend keeps
+ * zmm registers. The module declares only LLVM intrinsics.
+ *
+ * Deliberately not here: epilogue fusion (bias, activation), threading, other dtypes than
+ * f32/f64, the object cache, prefetch hints and a hand-scheduled inner loop (later
+ * performance issue).
+ */
+#include "compiler.h"
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ACC 32 /* MR * NV */
+
+/* --- the plan -------------------------------------------------------------------------- */
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+bool cc_matmul_plan(const CcJit *jit, const IrGraph *g, IrId node, CcMatmulPlan *p, LlmcErr *err) {
+    memset(p, 0, sizeof *p);
+    if (node >= g->n_nodes || ir_graph_node(g, node)->op != IR_OP_MATMUL) {
+        llmc_err_set(err, "matmul kernel: %%%u is not a matmul node", node);
+        return false;
+    }
+    const IrNode *n = ir_graph_node(g, node);
+    const IrType *tx = &ir_graph_node(g, n->operands[0])->type;
+    const IrType *ty = &ir_graph_node(g, n->operands[1])->type;
+    const IrType *to = &n->type;
+    if (to->dtype != IR_DTYPE_F32 && to->dtype != IR_DTYPE_F64) {
+        llmc_err_set(err, "matmul kernel: %%%u has dtype %s; only f32 and f64 are generated", node,
+                     ir_dtype_name(to->dtype));
+        return false;
+    }
+    p->dtype = to->dtype;
+    p->ta = n->attrs.matmul.ta;
+    p->tb = n->attrs.matmul.tb;
+    p->M = to->dims[to->rank - 2];
+    p->N = to->dims[to->rank - 1];
+    p->K = tx->dims[tx->rank - (p->ta ? 2 : 1)];
+    p->batches = p->M * p->N > 0 ? ir_type_numel(to) / (p->M * p->N) : 0;
+    for (uint32_t i = 0; i + 2 < to->rank; i++)
+        if (to->dims[i] == 0) p->batches = 0;
+    p->a_shared = tx->rank == 2;
+    p->b_shared = ty->rank == 2;
+    bool f32 = p->dtype == IR_DTYPE_F32, avx512 = cc_jit_has_avx512(jit);
+    int64_t vl = (avx512 ? 64 : 32) / (f32 ? 4 : 8);
+    p->vl = vl;
+    p->mr = avx512 ? 14 : 6;
+    p->nr = 2 * vl;
+    p->mc = 8 * p->mr;
+    p->kc = f32 ? 256 : 128;
+    p->nc = 256;
+    p->m_blocks = ceil_div(p->M, p->mc);
+    p->n_blocks = ceil_div(p->N, p->nc);
+    p->tasks = p->batches * p->m_blocks * p->n_blocks;
+    p->stack_bytes = (p->mc * p->kc + p->kc * p->nc + p->mr * p->nr) * (f32 ? 4 : 8);
+    LLMC_ASSERT(p->mr * 2 <= MAX_ACC && p->nc % p->nr == 0 && p->mc % p->mr == 0);
+    return true;
+}
+
+/* --- emission helpers ------------------------------------------------------------------ */
+
+typedef struct Mm {
+    const CcMatmulPlan *p;
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    LLVMTypeRef i64, i1, ptr, elt, vec;
+    LLVMValueRef fn; /* the function being built */
+    bool avx512;
+} Mm;
+
+/* A counted loop for (i = lo; i < hi; i++): loop_begin leaves the builder in the body,
+ * loop_end closes it from wherever the body ended and leaves the builder after it. */
+typedef struct Loop {
+    LLVMBasicBlockRef head, exit;
+    LLVMValueRef i;
+} Loop;
+
+static LLVMValueRef ci(const Mm *e, int64_t v) { return LLVMConstInt(e->i64, (unsigned long long)v, 1); }
+
+static Loop loop_begin(Mm *e, LLVMValueRef lo, LLVMValueRef hi, const char *name) {
+    Loop l;
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
+    l.head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, name);
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "body");
+    l.exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "done");
+    LLVMBuildBr(e->b, l.head);
+    LLVMPositionBuilderAtEnd(e->b, l.head);
+    l.i = LLVMBuildPhi(e->b, e->i64, name);
+    LLVMAddIncoming(l.i, &lo, &pre, 1);
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, l.i, hi, ""), body, l.exit);
+    LLVMPositionBuilderAtEnd(e->b, body);
+    return l;
+}
+
+static void loop_end(Mm *e, const Loop *l) {
+    LLVMValueRef next = LLVMBuildAdd(e->b, l->i, ci(e, 1), "");
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
+    LLVMBuildBr(e->b, l->head);
+    LLVMAddIncoming(l->i, &next, &latch, 1);
+    LLVMPositionBuilderAtEnd(e->b, l->exit);
+}
+
+static LLVMValueRef smin(const Mm *e, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+
+static LLVMValueRef at(const Mm *e, LLVMValueRef base, LLVMValueRef idx) {
+    return LLVMBuildGEP2(e->b, e->elt, base, &idx, 1, "");
+}
+
+static LLVMValueRef load_elt(const Mm *e, LLVMValueRef base, LLVMValueRef idx) {
+    LLVMValueRef v = LLVMBuildLoad2(e->b, e->elt, at(e, base, idx), "");
+    LLVMSetAlignment(v, (unsigned)ir_dtype_size(e->p->dtype));
+    return v;
+}
+
+static void store_elt(const Mm *e, LLVMValueRef v, LLVMValueRef base, LLVMValueRef idx) {
+    LLVMSetAlignment(LLVMBuildStore(e->b, v, at(e, base, idx)), (unsigned)ir_dtype_size(e->p->dtype));
+}
+
+static void add_fn_attrs(const Mm *e, LLVMValueRef fn) {
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(e->ctx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
+    if (e->avx512) {
+        static const char *const kv[2][2] = {{"prefer-vector-width", "512"}, {"min-legal-vector-width", "512"}};
+        for (int i = 0; i < 2; i++)
+            LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                                    LLVMCreateStringAttribute(e->ctx, kv[i][0], (unsigned)strlen(kv[i][0]), kv[i][1],
+                                                              (unsigned)strlen(kv[i][1])));
+    }
+}
+
+/* --- the microkernel --------------------------------------------------------------------- */
+
+/* internal void micro(ptr ap [kc][MR], ptr bp [kc][NR], i64 kc, ptr c, i64 ldc, i1 first):
+ *   acc = first ? 0 : c[0..MR, 0..NR);  for k < kc: acc[i][:] = fma(ap[k][i], bp[k][:], acc[i][:]);
+ *   c[0..MR, 0..NR) = acc.   c rows are ldc elements apart. */
+static LLVMValueRef build_micro(Mm *e, const char *name) {
+    const CcMatmulPlan *p = e->p;
+    unsigned MR = (unsigned)p->mr, NV = (unsigned)(p->nr / p->vl), VL = (unsigned)p->vl;
+    unsigned vec_align = VL * (unsigned)ir_dtype_size(p->dtype);
+    LLVMTypeRef params[6] = {e->ptr, e->ptr, e->i64, e->ptr, e->i64, e->i1};
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), params, 6, 0);
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, fty);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    add_fn_attrs(e, fn);
+    LLVMValueRef outer_fn = e->fn;
+    e->fn = fn;
+    LLVMValueRef ap = LLVMGetParam(fn, 0), bp = LLVMGetParam(fn, 1), kc = LLVMGetParam(fn, 2);
+    LLVMValueRef c = LLVMGetParam(fn, 3), ldc = LLVMGetParam(fn, 4), first = LLVMGetParam(fn, 5);
+    LLVMSetValueName2(ap, "ap", 2);
+    LLVMSetValueName2(bp, "bp", 2);
+    LLVMSetValueName2(kc, "kc", 2);
+    LLVMSetValueName2(c, "c", 1);
+    LLVMSetValueName2(ldc, "ldc", 3);
+    LLVMSetValueName2(first, "first", 5);
+
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, fn, "entry");
+    LLVMBasicBlockRef load = LLVMAppendBasicBlockInContext(e->ctx, fn, "load.c");
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->ctx, fn, "k.head");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, fn, "k.body");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, fn, "store.c");
+
+    LLVMPositionBuilderAtEnd(e->b, entry);
+    LLVMBuildCondBr(e->b, first, head, load);
+
+    LLVMValueRef init[MAX_ACC], acc[MAX_ACC], next[MAX_ACC];
+    LLVMPositionBuilderAtEnd(e->b, load);
+    for (unsigned i = 0; i < MR; i++) {
+        LLVMValueRef row = LLVMBuildMul(e->b, ci(e, i), ldc, "");
+        for (unsigned v = 0; v < NV; v++) {
+            LLVMValueRef cp = at(e, c, LLVMBuildAdd(e->b, row, ci(e, v * VL), ""));
+            init[i * NV + v] = LLVMBuildLoad2(e->b, e->vec, cp, "");
+            LLVMSetAlignment(init[i * NV + v], (unsigned)ir_dtype_size(p->dtype));
+        }
+    }
+    LLVMBuildBr(e->b, head);
+
+    LLVMPositionBuilderAtEnd(e->b, head);
+    LLVMValueRef k = LLVMBuildPhi(e->b, e->i64, "k");
+    LLVMValueRef zero = LLVMConstNull(e->vec);
+    for (unsigned a = 0; a < MR * NV; a++) {
+        acc[a] = LLVMBuildPhi(e->b, e->vec, "acc");
+        LLVMValueRef in[2] = {zero, init[a]};
+        LLVMBasicBlockRef from[2] = {entry, load};
+        LLVMAddIncoming(acc[a], in, from, 2);
+    }
+    LLVMValueRef k0 = ci(e, 0);
+    LLVMBasicBlockRef from2[2] = {entry, load};
+    LLVMValueRef in2[2] = {k0, k0};
+    LLVMAddIncoming(k, in2, from2, 2);
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, k, kc, ""), body, exit);
+
+    LLVMPositionBuilderAtEnd(e->b, body);
+    unsigned fma_id = LLVMLookupIntrinsicID("llvm.fma", 8);
+    LLVMValueRef fma = LLVMGetIntrinsicDeclaration(e->mod, fma_id, &e->vec, 1);
+    LLVMTypeRef fma_ty = LLVMIntrinsicGetType(e->ctx, fma_id, &e->vec, 1);
+    LLVMValueRef brow = LLVMBuildMul(e->b, k, ci(e, p->nr), "");
+    LLVMValueRef arow = LLVMBuildMul(e->b, k, ci(e, MR), "");
+    LLVMValueRef bv[MAX_ACC];
+    for (unsigned v = 0; v < NV; v++) {
+        bv[v] = LLVMBuildLoad2(e->b, e->vec, at(e, bp, LLVMBuildAdd(e->b, brow, ci(e, v * VL), "")), "b");
+        LLVMSetAlignment(bv[v], vec_align);
+    }
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    LLVMValueRef mask = LLVMConstNull(LLVMVectorType(i32, VL));
+    for (unsigned i = 0; i < MR; i++) {
+        LLVMValueRef a = load_elt(e, ap, LLVMBuildAdd(e->b, arow, ci(e, i), ""));
+        LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetPoison(e->vec), a, LLVMConstInt(i32, 0, 0), "");
+        LLVMValueRef splat = LLVMBuildShuffleVector(e->b, one, LLVMGetPoison(e->vec), mask, "a");
+        for (unsigned v = 0; v < NV; v++) {
+            LLVMValueRef args[3] = {splat, bv[v], acc[i * NV + v]};
+            next[i * NV + v] = LLVMBuildCall2(e->b, fma_ty, fma, args, 3, "");
+        }
+    }
+    LLVMValueRef kn = LLVMBuildAdd(e->b, k, ci(e, 1), "");
+    LLVMBuildBr(e->b, head);
+    LLVMAddIncoming(k, &kn, &body, 1);
+    for (unsigned a = 0; a < MR * NV; a++) LLVMAddIncoming(acc[a], &next[a], &body, 1);
+
+    LLVMPositionBuilderAtEnd(e->b, exit);
+    for (unsigned i = 0; i < MR; i++) {
+        LLVMValueRef row = LLVMBuildMul(e->b, ci(e, i), ldc, "");
+        for (unsigned v = 0; v < NV; v++) {
+            LLVMValueRef st = LLVMBuildStore(e->b, acc[i * NV + v], at(e, c, LLVMBuildAdd(e->b, row, ci(e, v * VL), "")));
+            LLVMSetAlignment(st, (unsigned)ir_dtype_size(p->dtype));
+        }
+    }
+    LLVMBuildRetVoid(e->b);
+    e->fn = outer_fn;
+    return fn;
+}
+
+/* --- packing ------------------------------------------------------------------------------ */
+
+/* dst[panel][k][r] = src[g * s_r + (pc + k) * s_k] for g = g0 + panel*R + r < limit, else 0;
+ * panel < n_panels, r < R, k < kc. The loop over the contiguous source axis is innermost. */
+static void emit_pack(Mm *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef n_panels, int64_t R,
+                      LLVMValueRef g0, int64_t limit, int64_t s_r, int64_t s_k, LLVMValueRef pc, LLVMValueRef kc) {
+    bool r_outer = s_k == 1;
+    Loop lp = loop_begin(e, ci(e, 0), n_panels, "pack.panel");
+    Loop lo = loop_begin(e, ci(e, 0), r_outer ? ci(e, R) : kc, "pack.outer");
+    Loop li = loop_begin(e, ci(e, 0), r_outer ? kc : ci(e, R), "pack.inner");
+    LLVMValueRef r = r_outer ? lo.i : li.i, k = r_outer ? li.i : lo.i;
+    LLVMValueRef gi = LLVMBuildAdd(e->b, g0, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lp.i, ci(e, R), ""), r, ""), "");
+    LLVMValueRef valid = LLVMBuildICmp(e->b, LLVMIntSLT, gi, ci(e, limit), "");
+    LLVMValueRef gc = LLVMBuildSelect(e->b, valid, gi, ci(e, limit - 1), "");
+    LLVMValueRef sidx = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, gc, ci(e, s_r), ""),
+                                     LLVMBuildMul(e->b, LLVMBuildAdd(e->b, pc, k, ""), ci(e, s_k), ""), "");
+    LLVMValueRef v = LLVMBuildSelect(e->b, valid, load_elt(e, src, sidx), LLVMConstNull(e->elt), "");
+    LLVMValueRef didx = LLVMBuildAdd(
+        e->b, LLVMBuildMul(e->b, lp.i, LLVMBuildMul(e->b, kc, ci(e, R), ""), ""),
+        LLVMBuildAdd(e->b, LLVMBuildMul(e->b, k, ci(e, R), ""), r, ""), "");
+    store_elt(e, v, dst, didx);
+    loop_end(e, &li);
+    loop_end(e, &lo);
+    loop_end(e, &lp);
+}
+
+/* c[i][j] -> d[i][j] for i < rows, j < cols; row strides ldc, ldd. */
+static void emit_copy(Mm *e, LLVMValueRef d, LLVMValueRef ldd, LLVMValueRef c, LLVMValueRef ldc,
+                      LLVMValueRef rows, LLVMValueRef cols) {
+    Loop li = loop_begin(e, ci(e, 0), rows, "copy.i");
+    Loop lj = loop_begin(e, ci(e, 0), cols, "copy.j");
+    LLVMValueRef v = load_elt(e, c, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, li.i, ldc, ""), lj.i, ""));
+    store_elt(e, v, d, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, li.i, ldd, ""), lj.i, ""));
+    loop_end(e, &lj);
+    loop_end(e, &li);
+}
+
+/* --- the kernel ----------------------------------------------------------------------------- */
+
+static LLVMValueRef entry_alloca(Mm *e, int64_t n, const char *name) {
+    LLVMValueRef a = LLVMBuildAlloca(e->b, LLVMArrayType2(e->elt, (uint64_t)n), name);
+    LLVMSetAlignment(a, 64);
+    return a;
+}
+
+static void build_kernel(Mm *e, const char *name) {
+    const CcMatmulPlan *p = e->p;
+    LLVMTypeRef params[3] = {e->ptr, e->i64, e->i64};
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), params, 3, 0);
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, fty);
+    add_fn_attrs(e, fn);
+    char micro_name[96];
+    snprintf(micro_name, sizeof micro_name, "%s.micro", name);
+    LLVMValueRef micro = build_micro(e, micro_name);
+    LLVMTypeRef micro_ty = LLVMGlobalGetValueType(micro);
+    e->fn = fn;
+
+    LLVMValueRef bufs = LLVMGetParam(fn, 0), begin = LLVMGetParam(fn, 1), end = LLVMGetParam(fn, 2);
+    LLVMSetValueName2(bufs, "bufs", 4);
+    LLVMSetValueName2(begin, "begin", 5);
+    LLVMSetValueName2(end, "end", 3);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, fn, "entry");
+    LLVMPositionBuilderAtEnd(e->b, entry);
+    LLVMValueRef buf[3];
+    static const char *const names[3] = {"A", "B", "C"};
+    for (int i = 0; i < 3; i++) {
+        LLVMValueRef ix = ci(e, i);
+        buf[i] = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildGEP2(e->b, e->ptr, bufs, &ix, 1, ""), names[i]);
+    }
+    LLVMValueRef apack = entry_alloca(e, p->mc * p->kc, "Ap");
+    LLVMValueRef bpack = entry_alloca(e, p->kc * p->nc, "Bp");
+    LLVMValueRef tile = entry_alloca(e, p->mr * p->nr, "tile");
+
+    /* for t in [begin, end): the task's batch and block */
+    Loop lt = loop_begin(e, begin, end, "task");
+    LLVMValueRef per_batch = ci(e, p->m_blocks * p->n_blocks);
+    LLVMValueRef bi = LLVMBuildSDiv(e->b, lt.i, per_batch, "b");
+    LLVMValueRef rem = LLVMBuildSRem(e->b, lt.i, per_batch, "");
+    LLVMValueRef mb = LLVMBuildSDiv(e->b, rem, ci(e, p->n_blocks), "mb");
+    LLVMValueRef nb = LLVMBuildSRem(e->b, rem, ci(e, p->n_blocks), "nb");
+    LLVMValueRef m0 = LLVMBuildMul(e->b, mb, ci(e, p->mc), "m0");
+    LLVMValueRef n0 = LLVMBuildMul(e->b, nb, ci(e, p->nc), "n0");
+    LLVMValueRef mc = smin(e, ci(e, p->mc), LLVMBuildSub(e->b, ci(e, p->M), m0, ""));
+    LLVMValueRef nc = smin(e, ci(e, p->nc), LLVMBuildSub(e->b, ci(e, p->N), n0, ""));
+    LLVMValueRef abase = at(e, buf[0], LLVMBuildMul(e->b, bi, ci(e, p->a_shared ? 0 : p->M * p->K), ""));
+    LLVMValueRef bbase = at(e, buf[1], LLVMBuildMul(e->b, bi, ci(e, p->b_shared ? 0 : p->K * p->N), ""));
+    LLVMValueRef cbase = at(e, buf[2], LLVMBuildMul(e->b, bi, ci(e, p->M * p->N), ""));
+    LLVMValueRef n_mp = LLVMBuildSDiv(e->b, LLVMBuildAdd(e->b, mc, ci(e, p->mr - 1), ""), ci(e, p->mr), "");
+    LLVMValueRef n_np = LLVMBuildSDiv(e->b, LLVMBuildAdd(e->b, nc, ci(e, p->nr - 1), ""), ci(e, p->nr), "");
+
+    /* do { ... } while ((pc += KC) < K): once at least, so K = 0 writes zeros */
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef kblk = LLVMAppendBasicBlockInContext(e->ctx, fn, "kblock");
+    LLVMBasicBlockRef kdone = LLVMAppendBasicBlockInContext(e->ctx, fn, "kblock.done");
+    LLVMBuildBr(e->b, kblk);
+    LLVMPositionBuilderAtEnd(e->b, kblk);
+    LLVMValueRef pc = LLVMBuildPhi(e->b, e->i64, "pc");
+    LLVMValueRef zero = ci(e, 0);
+    LLVMAddIncoming(pc, &zero, &pre, 1);
+    LLVMValueRef kc = smin(e, ci(e, p->kc), LLVMBuildSub(e->b, ci(e, p->K), pc, ""));
+    LLVMValueRef first = LLVMBuildICmp(e->b, LLVMIntEQ, pc, zero, "first");
+
+    /* A: a(m, k) = A[m*K + k], or A[k*M + m] when ta.  B: b(k, n) = B[k*N + n], or B[n*K + k] when tb. */
+    emit_pack(e, apack, abase, n_mp, p->mr, m0, p->M, p->ta ? 1 : p->K, p->ta ? p->M : 1, pc, kc);
+    emit_pack(e, bpack, bbase, n_np, p->nr, n0, p->N, p->tb ? p->K : 1, p->tb ? 1 : p->N, pc, kc);
+
+    Loop li = loop_begin(e, zero, n_mp, "panel.m");
+    Loop lj = loop_begin(e, zero, n_np, "panel.n");
+    LLVMValueRef rows = smin(e, ci(e, p->mr), LLVMBuildSub(e->b, mc, LLVMBuildMul(e->b, li.i, ci(e, p->mr), ""), ""));
+    LLVMValueRef cols = smin(e, ci(e, p->nr), LLVMBuildSub(e->b, nc, LLVMBuildMul(e->b, lj.i, ci(e, p->nr), ""), ""));
+    LLVMValueRef full = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, rows, ci(e, p->mr), ""),
+                                     LLVMBuildICmp(e->b, LLVMIntEQ, cols, ci(e, p->nr), ""), "full");
+    LLVMValueRef apan = at(e, apack, LLVMBuildMul(e->b, li.i, LLVMBuildMul(e->b, kc, ci(e, p->mr), ""), ""));
+    LLVMValueRef bpan = at(e, bpack, LLVMBuildMul(e->b, lj.i, LLVMBuildMul(e->b, kc, ci(e, p->nr), ""), ""));
+    LLVMValueRef crow = LLVMBuildAdd(e->b, m0, LLVMBuildMul(e->b, li.i, ci(e, p->mr), ""), "");
+    LLVMValueRef ccol = LLVMBuildAdd(e->b, n0, LLVMBuildMul(e->b, lj.i, ci(e, p->nr), ""), "");
+    LLVMValueRef cptr = at(e, cbase, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, crow, ci(e, p->N), ""), ccol, ""));
+    LLVMValueRef ldc = ci(e, p->N), ldt = ci(e, p->nr);
+
+    LLVMBasicBlockRef bfull = LLVMAppendBasicBlockInContext(e->ctx, fn, "tile.full");
+    LLVMBasicBlockRef bedge = LLVMAppendBasicBlockInContext(e->ctx, fn, "tile.edge");
+    LLVMBasicBlockRef bcopyin = LLVMAppendBasicBlockInContext(e->ctx, fn, "tile.copyin");
+    LLVMBasicBlockRef bcall = LLVMAppendBasicBlockInContext(e->ctx, fn, "tile.edge.call");
+    LLVMBasicBlockRef bjoin = LLVMAppendBasicBlockInContext(e->ctx, fn, "tile.done");
+    LLVMBuildCondBr(e->b, full, bfull, bedge);
+
+    LLVMPositionBuilderAtEnd(e->b, bfull);
+    LLVMValueRef args[6] = {apan, bpan, kc, cptr, ldc, first};
+    LLVMBuildCall2(e->b, micro_ty, micro, args, 6, "");
+    LLVMBuildBr(e->b, bjoin);
+
+    LLVMPositionBuilderAtEnd(e->b, bedge);
+    LLVMBuildCondBr(e->b, first, bcall, bcopyin);
+    LLVMPositionBuilderAtEnd(e->b, bcopyin);
+    emit_copy(e, tile, ldt, cptr, ldc, rows, cols);
+    LLVMBuildBr(e->b, bcall);
+    LLVMPositionBuilderAtEnd(e->b, bcall);
+    LLVMValueRef eargs[6] = {apan, bpan, kc, tile, ldt, first};
+    LLVMBuildCall2(e->b, micro_ty, micro, eargs, 6, "");
+    emit_copy(e, cptr, ldc, tile, ldt, rows, cols);
+    LLVMBuildBr(e->b, bjoin);
+
+    LLVMPositionBuilderAtEnd(e->b, bjoin);
+    loop_end(e, &lj);
+    loop_end(e, &li);
+
+    LLVMValueRef pcn = LLVMBuildAdd(e->b, pc, ci(e, p->kc), "");
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
+    LLVMAddIncoming(pc, &pcn, &latch, 1);
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, pcn, ci(e, p->K), ""), kblk, kdone);
+    LLVMPositionBuilderAtEnd(e->b, kdone);
+    loop_end(e, &lt);
+    LLVMBuildRetVoid(e->b);
+}
+
+/* Builds the module for `node` into ctx; NULL + message when the node is not supported. */
+static LLVMModuleRef build_module(const CcJit *jit, LLVMContextRef ctx, const IrGraph *g, IrId node,
+                                  const char *name, LlmcErr *err) {
+    CcMatmulPlan plan;
+    if (!cc_matmul_plan(jit, g, node, &plan, err)) return NULL;
+    Mm e = {.p = &plan, .ctx = ctx, .avx512 = cc_jit_has_avx512(jit)};
+    e.mod = LLVMModuleCreateWithNameInContext(name, ctx);
+    e.b = LLVMCreateBuilderInContext(ctx);
+    e.i64 = LLVMInt64TypeInContext(ctx);
+    e.i1 = LLVMInt1TypeInContext(ctx);
+    e.ptr = LLVMPointerTypeInContext(ctx, 0);
+    e.elt = plan.dtype == IR_DTYPE_F32 ? LLVMFloatTypeInContext(ctx) : LLVMDoubleTypeInContext(ctx);
+    e.vec = LLVMVectorType(e.elt, (unsigned)plan.vl);
+    build_kernel(&e, name);
+    LLVMDisposeBuilder(e.b);
+    cc_jit_prepare_module(jit, e.mod);
+    return e.mod;
+}
+
+/* --- entry points ---------------------------------------------------------------------------- */
+
+bool cc_codegen_matmul(CcJit *jit, const IrGraph *g, IrId node, CcKernelFn *fn, LlmcErr *err) {
+    char name[32];
+    snprintf(name, sizeof name, "llmc_mm_%u", cc_jit_next_id(jit));
+    LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
+    LLVMModuleRef mod = build_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, node, name, err);
+    if (!mod) {
+        LLVMOrcDisposeThreadSafeContext(tsctx);
+        return false;
+    }
+    if (!cc_jit_add_module(jit, mod, tsctx, err)) return false;
+    void *addr = cc_jit_lookup(jit, name, err);
+    if (!addr) return false;
+    memcpy(fn, &addr, sizeof addr); /* POSIX: object and function pointers convert */
+    return true;
+}
+
+/* Verifies (and optimizes) mod; then the IR text, or the host assembly when `asm_text`. */
+static char *module_text(const CcJit *jit, LLVMModuleRef mod, bool optimize, bool asm_text, LlmcErr *err) {
+    bool ok;
+    if (optimize) {
+        ok = cc_jit_optimize(jit, mod, err);
+    } else {
+        char *msg = NULL;
+        ok = !LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg);
+        if (!ok) llmc_err_set(err, "matmul kernel does not verify: %s", msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+    }
+    if (!ok) return NULL;
+    if (!asm_text) {
+        char *s = LLVMPrintModuleToString(mod);
+        char *text = llmc_xstrdup(s);
+        LLVMDisposeMessage(s);
+        return text;
+    }
+    /* A target machine like the JIT's (host cpu and features, aggressive). */
+    const char *features = NULL;
+    const char *cpu = cc_jit_cpu(jit, &features);
+    char *triple = LLVMGetDefaultTargetTriple();
+    LLVMTargetRef target = NULL;
+    char *msg = NULL;
+    char *text = NULL;
+    if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
+        llmc_err_set(err, "matmul asm: no target for %s: %s", triple, msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        LLVMDisposeMessage(triple);
+        return NULL;
+    }
+    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive,
+                                                      LLVMRelocPIC, LLVMCodeModelJITDefault);
+    LLVMDisposeMessage(triple);
+    LLVMMemoryBufferRef mb = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMAssemblyFile, &msg, &mb)) {
+        llmc_err_set(err, "matmul asm: %s", msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+    } else {
+        size_t n = LLVMGetBufferSize(mb);
+        text = llmc_xcalloc(n + 1, 1);
+        memcpy(text, LLVMGetBufferStart(mb), n);
+        LLVMDisposeMemoryBuffer(mb);
+    }
+    LLVMDisposeTargetMachine(tm);
+    return text;
+}
+
+static char *matmul_text(CcJit *jit, const IrGraph *g, IrId node, bool optimize, bool asm_text, LlmcErr *err) {
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod = build_module(jit, ctx, g, node, "llmc_mm", err);
+    char *text = mod ? module_text(jit, mod, optimize, asm_text, err) : NULL;
+    if (mod) LLVMDisposeModule(mod);
+    LLVMContextDispose(ctx);
+    return text;
+}
+
+char *cc_codegen_matmul_ir(CcJit *jit, const IrGraph *g, IrId node, bool optimize, LlmcErr *err) {
+    return matmul_text(jit, g, node, optimize, false, err);
+}
+
+char *cc_codegen_matmul_asm(CcJit *jit, const IrGraph *g, IrId node, LlmcErr *err) {
+    return matmul_text(jit, g, node, true, true, err);
+}

@@ -1,0 +1,193 @@
+/* tests/fuse/test_fuse_jit.c — every ELEMENTWISE kernel that fusion makes of gpt2-tiny's
+ * simplified @micro and @update compiles with cc_codegen_elementwise and matches the
+ * interpreter (@update has multi-output kernels: moments and params).
+ *
+ * The whole graph runs once on the interpreter in f32 mode (random params, token ids in
+ * [0, 4), small integers for i32 state), with every computed node and constant made an
+ * output, so each kernel's inputs and expected outputs are at hand. Each kernel output
+ * is one compiled function today (codegen has one output); it runs on the interpreter's
+ * values of its inputs (cc_elementwise_inputs) and must agree per tensor:
+ * ||jit - ref|| / ||ref|| <= 1e-5 over finite elements, non-finite ones equal.
+ */
+#include <math.h>
+
+#include "fuse_check.h"
+
+static uint64_t rng = 0x2545F4914F6CDD1Dull;
+static double urand(void) { /* [0, 1) */
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (double)(rng >> 11) * 0x1.0p-53;
+}
+
+static void *to_native(const IrValue *v) {
+    int64_t n = ir_type_numel(&v->type);
+    void *p = calloc((size_t)n, ir_dtype_size(v->type.dtype));
+    for (int64_t i = 0; i < n; i++) {
+        switch (v->type.dtype) {
+        case IR_DTYPE_F32: ((float *)p)[i] = (float)v->data[i]; break;
+        case IR_DTYPE_F64: ((double *)p)[i] = v->data[i]; break;
+        case IR_DTYPE_I32: ((int32_t *)p)[i] = (int32_t)v->data[i]; break;
+        case IR_DTYPE_INVALID:
+        case IR_DTYPE_BF16:
+        case IR_DTYPE_COUNT: break;
+        }
+    }
+    return p;
+}
+
+static double native_at(const void *p, IrDtype dt, int64_t i) {
+    switch (dt) {
+    case IR_DTYPE_F32: return ((const float *)p)[i];
+    case IR_DTYPE_F64: return ((const double *)p)[i];
+    case IR_DTYPE_I32: return ((const int32_t *)p)[i];
+    case IR_DTYPE_INVALID:
+    case IR_DTYPE_BF16:
+    case IR_DTYPE_COUNT: break;
+    }
+    return NAN;
+}
+
+/* A copy of g through its text (print, parse): ids are kept. Not ir_graph_clone, which
+ * asserts on a graph whose name was not its first interned string (the step graphs). */
+static IrGraph *copy_graph(const IrGraph *g) {
+    LlmcBuf text = {0};
+    ir_print_graph(g, &text);
+    LlmcSource src = {"copy", text.data, text.len};
+    IrModule m = {0};
+    LlmcDiags d = {0};
+    bool ok = ir_parse_module(&src, &m, &d);
+    llmc_diags_print(&d, stderr);
+    llmc_diags_free(&d);
+    llmc_buf_free(&text);
+    LLMC_ASSERT(ok && m.n_graphs == 1 && m.graphs[0]->n_nodes == g->n_nodes);
+    IrGraph *c = m.graphs[0];
+    free(m.graphs);
+    return c;
+}
+
+/* Values of every node of g (inputs given, the rest from one interpreter run). */
+static IrValue *run_all(const IrGraph *g) {
+    IrGraph *c = copy_graph(g);
+    c->n_outputs = 0;
+    IrId *out_node = malloc(g->n_nodes * sizeof *out_node);
+    uint32_t n_out = 0;
+    for (IrId id = 0; id < g->n_nodes; id++) {
+        if (g->nodes[id].op == IR_OP_INPUT) continue;
+        char name[32];
+        snprintf(name, sizeof name, "v.%u", id);
+        ir_graph_add_output(c, name, id);
+        out_node[n_out++] = id;
+    }
+    uint32_t n_in = ir_graph_inputs(g, NULL);
+    IrId *in_ids = malloc((n_in + 1) * sizeof *in_ids);
+    ir_graph_inputs(g, in_ids);
+    IrValue *vals = calloc(g->n_nodes, sizeof *vals);
+    IrValue *inputs = calloc(n_in + 1, sizeof *inputs);
+    for (uint32_t i = 0; i < n_in; i++) {
+        const IrType *t = &g->nodes[in_ids[i]].type;
+        ir_value_alloc(&inputs[i], *t);
+        for (int64_t e = 0; e < ir_type_numel(t); e++)
+            inputs[i].data[e] = t->dtype == IR_DTYPE_I32 ? floor(urand() * 4) : (double)(float)(urand() - 0.5);
+    }
+    IrValue *outs = calloc(n_out + 1, sizeof *outs);
+    IrInterpOptions io = {.precision = IR_PRECISION_F32, .ranks = 1};
+    LlmcErr err = {0};
+    bool ok = ir_interp_run(c, &io, inputs, outs, &err);
+    if (!ok) fprintf(stderr, "interpreter: %s\n", err.msg);
+    CHECK(ok);
+    for (uint32_t i = 0; i < n_in; i++) vals[in_ids[i]] = inputs[i];
+    for (uint32_t o = 0; o < n_out; o++) vals[out_node[o]] = outs[o];
+    free(outs);
+    free(inputs);
+    free(in_ids);
+    free(out_node);
+    ir_graph_free(c);
+    return ok ? vals : NULL;
+}
+
+/* Compiles and runs every ELEMENTWISE kernel of g; returns the number of functions. */
+static uint32_t check_graph(CcJit *jit, const IrGraph *g) {
+    LlmcErr err = {0};
+    CcFusion f;
+    CHECK(cc_fuse(g, &f, &err));
+    CHECK(fusion_check(g, &f) == 0);
+    IrValue *vals = run_all(g);
+    CHECK(vals != NULL);
+    uint32_t n_kernels = 0, n_functions = 0;
+    double worst = 0;
+    IrId *ids = malloc((3 * g->n_nodes + 1) * sizeof *ids);
+    for (uint32_t k = 0; vals && k < f.n_kernels; k++) {
+        const CcKernel *kn = &f.kernels[k];
+        if (kn->kind != CC_KERNEL_ELEMENTWISE) continue;
+        n_kernels++;
+        for (uint32_t o = 0; o < kn->n_outputs; o++) {
+            IrId out = kn->outputs[o];
+            uint32_t n_in = 0;
+            CcKernelFn fn = NULL;
+            bool ok = cc_elementwise_inputs(g, kn->nodes, kn->n_nodes, out, ids, &n_in, &err) &&
+                      cc_codegen_elementwise(jit, g, kn->nodes, kn->n_nodes, out, &fn, &err);
+            if (!ok) fprintf(stderr, "kernel %%k%u output %%%u: %s\n", k, out, err.msg);
+            CHECK(ok);
+            if (!ok) {
+                llmc_err_clear(&err);
+                continue;
+            }
+            n_functions++;
+            void **bufs = calloc(n_in + 1, sizeof *bufs);
+            for (uint32_t i = 0; i < n_in; i++) bufs[i] = to_native(&vals[ids[i]]);
+            const IrValue *ref = &vals[out];
+            int64_t n = ir_type_numel(&ref->type);
+            bufs[n_in] = calloc((size_t)n, ir_dtype_size(ref->type.dtype));
+            fn(bufs, 0, n);
+            double d2 = 0, r2 = 0;
+            int bad = 0;
+            for (int64_t i = 0; i < n; i++) {
+                double a = native_at(bufs[n_in], ref->type.dtype, i), r = ref->data[i];
+                if ((isnan(a) && isnan(r)) || a == r) continue;
+                if (!isfinite(a) || !isfinite(r)) {
+                    bad++;
+                    continue;
+                }
+                d2 += (a - r) * (a - r);
+                r2 += r * r;
+            }
+            double ratio = r2 > 0 ? sqrt(d2 / r2) : sqrt(d2);
+            if (ratio > worst) worst = ratio;
+            if (bad || ratio > 1e-5)
+                fprintf(stderr, "kernel %%k%u output %%%u: %d non-finite mismatches, ratio %.3g\n", k, out, bad, ratio);
+            CHECK(bad == 0);
+            CHECK(ratio <= 1e-5);
+            for (uint32_t i = 0; i <= n_in; i++) free(bufs[i]);
+            free(bufs);
+        }
+    }
+    fprintf(stderr, "gpt2-tiny @%s: %u elementwise kernels of %u, %u functions, worst ratio %.3g\n",
+            ir_graph_name(g), n_kernels, f.n_kernels, n_functions, worst);
+    CHECK(n_kernels > 0);
+    free(ids);
+    if (vals)
+        for (IrId id = 0; id < g->n_nodes; id++) ir_value_free(&vals[id]);
+    free(vals);
+    cc_fusion_free(&f);
+    return n_functions;
+}
+
+int main(void) {
+    IrModule m;
+    CcTrainStep step;
+    CHECK(step_load("gpt2-tiny", &m, &step));
+    LlmcErr err = {0};
+    CcJit *jit = cc_jit_new(&err);
+    if (!jit) fprintf(stderr, "cc_jit_new: %s\n", err.msg);
+    CHECK(jit != NULL);
+    if (step.micro && jit) {
+        check_graph(jit, step.micro);
+        check_graph(jit, step.update);
+    }
+    cc_jit_free(jit);
+    cc_train_step_free(&step);
+    ir_module_free(&m);
+    TEST_MAIN();
+}
