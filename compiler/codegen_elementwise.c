@@ -42,10 +42,17 @@
  * them with in-kernel polynomials. The rest (cc_codegen_inline_intrinsics) lower to
  * instructions.
  *
+ * The per-node emission (roles, op semantics, the libm table) lives in
+ * compiler/codegen_emit.c, shared with the reduce codegen; this file keeps the plan (which
+ * node is what) and the loop.
+ *
+ * cc_codegen_elementwise_cached builds the same module under the fixed name "llmc_ew" and
+ * hands it to the object cache (compiler/objcache.c), which keys and names it.
+ *
  * Deliberately not here: fusion decisions (the caller picks the set), reductions, movement
- * other than a rank-0 broadcast, multiple outputs, threading, and the object cache.
+ * other than a rank-0 broadcast, multiple outputs, threading.
  */
-#include "compiler.h"
+#include "compiler_int.h"
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
@@ -54,50 +61,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* --- the libm table ------------------------------------------------------------------ */
-
-static const CcLibmEntry LIBM[] = {
-    {IR_OP_EXP, "llvm.exp", "expf", "exp"},
-    {IR_OP_LOG, "llvm.log", "logf", "log"},
-    {IR_OP_TANH, "llvm.tanh", "tanhf", "tanh"},
-    {IR_OP_SIN, "llvm.sin", "sinf", "sin"},
-    {IR_OP_COS, "llvm.cos", "cosf", "cos"},
-    {IR_OP_POW, "llvm.pow", "powf", "pow"},
-};
-
-static const char *const INLINE_INTRINSICS[] = {"llvm.fabs", "llvm.sqrt", "llvm.fptosi.sat", NULL};
-
-const CcLibmEntry *cc_codegen_libm_table(uint32_t *count) {
-    *count = (uint32_t)(sizeof LIBM / sizeof LIBM[0]);
-    return LIBM;
-}
-
-const char *const *cc_codegen_inline_intrinsics(void) { return INLINE_INTRINSICS; }
-
-static const char *libm_intrinsic(IrOp op) {
-    for (size_t i = 0; i < sizeof LIBM / sizeof LIBM[0]; i++)
-        if (LIBM[i].op == op) return LIBM[i].intrinsic;
-    LLMC_ASSERT(!"op has no libm table entry");
-    return NULL;
-}
-
 /* --- the plan: what each node is to the kernel ------------------------------------- */
-
-typedef enum Role {
-    ROLE_NONE = 0, /* not used by the kernel */
-    ROLE_COMPUTE,  /* computed in the loop body */
-    ROLE_BUFFER,   /* output-shaped input: bufs[slot][i] */
-    ROLE_SCALAR,   /* rank-0 input: bufs[slot][0], splatted */
-    ROLE_CONST,    /* splat constant, a literal */
-    ROLE_ALIAS,    /* broadcast of a rank-0 value: that value, splatted */
-} Role;
 
 typedef struct Plan {
     const IrGraph *g;
     IrId output;
-    uint8_t *role;      /* [n_nodes] Role */
-    IrId *alias;        /* [n_nodes] ROLE_ALIAS: the rank-0 node it repeats */
-    uint32_t *slot;     /* [n_nodes] ROLE_BUFFER / ROLE_SCALAR: index into bufs */
+    uint8_t *role;      /* [n_nodes] CcRole */
+    IrId *alias;        /* [n_nodes] CC_ROLE_ALIAS: the rank-0 node it repeats */
+    uint32_t *slot;     /* [n_nodes] CC_ROLE_BUFFER / CC_ROLE_SCALAR: index into bufs */
     IrId *order;        /* compute nodes, ascending */
     uint32_t n_order;
     IrId *inputs;       /* buffer and scalar inputs, ascending */
@@ -124,17 +95,17 @@ static bool is_rank0_broadcast(const IrGraph *g, const IrNode *n) {
 static bool plan_external(Plan *p, IrId id, const IrType *out_type, LlmcErr *err) {
     const IrGraph *g = p->g;
     const IrNode *n = ir_graph_node(g, id);
-    if (p->role[id] != ROLE_NONE && p->role[id] != ROLE_ALIAS) return true;
+    if (p->role[id] != CC_ROLE_NONE && p->role[id] != CC_ROLE_ALIAS) return true;
     if (is_rank0_broadcast(g, n)) {
         IrId src = n->operands[0];
-        p->role[id] = ROLE_ALIAS;
+        p->role[id] = CC_ROLE_ALIAS;
         p->alias[id] = src;
-        if (p->role[src] == ROLE_NONE)
-            p->role[src] = is_splat_const(ir_graph_node(g, src)) ? ROLE_CONST : ROLE_SCALAR;
+        if (p->role[src] == CC_ROLE_NONE)
+            p->role[src] = is_splat_const(ir_graph_node(g, src)) ? CC_ROLE_CONST : CC_ROLE_SCALAR;
         return true;
     }
     if (is_splat_const(n)) {
-        p->role[id] = ROLE_CONST;
+        p->role[id] = CC_ROLE_CONST;
         return true;
     }
     if (!ir_type_same_shape(&n->type, out_type)) {
@@ -143,7 +114,7 @@ static bool plan_external(Plan *p, IrId id, const IrType *out_type, LlmcErr *err
                      id, ir_type_format(&n->type, a, sizeof a), ir_type_format(out_type, b, sizeof b));
         return false;
     }
-    p->role[id] = ROLE_BUFFER;
+    p->role[id] = CC_ROLE_BUFFER;
     return true;
 }
 
@@ -202,7 +173,7 @@ static bool plan_build(Plan *p, const IrGraph *g, const IrId *nodes, uint32_t n_
             if (!plan_external(p, id, &out_type, err)) ok = false;
             continue;
         }
-        p->role[id] = ROLE_COMPUTE;
+        p->role[id] = CC_ROLE_COMPUTE;
         for (uint32_t k = 0; k < n->n_operands; k++) {
             IrId o = n->operands[k];
             if (in_set[o]) need[o] = 1; /* a rank-0 broadcast in the set is planned at its turn */
@@ -210,13 +181,13 @@ static bool plan_build(Plan *p, const IrGraph *g, const IrId *nodes, uint32_t n_
         }
     }
     for (IrId id = 0; id <= output; id++)
-        if (p->role[id] == ROLE_COMPUTE) p->order[p->n_order++] = id;
+        if (p->role[id] == CC_ROLE_COMPUTE) p->order[p->n_order++] = id;
     uint32_t n_in = 0;
     for (IrId id = 0; id < g->n_nodes; id++)
-        if (p->role[id] == ROLE_BUFFER || p->role[id] == ROLE_SCALAR) n_in++;
+        if (p->role[id] == CC_ROLE_BUFFER || p->role[id] == CC_ROLE_SCALAR) n_in++;
     p->inputs = llmc_xmalloc((n_in + 1) * sizeof *p->inputs);
     for (IrId id = 0; id < g->n_nodes; id++)
-        if (p->role[id] == ROLE_BUFFER || p->role[id] == ROLE_SCALAR) {
+        if (p->role[id] == CC_ROLE_BUFFER || p->role[id] == CC_ROLE_SCALAR) {
             p->slot[id] = p->n_inputs;
             p->inputs[p->n_inputs++] = id;
         }
@@ -236,235 +207,12 @@ bool cc_elementwise_inputs(const IrGraph *g, const IrId *nodes, uint32_t n_nodes
     return true;
 }
 
-/* --- emission ------------------------------------------------------------------------ */
-
-typedef struct Emit {
-    LLVMContextRef ctx;
-    LLVMModuleRef mod;
-    LLVMBuilderRef b;
-    const Plan *p;
-    LLVMValueRef *base; /* [n_nodes] ROLE_BUFFER: element pointer; ROLE_SCALAR: loaded value */
-    LLVMValueRef *val;  /* [n_nodes] this body's values; reset per body */
-    unsigned lanes;     /* 0: scalar body */
-    LLVMValueRef idx;   /* i64 element index of this iteration */
-} Emit;
-
-static LLVMTypeRef elem_type(const Emit *e, IrDtype dt) {
-    switch (dt) {
-    case IR_DTYPE_F32: return LLVMFloatTypeInContext(e->ctx);
-    case IR_DTYPE_F64: return LLVMDoubleTypeInContext(e->ctx);
-    case IR_DTYPE_I32: return LLVMInt32TypeInContext(e->ctx);
-    case IR_DTYPE_INVALID:
-    case IR_DTYPE_BF16:
-    case IR_DTYPE_COUNT: break;
-    }
-    LLMC_ASSERT(!"dtype has no kernel type");
-    return NULL;
-}
-
-static LLVMTypeRef val_type(const Emit *e, IrDtype dt) {
-    LLVMTypeRef t = elem_type(e, dt);
-    return e->lanes ? LLVMVectorType(t, e->lanes) : t;
-}
-
-static LLVMValueRef splat_const(const Emit *e, LLVMValueRef c) {
-    if (!e->lanes) return c;
-    LLVMValueRef v[64];
-    LLMC_ASSERT(e->lanes <= 64);
-    for (unsigned i = 0; i < e->lanes; i++) v[i] = c;
-    return LLVMConstVector(v, e->lanes);
-}
-
-static LLVMValueRef const_of(const Emit *e, IrDtype dt, double x) {
-    LLVMTypeRef t = elem_type(e, dt);
-    LLVMValueRef c = dt == IR_DTYPE_I32 ? LLVMConstInt(t, (unsigned long long)(int64_t)x, 1) : LLVMConstReal(t, x);
-    return splat_const(e, c);
-}
-
-static LLVMValueRef splat_value(const Emit *e, LLVMValueRef s) {
-    if (!e->lanes) return s;
-    LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(s), e->lanes);
-    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
-    LLVMValueRef v = LLVMBuildInsertElement(e->b, LLVMGetPoison(vt), s, LLVMConstInt(i32, 0, 0), "");
-    LLVMValueRef mask = LLVMConstNull(LLVMVectorType(i32, e->lanes));
-    return LLVMBuildShuffleVector(e->b, v, LLVMGetPoison(vt), mask, "splat");
-}
-
-static LLVMValueRef intrinsic(const Emit *e, const char *name, LLVMTypeRef *tys, unsigned n_tys,
-                              LLVMValueRef *args, unsigned n_args) {
-    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-    LLMC_ASSERT(id != 0);
-    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(e->mod, id, tys, n_tys);
-    LLVMTypeRef fty = LLVMIntrinsicGetType(e->ctx, id, tys, n_tys);
-    return LLVMBuildCall2(e->b, fty, fn, args, n_args, "");
-}
-
-static LLVMValueRef unary_intrinsic(const Emit *e, const char *name, LLVMValueRef x) {
-    LLVMTypeRef t = LLVMTypeOf(x);
-    return intrinsic(e, name, &t, 1, &x, 1);
-}
-
-static LLVMValueRef value(Emit *e, IrId id);
-
-/* The literal of splat constant `id`, from its payload bits. */
-static LLVMValueRef const_node(const Emit *e, IrId id) {
-    const IrNode *n = ir_graph_node(e->p->g, id);
-    const void *bytes = n->attrs.constant.value.bytes;
-    double x = 0;
-    switch (n->type.dtype) {
-    case IR_DTYPE_F32: x = *(const float *)bytes; break;
-    case IR_DTYPE_F64: x = *(const double *)bytes; break;
-    case IR_DTYPE_I32: x = *(const int32_t *)bytes; break;
-    case IR_DTYPE_INVALID:
-    case IR_DTYPE_BF16:
-    case IR_DTYPE_COUNT: LLMC_ASSERT(!"bad const dtype"); break;
-    }
-    return const_of(e, n->type.dtype, x);
-}
-
-static LLVMValueRef load_buffer(Emit *e, IrId id) {
-    IrDtype dt = ir_graph_node(e->p->g, id)->type.dtype;
-    LLVMValueRef ptr = LLVMBuildGEP2(e->b, elem_type(e, dt), e->base[id], &e->idx, 1, "");
-    LLVMValueRef v = LLVMBuildLoad2(e->b, val_type(e, dt), ptr, "");
-    LLVMSetAlignment(v, (unsigned)ir_dtype_size(dt));
-    return v;
-}
-
-/* c != 0 as an i1 (vector) value; floats unordered, so nan counts as true. */
-static LLVMValueRef nonzero(const Emit *e, LLVMValueRef c, IrDtype dt) {
-    if (dt == IR_DTYPE_I32) return LLVMBuildICmp(e->b, LLVMIntNE, c, const_of(e, dt, 0), "");
-    return LLVMBuildFCmp(e->b, LLVMRealUNE, c, const_of(e, dt, 0), "");
-}
-
-/* max (greater) or min: x OP y ? x : y; then y if y is nan; then x if x is nan. */
-static LLVMValueRef emit_minmax(const Emit *e, LLVMValueRef x, LLVMValueRef y, IrDtype dt, bool greater) {
-    if (dt == IR_DTYPE_I32) {
-        LLVMValueRef c = LLVMBuildICmp(e->b, greater ? LLVMIntSGE : LLVMIntSLE, x, y, "");
-        return LLVMBuildSelect(e->b, c, x, y, "");
-    }
-    LLVMValueRef c = LLVMBuildFCmp(e->b, greater ? LLVMRealOGE : LLVMRealOLE, x, y, "");
-    LLVMValueRef r = LLVMBuildSelect(e->b, c, x, y, "");
-    r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealUNO, y, y, ""), y, r, "");
-    return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealUNO, x, x, ""), x, r, "");
-}
-
-/* i32 division: truncating; x / 0 = 0; INT32_MIN / -1 = INT32_MIN (divides by 1). */
-static LLVMValueRef emit_idiv(const Emit *e, LLVMValueRef x, LLVMValueRef y) {
-    LLVMBuilderRef b = e->b;
-    LLVMValueRef zero = const_of(e, IR_DTYPE_I32, 0), one = const_of(e, IR_DTYPE_I32, 1);
-    LLVMValueRef by0 = LLVMBuildICmp(b, LLVMIntEQ, y, zero, "");
-    LLVMValueRef ovf = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntEQ, x, const_of(e, IR_DTYPE_I32, (double)INT32_MIN), ""),
-                                    LLVMBuildICmp(b, LLVMIntEQ, y, const_of(e, IR_DTYPE_I32, -1), ""), "");
-    LLVMValueRef safe = LLVMBuildSelect(b, LLVMBuildOr(b, by0, ovf, ""), one, y, "");
-    LLVMValueRef q = LLVMBuildSDiv(b, x, safe, "");
-    return LLVMBuildSelect(b, by0, zero, q, "");
-}
-
-static LLVMValueRef emit_cast(const Emit *e, LLVMValueRef x, IrDtype from, IrDtype to) {
-    if (from == to) return x;
-    LLVMTypeRef t = val_type(e, to);
-    if (from == IR_DTYPE_I32) return LLVMBuildSIToFP(e->b, x, t, "");
-    if (to == IR_DTYPE_I32) {
-        LLVMTypeRef tys[2] = {t, LLVMTypeOf(x)};
-        return intrinsic(e, "llvm.fptosi.sat", tys, 2, &x, 1);
-    }
-    if (to == IR_DTYPE_F64) return LLVMBuildFPExt(e->b, x, t, "");
-    return LLVMBuildFPTrunc(e->b, x, t, "");
-}
-
-static LLVMValueRef emit_op(Emit *e, IrId id) {
-    const IrNode *n = ir_graph_node(e->p->g, id);
-    IrDtype dt = n->type.dtype;
-    IrDtype dt0 = ir_graph_node(e->p->g, n->operands[0])->type.dtype;
-    bool is_int = dt0 == IR_DTYPE_I32;
-    LLVMBuilderRef b = e->b;
-    LLVMValueRef x = value(e, n->operands[0]);
-    LLVMValueRef y = n->n_operands > 1 ? value(e, n->operands[1]) : NULL;
-    switch (n->op) {
-    case IR_OP_NEG: return is_int ? LLVMBuildSub(b, const_of(e, dt, 0), x, "") : LLVMBuildFNeg(b, x, "");
-    case IR_OP_ABS:
-        if (!is_int) return unary_intrinsic(e, "llvm.fabs", x);
-        return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, x, const_of(e, dt, 0), ""),
-                               LLVMBuildSub(b, const_of(e, dt, 0), x, ""), x, "");
-    case IR_OP_EXP:
-    case IR_OP_LOG:
-    case IR_OP_TANH:
-    case IR_OP_SIN:
-    case IR_OP_COS: return unary_intrinsic(e, libm_intrinsic(n->op), x);
-    case IR_OP_SQRT: return unary_intrinsic(e, "llvm.sqrt", x);
-    case IR_OP_RSQRT: return LLVMBuildFDiv(b, const_of(e, dt, 1), unary_intrinsic(e, "llvm.sqrt", x), "");
-    case IR_OP_RECIP: return LLVMBuildFDiv(b, const_of(e, dt, 1), x, "");
-    case IR_OP_CAST: return emit_cast(e, x, dt0, dt);
-    case IR_OP_ADD: return is_int ? LLVMBuildAdd(b, x, y, "") : LLVMBuildFAdd(b, x, y, "");
-    case IR_OP_SUB: return is_int ? LLVMBuildSub(b, x, y, "") : LLVMBuildFSub(b, x, y, "");
-    case IR_OP_MUL: return is_int ? LLVMBuildMul(b, x, y, "") : LLVMBuildFMul(b, x, y, "");
-    case IR_OP_DIV: return is_int ? emit_idiv(e, x, y) : LLVMBuildFDiv(b, x, y, "");
-    case IR_OP_MAX: return emit_minmax(e, x, y, dt, true);
-    case IR_OP_MIN: return emit_minmax(e, x, y, dt, false);
-    case IR_OP_POW: {
-        LLVMTypeRef t = LLVMTypeOf(x);
-        LLVMValueRef args[2] = {x, y};
-        return intrinsic(e, libm_intrinsic(n->op), &t, 1, args, 2);
-    }
-    case IR_OP_CMPLT:
-    case IR_OP_CMPEQ: {
-        bool lt = n->op == IR_OP_CMPLT;
-        LLVMValueRef c = is_int ? LLVMBuildICmp(b, lt ? LLVMIntSLT : LLVMIntEQ, x, y, "")
-                                : LLVMBuildFCmp(b, lt ? LLVMRealOLT : LLVMRealOEQ, x, y, "");
-        return LLVMBuildSelect(b, c, const_of(e, dt, 1), const_of(e, dt, 0), "");
-    }
-    case IR_OP_SELECT: return LLVMBuildSelect(b, nonzero(e, x, dt0), y, value(e, n->operands[2]), "");
-    case IR_OP_INPUT:
-    case IR_OP_CONST:
-    case IR_OP_REDUCE_SUM:
-    case IR_OP_REDUCE_MAX:
-    case IR_OP_RESHAPE:
-    case IR_OP_PERMUTE:
-    case IR_OP_BROADCAST:
-    case IR_OP_SLICE:
-    case IR_OP_CONCAT:
-    case IR_OP_MATMUL:
-    case IR_OP_GATHER:
-    case IR_OP_SCATTER_ADD:
-    case IR_OP_TOPK:
-    case IR_OP_IOTA:
-    case IR_OP_ONEHOT:
-    case IR_OP_CUMSUM:
-    case IR_OP_RAND:
-    case IR_OP_EXTERN_CALL:
-    case IR_OP_ALL_GATHER:
-    case IR_OP_REDUCE_SCATTER:
-    case IR_OP_ALL_REDUCE:
-    case IR_OP_ALL_TO_ALL:
-    case IR_OP_INVALID:
-    case IR_OP_COUNT: break;
-    }
-    LLMC_ASSERT(!"not an elementwise op (the plan admits none)");
-    return NULL;
-}
-
-static LLVMValueRef value(Emit *e, IrId id) {
-    if (e->val[id]) return e->val[id];
-    LLVMValueRef v = NULL;
-    switch ((Role)e->p->role[id]) {
-    case ROLE_COMPUTE: v = emit_op(e, id); break;
-    case ROLE_BUFFER: v = load_buffer(e, id); break;
-    case ROLE_SCALAR: v = splat_value(e, e->base[id]); break;
-    case ROLE_CONST: v = const_node(e, id); break;
-    case ROLE_ALIAS: v = value(e, e->p->alias[id]); break;
-    case ROLE_NONE: LLMC_ASSERT(!"value of a node outside the kernel"); break;
-    }
-    e->val[id] = v;
-    return v;
-}
-
 /* One loop body at e->idx with e->lanes lanes: every compute node, then the store. */
-static void emit_body(Emit *e, LLVMValueRef out_ptr) {
-    const Plan *p = e->p;
+static void emit_body(CcEmit *e, const Plan *p, LLVMValueRef out_ptr) {
     memset(e->val, 0, p->g->n_nodes * sizeof *e->val);
-    for (uint32_t k = 0; k < p->n_order; k++) value(e, p->order[k]);
+    for (uint32_t k = 0; k < p->n_order; k++) cc_cg_value(e, p->order[k]);
     IrDtype dt = ir_graph_node(p->g, p->output)->type.dtype;
-    LLVMValueRef ptr = LLVMBuildGEP2(e->b, elem_type(e, dt), out_ptr, &e->idx, 1, "");
+    LLVMValueRef ptr = LLVMBuildGEP2(e->b, cc_cg_elem_type(e, dt), out_ptr, &e->idx, 1, "");
     LLVMValueRef st = LLVMBuildStore(e->b, e->val[p->output], ptr);
     LLVMSetAlignment(st, (unsigned)ir_dtype_size(dt));
 }
@@ -473,13 +221,13 @@ static void emit_body(Emit *e, LLVMValueRef out_ptr) {
 static unsigned kernel_lanes(const Plan *p, bool avx512) {
     bool narrow = false;
     for (IrId id = 0; id < p->g->n_nodes; id++)
-        if (p->role[id] != ROLE_NONE && ir_dtype_size(ir_graph_node(p->g, id)->type.dtype) == 4) narrow = true;
+        if (p->role[id] != CC_ROLE_NONE && ir_dtype_size(ir_graph_node(p->g, id)->type.dtype) == 4) narrow = true;
     return (narrow ? 8u : 4u) * (avx512 ? 2u : 1u);
 }
 
 /* Builds the kernel function `name` into mod. */
 static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const Plan *p, const char *name, bool avx512) {
-    Emit e = {.ctx = ctx, .mod = mod, .p = p};
+    CcEmit e = {.ctx = ctx, .mod = mod, .g = p->g, .role = p->role, .alias = p->alias};
     e.b = LLVMCreateBuilderInContext(ctx);
     e.base = llmc_xcalloc(p->g->n_nodes, sizeof *e.base);
     e.val = llmc_xcalloc(p->g->n_nodes, sizeof *e.val);
@@ -521,9 +269,9 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const Plan *p, c
             break;
         }
         IrId id = p->inputs[k];
-        if (p->role[id] == ROLE_SCALAR) { /* loaded once, splatted in the vector body */
+        if (p->role[id] == CC_ROLE_SCALAR) { /* loaded once, splatted in the vector body */
             IrDtype dt = ir_graph_node(p->g, id)->type.dtype;
-            LLVMValueRef v = LLVMBuildLoad2(e.b, elem_type(&e, dt), ptr, "scalar");
+            LLVMValueRef v = LLVMBuildLoad2(e.b, cc_cg_elem_type(&e, dt), ptr, "scalar");
             LLVMSetAlignment(v, (unsigned)ir_dtype_size(dt));
             e.base[id] = v;
         } else {
@@ -543,7 +291,7 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const Plan *p, c
     LLVMPositionBuilderAtEnd(e.b, vbody);
     e.lanes = W;
     e.idx = i;
-    emit_body(&e, out_ptr);
+    emit_body(&e, p, out_ptr);
     LLVMValueRef inext = LLVMBuildAdd(e.b, i, LLVMConstInt(i64, W, 0), "i.next");
     LLVMBasicBlockRef vlast = LLVMGetInsertBlock(e.b);
     LLVMBuildBr(e.b, vhead);
@@ -558,7 +306,7 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const Plan *p, c
     LLVMPositionBuilderAtEnd(e.b, sbody);
     e.lanes = 0;
     e.idx = j;
-    emit_body(&e, out_ptr);
+    emit_body(&e, p, out_ptr);
     LLVMValueRef jnext = LLVMBuildAdd(e.b, j, LLVMConstInt(i64, 1, 0), "j.next");
     LLVMBasicBlockRef slast = LLVMGetInsertBlock(e.b);
     LLVMBuildBr(e.b, shead);
@@ -589,6 +337,23 @@ bool cc_codegen_elementwise(CcJit *jit, const IrGraph *g, const IrId *nodes, uin
     void *addr = cc_jit_lookup(jit, name, err);
     if (!addr) return false;
     /* ISO C has no function <-> object pointer conversion; POSIX (dlsym) guarantees it. */
+    memcpy(fn, &addr, sizeof addr);
+    return true;
+}
+
+bool cc_codegen_elementwise_cached(CcJit *jit, CcObjCache *cache, const IrGraph *g, const IrId *nodes,
+                                   uint32_t n_nodes, IrId output, CcKernelFn *fn, bool *hit, LlmcErr *err) {
+    if (hit) *hit = false;
+    if (!cache) return cc_codegen_elementwise(jit, g, nodes, n_nodes, output, fn, err);
+    Plan p;
+    if (!plan_build(&p, g, nodes, n_nodes, output, err)) return false;
+    LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
+    LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsctx);
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_ew", ctx);
+    build_kernel(ctx, mod, &p, "llmc_ew", cc_jit_has_avx512(jit));
+    plan_free(&p);
+    void *addr = NULL;
+    if (!cc_jit_add_kernel_cached(jit, cache, mod, tsctx, "llmc_ew", &addr, hit, err)) return false;
     memcpy(fn, &addr, sizeof addr);
     return true;
 }

@@ -50,8 +50,11 @@
  * prefer-vector-width / min-legal-vector-width = 512 with AVX-512 so the backend keeps
  * zmm registers. The module declares only LLVM intrinsics.
  *
+ * cc_codegen_matmul_cached builds the same module under the fixed name "llmc_mm" and hands
+ * it to the object cache (compiler/objcache.c), which keys and names it.
+ *
  * Deliberately not here: epilogue fusion (bias, activation), threading, other dtypes than
- * f32/f64, the object cache, prefetch hints and a hand-scheduled inner loop (later
+ * f32/f64, the cache itself, prefetch hints and a hand-scheduled inner loop (later
  * performance issue).
  */
 #include "compiler.h"
@@ -477,6 +480,22 @@ bool cc_codegen_matmul(CcJit *jit, const IrGraph *g, IrId node, CcKernelFn *fn, 
     void *addr = cc_jit_lookup(jit, name, err);
     if (!addr) return false;
     memcpy(fn, &addr, sizeof addr); /* POSIX: object and function pointers convert */
+    return true;
+}
+
+bool cc_codegen_matmul_cached(CcJit *jit, CcObjCache *cache, const IrGraph *g, IrId node, CcKernelFn *fn,
+                              bool *hit, LlmcErr *err) {
+    if (hit) *hit = false;
+    if (!cache) return cc_codegen_matmul(jit, g, node, fn, err);
+    LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
+    LLVMModuleRef mod = build_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, node, "llmc_mm", err);
+    if (!mod) {
+        LLVMOrcDisposeThreadSafeContext(tsctx);
+        return false;
+    }
+    void *addr = NULL;
+    if (!cc_jit_add_kernel_cached(jit, cache, mod, tsctx, "llmc_mm", &addr, hit, err)) return false;
+    memcpy(fn, &addr, sizeof addr);
     return true;
 }
 

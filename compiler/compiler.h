@@ -14,9 +14,12 @@
  *   - the first codegen slices: an ORC LLJIT for the host CPU, vectorized elementwise
  *     kernels built with the LLVM C API, and a first fusion pass grouping nodes into
  *     kernels (see the sections at the end).
- * What is not (yet): sharding, codegen for reductions/index/movement kernels, the
- * executor and memory plan, the object cache (later slices and issues). compiler/ never sees the .llm AST: the recipe arrives as the IrTrainConfig
- * record on the graph.
+ *   - the memory plan: the fused graph's intermediates in one arena by liveness;
+ *   - reduction and matmul kernels, and an object cache for compiled kernels.
+ * What is not (yet): sharding, codegen for index and movement kernels, movement as
+ * index arithmetic inside elementwise kernels, the executor (later slices and issues).
+ * compiler/ never sees the .llm AST: the recipe arrives as the IrTrainConfig record on
+ * the graph.
  * Prefix cc_.
  */
 #ifndef LLMC_COMPILER_H
@@ -307,5 +310,139 @@ bool cc_codegen_matmul(CcJit *jit, const IrGraph *g, IrId node, CcKernelFn *fn, 
 char *cc_codegen_matmul_ir(CcJit *jit, const IrGraph *g, IrId node, bool optimize, LlmcErr *err);
 /* The optimized kernel's host assembly (AT&T syntax), for --emit=asm; malloc'd. */
 char *cc_codegen_matmul_asm(CcJit *jit, const IrGraph *g, IrId node, LlmcErr *err);
+
+/* ===================================================================================
+ * Memory plan (compiler/memplan.c): every intermediate of a fused graph at an offset in
+ * one arena, by liveness over the kernel order. The rules are in the banner of
+ * compiler/memplan.c.
+ * =================================================================================== */
+
+#define CC_MEMPLAN_ALIGN 64u              /* every buffer's offset and size */
+#define CC_MEMPLAN_NONE UINT64_MAX        /* offset of a node that is no arena buffer */
+
+/* An arena buffer is a kernel output that is not a graph output (graph outputs, inputs
+ * and constants live outside the arena: the caller owns them). Per node id: */
+typedef struct CcMemPlan {
+    uint32_t n_nodes;      /* the graph's node count */
+    uint64_t *offset;      /* [n_nodes] byte offset in the arena; CC_MEMPLAN_NONE if no buffer */
+    uint64_t *size;        /* [n_nodes] bytes reserved: ir_type_bytes rounded up to 64; 0 if none */
+    uint32_t *first;       /* [n_nodes] live range in kernel indices: the writer ... */
+    uint32_t *last;        /* ... to the last reader (== first when nothing reads it) */
+    IrId *inplace_of;      /* [n_nodes] the input whose bytes this output overwrites (an
+                              ELEMENTWISE in-place write); IR_ID_NONE otherwise */
+    uint32_t n_buffers;    /* arena buffers */
+    uint32_t n_inplace;    /* of them written in place */
+    uint64_t peak_bytes;   /* the arena size */
+    uint64_t total_bytes;  /* sum of every buffer's size: what one buffer each would need */
+} CcMemPlan;
+
+/* Plans f's intermediates. Deterministic (a function of the fusion alone). false +
+ * message only on an inconsistent fusion. Free with cc_memplan_free. */
+bool cc_memplan(const CcFusion *f, CcMemPlan *out, LlmcErr *err);
+void cc_memplan_free(CcMemPlan *p);
+/* Verifies a plan against f from first principles (live ranges recomputed from the
+ * member nodes' operands): every intermediate has an aligned buffer inside the arena,
+ * nothing else has one, the sum is right, and no two buffers live at the same kernel
+ * overlap, except an output written in place over an input that dies at that kernel
+ * (same offset and size, an ELEMENTWISE kernel with one output). false + the first
+ * violation. For tests. */
+bool cc_memplan_check(const CcFusion *f, const CcMemPlan *p, LlmcErr *err);
+
+/* ===================================================================================
+ * Object cache (compiler/objcache.c; object code helpers in compiler/jit.c). Kernels
+ * compiled once are kept as object files on disk and loaded by later JITs (other runs,
+ * other processes) through LLVMOrcLLJITAddObjectFile: no optimization, no codegen. Key
+ * composition, the entry format and the concurrency argument are in the banner of
+ * compiler/objcache.c.
+ * =================================================================================== */
+
+struct LLVMOpaqueModule;
+
+/* jit.c: verify + default<O3> (as cc_jit_add_module), then an object file from the JIT's
+ * target machine; *obj is malloc'd. mod stays the caller's. */
+bool cc_jit_emit_object(const CcJit *jit, struct LLVMOpaqueModule *mod, char **obj, size_t *len, LlmcErr *err);
+/* jit.c: links an object file (copied) into the JIT's main JITDylib; `name` names the
+ * buffer in LLVM's messages. */
+bool cc_jit_add_object(CcJit *jit, const void *obj, size_t len, const char *name, LlmcErr *err);
+/* jit.c: the address of `name` if the JIT defines it (or the process does), else NULL;
+ * never an error. */
+void *cc_jit_find(CcJit *jit, const char *name);
+
+#define CC_OBJCACHE_FORMAT 1u /* bump when the entry layout or jit.c's pipeline changes */
+
+typedef struct CcObjCache CcObjCache;
+typedef struct CcObjKey {
+    uint64_t lo, hi; /* FNV-1a 128 of the key composition; the entry is <hi><lo>.o in hex */
+} CcObjKey;
+typedef struct CcObjCacheStats {
+    uint64_t hits;           /* entries loaded: no optimization, no codegen */
+    uint64_t misses;         /* objects generated (optimized + emitted), rebuilds included */
+    uint64_t rebuilds;       /* of those, corrupt entries replaced (each also a warning) */
+    uint64_t reused;         /* kernels the same JIT already had: no load at all */
+    uint64_t store_failures; /* entries that could not be written (a warning; the kernel
+                                still runs from the generated object) */
+} CcObjCacheStats;
+
+/* Opens (creating, like mkdir -p) the cache directory: `dir` if not NULL, else
+ * $LLMC_CACHE_DIR, else $XDG_CACHE_HOME/llmc, else $HOME/.cache/llmc. NULL + message
+ * when no directory can be made. One CcObjCache per thread; any number of processes may
+ * share a directory. */
+CcObjCache *cc_objcache_open(const char *dir, LlmcErr *err);
+void cc_objcache_free(CcObjCache *c);
+const char *cc_objcache_dir(const CcObjCache *c);
+CcObjCacheStats cc_objcache_stats(const CcObjCache *c);
+/* Warnings so far (corrupt entries, failed stores), as "path: warning: ..." diagnostics
+ * (llmc_diags_print); never errors: the cache only ever costs a recompile. */
+const LlmcDiags *cc_objcache_diags(const CcObjCache *c);
+/* The key of `key_text` (a canonical description of the kernel) compiled by `jit`: the
+ * text, the module's target triple, the host CPU name and feature string, the LLVM
+ * version (LLVMGetVersion) and CC_OBJCACHE_FORMAT. */
+CcObjKey cc_objcache_key(const CcJit *jit, const char *triple, const char *key_text, size_t key_len);
+void cc_objkey_hex(CcObjKey k, char hex[33]);
+char *cc_objcache_entry_path(const CcObjCache *c, CcObjKey k); /* malloc'd "<dir>/<hex>.o" */
+
+/* Adds mod (created in tsctx's context) to the JIT through the cache: prepares it, keys it
+ * by key_text (NULL: the module's own LLVM IR text, printed before optimization), then on
+ * a hit links the entry's object; on a miss (or a corrupt entry: a warning, rebuilt)
+ * optimizes and emits the object, stores it, and links that same object, so both paths
+ * run the same machine code. *hit (may be NULL) says which. Takes ownership of mod and of
+ * the tsctx reference, as cc_jit_add_module. The caller keeps symbol names unique per
+ * JIT (cc_jit_add_kernel_cached does it by naming kernels after their key). */
+bool cc_jit_add_module_cached(CcJit *jit, CcObjCache *cache, struct LLVMOpaqueModule *mod,
+                              struct LLVMOrcOpaqueThreadSafeContext *tsctx, const char *key_text, bool *hit,
+                              LlmcErr *err);
+/* For a module defining one external kernel function named `base`: keys it by its IR
+ * text, renames the function "<base>_h<key hex>" (the same name in every process, so an
+ * object defines exactly the symbol it is found under), and returns its address in *addr:
+ * from this JIT if it already has the kernel (stats.reused), else as
+ * cc_jit_add_module_cached. Takes ownership of mod and tsctx. */
+bool cc_jit_add_kernel_cached(CcJit *jit, CcObjCache *cache, struct LLVMOpaqueModule *mod,
+                              struct LLVMOrcOpaqueThreadSafeContext *tsctx, const char *base, void **addr,
+                              bool *hit, LlmcErr *err);
+
+/* cc_codegen_elementwise / cc_codegen_matmul through the cache (cache NULL: the uncached
+ * call, *hit false). Identical kernels share one function within a JIT. */
+bool cc_codegen_elementwise_cached(CcJit *jit, CcObjCache *cache, const IrGraph *g, const IrId *nodes,
+                                   uint32_t n_nodes, IrId output, CcKernelFn *fn, bool *hit, LlmcErr *err);
+bool cc_codegen_matmul_cached(CcJit *jit, CcObjCache *cache, const IrGraph *g, IrId node, CcKernelFn *fn,
+                              bool *hit, LlmcErr *err);
+
+/* ===================================================================================
+ * JIT: reduce (compiler/codegen_reduce.c). A REDUCE kernel of cc_fuse — one reduce_sum or
+ * reduce_max over one axis with the elementwise producers of its operand — as one
+ * function. Ordering and vectorization: the banner of compiler/codegen_reduce.c.
+ * =================================================================================== */
+
+/* The kernel for REDUCE kernel k of g: bufs = k->inputs in order (ascending id; splat
+ * constants are literals, not listed), each dense row-major in its dtype (a rank-0 input
+ * is a 1-element array), then the output. [begin, end) ranges over OUTPUT elements
+ * (outer x inner positions around the axis, row-major), so calls over disjoint pieces of
+ * [0, numel(out)) give the same bytes as one call; a reduction is never split. Each
+ * output is accumulated left to right in the node's dtype (f32 sums in f32). The output
+ * must not overlap the inputs. false + "not supported yet" for kernels with movement ops
+ * other than rank-0 broadcasts, or members of another shape than the operand's. */
+bool cc_codegen_reduce(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err);
+/* The kernel's LLVM IR text (verified; after default<O3> when `optimize`); malloc'd. */
+char *cc_codegen_reduce_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool optimize, LlmcErr *err);
 
 #endif /* LLMC_COMPILER_H */

@@ -106,4 +106,50 @@ IrId cc_grad_y(CcGradCall *c);                              /* the node's result
 IrType cc_grad_xtype(const CcGradCall *c, uint32_t k);      /* operand k's type */
 IrId cc_grad_full(CcGradCall *c, IrType t, double v);       /* const splat v of type t */
 
+/* ===================================================================================
+ * Kernel emission (compiler/codegen_emit.c), shared by codegen_elementwise.c and
+ * codegen_reduce.c: the LLVM value of one node at one element index. LLVM handles are
+ * spelled as their structs (struct LLVMOpaqueValue * is LLVMValueRef), so this header
+ * needs no LLVM include.
+ * =================================================================================== */
+
+struct LLVMOpaqueContext;
+struct LLVMOpaqueBuilder;
+struct LLVMOpaqueValue;
+struct LLVMOpaqueType;
+
+/* What a node is to a kernel body. */
+typedef enum CcRole {
+    CC_ROLE_NONE = 0, /* not used by the kernel */
+    CC_ROLE_COMPUTE,  /* computed in the loop body (an elementwise op) */
+    CC_ROLE_BUFFER,   /* a dense input of the body's shape: base[id][idx] */
+    CC_ROLE_SCALAR,   /* rank-0 input: base[id] is its loaded value, splatted */
+    CC_ROLE_CONST,    /* splat constant, a literal */
+    CC_ROLE_ALIAS,    /* broadcast of a rank-0 value: alias[id]'s value, splatted */
+} CcRole;
+
+typedef struct CcEmit {
+    struct LLVMOpaqueContext *ctx;
+    struct LLVMOpaqueModule *mod;
+    struct LLVMOpaqueBuilder *b;
+    const IrGraph *g;
+    const uint8_t *role;           /* [g->n_nodes] CcRole */
+    const IrId *alias;             /* [g->n_nodes] CC_ROLE_ALIAS: the rank-0 node repeated */
+    struct LLVMOpaqueValue **base; /* [g->n_nodes] BUFFER: element pointer; SCALAR: value */
+    struct LLVMOpaqueValue **val;  /* [g->n_nodes] this body's values; the caller zeroes it
+                                      per body (cc_cg_value memoizes) */
+    unsigned lanes;                /* 0: scalar body; else W consecutive elements */
+    struct LLVMOpaqueValue *idx;   /* i64 index of the (first) element of this body */
+} CcEmit;
+
+/* float / double / i32 for the dtype; val_type is its W-vector when e->lanes. */
+struct LLVMOpaqueType *cc_cg_elem_type(const CcEmit *e, IrDtype dt);
+struct LLVMOpaqueType *cc_cg_val_type(const CcEmit *e, IrDtype dt);
+/* The constant x in dt (splatted when e->lanes). */
+struct LLVMOpaqueValue *cc_cg_const(const CcEmit *e, IrDtype dt, double x);
+/* A scalar value splatted to e->lanes (itself when scalar). */
+struct LLVMOpaqueValue *cc_cg_splat(const CcEmit *e, struct LLVMOpaqueValue *s);
+/* Node id's value at e->idx, emitting it (and its operands) on first use. */
+struct LLVMOpaqueValue *cc_cg_value(CcEmit *e, IrId id);
+
 #endif /* LLMC_COMPILER_INT_H */

@@ -8,7 +8,7 @@
  * runs "default<O3>" through LLVMRunPasses with that target machine, and adds it to the
  * main JITDylib; cc_jit_lookup returns a symbol's address. Process symbols (libm) are
  * visible to JIT code through LLJIT's default process-symbols JITDylib; which of them a
- * kernel may call is fixed by compiler/codegen_elementwise.c's libm table, and tested.
+ * kernel may call is fixed by the libm table of compiler/codegen_emit.c, and tested.
  *
  * Floating-point policy (DESIGN §6, issue 5): no fast-math flags anywhere, so results do
  * not depend on what the optimizer finds. No FMA contraction either: generated IR never
@@ -18,8 +18,15 @@
  * microkernel, later) ask for it with an explicit llvm.fma call, and the tolerance of
  * their test says so. The elementwise kernels use none.
  *
- * Deliberately not here: the object cache, --emit=asm, multiple JITDylibs, code removal
- * (kernels live until cc_jit_free), and thread safety (one thread drives a CcJit).
+ * Object code for compiler/objcache.c: cc_jit_emit_object runs the same verify + default<O3>
+ * and then emits an object file with the very target machine the passes used (the JIT's
+ * own is a copy built from the same triple, cpu, features, opt level, reloc and code
+ * model), cc_jit_add_object links such an object into the main JITDylib, and cc_jit_find
+ * asks whether a symbol is already defined without reporting an error.
+ *
+ * Deliberately not here: the object cache itself (compiler/objcache.c), --emit=asm,
+ * multiple JITDylibs, code removal (kernels live until cc_jit_free), and thread safety
+ * (one thread drives a CcJit).
  */
 #include "compiler.h"
 
@@ -161,6 +168,45 @@ void *cc_jit_lookup(CcJit *jit, const char *name, LlmcErr *err) {
     if (!take_error(LLVMOrcLLJITLookup(jit->lljit, &addr, name), what, err)) return NULL;
     if (!addr) {
         llmc_err_set(err, "jit: %s resolved to address 0", name);
+        return NULL;
+    }
+    return (void *)(uintptr_t)addr;
+}
+
+/* --- object code (for compiler/objcache.c) ------------------------------------------- */
+
+bool cc_jit_emit_object(const CcJit *jit, LLVMModuleRef mod, char **obj, size_t *len, LlmcErr *err) {
+    *obj = NULL;
+    *len = 0;
+    cc_jit_prepare_module(jit, mod);
+    if (!cc_jit_optimize(jit, mod, err)) return false;
+    char *msg = NULL;
+    LLVMMemoryBufferRef mb = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(jit->tm, mod, LLVMObjectFile, &msg, &mb)) {
+        llmc_err_set(err, "jit: emitting an object file: %s", msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        return false;
+    }
+    size_t n = LLVMGetBufferSize(mb);
+    *obj = llmc_xmalloc(n ? n : 1);
+    memcpy(*obj, LLVMGetBufferStart(mb), n);
+    *len = n;
+    LLVMDisposeMemoryBuffer(mb);
+    return true;
+}
+
+bool cc_jit_add_object(CcJit *jit, const void *obj, size_t len, const char *name, LlmcErr *err) {
+    LLVMMemoryBufferRef mb = LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, len, name);
+    /* LLVMOrcLLJITAddObjectFile takes the buffer, on success and failure. */
+    LLVMErrorRef e = LLVMOrcLLJITAddObjectFile(jit->lljit, LLVMOrcLLJITGetMainJITDylib(jit->lljit), mb);
+    return take_error(e, "jit: adding object file", err);
+}
+
+void *cc_jit_find(CcJit *jit, const char *name) {
+    LLVMOrcExecutorAddress addr = 0;
+    LLVMErrorRef e = LLVMOrcLLJITLookup(jit->lljit, &addr, name);
+    if (e) {
+        LLVMConsumeError(e); /* "symbols not found": the answer, not a failure */
         return NULL;
     }
     return (void *)(uintptr_t)addr;

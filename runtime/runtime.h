@@ -7,8 +7,10 @@
  *     plus conversions between safetensors tensors and the interpreter's IrValue;
  *   - small helpers they share (UTF-8 validation, bf16 <-> f32).
  *
+ * And the thread pool the executor runs kernels on (static, deterministic work split).
+ *
  * What comes later (see DESIGN.md section 7): loading a compiled bundle, arena memory,
- * the thread pool and executor, MPI collectives, token shards and data loading, the
+ * the executor, MPI collectives, token shards and data loading, the
  * tokenizer, checkpoints (safetensors + a JSON manifest) and metrics.
  *
  * Every reader validates what it reads and reports a bad input through LlmcErr with a
@@ -217,5 +219,32 @@ bool rt_tensor_to_value(const RtTensor *t, IrValue *out, LlmcErr *err);
  * rt_tensor_free. */
 void rt_tensor_from_value(const IrValue *v, const char *name, RtTensor *out);
 void rt_tensor_free(RtTensor *t); /* frees name and data of a tensor made above */
+
+/* ===================================================================================
+ * Thread pool (runtime/pool.c)
+ * ===================================================================================
+ * A fixed set of threads that run one kernel call at a time over a range of work items
+ * (an elementwise kernel's elements, a matmul's output blocks, ...). The split is a
+ * static rule, so which thread computes which item never depends on timing: [0, n) is
+ * cut into units of `grain` items, the units into C = min(threads, units) contiguous
+ * chunks as evenly as integer division allows (chunk i: units [i*U/C, (i+1)*U/C)), and
+ * chunk i runs on thread i (the caller is thread 0). Kernels split only over
+ * independent outputs, and each item is computed by exactly one call, so the bytes are
+ * the same for any thread count and grain. Idle workers sleep on a condition variable.
+ * Not reentrant: one thread calls rt_pool_run at a time, and fn must not call it. */
+
+/* The signature of a kernel (CcKernelFn in compiler.h): items [begin, end). */
+typedef void (*RtKernelFn)(void **bufs, int64_t begin, int64_t end);
+
+typedef struct RtPool RtPool;
+/* threads counts the caller: 1 starts no thread. 0 means the number of online cores.
+ * NULL + message when a thread cannot be started (those started are joined). */
+RtPool *rt_pool_new(uint32_t threads, LlmcErr *err);
+uint32_t rt_pool_threads(const RtPool *pool);
+/* Runs fn(bufs, begin, end) over [0, n_items) as above and returns when every chunk is
+ * done. n_items <= 0 calls nothing; grain < 1 counts as 1. */
+void rt_pool_run(RtPool *pool, RtKernelFn fn, void **bufs, int64_t n_items, int64_t grain);
+/* Stops and joins the workers (none may be running a call). NULL is fine. */
+void rt_pool_free(RtPool *pool);
 
 #endif /* LLMC_RUNTIME_H */

@@ -186,6 +186,18 @@ static bool print_train_stats(const IrModule *m) {
                (double)keep_remat / 1048576.0);
         printf("micro-batch graph: %u nodes (forward %u); after simplify: %u (-%.1f%%)\n", g0->n_nodes, fwd->n_nodes,
                simple->n_nodes, 100.0 * (1.0 - (double)simple->n_nodes / (double)g0->n_nodes));
+        CcFusion fu;
+        CcMemPlan mp;
+        bool fused = cc_fuse(simple, &fu, &err);
+        ok = fused && cc_memplan(&fu, &mp, &err);
+        if (ok) {
+            printf("memory plan: peak %llu bytes for %llu bytes of intermediates (%u kernels)\n",
+                   (unsigned long long)mp.peak_bytes, (unsigned long long)mp.total_bytes, fu.n_kernels);
+            cc_memplan_free(&mp);
+        } else {
+            fprintf(stderr, "llmc: memory plan: %s\n", err.msg);
+        }
+        if (fused) cc_fusion_free(&fu);
     } else {
         fprintf(stderr, "llmc: training graph: %s\n", err.msg);
     }

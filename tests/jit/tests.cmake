@@ -1,3 +1,5 @@
 # JIT-compiled kernels against the reference interpreter (optimized build; LLVM 19).
 llmc_test(test_jit_elementwise jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_elementwise.c LIBS llmc_compiler)
 llmc_test(test_jit_matmul jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_matmul.c LIBS llmc_compiler)
+llmc_test(test_jit_reduce jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_reduce.c LIBS llmc_compiler llmc_frontend)
+llmc_test(test_objcache jit ${CMAKE_CURRENT_LIST_DIR}/test_objcache.c LIBS llmc_compiler)

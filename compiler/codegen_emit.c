@@ -1,0 +1,253 @@
+/* compiler/codegen_emit.c — per-node LLVM emission shared by the kernel codegens
+ * (codegen_elementwise.c, codegen_reduce.c): the value of one IR node at one element
+ * index (or W consecutive ones, as a vector), given each node's role in the kernel
+ * (compiler_int.h, CcEmit), and the libm table.
+ *
+ * The op semantics and the floating-point policy are those stated in the banner of
+ * compiler/codegen_elementwise.c (moved here unchanged when the reduce codegen needed them).
+ *
+ * Deliberately not here: loops, plans (which node is what), function signatures; each
+ * codegen builds its own and calls cc_cg_value for the nodes of its body.
+ */
+#include "compiler_int.h"
+
+#include <llvm-c/Core.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+/* --- the libm table ------------------------------------------------------------------ */
+
+static const CcLibmEntry LIBM[] = {
+    {IR_OP_EXP, "llvm.exp", "expf", "exp"},
+    {IR_OP_LOG, "llvm.log", "logf", "log"},
+    {IR_OP_TANH, "llvm.tanh", "tanhf", "tanh"},
+    {IR_OP_SIN, "llvm.sin", "sinf", "sin"},
+    {IR_OP_COS, "llvm.cos", "cosf", "cos"},
+    {IR_OP_POW, "llvm.pow", "powf", "pow"},
+};
+
+static const char *const INLINE_INTRINSICS[] = {"llvm.fabs", "llvm.sqrt", "llvm.fptosi.sat", NULL};
+
+const CcLibmEntry *cc_codegen_libm_table(uint32_t *count) {
+    *count = (uint32_t)(sizeof LIBM / sizeof LIBM[0]);
+    return LIBM;
+}
+
+const char *const *cc_codegen_inline_intrinsics(void) { return INLINE_INTRINSICS; }
+
+static const char *libm_intrinsic(IrOp op) {
+    for (size_t i = 0; i < sizeof LIBM / sizeof LIBM[0]; i++)
+        if (LIBM[i].op == op) return LIBM[i].intrinsic;
+    LLMC_ASSERT(!"op has no libm table entry");
+    return NULL;
+}
+
+/* --- emission ------------------------------------------------------------------------ */
+
+LLVMTypeRef cc_cg_elem_type(const CcEmit *e, IrDtype dt) {
+    switch (dt) {
+    case IR_DTYPE_F32: return LLVMFloatTypeInContext(e->ctx);
+    case IR_DTYPE_F64: return LLVMDoubleTypeInContext(e->ctx);
+    case IR_DTYPE_I32: return LLVMInt32TypeInContext(e->ctx);
+    case IR_DTYPE_INVALID:
+    case IR_DTYPE_BF16:
+    case IR_DTYPE_COUNT: break;
+    }
+    LLMC_ASSERT(!"dtype has no kernel type");
+    return NULL;
+}
+
+LLVMTypeRef cc_cg_val_type(const CcEmit *e, IrDtype dt) {
+    LLVMTypeRef t = cc_cg_elem_type(e, dt);
+    return e->lanes ? LLVMVectorType(t, e->lanes) : t;
+}
+
+static LLVMValueRef splat_const(const CcEmit *e, LLVMValueRef c) {
+    if (!e->lanes) return c;
+    LLVMValueRef v[64];
+    LLMC_ASSERT(e->lanes <= 64);
+    for (unsigned i = 0; i < e->lanes; i++) v[i] = c;
+    return LLVMConstVector(v, e->lanes);
+}
+
+LLVMValueRef cc_cg_const(const CcEmit *e, IrDtype dt, double x) {
+    LLVMTypeRef t = cc_cg_elem_type(e, dt);
+    LLVMValueRef c = dt == IR_DTYPE_I32 ? LLVMConstInt(t, (unsigned long long)(int64_t)x, 1) : LLVMConstReal(t, x);
+    return splat_const(e, c);
+}
+
+LLVMValueRef cc_cg_splat(const CcEmit *e, LLVMValueRef s) {
+    if (!e->lanes) return s;
+    LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(s), e->lanes);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    LLVMValueRef v = LLVMBuildInsertElement(e->b, LLVMGetPoison(vt), s, LLVMConstInt(i32, 0, 0), "");
+    LLVMValueRef mask = LLVMConstNull(LLVMVectorType(i32, e->lanes));
+    return LLVMBuildShuffleVector(e->b, v, LLVMGetPoison(vt), mask, "splat");
+}
+
+static LLVMValueRef intrinsic(const CcEmit *e, const char *name, LLVMTypeRef *tys, unsigned n_tys,
+                              LLVMValueRef *args, unsigned n_args) {
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLMC_ASSERT(id != 0);
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(e->mod, id, tys, n_tys);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(e->ctx, id, tys, n_tys);
+    return LLVMBuildCall2(e->b, fty, fn, args, n_args, "");
+}
+
+static LLVMValueRef unary_intrinsic(const CcEmit *e, const char *name, LLVMValueRef x) {
+    LLVMTypeRef t = LLVMTypeOf(x);
+    return intrinsic(e, name, &t, 1, &x, 1);
+}
+
+/* The literal of splat constant `id`, from its payload bits. */
+static LLVMValueRef const_node(const CcEmit *e, IrId id) {
+    const IrNode *n = ir_graph_node(e->g, id);
+    const void *bytes = n->attrs.constant.value.bytes;
+    double x = 0;
+    switch (n->type.dtype) {
+    case IR_DTYPE_F32: x = *(const float *)bytes; break;
+    case IR_DTYPE_F64: x = *(const double *)bytes; break;
+    case IR_DTYPE_I32: x = *(const int32_t *)bytes; break;
+    case IR_DTYPE_INVALID:
+    case IR_DTYPE_BF16:
+    case IR_DTYPE_COUNT: LLMC_ASSERT(!"bad const dtype"); break;
+    }
+    return cc_cg_const(e, n->type.dtype, x);
+}
+
+static LLVMValueRef load_buffer(CcEmit *e, IrId id) {
+    IrDtype dt = ir_graph_node(e->g, id)->type.dtype;
+    LLVMValueRef ptr = LLVMBuildGEP2(e->b, cc_cg_elem_type(e, dt), e->base[id], &e->idx, 1, "");
+    LLVMValueRef v = LLVMBuildLoad2(e->b, cc_cg_val_type(e, dt), ptr, "");
+    LLVMSetAlignment(v, (unsigned)ir_dtype_size(dt));
+    return v;
+}
+
+/* c != 0 as an i1 (vector) value; floats unordered, so nan counts as true. */
+static LLVMValueRef nonzero(const CcEmit *e, LLVMValueRef c, IrDtype dt) {
+    if (dt == IR_DTYPE_I32) return LLVMBuildICmp(e->b, LLVMIntNE, c, cc_cg_const(e, dt, 0), "");
+    return LLVMBuildFCmp(e->b, LLVMRealUNE, c, cc_cg_const(e, dt, 0), "");
+}
+
+/* max (greater) or min: x OP y ? x : y; then y if y is nan; then x if x is nan. */
+static LLVMValueRef emit_minmax(const CcEmit *e, LLVMValueRef x, LLVMValueRef y, IrDtype dt, bool greater) {
+    if (dt == IR_DTYPE_I32) {
+        LLVMValueRef c = LLVMBuildICmp(e->b, greater ? LLVMIntSGE : LLVMIntSLE, x, y, "");
+        return LLVMBuildSelect(e->b, c, x, y, "");
+    }
+    LLVMValueRef c = LLVMBuildFCmp(e->b, greater ? LLVMRealOGE : LLVMRealOLE, x, y, "");
+    LLVMValueRef r = LLVMBuildSelect(e->b, c, x, y, "");
+    r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealUNO, y, y, ""), y, r, "");
+    return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealUNO, x, x, ""), x, r, "");
+}
+
+/* i32 division: truncating; x / 0 = 0; INT32_MIN / -1 = INT32_MIN (divides by 1). */
+static LLVMValueRef emit_idiv(const CcEmit *e, LLVMValueRef x, LLVMValueRef y) {
+    LLVMBuilderRef b = e->b;
+    LLVMValueRef zero = cc_cg_const(e, IR_DTYPE_I32, 0), one = cc_cg_const(e, IR_DTYPE_I32, 1);
+    LLVMValueRef by0 = LLVMBuildICmp(b, LLVMIntEQ, y, zero, "");
+    LLVMValueRef ovf = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntEQ, x, cc_cg_const(e, IR_DTYPE_I32, (double)INT32_MIN), ""),
+                                    LLVMBuildICmp(b, LLVMIntEQ, y, cc_cg_const(e, IR_DTYPE_I32, -1), ""), "");
+    LLVMValueRef safe = LLVMBuildSelect(b, LLVMBuildOr(b, by0, ovf, ""), one, y, "");
+    LLVMValueRef q = LLVMBuildSDiv(b, x, safe, "");
+    return LLVMBuildSelect(b, by0, zero, q, "");
+}
+
+static LLVMValueRef emit_cast(const CcEmit *e, LLVMValueRef x, IrDtype from, IrDtype to) {
+    if (from == to) return x;
+    LLVMTypeRef t = cc_cg_val_type(e, to);
+    if (from == IR_DTYPE_I32) return LLVMBuildSIToFP(e->b, x, t, "");
+    if (to == IR_DTYPE_I32) {
+        LLVMTypeRef tys[2] = {t, LLVMTypeOf(x)};
+        return intrinsic(e, "llvm.fptosi.sat", tys, 2, &x, 1);
+    }
+    if (to == IR_DTYPE_F64) return LLVMBuildFPExt(e->b, x, t, "");
+    return LLVMBuildFPTrunc(e->b, x, t, "");
+}
+
+static LLVMValueRef emit_op(CcEmit *e, IrId id) {
+    const IrNode *n = ir_graph_node(e->g, id);
+    IrDtype dt = n->type.dtype;
+    IrDtype dt0 = ir_graph_node(e->g, n->operands[0])->type.dtype;
+    bool is_int = dt0 == IR_DTYPE_I32;
+    LLVMBuilderRef b = e->b;
+    LLVMValueRef x = cc_cg_value(e, n->operands[0]);
+    LLVMValueRef y = n->n_operands > 1 ? cc_cg_value(e, n->operands[1]) : NULL;
+    switch (n->op) {
+    case IR_OP_NEG: return is_int ? LLVMBuildSub(b, cc_cg_const(e, dt, 0), x, "") : LLVMBuildFNeg(b, x, "");
+    case IR_OP_ABS:
+        if (!is_int) return unary_intrinsic(e, "llvm.fabs", x);
+        return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, x, cc_cg_const(e, dt, 0), ""),
+                               LLVMBuildSub(b, cc_cg_const(e, dt, 0), x, ""), x, "");
+    case IR_OP_EXP:
+    case IR_OP_LOG:
+    case IR_OP_TANH:
+    case IR_OP_SIN:
+    case IR_OP_COS: return unary_intrinsic(e, libm_intrinsic(n->op), x);
+    case IR_OP_SQRT: return unary_intrinsic(e, "llvm.sqrt", x);
+    case IR_OP_RSQRT: return LLVMBuildFDiv(b, cc_cg_const(e, dt, 1), unary_intrinsic(e, "llvm.sqrt", x), "");
+    case IR_OP_RECIP: return LLVMBuildFDiv(b, cc_cg_const(e, dt, 1), x, "");
+    case IR_OP_CAST: return emit_cast(e, x, dt0, dt);
+    case IR_OP_ADD: return is_int ? LLVMBuildAdd(b, x, y, "") : LLVMBuildFAdd(b, x, y, "");
+    case IR_OP_SUB: return is_int ? LLVMBuildSub(b, x, y, "") : LLVMBuildFSub(b, x, y, "");
+    case IR_OP_MUL: return is_int ? LLVMBuildMul(b, x, y, "") : LLVMBuildFMul(b, x, y, "");
+    case IR_OP_DIV: return is_int ? emit_idiv(e, x, y) : LLVMBuildFDiv(b, x, y, "");
+    case IR_OP_MAX: return emit_minmax(e, x, y, dt, true);
+    case IR_OP_MIN: return emit_minmax(e, x, y, dt, false);
+    case IR_OP_POW: {
+        LLVMTypeRef t = LLVMTypeOf(x);
+        LLVMValueRef args[2] = {x, y};
+        return intrinsic(e, libm_intrinsic(n->op), &t, 1, args, 2);
+    }
+    case IR_OP_CMPLT:
+    case IR_OP_CMPEQ: {
+        bool lt = n->op == IR_OP_CMPLT;
+        LLVMValueRef c = is_int ? LLVMBuildICmp(b, lt ? LLVMIntSLT : LLVMIntEQ, x, y, "")
+                                : LLVMBuildFCmp(b, lt ? LLVMRealOLT : LLVMRealOEQ, x, y, "");
+        return LLVMBuildSelect(b, c, cc_cg_const(e, dt, 1), cc_cg_const(e, dt, 0), "");
+    }
+    case IR_OP_SELECT: return LLVMBuildSelect(b, nonzero(e, x, dt0), y, cc_cg_value(e, n->operands[2]), "");
+    case IR_OP_INPUT:
+    case IR_OP_CONST:
+    case IR_OP_REDUCE_SUM:
+    case IR_OP_REDUCE_MAX:
+    case IR_OP_RESHAPE:
+    case IR_OP_PERMUTE:
+    case IR_OP_BROADCAST:
+    case IR_OP_SLICE:
+    case IR_OP_CONCAT:
+    case IR_OP_MATMUL:
+    case IR_OP_GATHER:
+    case IR_OP_SCATTER_ADD:
+    case IR_OP_TOPK:
+    case IR_OP_IOTA:
+    case IR_OP_ONEHOT:
+    case IR_OP_CUMSUM:
+    case IR_OP_RAND:
+    case IR_OP_EXTERN_CALL:
+    case IR_OP_ALL_GATHER:
+    case IR_OP_REDUCE_SCATTER:
+    case IR_OP_ALL_REDUCE:
+    case IR_OP_ALL_TO_ALL:
+    case IR_OP_INVALID:
+    case IR_OP_COUNT: break;
+    }
+    LLMC_ASSERT(!"not an elementwise op (the plan admits none)");
+    return NULL;
+}
+
+LLVMValueRef cc_cg_value(CcEmit *e, IrId id) {
+    if (e->val[id]) return e->val[id];
+    LLVMValueRef v = NULL;
+    switch ((CcRole)e->role[id]) {
+    case CC_ROLE_COMPUTE: v = emit_op(e, id); break;
+    case CC_ROLE_BUFFER: v = load_buffer(e, id); break;
+    case CC_ROLE_SCALAR: v = cc_cg_splat(e, e->base[id]); break;
+    case CC_ROLE_CONST: v = const_node(e, id); break;
+    case CC_ROLE_ALIAS: v = cc_cg_value(e, e->alias[id]); break;
+    case CC_ROLE_NONE: LLMC_ASSERT(!"value of a node outside the kernel"); break;
+    }
+    e->val[id] = v;
+    return v;
+}

@@ -1,0 +1,460 @@
+/* compiler/codegen_reduce.c — one REDUCE kernel (compiler/fuse.c, rule 4) as one LLVM
+ * function: a reduce_sum or reduce_max over one axis, with the elementwise producers of
+ * its operand computed on the fly (never stored).
+ *
+ *     void llmc_red_<n>(void **bufs, int64_t begin, int64_t end)
+ *
+ * ABI (compiler.h, "JIT: reduce"): bufs[] = the kernel's inputs as CcKernel.inputs lists
+ * them (ascending id; splat constants are literals and not listed), then the output.
+ * The operand is viewed as [outer, len, inner] around the axis and the output (keepdims
+ * or not: same layout) as [outer, inner]; [begin, end) ranges over output elements
+ * idx = o * inner + j. A call never splits one output's reduction, so any split of the
+ * outputs over calls or threads gives the same bytes.
+ *
+ * Order: each output is computed exactly as ir/interp_reduce.c orders it, element 0 first,
+ * then i = 1 .. len-1 left to right, acc = acc + x[i] (reduce_sum) or acc = (acc is not
+ * nan and (x[i] > acc or x[i] is nan)) ? x[i] : acc (reduce_max: the first nan wins and
+ * sticks; of equal values, +-0 included, the first wins). The accumulator has the node's
+ * dtype: an f32 sum accumulates in f32, where the interpreter accumulates in double and
+ * rounds once. That is the one intended difference, and why f32 sums are checked to the
+ * f32 tolerance (1e-5 by norm ratio) rather than bit for bit; f64 sums, all maxima and
+ * i32 sums (wrapping) are the interpreter's bits.
+ *
+ * Vectorization is ACROSS independent outputs, never across the reduced axis (that would
+ * reorder the sum): when W consecutive outputs idx..idx+W-1 lie in one outer row
+ * (j + W <= inner) and in the range, one vector body reduces all W of them with W-lane
+ * loads at o*len*inner + i*inner + j; otherwise a scalar body does one output. Both bodies
+ * perform the same per-element operations, so which one computes an output does not
+ * change its bytes. W follows codegen_elementwise.c (16/8 lanes with AVX-512, else 8/4).
+ * When the reduced axis is the last one (inner = 1: softmax and norm rows), only the
+ * scalar body exists in this slice (vectorizing across rows would need strided loads).
+ *
+ * Accepted kernels: members are elementwise ops of the operand's shape, `broadcast`s of
+ * rank-0 values, and the one reduction (the root and only output). Operands from outside
+ * are inputs of the operand's shape, rank-0 values through a member broadcast, or splat
+ * constants. Any other movement op in the kernel (fusion absorbs permute/reshape/slice/
+ * broadcast into reductions as index arithmetic) is "not supported yet": false + message.
+ *
+ * Deliberately not here: movement index arithmetic, multiple outputs, reductions fused
+ * with their consumers, vectorizing row reductions, threading, the object cache.
+ */
+#include "compiler_int.h"
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Orc.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+/* --- the plan --------------------------------------------------------------------- */
+
+typedef struct Plan {
+    const IrGraph *g;
+    IrId red;           /* the reduction (kernel root) */
+    IrId x;             /* its operand */
+    IrOp op;            /* IR_OP_REDUCE_SUM or IR_OP_REDUCE_MAX */
+    IrDtype dt;         /* of the reduction */
+    int64_t outer, len, inner;
+    uint8_t *role;      /* [n_nodes] CcRole */
+    IrId *alias;        /* [n_nodes] */
+    IrId *order;        /* compute members, ascending */
+    uint32_t n_order;
+    const IrId *inputs; /* the kernel's (not owned) */
+    uint32_t n_inputs;
+} Plan;
+
+static void plan_free(Plan *p) {
+    free(p->role);
+    free(p->alias);
+    free(p->order);
+    memset(p, 0, sizeof *p);
+}
+
+static bool is_splat_const(const IrNode *n) { return n->op == IR_OP_CONST && n->attrs.constant.value.count == 1; }
+
+static bool is_rank0_broadcast(const IrGraph *g, const IrNode *n) {
+    return n->op == IR_OP_BROADCAST && ir_graph_node(g, n->operands[0])->type.rank == 0;
+}
+
+static bool kernel_has(const CcKernel *k, IrId id) {
+    for (uint32_t i = 0; i < k->n_nodes; i++)
+        if (k->nodes[i] == id) return true;
+    return false;
+}
+
+static bool is_input(const CcKernel *k, IrId id) {
+    for (uint32_t i = 0; i < k->n_inputs; i++)
+        if (k->inputs[i] == id) return true;
+    return false;
+}
+
+/* Role of operand `o` of a member, when o is outside the kernel. */
+static bool plan_external(Plan *p, const CcKernel *k, IrId o, LlmcErr *err) {
+    const IrGraph *g = p->g;
+    const IrNode *n = ir_graph_node(g, o);
+    const IrType *xt = &ir_graph_node(g, p->x)->type;
+    if (p->role[o] != CC_ROLE_NONE) return true;
+    if (is_splat_const(n)) {
+        p->role[o] = CC_ROLE_CONST;
+        return true;
+    }
+    if (!is_input(k, o)) {
+        llmc_err_set(err, "reduce kernel (root %%%u): operand %%%u is neither a member nor a kernel input",
+                     k->root, o);
+        return false;
+    }
+    if (!ir_type_same_shape(&n->type, xt)) {
+        char a[IR_TYPE_STR_MAX], b[IR_TYPE_STR_MAX];
+        llmc_err_set(err, "reduce kernel (root %%%u): input %%%u (%s) does not have the operand's shape %s",
+                     k->root, o, ir_type_format(&n->type, a, sizeof a), ir_type_format(xt, b, sizeof b));
+        return false;
+    }
+    p->role[o] = CC_ROLE_BUFFER;
+    return true;
+}
+
+static bool plan_build(Plan *p, const IrGraph *g, const CcKernel *k, LlmcErr *err) {
+    memset(p, 0, sizeof *p);
+    p->g = g;
+    if (k->kind != CC_KERNEL_REDUCE) {
+        llmc_err_set(err, "reduce codegen: kernel (root %%%u) is %s, not reduce", k->root,
+                     cc_kernel_kind_name(k->kind));
+        return false;
+    }
+    const IrNode *r = ir_graph_node(g, k->root);
+    if (r->op != IR_OP_REDUCE_SUM && r->op != IR_OP_REDUCE_MAX) {
+        llmc_err_set(err, "reduce codegen: kernel root %%%u is %s, not a reduction", k->root, ir_op_name(r->op));
+        return false;
+    }
+    if (k->n_outputs != 1 || k->outputs[0] != k->root) {
+        llmc_err_set(err, "reduce codegen: kernel (root %%%u) has %u outputs; only the reduction is supported",
+                     k->root, k->n_outputs);
+        return false;
+    }
+    p->red = k->root;
+    p->x = r->operands[0];
+    p->op = r->op;
+    p->dt = r->type.dtype;
+    p->inputs = k->inputs;
+    p->n_inputs = k->n_inputs;
+    if (p->dt != IR_DTYPE_F32 && p->dt != IR_DTYPE_F64 && p->dt != IR_DTYPE_I32) {
+        llmc_err_set(err, "reduce codegen: %%%u has dtype %s (f32, f64 or i32 supported)", k->root,
+                     ir_dtype_name(p->dt));
+        return false;
+    }
+    const IrType *xt = &ir_graph_node(g, p->x)->type;
+    int64_t axis = r->attrs.reduce.axis;
+    LLMC_ASSERT(axis >= 0 && axis < (int64_t)xt->rank);
+    p->outer = 1;
+    p->len = xt->dims[axis];
+    p->inner = 1;
+    for (int64_t i = 0; i < axis; i++) p->outer *= xt->dims[i];
+    for (uint32_t i = (uint32_t)axis + 1; i < xt->rank; i++) p->inner *= xt->dims[i];
+    if (p->len < 1) {
+        llmc_err_set(err, "reduce codegen: %%%u reduces an empty axis", k->root);
+        return false;
+    }
+
+    /* Every member but the root: elementwise of the operand's shape, or a rank-0 broadcast. */
+    for (uint32_t i = 0; i < k->n_nodes; i++) {
+        IrId id = k->nodes[i];
+        if (id == k->root) continue;
+        const IrNode *n = ir_graph_node(g, id);
+        IrOpKind kind = ir_op_info(n->op)->kind;
+        if (kind == IR_KIND_MOVEMENT && !is_rank0_broadcast(g, n)) {
+            llmc_err_set(err, "reduce codegen: kernel (root %%%u) contains %%%u = %s; movement inside a "
+                              "reduction is not supported yet", k->root, id, ir_op_name(n->op));
+            return false;
+        }
+        if (kind != IR_KIND_ELEMENTWISE && kind != IR_KIND_MOVEMENT) {
+            llmc_err_set(err, "reduce codegen: kernel (root %%%u) contains %%%u = %s, not an elementwise op",
+                         k->root, id, ir_op_name(n->op));
+            return false;
+        }
+        if (!ir_type_same_shape(&n->type, xt)) {
+            llmc_err_set(err, "reduce codegen: kernel (root %%%u): %%%u = %s does not have the operand's shape; "
+                              "not supported yet", k->root, id, ir_op_name(n->op));
+            return false;
+        }
+    }
+
+    p->role = llmc_xcalloc(g->n_nodes, 1);
+    p->alias = llmc_xcalloc(g->n_nodes, sizeof *p->alias);
+    p->order = llmc_xmalloc((k->n_nodes + 1) * sizeof *p->order);
+    bool ok = true;
+    /* The operand of the reduction, then members downward (ids are topological). */
+    if (!kernel_has(k, p->x)) ok = plan_external(p, k, p->x, err);
+    uint8_t *need = llmc_xcalloc(g->n_nodes, 1);
+    need[p->x] = 1;
+    for (uint32_t i = k->n_nodes; i-- > 0 && ok;) {
+        IrId id = k->nodes[i];
+        if (id == k->root || !need[id]) continue;
+        const IrNode *n = ir_graph_node(g, id);
+        if (is_rank0_broadcast(g, n)) {
+            IrId src = n->operands[0];
+            p->role[id] = CC_ROLE_ALIAS;
+            p->alias[id] = src;
+            if (p->role[src] == CC_ROLE_NONE) {
+                if (is_splat_const(ir_graph_node(g, src))) {
+                    p->role[src] = CC_ROLE_CONST;
+                } else if (is_input(k, src)) {
+                    p->role[src] = CC_ROLE_SCALAR;
+                } else {
+                    llmc_err_set(err, "reduce codegen: kernel (root %%%u): rank-0 %%%u is not a kernel input",
+                                 k->root, src);
+                    ok = false;
+                }
+            }
+            continue;
+        }
+        p->role[id] = CC_ROLE_COMPUTE;
+        for (uint32_t o = 0; o < n->n_operands && ok; o++) {
+            IrId x = n->operands[o];
+            if (kernel_has(k, x)) need[x] = 1;
+            else ok = plan_external(p, k, x, err);
+        }
+    }
+    free(need);
+    for (uint32_t i = 0; i < k->n_nodes && ok; i++)
+        if (p->role[k->nodes[i]] == CC_ROLE_COMPUTE) p->order[p->n_order++] = k->nodes[i];
+    /* Every kernel input gets a slot; one the body never reads (none, today) is a buffer. */
+    for (uint32_t i = 0; i < k->n_inputs && ok; i++) {
+        IrId id = k->inputs[i];
+        if (p->role[id] == CC_ROLE_BUFFER || p->role[id] == CC_ROLE_SCALAR) continue;
+        llmc_err_set(err, "reduce codegen: kernel (root %%%u): input %%%u is not read as a buffer or a scalar",
+                     k->root, id);
+        ok = false;
+    }
+    if (!ok) plan_free(p);
+    return ok;
+}
+
+/* --- emission ---------------------------------------------------------------------- */
+
+/* The reduction's combine step: acc (+) v in the accumulator's dtype. */
+static LLVMValueRef combine(const CcEmit *e, const Plan *p, LLVMValueRef acc, LLVMValueRef v) {
+    LLVMBuilderRef b = e->b;
+    bool is_int = p->dt == IR_DTYPE_I32;
+    if (p->op == IR_OP_REDUCE_SUM) return is_int ? LLVMBuildAdd(b, acc, v, "acc") : LLVMBuildFAdd(b, acc, v, "acc");
+    if (is_int) return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, v, acc, ""), v, acc, "acc");
+    /* take v when acc is not nan and (v > acc or v is nan): fcmp ugt is "v > acc or
+     * either is nan", fcmp ord acc, acc is "acc is not nan". */
+    LLVMValueRef take = LLVMBuildAnd(b, LLVMBuildFCmp(b, LLVMRealUGT, v, acc, ""),
+                                     LLVMBuildFCmp(b, LLVMRealORD, acc, acc, ""), "");
+    return LLVMBuildSelect(b, take, v, acc, "acc");
+}
+
+/* The reduced value at element index `at` of the operand (e->lanes wide). */
+static LLVMValueRef operand_at(CcEmit *e, const Plan *p, LLVMValueRef at) {
+    memset(e->val, 0, p->g->n_nodes * sizeof *e->val);
+    e->idx = at;
+    for (uint32_t k = 0; k < p->n_order; k++) cc_cg_value(e, p->order[k]);
+    return cc_cg_value(e, p->x);
+}
+
+/* One reduction body at output index idx, first operand element `first`: acc = x[first];
+ * for i in 1..len-1: acc = combine(acc, x[first + i*inner]); out[idx] = acc. Leaves the
+ * builder at the end of the block that did the store. */
+static void emit_reduction(CcEmit *e, const Plan *p, LLVMValueRef fn, LLVMValueRef out_ptr, LLVMValueRef idx,
+                           LLVMValueRef first, const char *tag) {
+    LLVMContextRef ctx = e->ctx;
+    LLVMBuilderRef b = e->b;
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
+    LLVMValueRef acc0 = operand_at(e, p, first);
+    LLVMValueRef acc = acc0;
+    if (p->len > 1) {
+        char name[32];
+        LLVMBasicBlockRef pre = LLVMGetInsertBlock(b);
+        snprintf(name, sizeof name, "%s.red", tag);
+        LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(ctx, fn, name);
+        snprintf(name, sizeof name, "%s.done", tag);
+        LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(ctx, fn, name);
+        LLVMBuildBr(b, body);
+        LLVMPositionBuilderAtEnd(b, body);
+        LLVMValueRef i = LLVMBuildPhi(b, i64, "r");
+        LLVMValueRef a = LLVMBuildPhi(b, LLVMTypeOf(acc0), "a");
+        LLVMValueRef at = LLVMBuildAdd(b, first, LLVMBuildMul(b, i, LLVMConstInt(i64, (unsigned long long)p->inner, 0), ""), "");
+        LLVMValueRef next = combine(e, p, a, operand_at(e, p, at));
+        LLVMValueRef inext = LLVMBuildAdd(b, i, LLVMConstInt(i64, 1, 0), "r.next");
+        LLVMBasicBlockRef last = LLVMGetInsertBlock(b);
+        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, inext, LLVMConstInt(i64, (unsigned long long)p->len, 0), ""),
+                        body, done);
+        LLVMValueRef iv[2] = {LLVMConstInt(i64, 1, 0), inext};
+        LLVMValueRef av[2] = {acc0, next};
+        LLVMBasicBlockRef from[2] = {pre, last};
+        LLVMAddIncoming(i, iv, from, 2);
+        LLVMAddIncoming(a, av, from, 2);
+        LLVMPositionBuilderAtEnd(b, done);
+        acc = next;
+    }
+    LLVMValueRef ptr = LLVMBuildGEP2(b, cc_cg_elem_type(e, p->dt), out_ptr, &idx, 1, "");
+    LLVMValueRef st = LLVMBuildStore(b, acc, ptr);
+    LLVMSetAlignment(st, (unsigned)ir_dtype_size(p->dt));
+}
+
+/* W as in codegen_elementwise.c: 4-byte dtypes set it when present. */
+static unsigned kernel_lanes(const Plan *p, bool avx512) {
+    bool narrow = ir_dtype_size(p->dt) == 4;
+    for (IrId id = 0; id < p->g->n_nodes; id++)
+        if (p->role[id] != CC_ROLE_NONE && ir_dtype_size(ir_graph_node(p->g, id)->type.dtype) == 4) narrow = true;
+    return (narrow ? 8u : 4u) * (avx512 ? 2u : 1u);
+}
+
+static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const Plan *p, const char *name, bool avx512) {
+    CcEmit e = {.ctx = ctx, .mod = mod, .g = p->g, .role = p->role, .alias = p->alias};
+    e.b = LLVMCreateBuilderInContext(ctx);
+    e.base = llmc_xcalloc(p->g->n_nodes, sizeof *e.base);
+    e.val = llmc_xcalloc(p->g->n_nodes, sizeof *e.val);
+    unsigned W = kernel_lanes(p, avx512);
+    bool vec = p->inner >= (int64_t)W; /* a vector body can ever apply */
+    LLVMBuilderRef b = e.b;
+
+    LLVMTypeRef ptr_t = LLVMPointerTypeInContext(ctx, 0);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
+    LLVMTypeRef params[3] = {ptr_t, i64, i64};
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(ctx), params, 3, 0);
+    LLVMValueRef fn = LLVMAddFunction(mod, name, fty);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(ctx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
+    if (avx512) {
+        const char *k = "prefer-vector-width", *v = "512";
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                                LLVMCreateStringAttribute(ctx, k, (unsigned)strlen(k), v, (unsigned)strlen(v)));
+    }
+    LLVMValueRef bufs = LLVMGetParam(fn, 0), begin = LLVMGetParam(fn, 1), end = LLVMGetParam(fn, 2);
+    LLVMSetValueName2(bufs, "bufs", 4);
+    LLVMSetValueName2(begin, "begin", 5);
+    LLVMSetValueName2(end, "end", 3);
+
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(ctx, fn, "entry");
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(ctx, fn, "out.head");
+    LLVMBasicBlockRef pick = LLVMAppendBasicBlockInContext(ctx, fn, "out.body");
+    LLVMBasicBlockRef vbody = vec ? LLVMAppendBasicBlockInContext(ctx, fn, "vec") : NULL;
+    LLVMBasicBlockRef sbody = LLVMAppendBasicBlockInContext(ctx, fn, "scalar");
+    LLVMBasicBlockRef latch = LLVMAppendBasicBlockInContext(ctx, fn, "out.next");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(ctx, fn, "exit");
+
+    /* entry: buffer pointers, rank-0 inputs loaded once */
+    LLVMPositionBuilderAtEnd(b, entry);
+    LLVMValueRef out_ptr = NULL;
+    for (uint32_t k = 0; k <= p->n_inputs; k++) {
+        LLVMValueRef ix = LLVMConstInt(i64, k, 0);
+        LLVMValueRef slot = LLVMBuildGEP2(b, ptr_t, bufs, &ix, 1, "");
+        LLVMValueRef ptr = LLVMBuildLoad2(b, ptr_t, slot, k < p->n_inputs ? "in" : "out");
+        if (k == p->n_inputs) {
+            out_ptr = ptr;
+            break;
+        }
+        IrId id = p->inputs[k];
+        if (p->role[id] == CC_ROLE_SCALAR) {
+            IrDtype dt = ir_graph_node(p->g, id)->type.dtype;
+            e.lanes = 0;
+            LLVMValueRef v = LLVMBuildLoad2(b, cc_cg_elem_type(&e, dt), ptr, "scalar");
+            LLVMSetAlignment(v, (unsigned)ir_dtype_size(dt));
+            e.base[id] = v;
+        } else {
+            e.base[id] = ptr;
+        }
+    }
+    LLVMBuildBr(b, head);
+
+    /* out.head: idx over [begin, end) */
+    LLVMPositionBuilderAtEnd(b, head);
+    LLVMValueRef idx = LLVMBuildPhi(b, i64, "idx");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, idx, end, ""), pick, exit);
+
+    /* out.body: o = idx / inner, j = idx % inner, first = o*len*inner + j */
+    LLVMPositionBuilderAtEnd(b, pick);
+    LLVMValueRef inner = LLVMConstInt(i64, (unsigned long long)p->inner, 0);
+    LLVMValueRef o = LLVMBuildUDiv(b, idx, inner, "o");
+    LLVMValueRef j = LLVMBuildSub(b, idx, LLVMBuildMul(b, o, inner, ""), "j");
+    LLVMValueRef first = LLVMBuildAdd(
+        b, LLVMBuildMul(b, o, LLVMConstInt(i64, (unsigned long long)(p->len * p->inner), 0), ""), j, "first");
+    if (vec) {
+        LLVMValueRef wc = LLVMConstInt(i64, W, 0);
+        LLVMValueRef fits_row = LLVMBuildICmp(b, LLVMIntSLE, LLVMBuildAdd(b, j, wc, ""), inner, "");
+        LLVMValueRef fits_range = LLVMBuildICmp(b, LLVMIntSLE, LLVMBuildAdd(b, idx, wc, ""), end, "");
+        LLVMBuildCondBr(b, LLVMBuildAnd(b, fits_row, fits_range, ""), vbody, sbody);
+    } else {
+        LLVMBuildBr(b, sbody);
+    }
+
+    LLVMValueRef nexts[2];
+    LLVMBasicBlockRef froms[2];
+    unsigned n_from = 0;
+    if (vec) {
+        LLVMPositionBuilderAtEnd(b, vbody);
+        e.lanes = W;
+        emit_reduction(&e, p, fn, out_ptr, idx, first, "vec");
+        nexts[n_from] = LLVMBuildAdd(b, idx, LLVMConstInt(i64, W, 0), "");
+        froms[n_from++] = LLVMGetInsertBlock(b);
+        LLVMBuildBr(b, latch);
+    }
+    LLVMPositionBuilderAtEnd(b, sbody);
+    e.lanes = 0;
+    emit_reduction(&e, p, fn, out_ptr, idx, first, "scalar");
+    nexts[n_from] = LLVMBuildAdd(b, idx, LLVMConstInt(i64, 1, 0), "");
+    froms[n_from++] = LLVMGetInsertBlock(b);
+    LLVMBuildBr(b, latch);
+
+    LLVMPositionBuilderAtEnd(b, latch);
+    LLVMValueRef idx_next = LLVMBuildPhi(b, i64, "idx.next");
+    LLVMAddIncoming(idx_next, nexts, froms, n_from);
+    LLVMBuildBr(b, head);
+    LLVMValueRef hv[2] = {begin, idx_next};
+    LLVMBasicBlockRef hf[2] = {entry, latch};
+    LLVMAddIncoming(idx, hv, hf, 2);
+
+    LLVMPositionBuilderAtEnd(b, exit);
+    LLVMBuildRetVoid(b);
+
+    LLVMDisposeBuilder(b);
+    free(e.base);
+    free(e.val);
+}
+
+bool cc_codegen_reduce(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err) {
+    Plan p;
+    if (!plan_build(&p, g, k, err)) return false;
+    char name[32];
+    snprintf(name, sizeof name, "llmc_red_%u", cc_jit_next_id(jit));
+    LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
+    LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsctx);
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext(name, ctx);
+    build_kernel(ctx, mod, &p, name, cc_jit_has_avx512(jit));
+    plan_free(&p);
+    if (!cc_jit_add_module(jit, mod, tsctx, err)) return false;
+    void *addr = cc_jit_lookup(jit, name, err);
+    if (!addr) return false;
+    memcpy(fn, &addr, sizeof addr); /* POSIX object <-> function pointer, as dlsym */
+    return true;
+}
+
+char *cc_codegen_reduce_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool optimize, LlmcErr *err) {
+    Plan p;
+    if (!plan_build(&p, g, k, err)) return NULL;
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_red", ctx);
+    build_kernel(ctx, mod, &p, "llmc_red", cc_jit_has_avx512(jit));
+    plan_free(&p);
+    cc_jit_prepare_module(jit, mod);
+    char *text = NULL;
+    bool ok;
+    if (optimize) {
+        ok = cc_jit_optimize(jit, mod, err);
+    } else {
+        char *msg = NULL;
+        ok = !LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg);
+        if (!ok) llmc_err_set(err, "reduce kernel does not verify: %s", msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+    }
+    if (ok) {
+        char *s = LLVMPrintModuleToString(mod);
+        text = llmc_xstrdup(s);
+        LLVMDisposeMessage(s);
+    }
+    LLVMDisposeModule(mod);
+    LLVMContextDispose(ctx);
+    return text;
+}
