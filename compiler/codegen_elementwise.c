@@ -1,6 +1,6 @@
 /* compiler/codegen_elementwise.c — one fused elementwise kernel as one LLVM function.
  *
- * Given a set of elementwise nodes that all have the output's shape, this builds
+ * Given a set of elementwise nodes (and `broadcast`s) that all have the output's shape, this builds
  *
  *     void llmc_ew_<n>(void **bufs, int64_t begin, int64_t end)
  *
@@ -8,7 +8,10 @@
  * external inputs in ascending node id, then the output. Operands from outside the set
  * are: nodes of the output's shape (a dense buffer, indexed by i); rank-0 values seen
  * through a `broadcast` (a 1-element buffer loaded once and splatted); splat constants
- * (folded into the code as literals, no buffer). Only the nodes the output needs are
+ * (folded into the code as literals, no buffer); values of any other shape seen through
+ * a `broadcast` member of the set (a dense buffer of the source's shape, read at the
+ * source index that output index i maps to: the output coordinates of i by constant
+ * division, size-1 source axes at 0 — codegen_emit.c, bcast_index). Only the nodes the output needs are
  * computed; intermediates live in registers, never in memory.
  *
  * The loop is vectorized by hand: a main loop over W lanes, then a scalar remainder loop
@@ -49,8 +52,17 @@
  * cc_codegen_elementwise_cached builds the same module under the fixed name "llmc_ew" and
  * hands it to the object cache (compiler/objcache.c), which keys and names it.
  *
+ * Broadcast reads in the vector loop. Correctness first: each lane computes its own source
+ * index and does a scalar load, and the lanes are inserted into a vector (a gather by
+ * hand). That costs W index computations per broadcast operand per vector; the obvious
+ * improvements — one load splatted when the innermost output axis is broadcast and the W
+ * lanes stay in one run, one vector load when the innermost axis is kept and contiguous —
+ * need a per-vector run test and are left for the performance issue. The scalar and vector
+ * loops compute the same index per element, so split-range calls stay byte-identical.
+ *
  * Deliberately not here: fusion decisions (the caller picks the set), reductions, movement
- * other than a rank-0 broadcast, multiple outputs, threading.
+ * other than `broadcast` (reshape, permute, slice: a MOVEMENT kernel copies them today),
+ * multiple outputs, threading.
  */
 #include "compiler_int.h"
 
@@ -67,8 +79,8 @@ typedef struct Plan {
     const IrGraph *g;
     IrId output;
     uint8_t *role;      /* [n_nodes] CcRole */
-    IrId *alias;        /* [n_nodes] CC_ROLE_ALIAS: the rank-0 node it repeats */
-    uint32_t *slot;     /* [n_nodes] CC_ROLE_BUFFER / CC_ROLE_SCALAR: index into bufs */
+    IrId *alias;        /* [n_nodes] CC_ROLE_ALIAS: the rank-0 node it repeats; BCAST: its source */
+    uint32_t *slot;     /* [n_nodes] BUFFER / SCALAR / INDEXED: index into bufs */
     IrId *order;        /* compute nodes, ascending */
     uint32_t n_order;
     IrId *inputs;       /* buffer and scalar inputs, ascending */
@@ -91,12 +103,14 @@ static bool is_rank0_broadcast(const IrGraph *g, const IrNode *n) {
     return n->op == IR_OP_BROADCAST && ir_graph_node(g, n->operands[0])->type.rank == 0;
 }
 
+static bool is_input_role(uint8_t r) { return r == CC_ROLE_BUFFER || r == CC_ROLE_SCALAR || r == CC_ROLE_INDEXED; }
+
 /* Classifies external (or broadcast) operand `id` used by a compute node. */
 static bool plan_external(Plan *p, IrId id, const IrType *out_type, LlmcErr *err) {
     const IrGraph *g = p->g;
     const IrNode *n = ir_graph_node(g, id);
-    if (p->role[id] != CC_ROLE_NONE && p->role[id] != CC_ROLE_ALIAS) return true;
-    if (is_rank0_broadcast(g, n)) {
+    if (p->role[id] != CC_ROLE_NONE && p->role[id] != CC_ROLE_ALIAS && p->role[id] != CC_ROLE_INDEXED) return true;
+    if (p->role[id] != CC_ROLE_INDEXED && is_rank0_broadcast(g, n)) {
         IrId src = n->operands[0];
         p->role[id] = CC_ROLE_ALIAS;
         p->alias[id] = src;
@@ -104,7 +118,7 @@ static bool plan_external(Plan *p, IrId id, const IrType *out_type, LlmcErr *err
             p->role[src] = is_splat_const(ir_graph_node(g, src)) ? CC_ROLE_CONST : CC_ROLE_SCALAR;
         return true;
     }
-    if (is_splat_const(n)) {
+    if (p->role[id] != CC_ROLE_INDEXED && is_splat_const(n)) {
         p->role[id] = CC_ROLE_CONST;
         return true;
     }
@@ -115,6 +129,30 @@ static bool plan_external(Plan *p, IrId id, const IrType *out_type, LlmcErr *err
         return false;
     }
     p->role[id] = CC_ROLE_BUFFER;
+    return true;
+}
+
+/* A `broadcast` member `id` of the set. A rank-0 or splat-constant source is repeated
+ * (CC_ROLE_ALIAS, as for an outside rank-0 broadcast); any other source must come from
+ * outside the set and is read at the mapped index (CC_ROLE_BCAST; the source becomes an
+ * input, CC_ROLE_INDEXED unless it is also read directly). */
+static bool plan_bcast(Plan *p, IrId id, const uint8_t *in_set, LlmcErr *err) {
+    const IrGraph *g = p->g;
+    IrId src = ir_graph_node(g, id)->operands[0];
+    const IrNode *s = ir_graph_node(g, src);
+    if (in_set[src]) {
+        llmc_err_set(err, "elementwise kernel: broadcast %%%u reads %%%u, a member of the kernel", id, src);
+        return false;
+    }
+    if (s->type.rank == 0 || is_splat_const(s)) {
+        p->role[id] = CC_ROLE_ALIAS;
+        p->alias[id] = src;
+        if (p->role[src] == CC_ROLE_NONE) p->role[src] = is_splat_const(s) ? CC_ROLE_CONST : CC_ROLE_SCALAR;
+        return true;
+    }
+    p->role[id] = CC_ROLE_BCAST;
+    p->alias[id] = src;
+    if (p->role[src] == CC_ROLE_NONE) p->role[src] = CC_ROLE_INDEXED;
     return true;
 }
 
@@ -138,7 +176,7 @@ static bool plan_build(Plan *p, const IrGraph *g, const IrId *nodes, uint32_t n_
         }
         const IrNode *n = ir_graph_node(g, id);
         const IrType *ot = &ir_graph_node(g, output)->type;
-        if (ir_op_info(n->op)->kind != IR_KIND_ELEMENTWISE && !is_rank0_broadcast(g, n)) {
+        if (ir_op_info(n->op)->kind != IR_KIND_ELEMENTWISE && n->op != IR_OP_BROADCAST) {
             llmc_err_set(err, "elementwise kernel: %%%u is %s, not an elementwise op", id, ir_op_name(n->op));
             ok = false;
         } else if (!ir_type_same_shape(&n->type, ot)) {
@@ -169,14 +207,14 @@ static bool plan_build(Plan *p, const IrGraph *g, const IrId *nodes, uint32_t n_
     for (IrId id = output + 1; id-- > 0;) {
         if (!need[id] || !in_set[id]) continue;
         const IrNode *n = ir_graph_node(g, id);
-        if (is_rank0_broadcast(g, n)) {
-            if (!plan_external(p, id, &out_type, err)) ok = false;
+        if (n->op == IR_OP_BROADCAST) {
+            if (!plan_bcast(p, id, in_set, err)) ok = false;
             continue;
         }
         p->role[id] = CC_ROLE_COMPUTE;
         for (uint32_t k = 0; k < n->n_operands; k++) {
             IrId o = n->operands[k];
-            if (in_set[o]) need[o] = 1; /* a rank-0 broadcast in the set is planned at its turn */
+            if (in_set[o]) need[o] = 1; /* a broadcast in the set is planned at its turn */
             else if (!plan_external(p, o, &out_type, err)) ok = false;
         }
     }
@@ -184,10 +222,10 @@ static bool plan_build(Plan *p, const IrGraph *g, const IrId *nodes, uint32_t n_
         if (p->role[id] == CC_ROLE_COMPUTE) p->order[p->n_order++] = id;
     uint32_t n_in = 0;
     for (IrId id = 0; id < g->n_nodes; id++)
-        if (p->role[id] == CC_ROLE_BUFFER || p->role[id] == CC_ROLE_SCALAR) n_in++;
+        if (is_input_role(p->role[id])) n_in++;
     p->inputs = llmc_xmalloc((n_in + 1) * sizeof *p->inputs);
     for (IrId id = 0; id < g->n_nodes; id++)
-        if (p->role[id] == CC_ROLE_BUFFER || p->role[id] == CC_ROLE_SCALAR) {
+        if (is_input_role(p->role[id])) {
             p->slot[id] = p->n_inputs;
             p->inputs[p->n_inputs++] = id;
         }

@@ -124,6 +124,60 @@ static LLVMValueRef load_buffer(CcEmit *e, IrId id) {
     return v;
 }
 
+/* The flat operand index of broadcast `id` for body index i (an i64 scalar): the output
+ * coordinates of i by constant division, then the operand's row-major ravel with size-1
+ * axes at 0 (ir_interp_broadcast's formula). Shapes are static, so every divisor is a
+ * constant and LLVM turns them into multiplies. */
+static void row_major_strides(const IrType *t, int64_t *strides) {
+    int64_t s = 1;
+    for (uint32_t k = t->rank; k-- > 0;) {
+        strides[k] = s;
+        s *= t->dims[k];
+    }
+}
+
+static LLVMValueRef bcast_index(const CcEmit *e, IrId id, LLVMValueRef i) {
+    const IrNode *n = ir_graph_node(e->g, id);
+    const IrType *ot = &n->type, *st = &ir_graph_node(e->g, n->operands[0])->type;
+    const IrInts *map = &n->attrs.broadcast.dims;
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(e->ctx);
+    int64_t ostride[IR_MAX_RANK], sstride[IR_MAX_RANK];
+    row_major_strides(ot, ostride);
+    row_major_strides(st, sstride);
+    LLVMValueRef acc = LLVMConstInt(i64, 0, 0);
+    for (uint32_t k = 0; k < st->rank; k++) {
+        if (st->dims[k] == 1) continue;
+        uint32_t a = (uint32_t)map->v[k];
+        LLVMValueRef c = i;
+        if (ostride[a] != 1) c = LLVMBuildUDiv(e->b, c, LLVMConstInt(i64, (unsigned long long)ostride[a], 0), "");
+        if (a != 0) c = LLVMBuildURem(e->b, c, LLVMConstInt(i64, (unsigned long long)ot->dims[a], 0), "");
+        if (sstride[k] != 1) c = LLVMBuildMul(e->b, c, LLVMConstInt(i64, (unsigned long long)sstride[k], 0), "");
+        acc = LLVMBuildAdd(e->b, acc, c, "");
+    }
+    return acc;
+}
+
+/* Broadcast `id` of buffer alias[id]: a scalar load at the mapped index; with lanes, one
+ * scalar load per lane inserted into a vector (a gather). Correct for every map; the
+ * splat and contiguous-run special cases are a later performance step (compiler/fuse.c). */
+static LLVMValueRef load_bcast(CcEmit *e, IrId id) {
+    IrId src = e->alias[id];
+    IrDtype dt = ir_graph_node(e->g, src)->type.dtype;
+    LLVMTypeRef et = cc_cg_elem_type(e, dt), i64 = LLVMInt64TypeInContext(e->ctx);
+    unsigned n = e->lanes ? e->lanes : 1;
+    LLVMValueRef v = e->lanes ? LLVMGetPoison(LLVMVectorType(et, e->lanes)) : NULL;
+    for (unsigned l = 0; l < n; l++) {
+        LLVMValueRef i = l ? LLVMBuildAdd(e->b, e->idx, LLVMConstInt(i64, l, 0), "") : e->idx;
+        LLVMValueRef si = bcast_index(e, id, i);
+        LLVMValueRef ptr = LLVMBuildGEP2(e->b, et, e->base[src], &si, 1, "");
+        LLVMValueRef x = LLVMBuildLoad2(e->b, et, ptr, "");
+        LLVMSetAlignment(x, (unsigned)ir_dtype_size(dt));
+        if (!e->lanes) return x;
+        v = LLVMBuildInsertElement(e->b, v, x, LLVMConstInt(LLVMInt32TypeInContext(e->ctx), l, 0), "");
+    }
+    return v;
+}
+
 /* c != 0 as an i1 (vector) value; floats unordered, so nan counts as true. */
 static LLVMValueRef nonzero(const CcEmit *e, LLVMValueRef c, IrDtype dt) {
     if (dt == IR_DTYPE_I32) return LLVMBuildICmp(e->b, LLVMIntNE, c, cc_cg_const(e, dt, 0), "");
@@ -246,6 +300,8 @@ LLVMValueRef cc_cg_value(CcEmit *e, IrId id) {
     case CC_ROLE_SCALAR: v = cc_cg_splat(e, e->base[id]); break;
     case CC_ROLE_CONST: v = const_node(e, id); break;
     case CC_ROLE_ALIAS: v = cc_cg_value(e, e->alias[id]); break;
+    case CC_ROLE_BCAST: v = load_bcast(e, id); break;
+    case CC_ROLE_INDEXED:
     case CC_ROLE_NONE: LLMC_ASSERT(!"value of a node outside the kernel"); break;
     }
     e->val[id] = v;

@@ -16,8 +16,10 @@
  *     kernels (see the sections at the end).
  *   - the memory plan: the fused graph's intermediates in one arena by liveness;
  *   - reduction and matmul kernels, and an object cache for compiled kernels.
- * What is not (yet): sharding, codegen for index and movement kernels, movement as
- * index arithmetic inside elementwise kernels, the executor (later slices and issues).
+ *   - index kernels (iota, onehot, gather, rand, cumsum); broadcasts as index arithmetic
+ *     inside elementwise kernels.
+ * What is not (yet): sharding, scatter_add/topk and movement kernels, reductions fused
+ * with their consumers, the executor (later slices and issues).
  * compiler/ never sees the .llm AST: the recipe arrives as the IrTrainConfig record on
  * the graph.
  * Prefix cc_.
@@ -189,14 +191,17 @@ void *cc_jit_lookup(CcJit *jit, const char *name, LlmcErr *err); /* NULL + messa
 
 /* An elementwise kernel: out[i] for i in [begin, end). bufs[] holds the kernel's external
  * inputs in ascending node id (cc_elementwise_inputs) and then the output, each a dense
- * row-major array in the value's native dtype (float, double, int32_t). A rank-0 input of
- * a larger kernel (seen through a `broadcast`) is a 1-element array. The output may be
- * the same buffer as an input (in place), never a partial overlap. Calling over disjoint
+ * row-major array in the value's native dtype (float, double, int32_t) and the value's
+ * own shape: an input seen through a `broadcast` (a rank-0 value, a [N] bias, a [M,1]
+ * column...) is read at the index each output element maps to. The output may be the
+ * same buffer as an input read element by element at the output's index (in place), never
+ * one read through a broadcast, never a partial overlap. Calling over disjoint
  * pieces of [0, numel) gives the same bytes as one call. */
 typedef void (*CcKernelFn)(void **bufs, int64_t begin, int64_t end);
 
 /* The kernel's buffer inputs for the node set `nodes` (elementwise ops, and `broadcast`s
- * of rank-0 values, all of output's shape; output among them): node ids in ascending
+ * of values from outside the set, all of output's shape; output among them; the output is
+ * an elementwise op): node ids in ascending
  * order into ids[] (room for 3 * n_nodes), count in *n_inputs. Splat constants are
  * folded into the code and are not inputs. false + message when the set is not one
  * elementwise kernel. */
@@ -231,7 +236,7 @@ const char *const *cc_codegen_inline_intrinsics(void);
 
 typedef enum CcKernelKind {
     CC_KERNEL_INVALID = 0,
-    CC_KERNEL_ELEMENTWISE, /* same-shape elementwise ops (+ rank-0 broadcasts): codegen_elementwise */
+    CC_KERNEL_ELEMENTWISE, /* same-shape elementwise ops (+ broadcasts of their operands): codegen_elementwise */
     CC_KERNEL_REDUCE,      /* one reduction with its elementwise producers and movement */
     CC_KERNEL_MATMUL,      /* one matmul, movement of its operands, an elementwise epilogue */
     CC_KERNEL_INDEX,       /* gather, scatter_add, topk, onehot, iota, cumsum, rand */
@@ -444,5 +449,22 @@ bool cc_codegen_matmul_cached(CcJit *jit, CcObjCache *cache, const IrGraph *g, I
 bool cc_codegen_reduce(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err);
 /* The kernel's LLVM IR text (verified; after default<O3> when `optimize`); malloc'd. */
 char *cc_codegen_reduce_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool optimize, LlmcErr *err);
+
+/* ===================================================================================
+ * JIT: index (compiler/codegen_index.c). An INDEX kernel of cc_fuse that is one node —
+ * iota, onehot, gather, rand or cumsum — as one function. Semantics, out-of-range
+ * gathers and rand's precision: the banner of compiler/codegen_index.c.
+ * =================================================================================== */
+
+/* The kernel for INDEX kernel k of g: bufs = k->inputs in order (ascending id; splat
+ * constants are literals, not listed), each dense row-major in its dtype, then the
+ * output. [begin, end) ranges over OUTPUT elements (iota, onehot, gather, rand) or over
+ * the independent rows outer x inner around the axis (cumsum), so calls over disjoint
+ * pieces give the same bytes as one call. A gather index outside the axis yields 0 where
+ * the interpreter reports an error. false + "not supported yet" for scatter_add, topk,
+ * sharded rand, and kernels with absorbed movement ops. */
+bool cc_codegen_index(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err);
+/* The kernel's LLVM IR text (verified; after default<O3> when `optimize`); malloc'd. */
+char *cc_codegen_index_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool optimize, LlmcErr *err);
 
 #endif /* LLMC_COMPILER_H */

@@ -12,8 +12,10 @@
  *      users when all of its users are in one ELEMENTWISE kernel whose nodes have its
  *      shape (the single-consumer rule, generalized: several users may all sit in that
  *      kernel). Being a graph output does not prevent it; the kernel then has that value
- *      as an extra output. A `broadcast` of a rank-0 value joins the same way (it becomes
- *      a splatted scalar operand); splat constants are literals, never inputs. That is
+ *      as an extra output. A `broadcast` joins the same way: of a rank-0 value, it becomes
+ *      a splatted scalar operand; of any other value (when it expands the shape and is no
+ *      graph output), index arithmetic — the kernel reads the source buffer at the index
+ *      each output element maps to. Splat constants are literals, never inputs. That is
  *      exactly the node set cc_codegen_elementwise accepts, so every ELEMENTWISE kernel
  *      compiles with it — one function per output today (codegen has one output).
  *   3. MATMUL: a matmul whose one user (not a graph output) lies in an ELEMENTWISE
@@ -34,15 +36,17 @@
  * root id is a valid execution order, and kernel nodes in ascending id are topological.
  *
  * Deliberately left for later (so counts are above the issue's targets today):
- *   - movement ops other than a rank-0 broadcast inside ELEMENTWISE kernels (needs index
- *     arithmetic in codegen_elementwise): a broadcast of [T] to [B,T] feeding an add is
- *     its own MOVEMENT kernel, so softmax is 6 kernels instead of 2;
+ *   - reshape, permute and slice inside ELEMENTWISE kernels (broadcast is done: softmax
+ *     went from 6 kernels to 4, layernorm forward from 10 to 6); a broadcast read by
+ *     several kernels is still a MOVEMENT kernel (one copy) — duplicating it into each
+ *     reader is the cost-model decision below;
  *   - a reduction fusing with its consumers (normalization, softmax's division), and
  *     reductions sharing a loop nest with a sibling reduction of the same input;
  *   - elementwise producers absorbed into INDEX kernels, multi-root kernels, and the
  *     cost model that decides when a layout change (a copy) pays for itself.
  *   - a rank-0 broadcast read by several kernels is a MOVEMENT kernel; codegen still
  *     reads the rank-0 source through it (cc_elementwise_inputs names the source).
+ *   - the vector loop reads a broadcast operand lane by lane (codegen_elementwise.c).
  */
 #include "compiler.h"
 
@@ -85,6 +89,18 @@ const char *cc_kernel_kind_name(CcKernelKind k) {
 
 static bool is_rank0_broadcast(const IrGraph *g, const IrNode *n) {
     return n->op == IR_OP_BROADCAST && ir_graph_node(g, n->operands[0])->type.rank == 0;
+}
+
+/* A broadcast that may join an ELEMENTWISE kernel of its shape as index arithmetic:
+ * rank-0 sources as before (a splatted scalar); any other source when the broadcast really
+ * expands (the source's shape differs, so the source never joins the kernel itself) and
+ * the broadcast is not a graph output (codegen computes one output, an elementwise op). */
+static bool is_ew_broadcast(const Fuser *f, IrId id) {
+    const IrGraph *g = f->g;
+    const IrNode *n = ir_graph_node(g, id);
+    if (n->op != IR_OP_BROADCAST) return false;
+    if (is_rank0_broadcast(g, n)) return true;
+    return !f->is_output[id] && !ir_type_same_shape(&n->type, &ir_graph_node(g, n->operands[0])->type);
 }
 
 static bool is_splat_const(const IrNode *n) { return n->op == IR_OP_CONST && n->attrs.constant.value.count == 1; }
@@ -185,7 +201,7 @@ static void fuse_elementwise(Fuser *f) {
         const IrNode *n = ir_graph_node(g, id);
         CcKernelKind kind = initial_kind(g, id);
         if (kind == CC_KERNEL_INVALID) continue;
-        if (kind == CC_KERNEL_ELEMENTWISE || is_rank0_broadcast(g, n)) {
+        if (kind == CC_KERNEL_ELEMENTWISE || is_ew_broadcast(f, id)) {
             uint32_t k = users_group(f, id);
             if (k != NONE && f->groups[k].kind == CC_KERNEL_ELEMENTWISE &&
                 ir_type_same_shape(&n->type, &ir_graph_node(g, f->groups[k].root)->type)) {
@@ -243,7 +259,7 @@ static void fuse_movement(Fuser *f) {
         case CC_KERNEL_INDEX:
         case CC_KERNEL_MOVEMENT: group_merge(f, own, k); break;
         case CC_KERNEL_ELEMENTWISE:
-            if (is_rank0_broadcast(g, ir_graph_node(g, id))) group_merge(f, own, k);
+            if (is_ew_broadcast(f, id)) group_merge(f, own, k);
             break;
         case CC_KERNEL_RUNTIME:
         case CC_KERNEL_INVALID:

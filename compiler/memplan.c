@@ -31,9 +31,13 @@
  * overwrote): the output may take the bytes of an input that (a) is an arena buffer,
  * (b) dies at this kernel, (c) has the output's element count and byte size, and (d) is
  * in the codegen binding (cc_elementwise_inputs), i.e. read at element i where element i
- * is written. Elementwise codegen supports exactly that aliasing (compiler.h, CcKernelFn).
- * The first such input in ascending id is taken. A rank-0 value read through a broadcast
- * by a larger kernel fails (c), so a scalar is never overwritten by a vector.
+ * is written, and (e) is not read through a `broadcast` member of the kernel: that is
+ * index arithmetic, output element i may read another element of it (a size-preserving
+ * broadcast such as [N] -> [1,N] passes (c), and a later one may not be the identity on
+ * flat order), so an element could be overwritten before it is read. Elementwise codegen supports exactly that aliasing (compiler.h, CcKernelFn). The first
+ * such input in ascending id is taken. A rank-0 value read through a broadcast by a larger
+ * kernel fails (c), so a scalar is never overwritten by a vector. cc_memplan_check checks
+ * (c) and (e) again.
  *
  * Reported: peak_bytes (the arena size) and total_bytes (the sum of all buffer sizes,
  * what a buffer per intermediate would need).
@@ -149,6 +153,16 @@ void cc_memplan_free(CcMemPlan *p) {
     memset(p, 0, sizeof *p);
 }
 
+/* Whether kernel member nodes read x through a `broadcast` (index arithmetic: element i
+ * of the output may read any element of x, so x must not be overwritten in place). */
+static bool read_through_broadcast(const IrGraph *g, const CcKernel *kn, IrId x) {
+    for (uint32_t i = 0; i < kn->n_nodes; i++) {
+        const IrNode *m = ir_graph_node(g, kn->nodes[i]);
+        if (m->op == IR_OP_BROADCAST && m->operands[0] == x) return true;
+    }
+    return false;
+}
+
 /* The in-place input for kernel k's single output, or IR_ID_NONE (rule in the banner). */
 static IrId inplace_input(const CcFusion *f, uint32_t k, const bool *is_buf, const CcMemPlan *p, const bool *taken) {
     const CcKernel *kn = &f->kernels[k];
@@ -165,7 +179,7 @@ static IrId inplace_input(const CcFusion *f, uint32_t k, const bool *is_buf, con
             IrId x = ids[i];
             const IrType *xt = &ir_graph_node(g, x)->type;
             if (is_buf[x] && !taken[x] && p->last[x] == k && ir_type_numel(xt) == ir_type_numel(ot) &&
-                ir_type_bytes(xt) == ir_type_bytes(ot))
+                ir_type_bytes(xt) == ir_type_bytes(ot) && !read_through_broadcast(g, kn, x))
                 pick = x;
         }
     }
@@ -342,7 +356,7 @@ bool cc_memplan_check(const CcFusion *f, const CcMemPlan *p, LlmcErr *err) {
         uint32_t k = first[id];
         const CcKernel *kn = &f->kernels[k];
         if (x >= n || !is_buf[x] || last[x] != k || kn->kind != CC_KERNEL_ELEMENTWISE || kn->n_outputs != 1 ||
-            p->offset[x] != p->offset[id] || p->size[x] != p->size[id] ||
+            p->offset[x] != p->offset[id] || p->size[x] != p->size[id] || read_through_broadcast(g, kn, x) ||
             ir_type_numel(&ir_graph_node(g, x)->type) != ir_type_numel(&ir_graph_node(g, id)->type)) {
             llmc_err_set(err, "memplan check: %%%u written in place over %%%u, which the rule does not allow", id, x);
             ok = false;

@@ -1,6 +1,6 @@
 /* tests/exec/test_memplan.c — the memory plan (compiler/memplan.c): exact offsets on
  * hand-built fused graphs (a chain of matmuls, a diamond with an in-place add, cases
- * where in place is not allowed), the checker rejecting a broken plan, and every tiny
+ * where in place is not allowed, among them an input read through a broadcast), the checker rejecting a broken plan, and every tiny
  * model's @micro and @update: the plan checks, peak <= sum (peak < sum for @micro), and
  * planning twice gives the same plan.
  */
@@ -173,6 +173,40 @@ static void test_inplace_rules(void) {
     ir_graph_free(g);
 }
 
+/* An input read through a broadcast member is never overwritten in place, even when its
+ * size matches: a [N] row sum broadcast to [1, N] (map {1}) plus z, then a matmul. The
+ * checker rejects the claim when forced. */
+static void test_inplace_broadcast(void) {
+    IrGraph *g = ir_graph_new("inplace_bcast");
+    IrBuilder b;
+    ir_builder_init(&b, g);
+    int64_t row[2] = {1, N}, map1 = 1;
+    IrId x = mat_input(&b, "x", IR_DTYPE_F32), w = mat_input(&b, "w", IR_DTYPE_F32);
+    IrId z = ir_build_input(&b, IR_ROLE_DATA, "z", ir_type_make(IR_DTYPE_F32, 2, row));
+    IrId a = ir_build_reduce(&b, IR_OP_REDUCE_SUM, x, 1, false); /* [N] */
+    IrId s = ir_build_binary(&b, IR_OP_ADD, ir_build_broadcast(&b, a, 2, row, &map1), z);
+    IrId y = ir_build_matmul(&b, s, w, false, false);
+    CHECK(ir_builder_ok(&b));
+    ir_graph_add_output(g, "y", y);
+    CcFusion f;
+    CcMemPlan p;
+    if (plan(g, &f, &p, "inplace broadcast")) {
+        CHECK_EQ_INT(f.n_kernels, 3); /* sum | broadcast, add | matmul */
+        CHECK(p.offset[a] != CC_MEMPLAN_NONE && p.offset[s] != CC_MEMPLAN_NONE);
+        CHECK_EQ_INT(p.last[a], p.first[s]);
+        CHECK_EQ_INT(p.inplace_of[s], IR_ID_NONE);
+        CHECK(p.offset[s] != p.offset[a]);
+        p.inplace_of[s] = a;
+        p.offset[s] = p.offset[a];
+        LlmcErr err = {0};
+        CHECK(!cc_memplan_check(&f, &p, &err));
+        CHECK(strstr(err.msg, "rule does not allow") != NULL);
+        cc_memplan_free(&p);
+        cc_fusion_free(&f);
+    }
+    ir_graph_free(g);
+}
+
 static void test_models(void) {
     static const char *const names[] = {"gpt2-tiny",    "llama-tiny", "mqa-tiny", "moe-tiny",   "moe-alt-tiny",
                                         "parallel-tiny", "transformer-tiny", "fortune"};
@@ -205,6 +239,7 @@ int main(void) {
     test_chain();
     test_diamond();
     test_inplace_rules();
+    test_inplace_broadcast();
     test_models();
     TEST_MAIN();
 }

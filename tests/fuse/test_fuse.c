@@ -101,7 +101,7 @@ static void test_multi_user(void) {
     e = ir_build_unary(&b, IR_OP_EXP, x);
     IrId s = ir_build_reduce(&b, IR_OP_REDUCE_SUM, e, 1, true); /* e read by a reduce and an add */
     y = ir_build_binary(&b, IR_OP_ADD, e, bcast_rows(&b, s));
-    CHECK_EQ_INT(fuse_count(g, &b, y, NULL, "shared producer"), 4); /* exp | sum | bcast | add */
+    CHECK_EQ_INT(fuse_count(g, &b, y, NULL, "shared producer"), 3); /* exp | sum | bcast,add */
     ir_graph_free(g);
 }
 
@@ -114,11 +114,11 @@ static void test_softmax(void) {
     IrId s = ir_build_reduce(&b, IR_OP_REDUCE_SUM, e, 1, true);
     IrId y = ir_build_binary(&b, IR_OP_DIV, e, bcast_rows(&b, s));
     uint32_t kinds[CC_KERNEL_COUNT];
-    /* max | bcast | sub,exp | sum | bcast | div: the two broadcasts wait for movement
-     * inside elementwise kernels, the division for reductions fusing with consumers */
-    CHECK_EQ_INT(fuse_count(g, &b, y, kinds, "softmax"), 6);
+    /* max | bcast,sub,exp | sum | bcast,div: the broadcasts are index arithmetic inside
+     * the elementwise kernels; the target of 2 waits for reductions fusing with consumers */
+    CHECK_EQ_INT(fuse_count(g, &b, y, kinds, "softmax"), 4);
     CHECK_EQ_INT(kinds[CC_KERNEL_REDUCE], 2);
-    CHECK_EQ_INT(kinds[CC_KERNEL_MOVEMENT], 2);
+    CHECK_EQ_INT(kinds[CC_KERNEL_MOVEMENT], 0);
     CHECK_EQ_INT(kinds[CC_KERNEL_ELEMENTWISE], 2);
     ir_graph_free(g);
 }
@@ -138,11 +138,11 @@ static void test_layernorm(void) {
     IrId y = ir_build_binary(&b, IR_OP_MUL, xc, bcast_rows(&b, r));
     y = ir_build_binary_bcast(&b, IR_OP_ADD, ir_build_binary_bcast(&b, IR_OP_MUL, y, gain), bias);
     uint32_t kinds[CC_KERNEL_COUNT];
-    /* sum | *1/C | bcast | sub | (x*x, sum) | (*1/C, +eps, rsqrt) | bcast r | bcast gain |
-     * bcast bias | (mul, mul, add) */
-    CHECK_EQ_INT(fuse_count(g, &b, y, kinds, "layernorm forward"), 10);
+    /* sum | *1/C | (bcast, sub) | (x*x, sum) | (*1/C, +eps, rsqrt) |
+     * (bcast r, bcast gain, bcast bias, mul, mul, add) */
+    CHECK_EQ_INT(fuse_count(g, &b, y, kinds, "layernorm forward"), 6);
     CHECK_EQ_INT(kinds[CC_KERNEL_REDUCE], 2);
-    CHECK_EQ_INT(kinds[CC_KERNEL_MOVEMENT], 4);
+    CHECK_EQ_INT(kinds[CC_KERNEL_MOVEMENT], 0);
     CHECK_EQ_INT(kinds[CC_KERNEL_ELEMENTWISE], 4);
     ir_graph_free(g);
 }
@@ -217,8 +217,8 @@ static void test_models(void) {
                         (double)f.n_kernels / gs[j]->n_nodes, kinds[CC_KERNEL_ELEMENTWISE], kinds[CC_KERNEL_REDUCE],
                         kinds[CC_KERNEL_MATMUL], kinds[CC_KERNEL_INDEX], kinds[CC_KERNEL_MOVEMENT],
                         kinds[CC_KERNEL_RUNTIME]);
-                /* this slice: fewer kernels than nodes by a clear margin (target: 1/3) */
-                CHECK(f.n_kernels * 10 <= gs[j]->n_nodes * 6);
+                /* this slice: at most half the nodes (target: 1/3) */
+                CHECK(f.n_kernels * 2 <= gs[j]->n_nodes);
                 cc_fusion_free(&f);
             }
         }

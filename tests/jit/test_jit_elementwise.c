@@ -10,7 +10,8 @@
  * finite elements (non-finite ones must match exactly); bit-exact for i32 and for the
  * correctly rounded ops. Also: a fused GeLU chain compiles to one function and matches;
  * a kernel's LLVM IR has the host vector type and verifies; the declarations of every
- * kernel module are intrinsics from the documented tables; calling a kernel over pieces
+ * kernel module are intrinsics from the documented tables; kernels reading a [N] bias, a
+ * [M,1] column and a [M] row through broadcasts; calling a kernel over pieces
  * of the range gives the same bytes as one call; the kernel's own behaviour where the
  * interpreter errors (i32 x/0, float -> i32 of nan or out of range).
  */
@@ -384,6 +385,83 @@ static void test_fused_gelu(void) {
     }
 }
 
+/* --- broadcasts of any rank as index arithmetic ---------------------------------------- */
+
+/* out = exp(x + bias) * col - row: x [19,53] read at i; bias [53] (map {1}), col [19,1]
+ * (map {0,1}, its size-1 axis at 0) and row [19] (map {0}) read through `broadcast`
+ * members of the set at the index each output element maps to. 19 * 53 = 1007 elements,
+ * so the vector loop (lane-by-lane reads) and the remainder both run, and split-range
+ * calls are compared byte for byte. A second kernel reads only a [53] bias: its input
+ * list is exactly {bias, y}. */
+static void test_broadcast_inputs(void) {
+    for (size_t d = 0; d < 2; d++) {
+        IrDtype dt = DTYPES[d];
+        IrGraph *g = ir_graph_new("bcast");
+        IrBuilder b;
+        ir_builder_init(&b, g);
+        int64_t dims[2] = {19, 53}, cd[2] = {19, 1}, bn = 53, rn = 19, map0 = 0;
+        IrId x = ir_build_input(&b, IR_ROLE_DATA, "x", ir_type_make(dt, 2, dims));
+        IrId bias = ir_build_input(&b, IR_ROLE_PARAM, "bias", ir_type_make(dt, 1, &bn));
+        IrId col = ir_build_input(&b, IR_ROLE_DATA, "col", ir_type_make(dt, 2, cd));
+        IrId row = ir_build_input(&b, IR_ROLE_DATA, "row", ir_type_make(dt, 1, &rn));
+        IrId e = ir_build_unary(&b, IR_OP_EXP, ir_build_binary_bcast(&b, IR_OP_ADD, x, bias));
+        IrId m = ir_build_binary_bcast(&b, IR_OP_MUL, e, col);
+        IrId r = ir_build_binary(&b, IR_OP_SUB, m, ir_build_broadcast(&b, row, 2, dims, &map0));
+        ir_graph_add_output(g, "out", r);
+        CHECK(ir_builder_ok(&b));
+        IrValue in[4];
+        memset(in, 0, sizeof in);
+        for (int k = 0; k < 4; k++) {
+            ir_value_alloc(&in[k], ir_graph_node(g, (IrId)k)->type);
+            fill(&in[k], DOM_SMALL, 3 * k);
+        }
+        run_kernel(dt == IR_DTYPE_F32 ? "bias/col/row broadcast f32" : "bias/col/row broadcast f64", g, r, in,
+                   false, tol_of(dt), true);
+        IrId set[64], kin[192];
+        uint32_t n_set = 0, n_kin = 0;
+        for (IrId id = 0; id < g->n_nodes; id++)
+            if (g->nodes[id].op != IR_OP_INPUT && g->nodes[id].op != IR_OP_CONST) set[n_set++] = id;
+        LlmcErr err = {0};
+        CHECK(cc_elementwise_inputs(g, set, n_set, r, kin, &n_kin, &err));
+        CHECK_EQ_INT(n_kin, 4); /* x, bias, col, row: the sources, never the broadcasts */
+        for (uint32_t k = 0; k < n_kin && k < 4; k++) CHECK_EQ_INT(kin[k], k);
+        for (int k = 0; k < 4; k++) ir_value_free(&in[k]);
+        ir_graph_free(g);
+
+        /* the bias alone, exact (one correctly rounded add) */
+        g = ir_graph_new("bias");
+        ir_builder_init(&b, g);
+        x = ir_build_input(&b, IR_ROLE_DATA, "x", ir_type_make(dt, 2, dims));
+        bias = ir_build_input(&b, IR_ROLE_PARAM, "bias", ir_type_make(dt, 1, &bn));
+        r = ir_build_binary_bcast(&b, IR_OP_ADD, x, bias);
+        ir_graph_add_output(g, "out", r);
+        CHECK(ir_builder_ok(&b));
+        memset(in, 0, sizeof in);
+        for (int k = 0; k < 2; k++) {
+            ir_value_alloc(&in[k], ir_graph_node(g, (IrId)k)->type);
+            fill(&in[k], DOM_ANY, k);
+        }
+        run_kernel(dt == IR_DTYPE_F32 ? "bias add f32" : "bias add f64", g, r, in, true, 0, true);
+        for (int k = 0; k < 2; k++) ir_value_free(&in[k]);
+        ir_graph_free(g);
+    }
+
+    /* a broadcast of a member of the set is rejected (the source must be outside) */
+    IrGraph *g = ir_graph_new("k");
+    IrBuilder b;
+    ir_builder_init(&b, g);
+    int64_t dims[2] = {4, 5}, n5 = 5, map1 = 1;
+    IrId v = ir_build_input(&b, IR_ROLE_DATA, "v", ir_type_make(IR_DTYPE_F32, 1, &n5));
+    IrId nv = ir_build_unary(&b, IR_OP_NEG, v);
+    IrId bc = ir_build_broadcast(&b, nv, 2, dims, &map1);
+    IrId y = ir_build_unary(&b, IR_OP_EXP, bc);
+    IrId set[3] = {nv, bc, y};
+    LlmcErr err = {0};
+    CcKernelFn fn = NULL;
+    CHECK(!cc_codegen_elementwise(jit, g, set, 3, y, &fn, &err) && err.set);
+    ir_graph_free(g);
+}
+
 /* --- LLVM IR: vector types, verification, declarations -------------------------------- */
 
 static bool prefix_dot(const char *name, const char *prefix) {
@@ -556,6 +634,7 @@ int main(void) {
     }
     test_op_table();
     test_fused_gelu();
+    test_broadcast_inputs();
     test_llvm_ir();
     test_no_trap();
     test_rejects();

@@ -1,0 +1,435 @@
+/* tests/jit/test_jit_index.c — JIT-compiled INDEX kernels (compiler/codegen_index.c)
+ * against the reference interpreter.
+ *
+ * Builder graphs of one index node each, random shapes of rank 1-4 (seeded xorshift):
+ *   iota over every axis; onehot with indices partly outside [0, depth); gather over every
+ *   axis with every legal batch_dims; cumsum over every axis, inclusive/exclusive,
+ *   forward/reverse — each in f64, f32 and i32 and compared EXACTLY (bits, zero signs
+ *   included) with the interpreter (f32 graphs run with f32 precision);
+ *   rand uniform in f32 and f64, bit-exact; rand normal in f32 and f64, bit-exact when the
+ *   JIT's libm log/cos are the interpreter's (this process: they are), and in any case
+ *   within 1e-6 relative per element (the worst relative error is printed).
+ * Every kernel is also called over pieces of its range (output elements, or rows for
+ * cumsum) and must give the same bytes as one call. A gather index outside the axis gives
+ * 0 (the interpreter errors instead). topk, scatter_add and a sharded rand are refused as
+ * "not supported yet".
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler.h"
+#include "test.h"
+
+static CcJit *jit;
+static int n_cases;
+static double worst_normal_rel;
+static int64_t normal_not_bitexact, normal_elems;
+
+static uint64_t rng = 0x2545F4914F6CDD1Dull;
+static uint64_t next_u64(void) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+static double urand(void) { return (double)(next_u64() >> 11) * 0x1.0p-53; }
+static int64_t irand(int64_t lo, int64_t hi) { return lo + (int64_t)(next_u64() % (uint64_t)(hi - lo + 1)); }
+
+static void *to_native(const IrValue *v) {
+    int64_t n = ir_type_numel(&v->type);
+    void *p = calloc((size_t)(n ? n : 1), ir_dtype_size(v->type.dtype));
+    for (int64_t i = 0; i < n; i++) {
+        switch (v->type.dtype) {
+        case IR_DTYPE_F32: ((float *)p)[i] = (float)v->data[i]; break;
+        case IR_DTYPE_F64: ((double *)p)[i] = v->data[i]; break;
+        case IR_DTYPE_I32: ((int32_t *)p)[i] = (int32_t)v->data[i]; break;
+        case IR_DTYPE_INVALID:
+        case IR_DTYPE_BF16:
+        case IR_DTYPE_COUNT: break;
+        }
+    }
+    return p;
+}
+
+static double native_at(const void *p, IrDtype dt, int64_t i) {
+    switch (dt) {
+    case IR_DTYPE_F32: return ((const float *)p)[i];
+    case IR_DTYPE_F64: return ((const double *)p)[i];
+    case IR_DTYPE_I32: return ((const int32_t *)p)[i];
+    case IR_DTYPE_INVALID:
+    case IR_DTYPE_BF16:
+    case IR_DTYPE_COUNT: break;
+    }
+    return NAN;
+}
+
+/* Exact (equal values and zero signs, nan for nan), or within rel per element. */
+static void compare(const char *what, const void *out, const IrValue *ref, double rel, bool is_normal) {
+    int64_t n = ir_type_numel(&ref->type);
+    int bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double a = native_at(out, ref->type.dtype, i), r = ref->data[i];
+        bool same = (isnan(a) && isnan(r)) || (a == r && signbit(a) == signbit(r));
+        if (is_normal) {
+            normal_elems++;
+            if (!same) normal_not_bitexact++;
+            double e = r != 0 ? fabs(a - r) / fabs(r) : fabs(a);
+            if (e > worst_normal_rel) worst_normal_rel = e;
+        }
+        if (same || (rel > 0 && fabs(a - r) <= rel * fabs(r))) continue;
+        if (bad++ < 5) fprintf(stderr, "  %s[%lld]: jit %.17g ref %.17g\n", what, (long long)i, a, r);
+    }
+    if (bad) fprintf(stderr, "  %s: %d mismatches\n", what, bad);
+    CHECK(bad == 0);
+}
+
+/* Runs fn over [0, range), then over pieces; the pieces must give the same bytes. */
+static void *run_split(CcKernelFn fn, void **bufs, uint32_t n_in, const IrType *ot, int64_t range) {
+    int64_t n = ir_type_numel(ot);
+    size_t bytes = (size_t)n * ir_dtype_size(ot->dtype);
+    void *whole = calloc(1, bytes + 1);
+    bufs[n_in] = whole;
+    fn(bufs, 0, range);
+    void *split = calloc(1, bytes + 1);
+    memset(split, 0x5a, bytes + 1);
+    ((unsigned char *)whole)[bytes] = 0x5a; /* the byte past the end stays untouched */
+    bufs[n_in] = split;
+    int64_t at = 0;
+    while (at < range) {
+        int64_t e = at + irand(1, range / 3 + 1);
+        if (e > range) e = range;
+        fn(bufs, at, e);
+        at = e;
+    }
+    fn(bufs, 3, 1); /* an empty range writes nothing */
+    CHECK(memcmp(whole, split, bytes + 1) == 0);
+    free(split);
+    bufs[n_in] = NULL;
+    return whole;
+}
+
+/* A built graph: one output node, inputs in build order with their values. */
+typedef struct Case {
+    IrGraph *g;
+    IrBuilder b;
+    IrId ids[4];
+    IrValue vals[4];
+    uint32_t n_in;
+} Case;
+
+static void case_init(Case *c) {
+    memset(c, 0, sizeof *c);
+    c->g = ir_graph_new("k");
+    ir_builder_init(&c->b, c->g);
+}
+
+static IrId case_input(Case *c, const char *name, IrType t) {
+    IrId id = ir_build_input(&c->b, IR_ROLE_DATA, name, t);
+    c->ids[c->n_in] = id;
+    ir_value_alloc(&c->vals[c->n_in], t);
+    c->n_in++;
+    return id;
+}
+
+static void case_free(Case *c) {
+    for (uint32_t i = 0; i < c->n_in; i++) ir_value_free(&c->vals[i]);
+    ir_graph_free(c->g);
+}
+
+static const IrValue *value_of(const Case *c, IrId id) {
+    for (uint32_t i = 0; i < c->n_in; i++)
+        if (c->ids[i] == id) return &c->vals[i];
+    return NULL;
+}
+
+/* The kernel rooted at r, compiled; NULL fn + message when refused. */
+static const CcKernel *kernel_at(const CcFusion *f, IrId root) {
+    for (uint32_t k = 0; k < f->n_kernels; k++)
+        if (f->kernels[k].root == root) return &f->kernels[k];
+    return NULL;
+}
+
+/* Interprets, fuses, compiles and compares output r. rel 0: exact. */
+static void run_case(Case *c, IrId r, const char *what, double rel, bool is_normal) {
+    ir_graph_add_output(c->g, "out", r);
+    CHECK(ir_builder_ok(&c->b));
+    const IrNode *n = &c->g->nodes[r];
+    IrDtype dt = n->type.dtype;
+    IrInterpOptions opt = {.precision = dt == IR_DTYPE_F32 ? IR_PRECISION_F32 : IR_PRECISION_F64, .ranks = 1};
+    IrValue ref = {0};
+    LlmcErr err = {0};
+    CcFusion f;
+    bool ok = ir_interp_run(c->g, &opt, c->vals, &ref, &err) && cc_fuse(c->g, &f, &err);
+    if (!ok) fprintf(stderr, "  %s: %s\n", what, err.msg);
+    CHECK(ok);
+    if (!ok) return;
+    const CcKernel *k = kernel_at(&f, r);
+    CHECK(k && k->kind == CC_KERNEL_INDEX);
+    CcKernelFn fn = NULL;
+    ok = k && cc_codegen_index(jit, c->g, k, &fn, &err);
+    if (!ok) fprintf(stderr, "  %s: %s\n", what, err.msg);
+    CHECK(ok);
+    if (ok) {
+        void *bufs[8] = {0};
+        for (uint32_t i = 0; i < k->n_inputs; i++) bufs[i] = to_native(value_of(c, k->inputs[i]));
+        int64_t range = ir_type_numel(&n->type);
+        if (n->op == IR_OP_CUMSUM) range = n->type.dims[n->attrs.cumsum.axis] ? range / n->type.dims[n->attrs.cumsum.axis] : 0;
+        void *out = run_split(fn, bufs, k->n_inputs, &n->type, range);
+        compare(what, out, &ref, rel, is_normal);
+        free(out);
+        for (uint32_t i = 0; i < k->n_inputs; i++) free(bufs[i]);
+        n_cases++;
+    }
+    cc_fusion_free(&f);
+    ir_value_free(&ref);
+}
+
+static const IrDtype DTYPES[] = {IR_DTYPE_F64, IR_DTYPE_F32, IR_DTYPE_I32};
+
+static uint32_t random_shape(int64_t *dims, uint32_t min_rank, uint32_t max_rank, int64_t max_dim) {
+    uint32_t rank = (uint32_t)irand(min_rank, max_rank);
+    for (uint32_t i = 0; i < rank; i++) dims[i] = irand(1, max_dim);
+    return rank;
+}
+
+static void fill(IrValue *v) {
+    int64_t n = ir_type_numel(&v->type);
+    for (int64_t i = 0; i < n; i++) {
+        double x;
+        if (v->type.dtype == IR_DTYPE_I32) x = (double)irand(-1000, 1000);
+        else x = urand() * 8 - 4;
+        if (v->type.dtype == IR_DTYPE_F32) x = (double)(float)x;
+        if (v->type.dtype != IR_DTYPE_I32 && urand() < 0.05) x = urand() < 0.5 ? -0.0 : 0.0;
+        v->data[i] = x;
+    }
+}
+
+/* --- cases ---------------------------------------------------------------------------- */
+
+static void test_iota(void) {
+    for (int rep = 0; rep < 6; rep++)
+        for (size_t d = 0; d < 3; d++) {
+            int64_t dims[IR_MAX_RANK];
+            uint32_t rank = random_shape(dims, 1, 4, 7);
+            for (uint32_t axis = 0; axis < rank; axis++) {
+                Case c;
+                case_init(&c);
+                IrId r = ir_build_iota(&c.b, ir_type_make(DTYPES[d], rank, dims), axis);
+                char what[96];
+                snprintf(what, sizeof what, "iota %s rank %u axis %u", ir_dtype_name(DTYPES[d]), rank, axis);
+                run_case(&c, r, what, 0, false);
+                case_free(&c);
+            }
+        }
+}
+
+static void test_onehot(void) {
+    for (int rep = 0; rep < 8; rep++)
+        for (size_t d = 0; d < 3; d++) {
+            int64_t dims[IR_MAX_RANK];
+            uint32_t rank = random_shape(dims, 0, 3, 6);
+            int64_t depth = irand(1, 9);
+            Case c;
+            case_init(&c);
+            IrId idx = case_input(&c, "idx", ir_type_make(IR_DTYPE_I32, rank, dims));
+            IrValue *v = &c.vals[0];
+            for (int64_t i = 0; i < ir_type_numel(&v->type); i++) v->data[i] = (double)irand(-2, depth + 1);
+            IrId r = ir_build_onehot(&c.b, idx, depth, DTYPES[d]);
+            char what[96];
+            snprintf(what, sizeof what, "onehot %s rank %u depth %lld", ir_dtype_name(DTYPES[d]), rank, (long long)depth);
+            run_case(&c, r, what, 0, false);
+            case_free(&c);
+        }
+}
+
+static void gather_case(IrDtype dt, uint32_t xr, const int64_t *xd, int64_t axis, int64_t bd, uint32_t ir_,
+                        const int64_t *id, bool oob) {
+    Case c;
+    case_init(&c);
+    IrId x = case_input(&c, "x", ir_type_make(dt, xr, xd));
+    IrId idx = case_input(&c, "idx", ir_type_make(IR_DTYPE_I32, ir_, id));
+    fill(&c.vals[0]);
+    IrValue *iv = &c.vals[1];
+    for (int64_t i = 0; i < ir_type_numel(&iv->type); i++) iv->data[i] = (double)irand(0, xd[axis] - 1);
+    IrId r = ir_build_gather(&c.b, x, idx, axis, bd);
+    char what[128];
+    snprintf(what, sizeof what, "gather %s x rank %u idx rank %u axis %lld batch_dims %lld", ir_dtype_name(dt), xr,
+             ir_, (long long)axis, (long long)bd);
+    if (!oob) {
+        run_case(&c, r, what, 0, false);
+    } else {
+        /* out-of-range indices: 0 there (the interpreter errors); in-range elements equal */
+        ir_graph_add_output(c.g, "out", r);
+        int64_t ni = ir_type_numel(&iv->type);
+        if (ni > 0) iv->data[0] = (double)xd[axis];
+        if (ni > 1) iv->data[ni - 1] = -1;
+        LlmcErr err = {0};
+        CcFusion f;
+        CHECK(cc_fuse(c.g, &f, &err));
+        const CcKernel *k = kernel_at(&f, r);
+        CcKernelFn fn = NULL;
+        CHECK(k && cc_codegen_index(jit, c.g, k, &fn, &err));
+        IrValue ref = {0};
+        IrInterpOptions opt = {.precision = IR_PRECISION_F64, .ranks = 1};
+        CHECK(!ir_interp_run(c.g, &opt, c.vals, &ref, &err)); /* the interpreter refuses */
+        if (fn) {
+            void *bufs[3] = {to_native(&c.vals[k->inputs[0] == x ? 0 : 1]), to_native(&c.vals[k->inputs[0] == x ? 1 : 0]),
+                             NULL};
+            const IrType *ot = &c.g->nodes[r].type;
+            void *out = run_split(fn, bufs, 2, ot, ir_type_numel(ot));
+            /* the whole slice selected by idx[0] (and by the last index) is zero */
+            int64_t inner = 1;
+            for (uint32_t i = (uint32_t)axis + 1; i < xr; i++) inner *= xd[i];
+            int64_t zeros = 0;
+            for (int64_t i = 0; i < ir_type_numel(ot); i++) zeros += native_at(out, dt, i) == 0;
+            CHECK(zeros >= inner);
+            free(out);
+            free(bufs[0]);
+            free(bufs[1]);
+            n_cases++;
+        }
+        cc_fusion_free(&f);
+    }
+    case_free(&c);
+}
+
+static void test_gather(void) {
+    for (int rep = 0; rep < 10; rep++)
+        for (size_t d = 0; d < 3; d++) {
+            int64_t xd[IR_MAX_RANK], id[IR_MAX_RANK];
+            uint32_t xr = random_shape(xd, 1, 3, 6);
+            for (int64_t axis = 0; axis < (int64_t)xr; axis++)
+                for (int64_t bd = 0; bd <= axis; bd++) {
+                    uint32_t extra = (uint32_t)irand(0, 2);
+                    uint32_t ir_ = (uint32_t)bd + extra;
+                    if (xr - 1 + ir_ - bd > 4) continue;
+                    for (int64_t i = 0; i < bd; i++) id[i] = xd[i];
+                    for (uint32_t i = (uint32_t)bd; i < ir_; i++) id[i] = irand(1, 5);
+                    gather_case(DTYPES[d], xr, xd, axis, bd, ir_, id, false);
+                }
+        }
+    /* embedding lookups and out-of-range indices */
+    const int64_t table[2] = {11, 5}, tokens[2] = {2, 7};
+    gather_case(IR_DTYPE_F32, 2, table, 0, 0, 2, tokens, false);
+    gather_case(IR_DTYPE_F32, 2, table, 0, 0, 2, tokens, true);
+    const int64_t xb[3] = {3, 4, 2}, ib[2] = {3, 5};
+    gather_case(IR_DTYPE_F64, 3, xb, 1, 1, 2, ib, true);
+}
+
+static void test_cumsum(void) {
+    for (int rep = 0; rep < 4; rep++)
+        for (size_t d = 0; d < 3; d++) {
+            int64_t dims[IR_MAX_RANK];
+            uint32_t rank = random_shape(dims, 1, 4, 7);
+            for (uint32_t axis = 0; axis < rank; axis++)
+                for (int mode = 0; mode < 4; mode++) {
+                    bool exclusive = mode & 1, reverse = mode & 2;
+                    Case c;
+                    case_init(&c);
+                    IrId x = case_input(&c, "x", ir_type_make(DTYPES[d], rank, dims));
+                    fill(&c.vals[0]);
+                    IrId r = ir_build_cumsum(&c.b, x, axis, exclusive, reverse);
+                    char what[128];
+                    snprintf(what, sizeof what, "cumsum %s rank %u axis %u%s%s", ir_dtype_name(DTYPES[d]), rank,
+                             axis, exclusive ? " exclusive" : "", reverse ? " reverse" : "");
+                    run_case(&c, r, what, 0, false);
+                    case_free(&c);
+                }
+        }
+    /* i32 wrapping */
+    Case c;
+    case_init(&c);
+    const int64_t d1[1] = {6};
+    IrId x = case_input(&c, "x", ir_type_make(IR_DTYPE_I32, 1, d1));
+    for (int i = 0; i < 6; i++) c.vals[0].data[i] = i % 2 ? 2147483647.0 : 1000.0;
+    run_case(&c, ir_build_cumsum(&c.b, x, 0, false, false), "cumsum i32 wrapping", 0, false);
+    case_free(&c);
+}
+
+static void rand_case(IrDtype dt, IrRandDist dist, uint32_t rank, const int64_t *dims, uint32_t seed, uint32_t step,
+                      uint32_t micro, int64_t site) {
+    Case c;
+    case_init(&c);
+    IrType k = ir_type_make(IR_DTYPE_I32, 0, NULL);
+    IrId s = case_input(&c, "seed", k), st = case_input(&c, "step", k), m = case_input(&c, "micro", k);
+    c.vals[0].data[0] = (double)(int32_t)seed;
+    c.vals[1].data[0] = (double)(int32_t)step;
+    c.vals[2].data[0] = (double)(int32_t)micro;
+    IrId r = ir_build_rand(&c.b, ir_type_make(dt, rank, dims), s, st, m, site, dist);
+    char what[128];
+    snprintf(what, sizeof what, "rand %s %s rank %u seed %u step %u micro %u site %lld",
+             dist == IR_RAND_UNIFORM ? "uniform" : "normal", ir_dtype_name(dt), rank, seed, step, micro,
+             (long long)site);
+    run_case(&c, r, what, dist == IR_RAND_UNIFORM ? 0 : 1e-6, dist == IR_RAND_NORMAL);
+    case_free(&c);
+}
+
+static void test_rand(void) {
+    for (int rep = 0; rep < 6; rep++)
+        for (int dist = IR_RAND_UNIFORM; dist <= IR_RAND_NORMAL; dist++)
+            for (int f = 0; f < 2; f++) {
+                int64_t dims[IR_MAX_RANK];
+                uint32_t rank = random_shape(dims, 0, 3, 40);
+                uint32_t seed = (uint32_t)next_u64(), step = (uint32_t)irand(0, 1000), micro = (uint32_t)irand(0, 7);
+                if (rep == 0) seed = 0xffffffffu; /* negative as i32 */
+                rand_case(f ? IR_DTYPE_F32 : IR_DTYPE_F64, (IrRandDist)dist, rank, dims, seed, step, micro,
+                          irand(0, 100));
+            }
+    /* long streams (20000 elements) with fixed keys */
+    const int64_t big[1] = {20000};
+    rand_case(IR_DTYPE_F64, IR_RAND_NORMAL, 1, big, 42, 7, 1, 3);
+    rand_case(IR_DTYPE_F32, IR_RAND_UNIFORM, 1, big, 42, 7, 1, 3);
+}
+
+static void expect_refused(Case *c, IrId r, const char *what) {
+    ir_graph_add_output(c->g, "out", r);
+    LlmcErr err = {0};
+    CcFusion f;
+    CHECK(cc_fuse(c->g, &f, &err));
+    const CcKernel *k = kernel_at(&f, r);
+    CcKernelFn fn = NULL;
+    CHECK(k && !cc_codegen_index(jit, c->g, k, &fn, &err));
+    CHECK(strstr(err.msg, "not supported yet") != NULL);
+    fprintf(stderr, "  %s refused: %s\n", what, err.msg);
+    cc_fusion_free(&f);
+}
+
+static void test_unsupported(void) {
+    const int64_t d2[2] = {3, 5};
+    Case c;
+    case_init(&c);
+    IrId x = case_input(&c, "x", ir_type_make(IR_DTYPE_F32, 2, d2));
+    expect_refused(&c, ir_build_topk(&c.b, x, 2), "topk");
+    case_free(&c);
+
+    case_init(&c);
+    IrType k = ir_type_make(IR_DTYPE_I32, 0, NULL);
+    IrId s = case_input(&c, "seed", k), st = case_input(&c, "step", k), m = case_input(&c, "micro", k);
+    IrId r = ir_build_rand(&c.b, ir_type_make(IR_DTYPE_F32, 2, d2), s, st, m, 1, IR_RAND_UNIFORM);
+    c.g->nodes[r].attrs.rand.shard_axis = 0;
+    c.g->nodes[r].attrs.rand.shards = 2;
+    expect_refused(&c, r, "sharded rand");
+    case_free(&c);
+}
+
+int main(void) {
+    LlmcErr err = {0};
+    jit = cc_jit_new(&err);
+    if (!jit) fprintf(stderr, "cc_jit_new: %s\n", err.msg);
+    CHECK(jit != NULL);
+    if (jit) {
+        test_iota();
+        test_onehot();
+        test_gather();
+        test_cumsum();
+        test_rand();
+        test_unsupported();
+        fprintf(stderr, "%d index kernels compiled and compared\n", n_cases);
+        fprintf(stderr, "rand normal: %lld of %lld elements not bit-exact, worst relative error %.3g\n",
+                (long long)normal_not_bitexact, (long long)normal_elems, worst_normal_rel);
+    }
+    cc_jit_free(jit);
+    TEST_MAIN();
+}
