@@ -1,6 +1,7 @@
 /* compiler/codegen_elementwise.c — one fused elementwise kernel as one LLVM function.
  *
- * Given a set of elementwise nodes (and `broadcast`s) that all have the output's shape, this builds
+ * Given a set of elementwise nodes that all have the output's shape (and movement chains
+ * of `broadcast`, `reshape`, `permute` members feeding them), this builds
  *
  *     void llmc_ew_<n>(void **bufs, int64_t begin, int64_t end)
  *
@@ -9,9 +10,12 @@
  * are: nodes of the output's shape (a dense buffer, indexed by i); rank-0 values seen
  * through a `broadcast` (a 1-element buffer loaded once and splatted); splat constants
  * (folded into the code as literals, no buffer); values of any other shape seen through
- * a `broadcast` member of the set (a dense buffer of the source's shape, read at the
- * source index that output index i maps to: the output coordinates of i by constant
- * division, size-1 source axes at 0 — codegen_emit.c, bcast_index). Only the nodes the output needs are
+ * a chain of movement members of the set (a dense buffer of the source's shape, read at
+ * the source index that output index i maps to through the chain, member by member:
+ * broadcast by constant division with size-1 source axes at 0, permute by the inverse
+ * permutation of coordinates, reshape as the identity on flat indices — codegen_emit.c,
+ * move_index). The chain's top has the output's shape; members below it may have any
+ * shape and are read by nothing but the chain. Only the nodes the output needs are
  * computed; intermediates live in registers, never in memory.
  *
  * The loop is vectorized by hand: a main loop over W lanes, then a scalar remainder loop
@@ -60,8 +64,8 @@
  * need a per-vector run test and are left for the performance issue. The scalar and vector
  * loops compute the same index per element, so split-range calls stay byte-identical.
  *
- * Deliberately not here: fusion decisions (the caller picks the set), reductions, movement
- * other than `broadcast` (reshape, permute, slice: a MOVEMENT kernel copies them today),
+ * Deliberately not here: fusion decisions (the caller picks the set), reductions, `slice`
+ * and `concat` members (a MOVEMENT kernel copies them today),
  * multiple outputs, threading.
  */
 #include "compiler_int.h"
@@ -132,16 +136,28 @@ static bool plan_external(Plan *p, IrId id, const IrType *out_type, LlmcErr *err
     return true;
 }
 
-/* A `broadcast` member `id` of the set. A rank-0 or splat-constant source is repeated
- * (CC_ROLE_ALIAS, as for an outside rank-0 broadcast); any other source must come from
- * outside the set and is read at the mapped index (CC_ROLE_BCAST; the source becomes an
- * input, CC_ROLE_INDEXED unless it is also read directly). */
-static bool plan_bcast(Plan *p, IrId id, const uint8_t *in_set, LlmcErr *err) {
+static bool is_move(const IrNode *n) {
+    return n->op == IR_OP_BROADCAST || n->op == IR_OP_RESHAPE || n->op == IR_OP_PERMUTE;
+}
+
+/* A movement member `id` of the set (broadcast, reshape, permute), the top of a chain of
+ * movement members down to a source outside the set (chain members below the top may have
+ * any shape; they get no role of their own). A rank-0 or splat-constant source is repeated
+ * (CC_ROLE_ALIAS, as for an outside rank-0 broadcast); any other source is read at the
+ * index the chain maps to (CC_ROLE_BCAST; the source becomes an input, CC_ROLE_INDEXED
+ * unless it is also read directly). */
+static bool plan_move(Plan *p, IrId id, const uint8_t *in_set, const IrType *out_type, LlmcErr *err) {
     const IrGraph *g = p->g;
-    IrId src = ir_graph_node(g, id)->operands[0];
+    if (!ir_type_same_shape(&ir_graph_node(g, id)->type, out_type)) {
+        llmc_err_set(err, "elementwise kernel: %%%u (%s) is read by the body but does not have the output's shape",
+                     id, ir_op_name(ir_graph_node(g, id)->op));
+        return false;
+    }
+    IrId src = id;
+    while (in_set[src] && is_move(ir_graph_node(g, src))) src = ir_graph_node(g, src)->operands[0];
     const IrNode *s = ir_graph_node(g, src);
     if (in_set[src]) {
-        llmc_err_set(err, "elementwise kernel: broadcast %%%u reads %%%u, a member of the kernel", id, src);
+        llmc_err_set(err, "elementwise kernel: movement %%%u reads %%%u, a member of the kernel", id, src);
         return false;
     }
     if (s->type.rank == 0 || is_splat_const(s)) {
@@ -176,10 +192,10 @@ static bool plan_build(Plan *p, const IrGraph *g, const IrId *nodes, uint32_t n_
         }
         const IrNode *n = ir_graph_node(g, id);
         const IrType *ot = &ir_graph_node(g, output)->type;
-        if (ir_op_info(n->op)->kind != IR_KIND_ELEMENTWISE && n->op != IR_OP_BROADCAST) {
+        if (ir_op_info(n->op)->kind != IR_KIND_ELEMENTWISE && !is_move(n)) {
             llmc_err_set(err, "elementwise kernel: %%%u is %s, not an elementwise op", id, ir_op_name(n->op));
             ok = false;
-        } else if (!ir_type_same_shape(&n->type, ot)) {
+        } else if (!is_move(n) && !ir_type_same_shape(&n->type, ot)) {
             llmc_err_set(err, "elementwise kernel: %%%u (%s) does not have the output's shape", id,
                          ir_op_name(n->op));
             ok = false;
@@ -207,14 +223,14 @@ static bool plan_build(Plan *p, const IrGraph *g, const IrId *nodes, uint32_t n_
     for (IrId id = output + 1; id-- > 0;) {
         if (!need[id] || !in_set[id]) continue;
         const IrNode *n = ir_graph_node(g, id);
-        if (n->op == IR_OP_BROADCAST) {
-            if (!plan_bcast(p, id, in_set, err)) ok = false;
+        if (is_move(n)) {
+            if (!plan_move(p, id, in_set, &out_type, err)) ok = false;
             continue;
         }
         p->role[id] = CC_ROLE_COMPUTE;
         for (uint32_t k = 0; k < n->n_operands; k++) {
             IrId o = n->operands[k];
-            if (in_set[o]) need[o] = 1; /* a broadcast in the set is planned at its turn */
+            if (in_set[o]) need[o] = 1; /* a movement member is planned at its turn */
             else if (!plan_external(p, o, &out_type, err)) ok = false;
         }
     }

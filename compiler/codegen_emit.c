@@ -124,10 +124,13 @@ static LLVMValueRef load_buffer(CcEmit *e, IrId id) {
     return v;
 }
 
-/* The flat operand index of broadcast `id` for body index i (an i64 scalar): the output
- * coordinates of i by constant division, then the operand's row-major ravel with size-1
- * axes at 0 (ir_interp_broadcast's formula). Shapes are static, so every divisor is a
- * constant and LLVM turns them into multiplies. */
+/* The flat operand index of movement member `id` (broadcast, permute, reshape) for its
+ * flat result index i (an i64 scalar). broadcast: the result coordinates of i by constant
+ * division, then the operand's row-major ravel with size-1 axes at 0 (ir_interp_broadcast's
+ * formula); permute: result axis k is operand axis perm[k], so coordinate k weighs the
+ * operand's stride perm[k] (ir_interp_permute); reshape: the identity (row-major order is
+ * kept). Shapes are static, so every divisor is a constant and LLVM turns them into
+ * multiplies. */
 static void row_major_strides(const IrType *t, int64_t *strides) {
     int64_t s = 1;
     for (uint32_t k = t->rank; k-- > 0;) {
@@ -136,30 +139,48 @@ static void row_major_strides(const IrType *t, int64_t *strides) {
     }
 }
 
-static LLVMValueRef bcast_index(const CcEmit *e, IrId id, LLVMValueRef i) {
+/* Result coordinate a of flat index i, times `weight` (skipped for weight 0). */
+static LLVMValueRef coord_term(const CcEmit *e, const IrType *ot, const int64_t *ostride, uint32_t a, int64_t weight,
+                               LLVMValueRef i) {
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(e->ctx);
+    LLVMValueRef c = i;
+    if (ostride[a] != 1) c = LLVMBuildUDiv(e->b, c, LLVMConstInt(i64, (unsigned long long)ostride[a], 0), "");
+    if (a != 0) c = LLVMBuildURem(e->b, c, LLVMConstInt(i64, (unsigned long long)ot->dims[a], 0), "");
+    if (weight != 1) c = LLVMBuildMul(e->b, c, LLVMConstInt(i64, (unsigned long long)weight, 0), "");
+    return c;
+}
+
+static LLVMValueRef move_index(const CcEmit *e, IrId id, LLVMValueRef i) {
     const IrNode *n = ir_graph_node(e->g, id);
+    if (n->op == IR_OP_RESHAPE) return i;
     const IrType *ot = &n->type, *st = &ir_graph_node(e->g, n->operands[0])->type;
-    const IrInts *map = &n->attrs.broadcast.dims;
     LLVMTypeRef i64 = LLVMInt64TypeInContext(e->ctx);
     int64_t ostride[IR_MAX_RANK], sstride[IR_MAX_RANK];
     row_major_strides(ot, ostride);
     row_major_strides(st, sstride);
     LLVMValueRef acc = LLVMConstInt(i64, 0, 0);
+    if (n->op == IR_OP_PERMUTE) {
+        const IrInts *perm = &n->attrs.permute.perm;
+        for (uint32_t k = 0; k < ot->rank; k++) {
+            uint32_t s = (uint32_t)perm->v[k];
+            if (ot->dims[k] == 1) continue;
+            acc = LLVMBuildAdd(e->b, acc, coord_term(e, ot, ostride, k, sstride[s], i), "");
+        }
+        return acc;
+    }
+    LLMC_ASSERT(n->op == IR_OP_BROADCAST);
+    const IrInts *map = &n->attrs.broadcast.dims;
     for (uint32_t k = 0; k < st->rank; k++) {
         if (st->dims[k] == 1) continue;
-        uint32_t a = (uint32_t)map->v[k];
-        LLVMValueRef c = i;
-        if (ostride[a] != 1) c = LLVMBuildUDiv(e->b, c, LLVMConstInt(i64, (unsigned long long)ostride[a], 0), "");
-        if (a != 0) c = LLVMBuildURem(e->b, c, LLVMConstInt(i64, (unsigned long long)ot->dims[a], 0), "");
-        if (sstride[k] != 1) c = LLVMBuildMul(e->b, c, LLVMConstInt(i64, (unsigned long long)sstride[k], 0), "");
-        acc = LLVMBuildAdd(e->b, acc, c, "");
+        acc = LLVMBuildAdd(e->b, acc, coord_term(e, ot, ostride, (uint32_t)map->v[k], sstride[k], i), "");
     }
     return acc;
 }
 
-/* Broadcast `id` of buffer alias[id]: a scalar load at the mapped index; with lanes, one
- * scalar load per lane inserted into a vector (a gather). Correct for every map; the
- * splat and contiguous-run special cases are a later performance step (compiler/fuse.c). */
+/* Movement chain `id` over buffer alias[id]: each member maps its result index to its
+ * operand's, down to the buffer; a scalar load at the final index; with lanes, one scalar
+ * load per lane inserted into a vector (a gather). Correct for every chain; the splat and
+ * contiguous-run special cases are a later performance step (compiler/fuse.c). */
 static LLVMValueRef load_bcast(CcEmit *e, IrId id) {
     IrId src = e->alias[id];
     IrDtype dt = ir_graph_node(e->g, src)->type.dtype;
@@ -167,8 +188,8 @@ static LLVMValueRef load_bcast(CcEmit *e, IrId id) {
     unsigned n = e->lanes ? e->lanes : 1;
     LLVMValueRef v = e->lanes ? LLVMGetPoison(LLVMVectorType(et, e->lanes)) : NULL;
     for (unsigned l = 0; l < n; l++) {
-        LLVMValueRef i = l ? LLVMBuildAdd(e->b, e->idx, LLVMConstInt(i64, l, 0), "") : e->idx;
-        LLVMValueRef si = bcast_index(e, id, i);
+        LLVMValueRef si = l ? LLVMBuildAdd(e->b, e->idx, LLVMConstInt(i64, l, 0), "") : e->idx;
+        for (IrId m = id; m != src; m = ir_graph_node(e->g, m)->operands[0]) si = move_index(e, m, si);
         LLVMValueRef ptr = LLVMBuildGEP2(e->b, et, e->base[src], &si, 1, "");
         LLVMValueRef x = LLVMBuildLoad2(e->b, et, ptr, "");
         LLVMSetAlignment(x, (unsigned)ir_dtype_size(dt));

@@ -53,11 +53,24 @@
  * cc_codegen_matmul_cached builds the same module under the fixed name "llmc_mm" and hands
  * it to the object cache (compiler/objcache.c), which keys and names it.
  *
- * Deliberately not here: epilogue fusion (bias, activation), threading, other dtypes than
- * f32/f64, the cache itself, prefetch hints and a hand-scheduled inner loop (later
- * performance issue).
+ * Epilogue (cc_codegen_matmul_kernel: a MATMUL kernel of cc_fuse, the matmul plus the
+ * same-shape elementwise chain that consumes it). The K-sums are accumulated, exactly as
+ * above, into the buffer of the kernel's root (which has the matmul's shape and dtype).
+ * When a task has run its last KC block — so each element's sum is complete — one pass
+ * over the task's block applies the epilogue to each element exactly once, in place:
+ * the root's element is read as the matmul's value, every kernel output is computed (per
+ * node emission of compiler/codegen_emit.c: same-shape inputs at the output index,
+ * rank-0 inputs splatted, splat constants as literals, a broadcast of a [N] bias or any
+ * other non-scalar input through its index arithmetic) and then stored. The pass runs
+ * VL elements at a time along each row and one at a time for the row's last nc % VL;
+ * which path an element takes depends only on its column within the task's block, and
+ * both paths compute the same IEEE operations, so splits still give the same bytes.
+ *
+ * Deliberately not here: movement ops on the matmul's operands (permute/reshape absorbed
+ * by fusion: "not supported yet"), threading, other dtypes than f32/f64, the cache
+ * itself, prefetch hints and a hand-scheduled inner loop (later performance issue).
  */
-#include "compiler.h"
+#include "compiler_int.h"
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
@@ -127,6 +140,16 @@ typedef struct Mm {
     LLVMValueRef fn; /* the function being built */
     bool avx512;
 } Mm;
+
+/* A MATMUL kernel's epilogue binding (cc_codegen_matmul_kernel); NULL for one bare node. */
+typedef struct Epi {
+    const IrGraph *g;
+    const CcKernel *k;
+    IrId mm;        /* the matmul member */
+    uint32_t slot_x, slot_y, slot_c; /* bufs[] of its operands and of the root (C) */
+    uint8_t *role;  /* [g->n_nodes] CcRole */
+    IrId *alias;    /* [g->n_nodes] */
+} Epi;
 
 /* A counted loop for (i = lo; i < hi; i++): loop_begin leaves the builder in the body,
  * loop_end closes it from wherever the body ended and leaves the builder after it. */
@@ -336,7 +359,48 @@ static LLVMValueRef entry_alloca(Mm *e, int64_t n, const char *name) {
     return a;
 }
 
-static void build_kernel(Mm *e, const char *name) {
+/* --- the epilogue ---------------------------------------------------------------------------- */
+
+/* One epilogue body at flat output index idx (lanes 0: one element; else `lanes`
+ * consecutive ones): every kernel output computed, then stored. */
+static void epi_body(Mm *e, const Epi *ep, CcEmit *ce, LLVMValueRef *out_ptr, LLVMValueRef idx, unsigned lanes) {
+    const CcKernel *k = ep->k;
+    memset(ce->val, 0, ep->g->n_nodes * sizeof *ce->val);
+    ce->lanes = lanes;
+    ce->idx = idx;
+    LLVMValueRef *v = llmc_xcalloc(k->n_outputs, sizeof *v); /* all read before any store */
+    for (uint32_t o = 0; o < k->n_outputs; o++) v[o] = cc_cg_value(ce, k->outputs[o]);
+    for (uint32_t o = 0; o < k->n_outputs; o++) {
+        IrDtype dt = ir_graph_node(ep->g, k->outputs[o])->type.dtype;
+        LLVMValueRef ptr = LLVMBuildGEP2(e->b, cc_cg_elem_type(ce, dt), out_ptr[o], &idx, 1, "");
+        LLVMSetAlignment(LLVMBuildStore(e->b, v[o], ptr), (unsigned)ir_dtype_size(dt));
+    }
+    free(v);
+}
+
+/* The task's block (batch bi, rows m0 + [0, mc), columns n0 + [0, nc)), after its last
+ * KC block: each element once, VL at a time along the row, then the row's tail. */
+static void emit_epilogue(Mm *e, const Epi *ep, CcEmit *ce, LLVMValueRef *out_ptr, LLVMValueRef bi,
+                          LLVMValueRef m0, LLVMValueRef n0, LLVMValueRef mc, LLVMValueRef nc) {
+    const CcMatmulPlan *p = e->p;
+    LLVMValueRef W = ci(e, p->vl);
+    Loop lr = loop_begin(e, ci(e, 0), mc, "epi.row");
+    LLVMValueRef row = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, bi, ci(e, p->M * p->N), ""),
+                                    LLVMBuildMul(e->b, LLVMBuildAdd(e->b, m0, lr.i, ""), ci(e, p->N), ""), "");
+    row = LLVMBuildAdd(e->b, row, n0, "epi.rowbase");
+    LLVMValueRef nvec = LLVMBuildSDiv(e->b, nc, W, "");
+    Loop lv = loop_begin(e, ci(e, 0), nvec, "epi.vec");
+    epi_body(e, ep, ce, out_ptr, LLVMBuildAdd(e->b, row, LLVMBuildMul(e->b, lv.i, W, ""), ""), (unsigned)p->vl);
+    loop_end(e, &lv);
+    Loop ls = loop_begin(e, LLVMBuildMul(e->b, nvec, W, ""), nc, "epi.tail");
+    epi_body(e, ep, ce, out_ptr, LLVMBuildAdd(e->b, row, ls.i, ""), 0);
+    loop_end(e, &ls);
+    loop_end(e, &lr);
+}
+
+/* --- the kernel (continued) ----------------------------------------------------------------- */
+
+static void build_kernel(Mm *e, const char *name, const Epi *ep) {
     const CcMatmulPlan *p = e->p;
     LLVMTypeRef params[3] = {e->ptr, e->i64, e->i64};
     LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), params, 3, 0);
@@ -356,9 +420,41 @@ static void build_kernel(Mm *e, const char *name) {
     LLVMPositionBuilderAtEnd(e->b, entry);
     LLVMValueRef buf[3];
     static const char *const names[3] = {"A", "B", "C"};
+    uint32_t slots[3] = {0, 1, 2};
+    if (ep) slots[0] = ep->slot_x, slots[1] = ep->slot_y, slots[2] = ep->slot_c;
     for (int i = 0; i < 3; i++) {
-        LLVMValueRef ix = ci(e, i);
+        LLVMValueRef ix = ci(e, slots[i]);
         buf[i] = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildGEP2(e->b, e->ptr, bufs, &ix, 1, ""), names[i]);
+    }
+    /* Epilogue operands: element pointers, rank-0 inputs loaded once; the matmul's value is
+     * the root's element (C). */
+    CcEmit ce = {0};
+    LLVMValueRef *out_ptr = NULL;
+    bool epilogue = ep && ep->k->root != ep->mm;
+    if (epilogue) {
+        const CcKernel *k = ep->k;
+        ce = (CcEmit){.ctx = e->ctx, .mod = e->mod, .b = e->b, .g = ep->g, .role = ep->role, .alias = ep->alias};
+        ce.base = llmc_xcalloc(ep->g->n_nodes, sizeof *ce.base);
+        ce.val = llmc_xcalloc(ep->g->n_nodes, sizeof *ce.val);
+        for (uint32_t i = 0; i < k->n_inputs; i++) {
+            IrId id = k->inputs[i];
+            LLVMValueRef ix = ci(e, i);
+            LLVMValueRef ptr = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildGEP2(e->b, e->ptr, bufs, &ix, 1, ""), "in");
+            if (ep->role[id] == CC_ROLE_SCALAR) {
+                IrDtype dt = ir_graph_node(ep->g, id)->type.dtype;
+                LLVMValueRef v = LLVMBuildLoad2(e->b, cc_cg_elem_type(&ce, dt), ptr, "scalar");
+                LLVMSetAlignment(v, (unsigned)ir_dtype_size(dt));
+                ce.base[id] = v;
+            } else {
+                ce.base[id] = ptr;
+            }
+        }
+        ce.base[ep->mm] = buf[2];
+        out_ptr = llmc_xcalloc(k->n_outputs, sizeof *out_ptr);
+        for (uint32_t o = 0; o < k->n_outputs; o++) {
+            LLVMValueRef ix = ci(e, k->n_inputs + o);
+            out_ptr[o] = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildGEP2(e->b, e->ptr, bufs, &ix, 1, ""), "out");
+        }
     }
     LLVMValueRef apack = entry_alloca(e, p->mc * p->kc, "Ap");
     LLVMValueRef bpack = entry_alloca(e, p->kc * p->nc, "Bp");
@@ -442,13 +538,163 @@ static void build_kernel(Mm *e, const char *name) {
     LLVMAddIncoming(pc, &pcn, &latch, 1);
     LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, pcn, ci(e, p->K), ""), kblk, kdone);
     LLVMPositionBuilderAtEnd(e->b, kdone);
+    if (epilogue) emit_epilogue(e, ep, &ce, out_ptr, bi, m0, n0, mc, nc);
     loop_end(e, &lt);
     LLVMBuildRetVoid(e->b);
+    free(ce.base);
+    free(ce.val);
+    free(out_ptr);
 }
 
-/* Builds the module for `node` into ctx; NULL + message when the node is not supported. */
+/* --- planning a MATMUL kernel's epilogue ------------------------------------------------------ */
+
+static bool epi_is_splat_const(const IrNode *n) { return n->op == IR_OP_CONST && n->attrs.constant.value.count == 1; }
+
+static bool epi_slot(const CcKernel *k, IrId id, uint32_t *slot) {
+    for (uint32_t i = 0; i < k->n_inputs; i++)
+        if (k->inputs[i] == id) {
+            *slot = i;
+            return true;
+        }
+    return false;
+}
+
+static bool epi_member(const CcKernel *k, IrId id) {
+    for (uint32_t i = 0; i < k->n_nodes; i++)
+        if (k->nodes[i] == id) return true;
+    return false;
+}
+
+static void epi_free(Epi *ep) {
+    free(ep->role);
+    free(ep->alias);
+    ep->role = NULL;
+    ep->alias = NULL;
+}
+
+/* An operand `o` from outside the kernel, read by an epilogue op at the output index. */
+static bool epi_external(Epi *ep, IrId o, const IrType *shape, LlmcErr *err) {
+    const IrNode *n = ir_graph_node(ep->g, o);
+    uint32_t slot;
+    if (ep->role[o] == CC_ROLE_BUFFER || ep->role[o] == CC_ROLE_CONST) return true;
+    if (epi_is_splat_const(n)) {
+        ep->role[o] = CC_ROLE_CONST;
+        return true;
+    }
+    if (!epi_slot(ep->k, o, &slot) || !ir_type_same_shape(&n->type, shape)) {
+        llmc_err_set(err, "matmul kernel (root %%%u): epilogue operand %%%u is not an input of the output's shape; "
+                          "not supported yet", ep->k->root, o);
+        return false;
+    }
+    ep->role[o] = CC_ROLE_BUFFER; /* also when it was INDEXED: base is the element pointer either way */
+    return true;
+}
+
+/* A broadcast member `id`: a rank-0 or splat-constant source is repeated (ALIAS); any
+ * other source, an input, is read at the mapped index (BCAST). */
+static bool epi_bcast(Epi *ep, IrId id, LlmcErr *err) {
+    IrId src = ir_graph_node(ep->g, id)->operands[0];
+    const IrNode *s = ir_graph_node(ep->g, src);
+    uint32_t slot;
+    bool splat = epi_is_splat_const(s);
+    if (!splat && !epi_slot(ep->k, src, &slot)) {
+        llmc_err_set(err, "matmul kernel (root %%%u): broadcast %%%u reads %%%u, which is not a kernel input; "
+                          "not supported yet", ep->k->root, id, src);
+        return false;
+    }
+    ep->alias[id] = src;
+    if (s->type.rank == 0 || splat) {
+        ep->role[id] = CC_ROLE_ALIAS;
+        if (ep->role[src] == CC_ROLE_NONE) ep->role[src] = splat ? CC_ROLE_CONST : CC_ROLE_SCALAR;
+        return true;
+    }
+    ep->role[id] = CC_ROLE_BCAST;
+    if (ep->role[src] == CC_ROLE_NONE) ep->role[src] = CC_ROLE_INDEXED;
+    return true;
+}
+
+static bool epi_plan(Epi *ep, const IrGraph *g, const CcKernel *k, LlmcErr *err) {
+    memset(ep, 0, sizeof *ep);
+    ep->g = g;
+    ep->k = k;
+    ep->mm = IR_ID_NONE;
+    if (k->kind != CC_KERNEL_MATMUL) {
+        llmc_err_set(err, "matmul codegen: kernel (root %%%u) is %s, not matmul", k->root,
+                     cc_kernel_kind_name(k->kind));
+        return false;
+    }
+    for (uint32_t i = 0; i < k->n_nodes; i++) {
+        if (ir_graph_node(g, k->nodes[i])->op != IR_OP_MATMUL) continue;
+        if (ep->mm != IR_ID_NONE) {
+            llmc_err_set(err, "matmul kernel (root %%%u): two matmuls; not supported yet", k->root);
+            return false;
+        }
+        ep->mm = k->nodes[i];
+    }
+    if (ep->mm == IR_ID_NONE) {
+        llmc_err_set(err, "matmul codegen: kernel (root %%%u) has no matmul", k->root);
+        return false;
+    }
+    const IrNode *mm = ir_graph_node(g, ep->mm);
+    const IrType *root_t = &ir_graph_node(g, k->root)->type;
+    if (!epi_slot(k, mm->operands[0], &ep->slot_x) || !epi_slot(k, mm->operands[1], &ep->slot_y)) {
+        llmc_err_set(err, "matmul kernel (root %%%u): an operand of matmul %%%u is computed inside the kernel "
+                          "(movement); not supported yet", k->root, ep->mm);
+        return false;
+    }
+    if (root_t->dtype != mm->type.dtype || !ir_type_same_shape(root_t, &mm->type)) {
+        llmc_err_set(err, "matmul kernel (root %%%u): the root's type differs from the matmul's; not supported yet",
+                     k->root);
+        return false;
+    }
+    ep->slot_c = UINT32_MAX;
+    for (uint32_t o = 0; o < k->n_outputs; o++) {
+        if (k->outputs[o] == k->root) ep->slot_c = k->n_inputs + o;
+        if (k->outputs[o] == ep->mm && ep->mm != k->root) {
+            llmc_err_set(err, "matmul kernel (root %%%u): the matmul is an output besides the root; not supported yet",
+                         k->root);
+            return false;
+        }
+    }
+    LLMC_ASSERT(ep->slot_c != UINT32_MAX); /* the root is always an output (CcKernel) */
+    ep->role = llmc_xcalloc(g->n_nodes, 1);
+    ep->alias = llmc_xcalloc(g->n_nodes, sizeof *ep->alias);
+    ep->role[ep->mm] = CC_ROLE_BUFFER;
+    uint8_t *need = llmc_xcalloc(g->n_nodes, 1);
+    for (uint32_t o = 0; o < k->n_outputs; o++) need[k->outputs[o]] = 1;
+    bool ok = true;
+    for (uint32_t i = k->n_nodes; i-- > 0 && ok;) {
+        IrId id = k->nodes[i];
+        if (id == ep->mm || !need[id]) continue;
+        const IrNode *n = ir_graph_node(g, id);
+        if (!ir_type_same_shape(&n->type, &mm->type)) {
+            llmc_err_set(err, "matmul kernel (root %%%u): %%%u = %s does not have the matmul's shape; not supported yet",
+                         k->root, id, ir_op_name(n->op));
+            ok = false;
+        } else if (n->op == IR_OP_BROADCAST) {
+            ok = epi_bcast(ep, id, err);
+        } else if (ir_op_info(n->op)->kind != IR_KIND_ELEMENTWISE) {
+            llmc_err_set(err, "matmul kernel (root %%%u): epilogue node %%%u = %s; not supported yet", k->root, id,
+                         ir_op_name(n->op));
+            ok = false;
+        } else {
+            ep->role[id] = CC_ROLE_COMPUTE;
+            for (uint32_t j = 0; j < n->n_operands && ok; j++) {
+                IrId o = n->operands[j];
+                if (epi_member(k, o)) need[o] = 1;
+                else ok = epi_external(ep, o, &mm->type, err);
+            }
+        }
+    }
+    free(need);
+    if (!ok) epi_free(ep);
+    return ok;
+}
+
+/* Builds the module for `node` into ctx; NULL + message when the node is not supported.
+ * ep: the MATMUL kernel around it (bufs binding, epilogue), or NULL for the bare node. */
 static LLVMModuleRef build_module(const CcJit *jit, LLVMContextRef ctx, const IrGraph *g, IrId node,
-                                  const char *name, LlmcErr *err) {
+                                  const Epi *ep, const char *name, LlmcErr *err) {
     CcMatmulPlan plan;
     if (!cc_matmul_plan(jit, g, node, &plan, err)) return NULL;
     Mm e = {.p = &plan, .ctx = ctx, .avx512 = cc_jit_has_avx512(jit)};
@@ -459,7 +705,7 @@ static LLVMModuleRef build_module(const CcJit *jit, LLVMContextRef ctx, const Ir
     e.ptr = LLVMPointerTypeInContext(ctx, 0);
     e.elt = plan.dtype == IR_DTYPE_F32 ? LLVMFloatTypeInContext(ctx) : LLVMDoubleTypeInContext(ctx);
     e.vec = LLVMVectorType(e.elt, (unsigned)plan.vl);
-    build_kernel(&e, name);
+    build_kernel(&e, name, ep);
     LLVMDisposeBuilder(e.b);
     cc_jit_prepare_module(jit, e.mod);
     return e.mod;
@@ -471,7 +717,7 @@ bool cc_codegen_matmul(CcJit *jit, const IrGraph *g, IrId node, CcKernelFn *fn, 
     char name[32];
     snprintf(name, sizeof name, "llmc_mm_%u", cc_jit_next_id(jit));
     LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
-    LLVMModuleRef mod = build_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, node, name, err);
+    LLVMModuleRef mod = build_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, node, NULL, name, err);
     if (!mod) {
         LLVMOrcDisposeThreadSafeContext(tsctx);
         return false;
@@ -483,12 +729,31 @@ bool cc_codegen_matmul(CcJit *jit, const IrGraph *g, IrId node, CcKernelFn *fn, 
     return true;
 }
 
+bool cc_codegen_matmul_kernel(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err) {
+    Epi ep;
+    if (!epi_plan(&ep, g, k, err)) return false;
+    char name[32];
+    snprintf(name, sizeof name, "llmc_mmk_%u", cc_jit_next_id(jit));
+    LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
+    LLVMModuleRef mod = build_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, ep.mm, &ep, name, err);
+    epi_free(&ep);
+    if (!mod) {
+        LLVMOrcDisposeThreadSafeContext(tsctx);
+        return false;
+    }
+    if (!cc_jit_add_module(jit, mod, tsctx, err)) return false;
+    void *addr = cc_jit_lookup(jit, name, err);
+    if (!addr) return false;
+    memcpy(fn, &addr, sizeof addr);
+    return true;
+}
+
 bool cc_codegen_matmul_cached(CcJit *jit, CcObjCache *cache, const IrGraph *g, IrId node, CcKernelFn *fn,
                               bool *hit, LlmcErr *err) {
     if (hit) *hit = false;
     if (!cache) return cc_codegen_matmul(jit, g, node, fn, err);
     LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
-    LLVMModuleRef mod = build_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, node, "llmc_mm", err);
+    LLVMModuleRef mod = build_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, node, NULL, "llmc_mm", err);
     if (!mod) {
         LLVMOrcDisposeThreadSafeContext(tsctx);
         return false;
@@ -549,7 +814,7 @@ static char *module_text(const CcJit *jit, LLVMModuleRef mod, bool optimize, boo
 
 static char *matmul_text(CcJit *jit, const IrGraph *g, IrId node, bool optimize, bool asm_text, LlmcErr *err) {
     LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef mod = build_module(jit, ctx, g, node, "llmc_mm", err);
+    LLVMModuleRef mod = build_module(jit, ctx, g, node, NULL, "llmc_mm", err);
     char *text = mod ? module_text(jit, mod, optimize, asm_text, err) : NULL;
     if (mod) LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);

@@ -287,7 +287,8 @@ const char *cc_kernel_kind_name(CcKernelKind k); /* "elementwise", ...; "?" if i
 
 /* ===================================================================================
  * JIT: matmul (compiler/codegen_matmul.c). One matmul node as one kernel: packing, cache
- * blocking over K and N, a register-blocked llvm.fma microkernel sized for the host.
+ * blocking over K and N, a register-blocked llvm.fma microkernel sized for the host; and a
+ * MATMUL kernel of cc_fuse (the matmul plus its elementwise epilogue) as one kernel.
  * =================================================================================== */
 
 /* How a matmul kernel covers its output. A task is one output block: batch b, rows
@@ -311,6 +312,18 @@ bool cc_matmul_plan(const CcJit *jit, const IrGraph *g, IrId node, CcMatmulPlan 
  * tasks (CcMatmulPlan). The output must not overlap the operands. The kernel uses
  * plan.stack_bytes (< 400 KiB) of stack and calls nothing. */
 bool cc_codegen_matmul(CcJit *jit, const IrGraph *g, IrId node, CcKernelFn *fn, LlmcErr *err);
+/* The kernel for MATMUL kernel k of cc_fuse: its matmul and the elementwise epilogue
+ * that consumes it (bias through a broadcast, activation, residual add, scaling), in one
+ * function with cc_codegen_matmul's tasks and summation order (CcMatmulPlan of the
+ * matmul). bufs = k->inputs in order (ascending id: the matmul's two operands among them,
+ * and the epilogue's outside operands; splat constants are literals, not listed), then
+ * k->outputs in order, each dense row-major in its dtype (a rank-0 input is a 1-element
+ * array). The K-sums accumulate in the root's buffer; the epilogue runs on each element
+ * once, after the element's last KC block. Outputs must not overlap inputs. false + "not
+ * supported yet" for movement members on the matmul's operands, epilogue nodes other
+ * than elementwise ops and broadcasts of inputs, or a root whose type is not the
+ * matmul's. */
+bool cc_codegen_matmul_kernel(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err);
 /* The kernel's LLVM IR text (verified; after default<O3> when `optimize`); malloc'd. */
 char *cc_codegen_matmul_ir(CcJit *jit, const IrGraph *g, IrId node, bool optimize, LlmcErr *err);
 /* The optimized kernel's host assembly (AT&T syntax), for --emit=asm; malloc'd. */

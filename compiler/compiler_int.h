@@ -126,9 +126,10 @@ typedef enum CcRole {
     CC_ROLE_SCALAR,   /* rank-0 input: base[id] is its loaded value, splatted */
     CC_ROLE_CONST,    /* splat constant, a literal */
     CC_ROLE_ALIAS,    /* broadcast of a rank-0 value: alias[id]'s value, splatted */
-    CC_ROLE_BCAST,    /* broadcast of a buffer alias[id] (any rank) to the body's shape: the
-                         element at the operand index the body index maps to */
-    CC_ROLE_INDEXED,  /* an input read only through CC_ROLE_BCAST nodes: base[id] is its
+    CC_ROLE_BCAST,    /* top of a movement chain (broadcast, permute, reshape members) over a
+                         buffer alias[id] (any shape) to the body's shape: the element at the
+                         buffer index the body index maps to through the chain */
+    CC_ROLE_INDEXED,  /* an input read only through CC_ROLE_BCAST chains: base[id] is its
                          element pointer, never read at idx itself */
 } CcRole;
 
@@ -138,7 +139,7 @@ typedef struct CcEmit {
     struct LLVMOpaqueBuilder *b;
     const IrGraph *g;
     const uint8_t *role;           /* [g->n_nodes] CcRole */
-    const IrId *alias;             /* [g->n_nodes] ALIAS: the rank-0 node repeated; BCAST: its source */
+    const IrId *alias;             /* [g->n_nodes] ALIAS: the rank-0 node repeated; BCAST: the chain's buffer */
     struct LLVMOpaqueValue **base; /* [g->n_nodes] BUFFER: element pointer; SCALAR: value */
     struct LLVMOpaqueValue **val;  /* [g->n_nodes] this body's values; the caller zeroes it
                                       per body (cc_cg_value memoizes) */

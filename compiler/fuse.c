@@ -12,13 +12,19 @@
  *      users when all of its users are in one ELEMENTWISE kernel whose nodes have its
  *      shape (the single-consumer rule, generalized: several users may all sit in that
  *      kernel). Being a graph output does not prevent it; the kernel then has that value
- *      as an extra output. A `broadcast` joins the same way: of a rank-0 value, it becomes
- *      a splatted scalar operand; of any other value (when it expands the shape and is no
- *      graph output), index arithmetic — the kernel reads the source buffer at the index
- *      each output element maps to. Splat constants are literals, never inputs. That is
+ *      as an extra output. A `broadcast`, `reshape` or `permute` joins the same way: of
+ *      a rank-0 value, a broadcast becomes a splatted scalar operand; otherwise (no graph
+ *      output; the kernel's shape when a non-movement member reads it, any shape when
+ *      only movement members do, so chains such as reshape-then-broadcast join whole),
+ *      index arithmetic — the kernel reads the chain's source buffer at the index each
+ *      output element maps to through the chain. A node read by a movement op never
+ *      joins its user's ELEMENTWISE kernel (it is the buffer the chain reads; a square
+ *      permute or identity reshape would otherwise pull it in). Splat constants are
+ *      literals, never inputs. That is
  *      exactly the node set cc_codegen_elementwise accepts, so every ELEMENTWISE kernel
  *      compiles with it — one function per output today (codegen has one output).
- *   3. MATMUL: a matmul whose one user (not a graph output) lies in an ELEMENTWISE
+ *   3. MATMUL: a matmul whose one user (not a graph output, not a movement op: an epilogue
+ *      reads the matmul's element where it is written) lies in an ELEMENTWISE
  *      kernel of the matmul's shape absorbs that kernel as its epilogue (bias add via a
  *      broadcast, activation, residual add, scaling...).
  *   4. REDUCE: a reduction absorbs the ELEMENTWISE kernel that computes its operand when
@@ -36,17 +42,20 @@
  * root id is a valid execution order, and kernel nodes in ascending id are topological.
  *
  * Deliberately left for later (so counts are above the issue's targets today):
- *   - reshape, permute and slice inside ELEMENTWISE kernels (broadcast is done: softmax
- *     went from 6 kernels to 4, layernorm forward from 10 to 6); a broadcast read by
- *     several kernels is still a MOVEMENT kernel (one copy) — duplicating it into each
- *     reader is the cost-model decision below;
+ *   - slice and concat inside ELEMENTWISE kernels (broadcast, reshape and permute are
+ *     done: softmax went from 6 kernels to 4, layernorm forward from 10 to 6 with
+ *     broadcasts); a movement op read by several kernels is still a MOVEMENT kernel (one
+ *     copy) — duplicating it into each reader is the cost-model decision below;
  *   - a reduction fusing with its consumers (normalization, softmax's division), and
  *     reductions sharing a loop nest with a sibling reduction of the same input;
  *   - elementwise producers absorbed into INDEX kernels, multi-root kernels, and the
  *     cost model that decides when a layout change (a copy) pays for itself.
  *   - a rank-0 broadcast read by several kernels is a MOVEMENT kernel; codegen still
  *     reads the rank-0 source through it (cc_elementwise_inputs names the source).
- *   - the vector loop reads a broadcast operand lane by lane (codegen_elementwise.c).
+ *   - the vector loop reads a movement-chain operand lane by lane (codegen_elementwise.c);
+ *   - REDUCE and MATMUL codegen do not yet accept movement members, so an ELEMENTWISE
+ *     kernel holding a reshape/permute that rules 3-4 absorb is not compilable by them
+ *     (as with the broadcasts and rule 5 absorptions before).
  */
 #include "compiler.h"
 
@@ -91,16 +100,35 @@ static bool is_rank0_broadcast(const IrGraph *g, const IrNode *n) {
     return n->op == IR_OP_BROADCAST && ir_graph_node(g, n->operands[0])->type.rank == 0;
 }
 
-/* A broadcast that may join an ELEMENTWISE kernel of its shape as index arithmetic:
- * rank-0 sources as before (a splatted scalar); any other source when the broadcast really
- * expands (the source's shape differs, so the source never joins the kernel itself) and
- * the broadcast is not a graph output (codegen computes one output, an elementwise op). */
-static bool is_ew_broadcast(const Fuser *f, IrId id) {
+static bool is_ew_move(const IrNode *n) {
+    return n->op == IR_OP_BROADCAST || n->op == IR_OP_RESHAPE || n->op == IR_OP_PERMUTE;
+}
+
+/* Whether some user of id is a movement op: an ELEMENTWISE kernel reads such a user's
+ * operand through index arithmetic, so that operand never joins the kernel itself. */
+static bool read_by_movement(const Fuser *f, IrId id) {
+    for (uint32_t u = f->user_start[id]; u < f->user_start[id + 1]; u++)
+        if (is_ew_move(ir_graph_node(f->g, f->users[u]))) return true;
+    return false;
+}
+
+/* Whether movement op id (broadcast, reshape, permute), whose users all lie in ELEMENTWISE
+ * group k, may join k as index arithmetic: a rank-0 broadcast always (a splatted scalar);
+ * any other when it is no graph output (codegen computes one output, an elementwise op)
+ * and, if a non-movement member reads it, it has the kernel's shape (the top of a chain;
+ * members below the top are read only by movement members and may have any shape). */
+static bool ew_move_joins(const Fuser *f, IrId id, uint32_t k) {
     const IrGraph *g = f->g;
     const IrNode *n = ir_graph_node(g, id);
-    if (n->op != IR_OP_BROADCAST) return false;
-    if (is_rank0_broadcast(g, n)) return true;
-    return !f->is_output[id] && !ir_type_same_shape(&n->type, &ir_graph_node(g, n->operands[0])->type);
+    if (!is_ew_move(n)) return false;
+    if (is_rank0_broadcast(g, n) && ir_type_same_shape(&n->type, &ir_graph_node(g, f->groups[k].root)->type))
+        return true;
+    if (f->is_output[id]) return false;
+    for (uint32_t u = f->user_start[id]; u < f->user_start[id + 1]; u++)
+        if (!is_ew_move(ir_graph_node(g, f->users[u])) &&
+            !ir_type_same_shape(&n->type, &ir_graph_node(g, f->groups[k].root)->type))
+            return false;
+    return true;
 }
 
 static bool is_splat_const(const IrNode *n) { return n->op == IR_OP_CONST && n->attrs.constant.value.count == 1; }
@@ -201,14 +229,14 @@ static void fuse_elementwise(Fuser *f) {
         const IrNode *n = ir_graph_node(g, id);
         CcKernelKind kind = initial_kind(g, id);
         if (kind == CC_KERNEL_INVALID) continue;
-        if (kind == CC_KERNEL_ELEMENTWISE || is_ew_broadcast(f, id)) {
-            uint32_t k = users_group(f, id);
-            if (k != NONE && f->groups[k].kind == CC_KERNEL_ELEMENTWISE &&
-                ir_type_same_shape(&n->type, &ir_graph_node(g, f->groups[k].root)->type)) {
-                uint32_t mine = group_new(f, id, kind);
-                group_merge(f, mine, k);
-                continue;
-            }
+        uint32_t k = users_group(f, id);
+        if (k != NONE && f->groups[k].kind == CC_KERNEL_ELEMENTWISE &&
+            (kind == CC_KERNEL_ELEMENTWISE
+                 ? !read_by_movement(f, id) && ir_type_same_shape(&n->type, &ir_graph_node(g, f->groups[k].root)->type)
+                 : ew_move_joins(f, id, k))) {
+            uint32_t mine = group_new(f, id, kind);
+            group_merge(f, mine, k);
+            continue;
         }
         group_new(f, id, kind);
     }
@@ -219,7 +247,7 @@ static void fuse_matmul(Fuser *f) {
     const IrGraph *g = f->g;
     for (IrId id = 0; id < g->n_nodes; id++) {
         const IrNode *n = ir_graph_node(g, id);
-        if (n->op != IR_OP_MATMUL || f->is_output[id] || n_users(f, id) != 1) continue;
+        if (n->op != IR_OP_MATMUL || f->is_output[id] || n_users(f, id) != 1 || read_by_movement(f, id)) continue;
         uint32_t k = f->group_of[f->users[f->user_start[id]]];
         if (f->groups[k].kind != CC_KERNEL_ELEMENTWISE ||
             !ir_type_same_shape(&n->type, &ir_graph_node(g, f->groups[k].root)->type))
@@ -259,7 +287,7 @@ static void fuse_movement(Fuser *f) {
         case CC_KERNEL_INDEX:
         case CC_KERNEL_MOVEMENT: group_merge(f, own, k); break;
         case CC_KERNEL_ELEMENTWISE:
-            if (is_ew_broadcast(f, id)) group_merge(f, own, k);
+            if (ew_move_joins(f, id, k)) group_merge(f, own, k);
             break;
         case CC_KERNEL_RUNTIME:
         case CC_KERNEL_INVALID:

@@ -31,10 +31,11 @@
  * overwrote): the output may take the bytes of an input that (a) is an arena buffer,
  * (b) dies at this kernel, (c) has the output's element count and byte size, and (d) is
  * in the codegen binding (cc_elementwise_inputs), i.e. read at element i where element i
- * is written, and (e) is not read through a `broadcast` member of the kernel: that is
- * index arithmetic, output element i may read another element of it (a size-preserving
- * broadcast such as [N] -> [1,N] passes (c), and a later one may not be the identity on
- * flat order), so an element could be overwritten before it is read. Elementwise codegen supports exactly that aliasing (compiler.h, CcKernelFn). The first
+ * is written, and (e) is not read through a movement member of the kernel (broadcast,
+ * permute, reshape, or the bottom of a chain of them): that is index arithmetic, output
+ * element i may read another element of it (a size-preserving broadcast such as
+ * [N] -> [1,N] or a square permute passes (c), and need not be the identity on flat
+ * order), so an element could be overwritten before it is read. Elementwise codegen supports exactly that aliasing (compiler.h, CcKernelFn). The first
  * such input in ascending id is taken. A rank-0 value read through a broadcast by a larger
  * kernel fails (c), so a scalar is never overwritten by a vector. cc_memplan_check checks
  * (c) and (e) again.
@@ -153,12 +154,13 @@ void cc_memplan_free(CcMemPlan *p) {
     memset(p, 0, sizeof *p);
 }
 
-/* Whether kernel member nodes read x through a `broadcast` (index arithmetic: element i
- * of the output may read any element of x, so x must not be overwritten in place). */
-static bool read_through_broadcast(const IrGraph *g, const CcKernel *kn, IrId x) {
+/* Whether kernel member nodes read x through a movement op (broadcast, permute, reshape,
+ * ...: index arithmetic, so element i of the output may read any element of x, and x must
+ * not be overwritten in place). */
+static bool read_through_movement(const IrGraph *g, const CcKernel *kn, IrId x) {
     for (uint32_t i = 0; i < kn->n_nodes; i++) {
         const IrNode *m = ir_graph_node(g, kn->nodes[i]);
-        if (m->op == IR_OP_BROADCAST && m->operands[0] == x) return true;
+        if (ir_op_info(m->op)->kind == IR_KIND_MOVEMENT && m->operands[0] == x) return true;
     }
     return false;
 }
@@ -179,7 +181,7 @@ static IrId inplace_input(const CcFusion *f, uint32_t k, const bool *is_buf, con
             IrId x = ids[i];
             const IrType *xt = &ir_graph_node(g, x)->type;
             if (is_buf[x] && !taken[x] && p->last[x] == k && ir_type_numel(xt) == ir_type_numel(ot) &&
-                ir_type_bytes(xt) == ir_type_bytes(ot) && !read_through_broadcast(g, kn, x))
+                ir_type_bytes(xt) == ir_type_bytes(ot) && !read_through_movement(g, kn, x))
                 pick = x;
         }
     }
@@ -356,7 +358,7 @@ bool cc_memplan_check(const CcFusion *f, const CcMemPlan *p, LlmcErr *err) {
         uint32_t k = first[id];
         const CcKernel *kn = &f->kernels[k];
         if (x >= n || !is_buf[x] || last[x] != k || kn->kind != CC_KERNEL_ELEMENTWISE || kn->n_outputs != 1 ||
-            p->offset[x] != p->offset[id] || p->size[x] != p->size[id] || read_through_broadcast(g, kn, x) ||
+            p->offset[x] != p->offset[id] || p->size[x] != p->size[id] || read_through_movement(g, kn, x) ||
             ir_type_numel(&ir_graph_node(g, x)->type) != ir_type_numel(&ir_graph_node(g, id)->type)) {
             llmc_err_set(err, "memplan check: %%%u written in place over %%%u, which the rule does not allow", id, x);
             ok = false;

@@ -100,7 +100,9 @@ static void test_chain(void) {
     ir_graph_free(g);
 }
 
-/* a = x@w; b = a^T; c = a^T; d = b + c (in place over b); y = d@w. */
+/* a = x@w; l = a^T; r = a^T; yl = l@w; yr = r@w; d = l + r (in place over l); y = d@w.
+ * l and r are read by two kernels each, so they stay MOVEMENT kernels (buffers) rather
+ * than joining d's kernel as index arithmetic. */
 static void test_diamond(void) {
     IrGraph *g = ir_graph_new("diamond");
     IrBuilder b;
@@ -108,14 +110,17 @@ static void test_diamond(void) {
     IrId x = mat_input(&b, "x", IR_DTYPE_F32), w = mat_input(&b, "w", IR_DTYPE_F32);
     IrId a = ir_build_matmul(&b, x, w, false, false);
     IrId l = transpose(&b, a), r = transpose(&b, a);
+    IrId yl = ir_build_matmul(&b, l, w, false, false), yr = ir_build_matmul(&b, r, w, false, false);
     IrId d = ir_build_binary(&b, IR_OP_ADD, l, r);
     IrId y = ir_build_matmul(&b, d, w, false, false);
     CHECK(ir_builder_ok(&b));
     ir_graph_add_output(g, "y", y);
+    ir_graph_add_output(g, "yl", yl);
+    ir_graph_add_output(g, "yr", yr);
     CcFusion f;
     CcMemPlan p;
     if (plan(g, &f, &p, "diamond")) {
-        CHECK_EQ_INT(f.n_kernels, 5);
+        CHECK_EQ_INT(f.n_kernels, 7);
         CHECK_EQ_INT(p.n_buffers, 4);
         CHECK_EQ_INT(p.total_bytes, 4 * SZ);
         CHECK_EQ_INT(p.peak_bytes, 3 * SZ); /* a, l, r live at r's kernel */
@@ -135,7 +140,8 @@ static void test_diamond(void) {
 /* Elementwise kernels that must not write in place, and one that must pick its dying input:
  *   c64 = cast(a^T, f64)          sizes differ: no
  *   s   = p + q, p read later     over q (dies here), not p
- *   e   = neg(exp(q2)), exp(q2) a graph output: two outputs, no */
+ *   e   = neg(exp(q2)), exp(q2) a graph output: two outputs, no
+ *   t   = neg(m^T), m dying here but read through a permute member: no */
 static void test_inplace_rules(void) {
     IrGraph *g = ir_graph_new("inplace");
     IrBuilder b;
@@ -145,6 +151,7 @@ static void test_inplace_rules(void) {
     IrId c64 = ir_build_cast(&b, transpose(&b, a), IR_DTYPE_F64);
     IrId y0 = transpose(&b, c64);
     IrId pp = transpose(&b, a), q = transpose(&b, a);
+    IrId yq = ir_build_matmul(&b, q, w, false, false); /* q: two reader kernels, a buffer */
     IrId s = ir_build_binary(&b, IR_OP_ADD, pp, q);
     IrId y1 = ir_build_matmul(&b, s, w, false, false);
     IrId y2 = ir_build_matmul(&b, pp, w, false, false);
@@ -152,11 +159,16 @@ static void test_inplace_rules(void) {
     IrId ex = ir_build_unary(&b, IR_OP_EXP, q2);
     IrId e = ir_build_unary(&b, IR_OP_NEG, ex);
     IrId y3 = ir_build_matmul(&b, e, w, false, false);
+    IrId m = ir_build_matmul(&b, w, w, false, false);
+    IrId t = ir_build_unary(&b, IR_OP_NEG, transpose(&b, m));
+    IrId y4 = ir_build_matmul(&b, t, w, false, false);
     CHECK(ir_builder_ok(&b));
     ir_graph_add_output(g, "y0", y0);
     ir_graph_add_output(g, "y1", y1);
     ir_graph_add_output(g, "ex", ex);
     ir_graph_add_output(g, "y3", y3);
+    ir_graph_add_output(g, "y4", y4);
+    ir_graph_add_output(g, "yq", yq);
     CcFusion f;
     CcMemPlan p;
     if (plan(g, &f, &p, "inplace")) {
@@ -166,6 +178,9 @@ static void test_inplace_rules(void) {
         CHECK_EQ_INT(f.kernels[f.kernel_of[e]].n_outputs, 2);
         CHECK_EQ_INT(p.inplace_of[e], IR_ID_NONE);
         CHECK_EQ_INT(p.offset[ex], CC_MEMPLAN_NONE);
+        CHECK_EQ_INT(f.kernel_of[t], f.kernel_of[t - 1]); /* the permute joined t's kernel */
+        CHECK_EQ_INT(p.last[m], f.kernel_of[t]);
+        CHECK_EQ_INT(p.inplace_of[t], IR_ID_NONE);
         CHECK_EQ_INT(p.n_inplace, 1);
         cc_memplan_free(&p);
         cc_fusion_free(&f);

@@ -217,8 +217,9 @@ static void test_models(void) {
                         (double)f.n_kernels / gs[j]->n_nodes, kinds[CC_KERNEL_ELEMENTWISE], kinds[CC_KERNEL_REDUCE],
                         kinds[CC_KERNEL_MATMUL], kinds[CC_KERNEL_INDEX], kinds[CC_KERNEL_MOVEMENT],
                         kinds[CC_KERNEL_RUNTIME]);
-                /* this slice: at most half the nodes (target: 1/3) */
-                CHECK(f.n_kernels * 2 <= gs[j]->n_nodes);
+                /* this slice (reshape/permute in elementwise kernels): at most 0.495 of the
+                 * nodes, worst today fortune @micro 457/925 (target: 1/3) */
+                CHECK(f.n_kernels * 200 <= gs[j]->n_nodes * 99);
                 cc_fusion_free(&f);
             }
         }

@@ -462,6 +462,82 @@ static void test_broadcast_inputs(void) {
     ir_graph_free(g);
 }
 
+/* --- reshape, permute and chains of movement as index arithmetic ----------------------- */
+
+/* out = x * p^T + reshape(f) - broadcast(reshape(v)) + permute(reshape(f2)), all [19,53]:
+ * x read at i; p [53,19] through a permute (the inverse permutation of coordinates);
+ * f [1007] through a reshape (the flat identity); v [53] through reshape [1,53] then
+ * broadcast (a chain); f2 [1007] through reshape [53,19] then permute (a chain). Split-range
+ * calls byte-identical, the inputs exactly the five sources, and -(p^T) exact. */
+static void test_movement_inputs(void) {
+    for (size_t d = 0; d < 2; d++) {
+        IrDtype dt = DTYPES[d];
+        IrGraph *g = ir_graph_new("move");
+        IrBuilder b;
+        ir_builder_init(&b, g);
+        int64_t dims[2] = {19, 53}, pd[2] = {53, 19}, fn_ = 19 * 53, vn = 53, v2[2] = {1, 53}, map01[2] = {0, 1};
+        static const int64_t perm[2] = {1, 0};
+        IrId x = ir_build_input(&b, IR_ROLE_DATA, "x", ir_type_make(dt, 2, dims));
+        IrId p = ir_build_input(&b, IR_ROLE_DATA, "p", ir_type_make(dt, 2, pd));
+        IrId f = ir_build_input(&b, IR_ROLE_DATA, "f", ir_type_make(dt, 1, &fn_));
+        IrId v = ir_build_input(&b, IR_ROLE_PARAM, "v", ir_type_make(dt, 1, &vn));
+        IrId f2 = ir_build_input(&b, IR_ROLE_DATA, "f2", ir_type_make(dt, 1, &fn_));
+        IrId pt = ir_build_permute(&b, p, 2, perm);
+        IrId r = ir_build_binary(&b, IR_OP_MUL, x, pt);
+        r = ir_build_binary(&b, IR_OP_ADD, r, ir_build_reshape(&b, f, 2, dims));
+        IrId vb = ir_build_broadcast(&b, ir_build_reshape(&b, v, 2, v2), 2, dims, map01);
+        r = ir_build_binary(&b, IR_OP_SUB, r, vb);
+        IrId f2t = ir_build_permute(&b, ir_build_reshape(&b, f2, 2, pd), 2, perm);
+        r = ir_build_binary(&b, IR_OP_ADD, r, f2t);
+        ir_graph_add_output(g, "out", r);
+        CHECK(ir_builder_ok(&b));
+        IrValue in[5];
+        memset(in, 0, sizeof in);
+        for (int k = 0; k < 5; k++) {
+            ir_value_alloc(&in[k], ir_graph_node(g, (IrId)k)->type);
+            fill(&in[k], DOM_SMALL, 3 * k);
+        }
+        run_kernel(dt == IR_DTYPE_F32 ? "permute/reshape/chains f32" : "permute/reshape/chains f64", g, r, in,
+                   false, tol_of(dt), true);
+        IrId set[64], kin[192];
+        uint32_t n_set = 0, n_kin = 0;
+        for (IrId id = 0; id < g->n_nodes; id++)
+            if (g->nodes[id].op != IR_OP_INPUT && g->nodes[id].op != IR_OP_CONST) set[n_set++] = id;
+        LlmcErr err = {0};
+        CHECK(cc_elementwise_inputs(g, set, n_set, r, kin, &n_kin, &err));
+        CHECK_EQ_INT(n_kin, 5); /* the sources, never the movement members */
+        for (uint32_t k = 0; k < n_kin && k < 5; k++) CHECK_EQ_INT(kin[k], k);
+        ir_graph_free(g);
+
+        /* -(p^T) alone: exact */
+        g = ir_graph_new("neg_t");
+        ir_builder_init(&b, g);
+        p = ir_build_input(&b, IR_ROLE_DATA, "p", ir_type_make(dt, 2, pd));
+        r = ir_build_unary(&b, IR_OP_NEG, ir_build_permute(&b, p, 2, perm));
+        ir_graph_add_output(g, "out", r);
+        CHECK(ir_builder_ok(&b));
+        run_kernel(dt == IR_DTYPE_F32 ? "neg permute f32" : "neg permute f64", g, r, &in[1], true, 0, true);
+        ir_graph_free(g);
+        for (int k = 0; k < 5; k++) ir_value_free(&in[k]);
+    }
+
+    /* a permute of a member of the set is rejected (the chain's source must be outside) */
+    IrGraph *g = ir_graph_new("k");
+    IrBuilder b;
+    ir_builder_init(&b, g);
+    int64_t dims[2] = {4, 4};
+    static const int64_t perm[2] = {1, 0};
+    IrId v = ir_build_input(&b, IR_ROLE_DATA, "v", ir_type_make(IR_DTYPE_F32, 2, dims));
+    IrId nv = ir_build_unary(&b, IR_OP_NEG, v);
+    IrId pt = ir_build_permute(&b, nv, 2, perm);
+    IrId y = ir_build_unary(&b, IR_OP_EXP, pt);
+    IrId set[3] = {nv, pt, y};
+    LlmcErr err = {0};
+    CcKernelFn fn = NULL;
+    CHECK(!cc_codegen_elementwise(jit, g, set, 3, y, &fn, &err) && err.set);
+    ir_graph_free(g);
+}
+
 /* --- LLVM IR: vector types, verification, declarations -------------------------------- */
 
 static bool prefix_dot(const char *name, const char *prefix) {
@@ -635,6 +711,7 @@ int main(void) {
     test_op_table();
     test_fused_gelu();
     test_broadcast_inputs();
+    test_movement_inputs();
     test_llvm_ir();
     test_no_trap();
     test_rejects();
