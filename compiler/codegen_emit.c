@@ -199,6 +199,14 @@ static LLVMValueRef load_bcast(CcEmit *e, IrId id) {
     return v;
 }
 
+/* The flat index into `src` that flat index i of movement chain `top` maps to: each member
+ * from top down to (not including) src maps its result index to its operand's (move_index).
+ * Needs only e->ctx, e->b and e->g; used by the matmul packing loops. */
+LLVMValueRef cc_cg_chain_index(const CcEmit *e, IrId top, IrId src, LLVMValueRef i) {
+    for (IrId m = top; m != src; m = ir_graph_node(e->g, m)->operands[0]) i = move_index(e, m, i);
+    return i;
+}
+
 /* c != 0 as an i1 (vector) value; floats unordered, so nan counts as true. */
 static LLVMValueRef nonzero(const CcEmit *e, LLVMValueRef c, IrDtype dt) {
     if (dt == IR_DTYPE_I32) return LLVMBuildICmp(e->b, LLVMIntNE, c, cc_cg_const(e, dt, 0), "");

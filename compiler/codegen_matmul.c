@@ -66,8 +66,14 @@
  * which path an element takes depends only on its column within the task's block, and
  * both paths compute the same IEEE operations, so splits still give the same bytes.
  *
- * Deliberately not here: movement ops on the matmul's operands (permute/reshape absorbed
- * by fusion: "not supported yet"), threading, other dtypes than f32/f64, the cache
+ * Operands behind movement chains (a MATMUL kernel that absorbed reshape / permute /
+ * broadcast members under the matmul's x or y): the packing loops compute the logical
+ * operand's flat index as above and map it down the chain to the source input's index
+ * (cc_cg_chain_index, the elementwise loads' arithmetic), one scalar load per element; the
+ * packed layout, the microkernel and the K order are unchanged, so the bytes are those of
+ * the same matmul on the materialised operand.
+ *
+ * Deliberately not here: slice / concat in an operand chain ("not supported yet"), threading, other dtypes than f32/f64, the cache
  * itself, prefetch hints and a hand-scheduled inner loop (later performance issue).
  */
 #include "compiler_int.h"
@@ -146,7 +152,9 @@ typedef struct Epi {
     const IrGraph *g;
     const CcKernel *k;
     IrId mm;        /* the matmul member */
-    uint32_t slot_x, slot_y, slot_c; /* bufs[] of its operands and of the root (C) */
+    uint32_t slot_x, slot_y, slot_c; /* bufs[] of its operands' sources and of the root (C) */
+    IrId top[2], src[2]; /* operand x / y and the kernel input under its movement chain
+                            (reshape, permute, broadcast members); top == src: read directly */
     uint8_t *role;  /* [g->n_nodes] CcRole */
     IrId *alias;    /* [g->n_nodes] */
 } Epi;
@@ -316,10 +324,20 @@ static LLVMValueRef build_micro(Mm *e, const char *name) {
 
 /* --- packing ------------------------------------------------------------------------------ */
 
+/* A packed operand read through a movement chain: the logical operand's flat index
+ * (boff + g * s_r + (pc + k) * s_k) is mapped down the chain top..src to src's index. */
+typedef struct PackChain {
+    const CcEmit *mv; /* ctx, b, g for cc_cg_chain_index */
+    IrId top, src;
+    LLVMValueRef boff; /* the batch's offset in the logical operand */
+} PackChain;
+
 /* dst[panel][k][r] = src[g * s_r + (pc + k) * s_k] for g = g0 + panel*R + r < limit, else 0;
- * panel < n_panels, r < R, k < kc. The loop over the contiguous source axis is innermost. */
+ * panel < n_panels, r < R, k < kc. The loop over the contiguous (logical) source axis is
+ * innermost. With ch, src is the chain's source and the index goes through the chain. */
 static void emit_pack(Mm *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef n_panels, int64_t R,
-                      LLVMValueRef g0, int64_t limit, int64_t s_r, int64_t s_k, LLVMValueRef pc, LLVMValueRef kc) {
+                      LLVMValueRef g0, int64_t limit, int64_t s_r, int64_t s_k, LLVMValueRef pc, LLVMValueRef kc,
+                      const PackChain *ch) {
     bool r_outer = s_k == 1;
     Loop lp = loop_begin(e, ci(e, 0), n_panels, "pack.panel");
     Loop lo = loop_begin(e, ci(e, 0), r_outer ? ci(e, R) : kc, "pack.outer");
@@ -330,6 +348,7 @@ static void emit_pack(Mm *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef n_
     LLVMValueRef gc = LLVMBuildSelect(e->b, valid, gi, ci(e, limit - 1), "");
     LLVMValueRef sidx = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, gc, ci(e, s_r), ""),
                                      LLVMBuildMul(e->b, LLVMBuildAdd(e->b, pc, k, ""), ci(e, s_k), ""), "");
+    if (ch) sidx = cc_cg_chain_index(ch->mv, ch->top, ch->src, LLVMBuildAdd(e->b, ch->boff, sidx, ""));
     LLVMValueRef v = LLVMBuildSelect(e->b, valid, load_elt(e, src, sidx), LLVMConstNull(e->elt), "");
     LLVMValueRef didx = LLVMBuildAdd(
         e->b, LLVMBuildMul(e->b, lp.i, LLVMBuildMul(e->b, kc, ci(e, R), ""), ""),
@@ -471,8 +490,16 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
     LLVMValueRef n0 = LLVMBuildMul(e->b, nb, ci(e, p->nc), "n0");
     LLVMValueRef mc = smin(e, ci(e, p->mc), LLVMBuildSub(e->b, ci(e, p->M), m0, ""));
     LLVMValueRef nc = smin(e, ci(e, p->nc), LLVMBuildSub(e->b, ci(e, p->N), n0, ""));
-    LLVMValueRef abase = at(e, buf[0], LLVMBuildMul(e->b, bi, ci(e, p->a_shared ? 0 : p->M * p->K), ""));
-    LLVMValueRef bbase = at(e, buf[1], LLVMBuildMul(e->b, bi, ci(e, p->b_shared ? 0 : p->K * p->N), ""));
+    LLVMValueRef aoff = LLVMBuildMul(e->b, bi, ci(e, p->a_shared ? 0 : p->M * p->K), "");
+    LLVMValueRef boff = LLVMBuildMul(e->b, bi, ci(e, p->b_shared ? 0 : p->K * p->N), "");
+    /* An operand behind a movement chain: the pack reads its source through the chain. */
+    CcEmit mv = {.ctx = e->ctx, .mod = e->mod, .b = e->b, .g = ep ? ep->g : NULL};
+    PackChain cha = {.mv = &mv, .top = ep ? ep->top[0] : 0, .src = ep ? ep->src[0] : 0, .boff = aoff};
+    PackChain chb = {.mv = &mv, .top = ep ? ep->top[1] : 0, .src = ep ? ep->src[1] : 0, .boff = boff};
+    const PackChain *pa = ep && ep->top[0] != ep->src[0] ? &cha : NULL;
+    const PackChain *pb = ep && ep->top[1] != ep->src[1] ? &chb : NULL;
+    LLVMValueRef abase = pa ? buf[0] : at(e, buf[0], aoff);
+    LLVMValueRef bbase = pb ? buf[1] : at(e, buf[1], boff);
     LLVMValueRef cbase = at(e, buf[2], LLVMBuildMul(e->b, bi, ci(e, p->M * p->N), ""));
     LLVMValueRef n_mp = LLVMBuildSDiv(e->b, LLVMBuildAdd(e->b, mc, ci(e, p->mr - 1), ""), ci(e, p->mr), "");
     LLVMValueRef n_np = LLVMBuildSDiv(e->b, LLVMBuildAdd(e->b, nc, ci(e, p->nr - 1), ""), ci(e, p->nr), "");
@@ -490,8 +517,8 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
     LLVMValueRef first = LLVMBuildICmp(e->b, LLVMIntEQ, pc, zero, "first");
 
     /* A: a(m, k) = A[m*K + k], or A[k*M + m] when ta.  B: b(k, n) = B[k*N + n], or B[n*K + k] when tb. */
-    emit_pack(e, apack, abase, n_mp, p->mr, m0, p->M, p->ta ? 1 : p->K, p->ta ? p->M : 1, pc, kc);
-    emit_pack(e, bpack, bbase, n_np, p->nr, n0, p->N, p->tb ? p->K : 1, p->tb ? 1 : p->N, pc, kc);
+    emit_pack(e, apack, abase, n_mp, p->mr, m0, p->M, p->ta ? 1 : p->K, p->ta ? p->M : 1, pc, kc, pa);
+    emit_pack(e, bpack, bbase, n_np, p->nr, n0, p->N, p->tb ? p->K : 1, p->tb ? 1 : p->N, pc, kc, pb);
 
     Loop li = loop_begin(e, zero, n_mp, "panel.m");
     Loop lj = loop_begin(e, zero, n_np, "panel.n");
@@ -613,6 +640,24 @@ static bool epi_bcast(Epi *ep, IrId id, LlmcErr *err) {
     return true;
 }
 
+/* Matmul operand j (`o`): a kernel input, or the top of a chain of reshape / permute /
+ * broadcast members over one (read through the chain's index mapping by the pack). */
+static bool epi_chain(Epi *ep, IrId o, int j, uint32_t *slot, LlmcErr *err) {
+    ep->top[j] = o;
+    while (!epi_slot(ep->k, o, slot)) {
+        const IrNode *n = ir_graph_node(ep->g, o);
+        bool mv = n->op == IR_OP_RESHAPE || n->op == IR_OP_PERMUTE || n->op == IR_OP_BROADCAST;
+        if (!epi_member(ep->k, o) || !mv) {
+            llmc_err_set(err, "matmul kernel (root %%%u): operand %%%u of matmul %%%u is computed inside the kernel "
+                              "by %s; not supported yet", ep->k->root, ep->top[j], ep->mm, ir_op_name(n->op));
+            return false;
+        }
+        o = n->operands[0];
+    }
+    ep->src[j] = o;
+    return true;
+}
+
 static bool epi_plan(Epi *ep, const IrGraph *g, const CcKernel *k, LlmcErr *err) {
     memset(ep, 0, sizeof *ep);
     ep->g = g;
@@ -637,11 +682,8 @@ static bool epi_plan(Epi *ep, const IrGraph *g, const CcKernel *k, LlmcErr *err)
     }
     const IrNode *mm = ir_graph_node(g, ep->mm);
     const IrType *root_t = &ir_graph_node(g, k->root)->type;
-    if (!epi_slot(k, mm->operands[0], &ep->slot_x) || !epi_slot(k, mm->operands[1], &ep->slot_y)) {
-        llmc_err_set(err, "matmul kernel (root %%%u): an operand of matmul %%%u is computed inside the kernel "
-                          "(movement); not supported yet", k->root, ep->mm);
-        return false;
-    }
+    for (int j = 0; j < 2; j++)
+        if (!epi_chain(ep, mm->operands[j], j, j ? &ep->slot_y : &ep->slot_x, err)) return false;
     if (root_t->dtype != mm->type.dtype || !ir_type_same_shape(root_t, &mm->type)) {
         llmc_err_set(err, "matmul kernel (root %%%u): the root's type differs from the matmul's; not supported yet",
                      k->root);

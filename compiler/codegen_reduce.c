@@ -253,11 +253,10 @@ static LLVMValueRef operand_at(CcEmit *e, const Plan *p, LLVMValueRef at) {
     return cc_cg_value(e, p->x);
 }
 
-/* One reduction body at output index idx, first operand element `first`: acc = x[first];
- * for i in 1..len-1: acc = combine(acc, x[first + i*inner]); out[idx] = acc. Leaves the
- * builder at the end of the block that did the store. */
-static void emit_reduction(CcEmit *e, const Plan *p, LLVMValueRef fn, LLVMValueRef out_ptr, LLVMValueRef idx,
-                           LLVMValueRef first, const char *tag) {
+/* One reduction from operand element `first`: acc = x[first]; for i in 1..len-1:
+ * acc = combine(acc, x[first + i*inner]). Returns acc, the builder at the end of the
+ * loop. */
+static LLVMValueRef emit_accumulate(CcEmit *e, const Plan *p, LLVMValueRef fn, LLVMValueRef first, const char *tag) {
     LLVMContextRef ctx = e->ctx;
     LLVMBuilderRef b = e->b;
     LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
@@ -288,6 +287,15 @@ static void emit_reduction(CcEmit *e, const Plan *p, LLVMValueRef fn, LLVMValueR
         LLVMPositionBuilderAtEnd(b, done);
         acc = next;
     }
+    return acc;
+}
+
+/* One reduction body at output index idx (emit_accumulate); out[idx] = acc. Leaves the
+ * builder at the end of the block that did the store. */
+static void emit_reduction(CcEmit *e, const Plan *p, LLVMValueRef fn, LLVMValueRef out_ptr, LLVMValueRef idx,
+                           LLVMValueRef first, const char *tag) {
+    LLVMBuilderRef b = e->b;
+    LLVMValueRef acc = emit_accumulate(e, p, fn, first, tag);
     LLVMValueRef ptr = LLVMBuildGEP2(b, cc_cg_elem_type(e, p->dt), out_ptr, &idx, 1, "");
     LLVMValueRef st = LLVMBuildStore(b, acc, ptr);
     LLVMSetAlignment(st, (unsigned)ir_dtype_size(p->dt));
@@ -457,4 +465,218 @@ char *cc_codegen_reduce_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool
     LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
     return text;
+}
+
+/* --- ROW kernels (fuse.c rule 4b) ---------------------------------------------------
+ * Per row o in [begin, end): acc = the reduction of row o (emit_accumulate, the same
+ * order as REDUCE kernels); then for j = 0..len-1 every output at element o*len + j, with
+ * the reduction's broadcasts reading acc (the reduction node is a SCALAR whose value is
+ * acc). Members: the reduction, elementwise ops of the operand's shape, broadcasts of the
+ * reduction and of rank-0 values. */
+
+typedef struct RowPlan {
+    Plan p;             /* red, x, op, dt, outer, len (inner = 1); n_order = 0: values on demand */
+    const IrId *outs;   /* the kernel's outputs (not owned) */
+    uint32_t n_outs;
+} RowPlan;
+
+static bool row_plan_build(RowPlan *rp, const IrGraph *g, const CcKernel *k, LlmcErr *err) {
+    memset(rp, 0, sizeof *rp);
+    Plan *p = &rp->p;
+    p->g = g;
+    if (k->kind != CC_KERNEL_ROW) {
+        llmc_err_set(err, "row codegen: kernel (root %%%u) is %s, not row", k->root, cc_kernel_kind_name(k->kind));
+        return false;
+    }
+    p->red = IR_ID_NONE;
+    for (uint32_t i = 0; i < k->n_nodes; i++)
+        if (ir_op_info(ir_graph_node(g, k->nodes[i])->op)->kind == IR_KIND_REDUCE) {
+            if (p->red != IR_ID_NONE) {
+                llmc_err_set(err, "row codegen: kernel (root %%%u) has several reductions; not supported yet", k->root);
+                return false;
+            }
+            p->red = k->nodes[i];
+        }
+    if (p->red == IR_ID_NONE) {
+        llmc_err_set(err, "row codegen: kernel (root %%%u) has no reduction", k->root);
+        return false;
+    }
+    const IrNode *r = ir_graph_node(g, p->red);
+    p->x = r->operands[0];
+    p->op = r->op;
+    p->dt = r->type.dtype;
+    p->inputs = k->inputs;
+    p->n_inputs = k->n_inputs;
+    const IrType *xt = &ir_graph_node(g, p->x)->type;
+    if ((p->op != IR_OP_REDUCE_SUM && p->op != IR_OP_REDUCE_MAX) ||
+        (p->dt != IR_DTYPE_F32 && p->dt != IR_DTYPE_F64 && p->dt != IR_DTYPE_I32) ||
+        r->attrs.reduce.axis != (int64_t)xt->rank - 1 || xt->dims[xt->rank - 1] < 1) {
+        llmc_err_set(err, "row codegen: kernel (root %%%u): reduction %%%u not supported", k->root, p->red);
+        return false;
+    }
+    p->len = xt->dims[xt->rank - 1];
+    p->inner = 1;
+    p->outer = ir_type_numel(xt) / p->len;
+    p->role = llmc_xcalloc(g->n_nodes, 1);
+    p->alias = llmc_xcalloc(g->n_nodes, sizeof *p->alias);
+    p->order = llmc_xmalloc(sizeof *p->order);
+    p->role[p->red] = CC_ROLE_SCALAR;
+    bool ok = true;
+    for (uint32_t i = 0; i < k->n_nodes && ok; i++) {
+        IrId id = k->nodes[i];
+        const IrNode *n = ir_graph_node(g, id);
+        if (id == p->red) continue;
+        if (n->op == IR_OP_BROADCAST && (n->operands[0] == p->red || is_rank0_broadcast(g, n))) {
+            IrId src = n->operands[0];
+            p->role[id] = CC_ROLE_ALIAS;
+            p->alias[id] = src;
+            if (src != p->red && p->role[src] == CC_ROLE_NONE) {
+                if (is_splat_const(ir_graph_node(g, src))) p->role[src] = CC_ROLE_CONST;
+                else if (is_input(k, src)) p->role[src] = CC_ROLE_SCALAR;
+                else ok = false;
+            }
+        } else if (ir_op_info(n->op)->kind == IR_KIND_ELEMENTWISE && ir_type_same_shape(&n->type, xt)) {
+            p->role[id] = CC_ROLE_COMPUTE;
+        } else {
+            llmc_err_set(err, "row codegen: kernel (root %%%u) contains %%%u = %s; not supported yet", k->root, id,
+                         ir_op_name(n->op));
+            ok = false;
+        }
+    }
+    if (ok && !kernel_has(k, p->x)) ok = plan_external(p, k, p->x, err);
+    for (uint32_t i = 0; i < k->n_nodes && ok; i++) {
+        IrId id = k->nodes[i];
+        if (p->role[id] != CC_ROLE_COMPUTE) continue;
+        const IrNode *n = ir_graph_node(g, id);
+        for (uint32_t o = 0; o < n->n_operands && ok; o++)
+            if (!kernel_has(k, n->operands[o])) ok = plan_external(p, k, n->operands[o], err);
+    }
+    for (uint32_t i = 0; i < k->n_outputs && ok; i++)
+        if (p->role[k->outputs[i]] != CC_ROLE_COMPUTE) {
+            llmc_err_set(err, "row codegen: kernel (root %%%u): output %%%u is not an elementwise member", k->root,
+                         k->outputs[i]);
+            ok = false;
+        }
+    for (uint32_t i = 0; i < k->n_inputs && ok; i++)
+        if (p->role[k->inputs[i]] != CC_ROLE_BUFFER && p->role[k->inputs[i]] != CC_ROLE_SCALAR) {
+            llmc_err_set(err, "row codegen: kernel (root %%%u): input %%%u is not read as a buffer or a scalar",
+                         k->root, k->inputs[i]);
+            ok = false;
+        }
+    rp->outs = k->outputs;
+    rp->n_outs = k->n_outputs;
+    if (!ok) {
+        if (!err->msg[0]) llmc_err_set(err, "row codegen: kernel (root %%%u) not supported", k->root);
+        plan_free(p);
+    }
+    return ok;
+}
+
+static void build_row_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const RowPlan *rp, const char *name) {
+    const Plan *p = &rp->p;
+    CcEmit e = {.ctx = ctx, .mod = mod, .g = p->g, .role = p->role, .alias = p->alias};
+    e.b = LLVMCreateBuilderInContext(ctx);
+    e.base = llmc_xcalloc(p->g->n_nodes, sizeof *e.base);
+    e.val = llmc_xcalloc(p->g->n_nodes, sizeof *e.val);
+    LLVMBuilderRef b = e.b;
+    LLVMTypeRef ptr_t = LLVMPointerTypeInContext(ctx, 0);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
+    LLVMTypeRef params[3] = {ptr_t, i64, i64};
+    LLVMValueRef fn = LLVMAddFunction(mod, name, LLVMFunctionType(LLVMVoidTypeInContext(ctx), params, 3, 0));
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(ctx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
+    LLVMValueRef bufs = LLVMGetParam(fn, 0), begin = LLVMGetParam(fn, 1), end = LLVMGetParam(fn, 2);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(ctx, fn, "entry");
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(ctx, fn, "row.head");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(ctx, fn, "row.body");
+    LLVMBasicBlockRef ew = LLVMAppendBasicBlockInContext(ctx, fn, "row.ew");
+    LLVMBasicBlockRef latch = LLVMAppendBasicBlockInContext(ctx, fn, "row.next");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(ctx, fn, "exit");
+
+    LLVMPositionBuilderAtEnd(b, entry);
+    LLVMValueRef *out_ptr = llmc_xcalloc(rp->n_outs ? rp->n_outs : 1, sizeof *out_ptr);
+    for (uint32_t k = 0; k < p->n_inputs + rp->n_outs; k++) {
+        LLVMValueRef ix = LLVMConstInt(i64, k, 0);
+        LLVMValueRef ptr = LLVMBuildLoad2(b, ptr_t, LLVMBuildGEP2(b, ptr_t, bufs, &ix, 1, ""), "buf");
+        if (k >= p->n_inputs) {
+            out_ptr[k - p->n_inputs] = ptr;
+            continue;
+        }
+        IrId id = p->inputs[k];
+        if (p->role[id] == CC_ROLE_SCALAR) {
+            IrDtype dt = ir_graph_node(p->g, id)->type.dtype;
+            e.lanes = 0;
+            LLVMValueRef v = LLVMBuildLoad2(b, cc_cg_elem_type(&e, dt), ptr, "scalar");
+            LLVMSetAlignment(v, (unsigned)ir_dtype_size(dt));
+            e.base[id] = v;
+        } else {
+            e.base[id] = ptr;
+        }
+    }
+    LLVMBuildBr(b, head);
+
+    LLVMPositionBuilderAtEnd(b, head);
+    LLVMValueRef o = LLVMBuildPhi(b, i64, "o");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, o, end, ""), body, exit);
+
+    /* the row's reduction */
+    LLVMPositionBuilderAtEnd(b, body);
+    e.lanes = 0;
+    LLVMValueRef len = LLVMConstInt(i64, (unsigned long long)p->len, 0);
+    LLVMValueRef first = LLVMBuildMul(b, o, len, "first");
+    LLVMValueRef acc = emit_accumulate(&e, p, fn, first, "row");
+    LLVMBasicBlockRef red_end = LLVMGetInsertBlock(b);
+    LLVMBuildBr(b, ew);
+
+    /* the row's elements: j over [0, len) */
+    LLVMPositionBuilderAtEnd(b, ew);
+    LLVMValueRef j = LLVMBuildPhi(b, i64, "j");
+    LLVMValueRef idx = LLVMBuildAdd(b, first, j, "idx");
+    memset(e.val, 0, p->g->n_nodes * sizeof *e.val);
+    e.idx = idx;
+    e.base[p->red] = acc;
+    for (uint32_t i = 0; i < rp->n_outs; i++) {
+        IrId id = rp->outs[i];
+        IrDtype dt = ir_graph_node(p->g, id)->type.dtype;
+        LLVMValueRef v = cc_cg_value(&e, id);
+        LLVMValueRef st = LLVMBuildStore(b, v, LLVMBuildGEP2(b, cc_cg_elem_type(&e, dt), out_ptr[i], &idx, 1, ""));
+        LLVMSetAlignment(st, (unsigned)ir_dtype_size(dt));
+    }
+    LLVMValueRef jn = LLVMBuildAdd(b, j, LLVMConstInt(i64, 1, 0), "j.next");
+    LLVMBasicBlockRef ew_end = LLVMGetInsertBlock(b);
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, jn, len, ""), ew, latch);
+    LLVMValueRef jv[2] = {LLVMConstInt(i64, 0, 0), jn};
+    LLVMBasicBlockRef jf[2] = {red_end, ew_end};
+    LLVMAddIncoming(j, jv, jf, 2);
+
+    LLVMPositionBuilderAtEnd(b, latch);
+    LLVMValueRef on = LLVMBuildAdd(b, o, LLVMConstInt(i64, 1, 0), "o.next");
+    LLVMBuildBr(b, head);
+    LLVMValueRef ov[2] = {begin, on};
+    LLVMBasicBlockRef of[2] = {entry, latch};
+    LLVMAddIncoming(o, ov, of, 2);
+
+    LLVMPositionBuilderAtEnd(b, exit);
+    LLVMBuildRetVoid(b);
+    LLVMDisposeBuilder(b);
+    free(out_ptr);
+    free(e.base);
+    free(e.val);
+}
+
+bool cc_codegen_row(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err) {
+    RowPlan rp;
+    if (!row_plan_build(&rp, g, k, err)) return false;
+    char name[32];
+    snprintf(name, sizeof name, "llmc_row_%u", cc_jit_next_id(jit));
+    LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
+    LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsctx);
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext(name, ctx);
+    build_row_kernel(ctx, mod, &rp, name);
+    plan_free(&rp.p);
+    if (!cc_jit_add_module(jit, mod, tsctx, err)) return false;
+    void *addr = cc_jit_lookup(jit, name, err);
+    if (!addr) return false;
+    memcpy(fn, &addr, sizeof addr);
+    return true;
 }

@@ -242,6 +242,7 @@ typedef enum CcKernelKind {
     CC_KERNEL_INDEX,       /* gather, scatter_add, topk, onehot, iota, cumsum, rand */
     CC_KERNEL_MOVEMENT,    /* reshape/permute/broadcast/slice/concat chains: one copy */
     CC_KERNEL_RUNTIME,     /* collectives and extern_call: carried out by the runtime */
+    CC_KERNEL_ROW,         /* a last-axis reduction + elementwise consumers of its rows: codegen_reduce (row) */
     CC_KERNEL_COUNT
 } CcKernelKind;
 
@@ -462,6 +463,13 @@ bool cc_codegen_matmul_cached(CcJit *jit, CcObjCache *cache, const IrGraph *g, I
 bool cc_codegen_reduce(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err);
 /* The kernel's LLVM IR text (verified; after default<O3> when `optimize`); malloc'd. */
 char *cc_codegen_reduce_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool optimize, LlmcErr *err);
+/* The kernel for ROW kernel k of g (fuse.c rule 4b): bufs = k->inputs in order, then
+ * k->outputs in order (each of the operand's shape). [begin, end) ranges over ROWS (the
+ * operand's elements / its last dimension): per row the reduction is accumulated as
+ * cc_codegen_reduce does (left to right, node dtype), then every output element of the
+ * row is computed and stored. Rows are independent, so any split gives the same bytes.
+ * Outputs must not overlap inputs. Scalar code only in this slice. */
+bool cc_codegen_row(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err);
 
 /* ===================================================================================
  * JIT: index (compiler/codegen_index.c). An INDEX kernel of cc_fuse that is one node —

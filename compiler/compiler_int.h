@@ -156,5 +156,8 @@ struct LLVMOpaqueValue *cc_cg_const(const CcEmit *e, IrDtype dt, double x);
 struct LLVMOpaqueValue *cc_cg_splat(const CcEmit *e, struct LLVMOpaqueValue *s);
 /* Node id's value at e->idx, emitting it (and its operands) on first use. */
 struct LLVMOpaqueValue *cc_cg_value(CcEmit *e, IrId id);
+/* The flat index into `src` that flat index i (i64) of movement chain `top` (reshape,
+ * permute, broadcast members over src) maps to; needs only e->ctx, e->b and e->g. */
+struct LLVMOpaqueValue *cc_cg_chain_index(const CcEmit *e, IrId top, IrId src, struct LLVMOpaqueValue *i);
 
 #endif /* LLMC_COMPILER_INT_H */

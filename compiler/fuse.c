@@ -30,6 +30,11 @@
  *   4. REDUCE: a reduction absorbs the ELEMENTWISE kernel that computes its operand when
  *      that operand has no other user and the kernel has no other output (its producers
  *      then have no other users).
+ *   4b. ROW: a REDUCE kernel over the last axis (no graph output) whose users are all
+ *      broadcasts back to its operand's shape (kept axes mapped identically), all inside
+ *      one ELEMENTWISE kernel of that shape with no other movement than those and rank-0
+ *      broadcasts, merges with that kernel: per row, the reduction, then the elementwise
+ *      consumers of the row (softmax: max | sub,exp and sum | div — 2 kernels).
  *   5. MOVEMENT: walking ids downward, a movement op (reshape, permute, broadcast, slice,
  *      concat) that is not a graph output and whose users all lie in one REDUCE, MATMUL,
  *      INDEX or MOVEMENT kernel is absorbed into it as index arithmetic (chains of
@@ -46,16 +51,17 @@
  *     done: softmax went from 6 kernels to 4, layernorm forward from 10 to 6 with
  *     broadcasts); a movement op read by several kernels is still a MOVEMENT kernel (one
  *     copy) — duplicating it into each reader is the cost-model decision below;
- *   - a reduction fusing with its consumers (normalization, softmax's division), and
+ *   - a reduction fusing with consumers through row-shaped elementwise ops (layernorm's
+ *     mean = sum / C, rsqrt(var + eps)): rule 4b wants broadcasts of the reduction itself;
  *     reductions sharing a loop nest with a sibling reduction of the same input;
  *   - elementwise producers absorbed into INDEX kernels, multi-root kernels, and the
  *     cost model that decides when a layout change (a copy) pays for itself.
  *   - a rank-0 broadcast read by several kernels is a MOVEMENT kernel; codegen still
  *     reads the rank-0 source through it (cc_elementwise_inputs names the source).
  *   - the vector loop reads a movement-chain operand lane by lane (codegen_elementwise.c);
- *   - REDUCE and MATMUL codegen do not yet accept movement members, so an ELEMENTWISE
- *     kernel holding a reshape/permute that rules 3-4 absorb is not compilable by them
- *     (as with the broadcasts and rule 5 absorptions before).
+ *   - REDUCE codegen does not yet accept movement members (MATMUL codegen reads its
+ *     operands through reshape/permute/broadcast chains; slice/concat it refuses), so a
+ *     REDUCE kernel holding a reshape/permute that rule 4 absorbs is not compilable yet.
  */
 #include "compiler.h"
 
@@ -89,7 +95,7 @@ static const char *const KIND_NAMES[CC_KERNEL_COUNT] = {
     [CC_KERNEL_INVALID] = "?",          [CC_KERNEL_ELEMENTWISE] = "elementwise",
     [CC_KERNEL_REDUCE] = "reduce",      [CC_KERNEL_MATMUL] = "matmul",
     [CC_KERNEL_INDEX] = "index",        [CC_KERNEL_MOVEMENT] = "movement",
-    [CC_KERNEL_RUNTIME] = "runtime",
+    [CC_KERNEL_RUNTIME] = "runtime",    [CC_KERNEL_ROW] = "row",
 };
 
 const char *cc_kernel_kind_name(CcKernelKind k) {
@@ -272,6 +278,58 @@ static void fuse_reduce(Fuser *f) {
     }
 }
 
+/* Rule 4b: a REDUCE kernel over the last axis whose result is read only through
+ * broadcasts back to the operand's shape, all in one ELEMENTWISE kernel of that shape,
+ * becomes a ROW kernel with it (softmax: max | sub,exp and sum | div). Every broadcast of
+ * the reduction maps the kept axes identically (row o of the operand reads value o), and
+ * the elementwise kernel holds no other movement than those and rank-0 broadcasts (what
+ * cc_codegen_row accepts). */
+static bool row_bcast_ok(const Fuser *f, IrId b, IrId r, uint32_t ke) {
+    const IrGraph *g = f->g;
+    const IrNode *bn = ir_graph_node(g, b);
+    const IrNode *rn = ir_graph_node(g, r);
+    const IrType *xt = &ir_graph_node(g, rn->operands[0])->type;
+    if (bn->op != IR_OP_BROADCAST || f->is_output[b] || f->group_of[b] != ke || !ir_type_same_shape(&bn->type, xt))
+        return false;
+    const IrInts *d = &bn->attrs.broadcast.dims;
+    if (d->n != rn->type.rank) return false;
+    for (uint32_t i = 0; i < d->n; i++)
+        if (d->v[i] != (int64_t)i) return false;
+    for (uint32_t u = f->user_start[b]; u < f->user_start[b + 1]; u++) {
+        const IrNode *un = ir_graph_node(g, f->users[u]);
+        if (f->group_of[f->users[u]] != ke || ir_op_info(un->op)->kind == IR_KIND_MOVEMENT) return false;
+    }
+    return true;
+}
+
+static void fuse_row(Fuser *f) {
+    const IrGraph *g = f->g;
+    for (IrId id = 0; id < g->n_nodes; id++) {
+        const IrNode *n = ir_graph_node(g, id);
+        uint32_t kr = f->group_of[id];
+        if (ir_op_info(n->op)->kind != IR_KIND_REDUCE || kr == NONE || f->groups[kr].kind != CC_KERNEL_REDUCE ||
+            f->groups[kr].root != id || f->is_output[id] || n_users(f, id) == 0)
+            continue;
+        const IrType *xt = &ir_graph_node(g, n->operands[0])->type;
+        if (xt->rank == 0 || n->attrs.reduce.axis != (int64_t)xt->rank - 1) continue;
+        uint32_t ke = users_group(f, id);
+        if (ke == NONE || ke == kr || f->groups[ke].kind != CC_KERNEL_ELEMENTWISE ||
+            !ir_type_same_shape(&ir_graph_node(g, f->groups[ke].root)->type, xt))
+            continue;
+        bool ok = true;
+        for (uint32_t u = f->user_start[id]; u < f->user_start[id + 1] && ok; u++)
+            ok = row_bcast_ok(f, f->users[u], id, ke);
+        for (IrId m = f->groups[ke].head; m != NONE && ok; m = f->next[m]) {
+            const IrNode *mn = ir_graph_node(g, m);
+            if (ir_op_info(mn->op)->kind != IR_KIND_MOVEMENT) continue;
+            ok = is_rank0_broadcast(g, mn) || (mn->op == IR_OP_BROADCAST && mn->operands[0] == id);
+        }
+        if (!ok) continue;
+        group_merge(f, kr, ke);
+        f->groups[ke].kind = CC_KERNEL_ROW;
+    }
+}
+
 /* Rule 5: movement ops become index arithmetic of their only consumer kernel. */
 static void fuse_movement(Fuser *f) {
     const IrGraph *g = f->g;
@@ -290,6 +348,7 @@ static void fuse_movement(Fuser *f) {
             if (ew_move_joins(f, id, k)) group_merge(f, own, k);
             break;
         case CC_KERNEL_RUNTIME:
+        case CC_KERNEL_ROW:
         case CC_KERNEL_INVALID:
         case CC_KERNEL_COUNT: break;
         }
@@ -387,6 +446,7 @@ bool cc_fuse(const IrGraph *g, CcFusion *out, LlmcErr *err) {
     fuse_elementwise(&f);
     fuse_matmul(&f);
     fuse_reduce(&f);
+    fuse_row(&f);
     fuse_movement(&f);
 
     out->g = g;

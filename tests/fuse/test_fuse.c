@@ -101,7 +101,7 @@ static void test_multi_user(void) {
     e = ir_build_unary(&b, IR_OP_EXP, x);
     IrId s = ir_build_reduce(&b, IR_OP_REDUCE_SUM, e, 1, true); /* e read by a reduce and an add */
     y = ir_build_binary(&b, IR_OP_ADD, e, bcast_rows(&b, s));
-    CHECK_EQ_INT(fuse_count(g, &b, y, NULL, "shared producer"), 3); /* exp | sum | bcast,add */
+    CHECK_EQ_INT(fuse_count(g, &b, y, NULL, "shared producer"), 2); /* exp | sum,bcast,add (a row kernel) */
     ir_graph_free(g);
 }
 
@@ -114,12 +114,12 @@ static void test_softmax(void) {
     IrId s = ir_build_reduce(&b, IR_OP_REDUCE_SUM, e, 1, true);
     IrId y = ir_build_binary(&b, IR_OP_DIV, e, bcast_rows(&b, s));
     uint32_t kinds[CC_KERNEL_COUNT];
-    /* max | bcast,sub,exp | sum | bcast,div: the broadcasts are index arithmetic inside
-     * the elementwise kernels; the target of 2 waits for reductions fusing with consumers */
-    CHECK_EQ_INT(fuse_count(g, &b, y, kinds, "softmax"), 4);
-    CHECK_EQ_INT(kinds[CC_KERNEL_REDUCE], 2);
+    /* max,bcast,sub,exp | sum,bcast,div: two ROW kernels (rule 4b) */
+    CHECK_EQ_INT(fuse_count(g, &b, y, kinds, "softmax"), 2);
+    CHECK_EQ_INT(kinds[CC_KERNEL_ROW], 2);
+    CHECK_EQ_INT(kinds[CC_KERNEL_REDUCE], 0);
     CHECK_EQ_INT(kinds[CC_KERNEL_MOVEMENT], 0);
-    CHECK_EQ_INT(kinds[CC_KERNEL_ELEMENTWISE], 2);
+    CHECK_EQ_INT(kinds[CC_KERNEL_ELEMENTWISE], 0);
     ir_graph_free(g);
 }
 

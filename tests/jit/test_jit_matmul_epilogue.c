@@ -6,7 +6,8 @@
  *     arithmetic), GeLU's tanh form with rank-0 and splat constants;
  *   - scale + residual: (x @ W) * s + r, s a rank-0 input (splatted), r an [.., M, N] input;
  * f32 and f64, every ta/tb, shapes with edge tiles and several KC / NC blocks, and a
- * batched case with a shared rank-2 W. Tolerances: ||jit - ref|| / ||ref|| <= 1e-5 (f32),
+ * batched case with a shared rank-2 W; and operands reached through movement chains inside
+ * the kernel (permuted x / W, x reshaped [B, T, D] -> [B*T, D], a batched permute). Tolerances: ||jit - ref|| / ||ref|| <= 1e-5 (f32),
  * 1e-12 (f64). Calling the kernel over pieces of its task range, last first, and one task
  * per call, gives the same bytes as one call.
  *
@@ -175,12 +176,10 @@ static IrGraph *case_graph(const Case *c) {
     return g;
 }
 
-static void run_case(const Case *c) {
-    char what[160];
-    snprintf(what, sizeof what, "%s %s b%lld %lldx%lldx%lld ta%d tb%d", c->epi == EPI_BIAS_GELU ? "bias+gelu" : "scale+residual",
-             ir_dtype_name(c->dt), (long long)c->batch, (long long)c->M, (long long)c->N, (long long)c->K, c->ta, c->tb);
+/* Fuses g (which must give one MATMUL kernel), compiles it, runs it under splits and
+ * compares with the interpreter at dt's tolerance; frees g. */
+static void run_graph(IrGraph *g, IrDtype dt, const char *what) {
     n_cases++;
-    IrGraph *g = case_graph(c);
     LlmcErr err = {0};
     CcFusion f;
     CHECK(cc_fuse(g, &f, &err));
@@ -201,10 +200,10 @@ static void run_case(const Case *c) {
         ir_value_alloc(&in[i], ir_graph_node(g, in_ids[i])->type);
         for (int64_t e = 0; e < ir_type_numel(&in[i].type); e++) {
             double v = urand() * 2 - 1;
-            in[i].data[e] = c->dt == IR_DTYPE_F32 ? (double)(float)v : v;
+            in[i].data[e] = dt == IR_DTYPE_F32 ? (double)(float)v : v;
         }
     }
-    IrInterpOptions opt = {.precision = c->dt == IR_DTYPE_F32 ? IR_PRECISION_F32 : IR_PRECISION_F64, .ranks = 1};
+    IrInterpOptions opt = {.precision = dt == IR_DTYPE_F32 ? IR_PRECISION_F32 : IR_PRECISION_F64, .ranks = 1};
     CHECK(ir_interp_run(g, &opt, in, &out, &err));
     CcKernelFn fn = NULL;
     bool ok = cc_codegen_matmul_kernel(jit, g, k, &fn, &err);
@@ -225,7 +224,7 @@ static void run_case(const Case *c) {
             bufs[i] = j < n_in ? to_native(&in[j]) : NULL;
         }
         run_split(fn, bufs, k->n_inputs, g, k, plan.tasks, what);
-        compare(what, bufs[k->n_inputs], &out, c->dt == IR_DTYPE_F32 ? 1e-5 : 1e-12);
+        compare(what, bufs[k->n_inputs], &out, dt == IR_DTYPE_F32 ? 1e-5 : 1e-12);
         for (uint32_t i = 0; i <= k->n_inputs; i++) free(bufs[i]);
         free(bufs);
     }
@@ -235,6 +234,13 @@ static void run_case(const Case *c) {
     ir_value_free(&out);
     cc_fusion_free(&f);
     ir_graph_free(g);
+}
+
+static void run_case(const Case *c) {
+    char what[160];
+    snprintf(what, sizeof what, "%s %s b%lld %lldx%lldx%lld ta%d tb%d", c->epi == EPI_BIAS_GELU ? "bias+gelu" : "scale+residual",
+             ir_dtype_name(c->dt), (long long)c->batch, (long long)c->M, (long long)c->N, (long long)c->K, c->ta, c->tb);
+    run_graph(case_graph(c), c->dt, what);
 }
 
 static void test_builder(void) {
@@ -253,15 +259,79 @@ static void test_builder(void) {
         }
 }
 
-/* A matmul whose operand is permuted inside the kernel: refused as "not supported yet". */
+/* Operands behind movement chains absorbed into the MATMUL kernel (read by the pack
+ * through the chain's index mapping):
+ *   - permuted x: x [K, M] -> permute -> [M, K] (and, with ta, the matmul transposes it
+ *     back), tanh epilogue; also a permuted W [N, K] -> [K, N];
+ *   - reshaped x: x [B, T, D] -> reshape -> [B*T, D] @ W [D, N] + b, b broadcast;
+ *   - batched: x [M, B, K] -> permute -> [B, M, K] @ W [K, N], a shared rank-2 W. */
+static void test_movement(void) {
+    static const int64_t shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 33, 65}, {15, 31, 300}, {113, 257, 3}};
+    for (int d = 0; d < 2; d++) {
+        IrDtype dt = d ? IR_DTYPE_F64 : IR_DTYPE_F32;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int t = 0; t < 4; t++) {
+                int64_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], perm[2] = {1, 0};
+                bool ta = t & 1, pw = t >> 1; /* pw: W is permuted too */
+                IrGraph *g = ir_graph_new("perm");
+                IrBuilder b;
+                ir_builder_init(&b, g);
+                int64_t xd[2] = {ta ? M : K, ta ? K : M}, wd[2] = {pw ? N : K, pw ? K : N};
+                IrId x = ir_build_input(&b, IR_ROLE_DATA, "x", ir_type_make(dt, 2, xd));
+                IrId w = ir_build_input(&b, IR_ROLE_PARAM, "w", ir_type_make(dt, 2, wd));
+                if (pw) w = ir_build_permute(&b, w, 2, perm);
+                IrId mm = ir_build_matmul(&b, ir_build_permute(&b, x, 2, perm), w, ta, false);
+                ir_graph_add_output(g, "y", ir_build_unary(&b, IR_OP_TANH, mm));
+                CHECK(ir_builder_ok(&b));
+                char what[160];
+                snprintf(what, sizeof what, "permute %s %lldx%lldx%lld ta%d pw%d", ir_dtype_name(dt), (long long)M,
+                         (long long)N, (long long)K, ta, pw);
+                run_graph(g, dt, what);
+            }
+        static const int64_t btdn[][4] = {{1, 1, 1, 1}, {2, 8, 16, 48}, {3, 37, 65, 300}, {2, 70, 257, 5}};
+        for (size_t s = 0; s < sizeof btdn / sizeof btdn[0]; s++) {
+            int64_t B = btdn[s][0], T = btdn[s][1], D = btdn[s][2], N = btdn[s][3];
+            IrGraph *g = ir_graph_new("reshape");
+            IrBuilder b;
+            ir_builder_init(&b, g);
+            int64_t xd[3] = {B, T, D}, x2[2] = {B * T, D}, wd[2] = {D, N};
+            IrId x = ir_build_input(&b, IR_ROLE_DATA, "x", ir_type_make(dt, 3, xd));
+            IrId w = ir_build_input(&b, IR_ROLE_PARAM, "w", ir_type_make(dt, 2, wd));
+            IrId bias = ir_build_input(&b, IR_ROLE_PARAM, "b", ir_type_make(dt, 1, &N));
+            IrId mm = ir_build_matmul(&b, ir_build_reshape(&b, x, 2, x2), w, false, false);
+            ir_graph_add_output(g, "y", ir_build_binary_bcast(&b, IR_OP_ADD, mm, bias));
+            CHECK(ir_builder_ok(&b));
+            char what[160];
+            snprintf(what, sizeof what, "reshape %s [%lld,%lld,%lld]->[%lld,%lld] N%lld", ir_dtype_name(dt), (long long)B,
+                     (long long)T, (long long)D, (long long)(B * T), (long long)D, (long long)N);
+            run_graph(g, dt, what);
+        }
+        {
+            int64_t Bt = 3, M = 20, K = 130, N = 40, xd[3] = {M, Bt, K}, wd[2] = {K, N}, perm[3] = {1, 0, 2};
+            IrGraph *g = ir_graph_new("bperm");
+            IrBuilder b;
+            ir_builder_init(&b, g);
+            IrId x = ir_build_input(&b, IR_ROLE_DATA, "x", ir_type_make(dt, 3, xd));
+            IrId w = ir_build_input(&b, IR_ROLE_PARAM, "w", ir_type_make(dt, 2, wd));
+            IrId mm = ir_build_matmul(&b, ir_build_permute(&b, x, 3, perm), w, false, false);
+            ir_graph_add_output(g, "y", ir_build_unary(&b, IR_OP_TANH, mm));
+            CHECK(ir_builder_ok(&b));
+            char what[160];
+            snprintf(what, sizeof what, "batched permute %s", ir_dtype_name(dt));
+            run_graph(g, dt, what);
+        }
+    }
+}
+
+/* A matmul whose operand is sliced inside the kernel: refused as "not supported yet". */
 static void test_unsupported(void) {
-    IrGraph *g = ir_graph_new("perm");
+    IrGraph *g = ir_graph_new("slice");
     IrBuilder b;
     ir_builder_init(&b, g);
-    int64_t d[2] = {6, 4}, wd[2] = {6, 5}, perm[2] = {1, 0};
+    int64_t d[2] = {6, 8}, wd[2] = {4, 5}, start[2] = {0, 2}, end[2] = {6, 6};
     IrId x = ir_build_input(&b, IR_ROLE_DATA, "x", ir_type_make(IR_DTYPE_F32, 2, d));
     IrId w = ir_build_input(&b, IR_ROLE_PARAM, "w", ir_type_make(IR_DTYPE_F32, 2, wd));
-    IrId mm = ir_build_matmul(&b, ir_build_permute(&b, x, 2, perm), w, false, false);
+    IrId mm = ir_build_matmul(&b, ir_build_slice(&b, x, start, end, NULL), w, false, false);
     ir_graph_add_output(g, "y", ir_build_unary(&b, IR_OP_TANH, mm));
     CHECK(ir_builder_ok(&b));
     LlmcErr err = {0};
@@ -427,6 +497,7 @@ int main(void) {
     CHECK(jit != NULL);
     if (jit) {
         test_builder();
+        test_movement();
         test_unsupported();
         test_gpt2_tiny();
         fprintf(stderr, "%d builder cases compiled and compared\n", n_cases);

@@ -448,6 +448,67 @@ static void test_gpt2_tiny(void) {
     ir_module_free(&m);
 }
 
+/* Softmax over the last axis: two ROW kernels (max,sub,exp | sum,div), JIT against the
+ * interpreter, and every split of the rows gives the same bytes. */
+static void test_softmax_row(IrDtype dt) {
+    IrGraph *g = ir_graph_new("softmax");
+    IrBuilder b;
+    ir_builder_init(&b, g);
+    int64_t dims[2] = {7, 37};
+    IrId x = ir_build_input(&b, IR_ROLE_DATA, "x", ir_type_make(dt, 2, dims));
+    IrId m = ir_build_reduce(&b, IR_OP_REDUCE_MAX, x, 1, true);
+    IrId e = ir_build_unary(&b, IR_OP_EXP, ir_build_binary(&b, IR_OP_SUB, x, ir_build_broadcast_to(&b, m, 2, dims)));
+    IrId s = ir_build_reduce(&b, IR_OP_REDUCE_SUM, e, 1, true);
+    IrId y = ir_build_binary(&b, IR_OP_DIV, e, ir_build_broadcast_to(&b, s, 2, dims));
+    ir_graph_add_output(g, "y", y);
+    CHECK(ir_builder_ok(&b));
+    IrValue in = {0}, ref = {0};
+    ir_value_alloc(&in, ir_type_make(dt, 2, dims));
+    fill_x(&in, FILL_RANDOM);
+    IrInterpOptions opt = {.precision = dt == IR_DTYPE_F32 ? IR_PRECISION_F32 : IR_PRECISION_F64, .ranks = 1};
+    LlmcErr err = {0};
+    CcFusion f;
+    bool ok = ir_interp_run(g, &opt, &in, &ref, &err) && cc_fuse(g, &f, &err);
+    if (!ok) fprintf(stderr, "  softmax row: %s\n", err.msg);
+    CHECK(ok);
+    if (!ok) return;
+    CHECK(f.n_kernels == 2 && f.kernels[0].kind == CC_KERNEL_ROW && f.kernels[1].kind == CC_KERNEL_ROW);
+    CcKernelFn k1 = NULL, k2 = NULL;
+    ok = f.n_kernels == 2 && cc_codegen_row(jit, g, &f.kernels[0], &k1, &err) &&
+         cc_codegen_row(jit, g, &f.kernels[1], &k2, &err);
+    if (!ok) fprintf(stderr, "  softmax row: %s\n", err.msg);
+    CHECK(ok);
+    if (ok) {
+        CHECK(f.kernels[0].n_inputs == 1 && f.kernels[0].inputs[0] == x && f.kernels[0].n_outputs == 1 &&
+              f.kernels[0].outputs[0] == e);
+        CHECK(f.kernels[1].n_inputs == 1 && f.kernels[1].inputs[0] == e && f.kernels[1].n_outputs == 1 &&
+              f.kernels[1].outputs[0] == y);
+        size_t bytes = (size_t)(dims[0] * dims[1]) * ir_dtype_size(dt);
+        void *xn = to_native(&in);
+        void *ev = calloc(1, bytes), *yv = calloc(1, bytes), *ys = calloc(1, bytes);
+        void *b1[2] = {xn, ev}, *b2[2] = {ev, yv};
+        k1(b1, 0, dims[0]);
+        k2(b2, 0, dims[0]);
+        compare("softmax row", yv, &ref, false, dt == IR_DTYPE_F64 ? 1e-12 : 1e-5);
+        /* split over rows: [0,1) [1,4) [4,7), e recomputed too */
+        memset(ev, 0, bytes);
+        b2[1] = ys;
+        const int64_t cuts[4] = {0, 1, 4, 7};
+        for (int c = 0; c < 3; c++) k1(b1, cuts[c], cuts[c + 1]);
+        for (int c = 3; c-- > 0;) k2(b2, cuts[c], cuts[c + 1]);
+        CHECK(memcmp(yv, ys, bytes) == 0);
+        free(xn);
+        free(ev);
+        free(yv);
+        free(ys);
+        n_cases++;
+    }
+    cc_fusion_free(&f);
+    ir_value_free(&ref);
+    ir_value_free(&in);
+    ir_graph_free(g);
+}
+
 int main(void) {
     LlmcErr err = {0};
     jit = cc_jit_new(&err);
@@ -457,6 +518,8 @@ int main(void) {
         test_shapes();
         test_unsupported();
         test_gpt2_tiny();
+        test_softmax_row(IR_DTYPE_F32);
+        test_softmax_row(IR_DTYPE_F64);
         fprintf(stderr, "%d builder cases compiled and compared\n", n_cases);
     }
     cc_jit_free(jit);
