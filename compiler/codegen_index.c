@@ -1,15 +1,18 @@
 /* compiler/codegen_index.c — one INDEX kernel of cc_fuse (compiler/fuse.c) as one LLVM
- * function, for the kernels that are a single node: iota, onehot, gather, rand, cumsum.
+ * function, for the kernels that are a single node: iota, onehot, gather, rand, cumsum,
+ * scatter_add, topk.
  *
  *     void llmc_idx_<n>(void **bufs, int64_t begin, int64_t end)
  *
  * ABI (compiler.h, "JIT: index"): bufs[] = the kernel's inputs as CcKernel.inputs lists
  * them (ascending id; splat constants are literals and not listed), then the output, each
  * dense row-major in its dtype (a rank-0 input is a 1-element array). [begin, end) ranges
- * over OUTPUT ELEMENTS for iota, onehot, gather and rand, and over independent ROWS for
- * cumsum (row r = o * inner + j: the outer x inner positions around the axis, row-major).
- * Every output element is a pure function of the inputs and its own index, and a cumsum
- * row is summed whole by one call, so any split over calls or threads gives the same bytes.
+ * over OUTPUT ELEMENTS for iota, onehot, gather, rand and scatter_add, over independent
+ * ROWS for cumsum (row r = o * inner + j: the outer x inner positions around the axis,
+ * row-major), and over the rows of the last axis for topk (out has k per row). Every
+ * output element is a pure function of the inputs and its own index, and a cumsum or
+ * topk row is done whole by one call, so any split over calls or threads gives the same
+ * bytes.
  *
  * Semantics, matched to the interpreter (ir/interp_index.c, ir/interp_rand.c):
  *   iota    out[e] = (e / stride[axis]) % dims[axis] in the node's dtype.
@@ -31,9 +34,22 @@
  *           f64, f32 sums in double rounded once per output (the interpreter's order and
  *           precision, so bit-exact), i32 wrapping. Each element is loaded before its
  *           output is stored, so the output may be the input buffer (in place).
+ *   scatter_add  each output element is summed whole by itself: +0, then every update
+ *           that lands on it, in the updates' element order (for one output element
+ *           they differ only in the index position m, visited upward) — the
+ *           interpreter's order; f64 in f64, f32 in double rounded once (the interpreter
+ *           keeps doubles and rounds the finished node), i32 wrapping. So bit-exact and
+ *           split-invariant with no atomics, at a cost of O(numel(out) x M) index reads
+ *           (M = the index positions per batch, numel(idx) / batch): fine for tests and
+ *           small vocabularies, quadratic-ish for an embedding gradient — a sort- or
+ *           segment-based kernel is the later fix. An index outside [0, out.dims[axis])
+ *           hits nothing (skipped) where the interpreter reports an error.
+ *   topk    k selection scans per row: pick r is the first entry after pick r-1 in the
+ *           total order (larger first, nan larger than every number, -0 == +0, ties
+ *           lower index first) — exactly the interpreter's result. O(k n) per row.
  *
  * Deliberately not here: absorbed movement ops (fusion folds them into INDEX kernels as
- * index arithmetic), scatter_add and topk ("not supported yet"), vectorization (these
+ * index arithmetic), a fast scatter_add or topk (see above), vectorization (these
  * kernels are memory- or integer-bound and small next to the matmuls), threading, the
  * object cache.
  */
@@ -73,11 +89,9 @@ static bool plan_check(const IrGraph *g, const CcKernel *k, LlmcErr *err) {
     case IR_OP_ONEHOT:
     case IR_OP_GATHER:
     case IR_OP_RAND:
-    case IR_OP_CUMSUM: break;
+    case IR_OP_CUMSUM:
     case IR_OP_SCATTER_ADD:
-    case IR_OP_TOPK:
-        llmc_err_set(err, "index codegen: %%%u = %s is not supported yet", k->root, ir_op_name(n->op));
-        return false;
+    case IR_OP_TOPK: break;
     case IR_OP_INPUT: case IR_OP_CONST: case IR_OP_NEG: case IR_OP_ABS: case IR_OP_EXP: case IR_OP_LOG:
     case IR_OP_SQRT: case IR_OP_RSQRT: case IR_OP_TANH: case IR_OP_RECIP: case IR_OP_SIN: case IR_OP_COS:
     case IR_OP_CAST: case IR_OP_ADD: case IR_OP_SUB: case IR_OP_MUL: case IR_OP_DIV: case IR_OP_MAX:
@@ -389,6 +403,95 @@ static void emit_cumsum_row(Gen *G, const IrNode *n, LLVMValueRef r) {
     loop_close(G, &l, sum);
 }
 
+/* scatter_add output element e = (pre * D + j) * post + p, with pre the flat coordinate
+ * over out.dims[0..axis), j the coordinate on the axis (D long), p over
+ * out.dims[axis+1..). The updates that can hit e are upd[pre, m, p] for the M positions m
+ * of idx.dims[bd..Q) (upd is [pre, M, post] in row-major order); one hits when
+ * idx[b, m] == j, b = pre's first bd coordinates. Summing them for increasing m is the
+ * interpreter's element order restricted to e. Started at +0 (the interpreter's zeros);
+ * f32 in double rounded once; i32 wrapping. An index outside [0, D) equals no j. */
+static LLVMValueRef emit_scatter_add(Gen *G, const IrNode *n, LLVMValueRef e) {
+    const IrType *ot = &n->type;
+    const IrType *it = &ir_graph_node(G->g, n->operands[0])->type;
+    int64_t axis = n->attrs.gather.axis, bd = n->attrs.gather.batch_dims;
+    int64_t D = ot->dims[axis], post = 1, mid = 1, M = 1;
+    for (uint32_t d = (uint32_t)axis + 1; d < ot->rank; d++) post *= ot->dims[d];
+    for (int64_t d = bd; d < axis; d++) mid *= ot->dims[d];
+    for (uint32_t d = (uint32_t)bd; d < it->rank; d++) M *= it->dims[d];
+    IrDtype dt = ot->dtype;
+    LLVMValueRef p = LLVMBuildURem(G->b, e, c64(G, post), "p");
+    LLVMValueRef rest = LLVMBuildUDiv(G->b, e, c64(G, post), "");
+    LLVMValueRef j = LLVMBuildURem(G->b, rest, c64(G, D), "j");
+    LLVMValueRef pre = LLVMBuildUDiv(G->b, rest, c64(G, D), "pre");
+    LLVMValueRef ibase = LLVMBuildMul(G->b, LLVMBuildUDiv(G->b, pre, c64(G, mid), ""), c64(G, M), "ibase");
+    LLVMValueRef ubase = LLVMBuildAdd(G->b, LLVMBuildMul(G->b, pre, c64(G, M * post), ""), p, "ubase");
+    LLVMValueRef acc0 = dt == IR_DTYPE_I32 ? c32(G, 0) : LLVMConstReal(G->f64, 0.0);
+    Loop l = loop_open(G, c64(G, 0), c64(G, M), acc0, "m");
+    LLVMValueRef iv = load_at(G, buffer_of(G, n->operands[0]), IR_DTYPE_I32, LLVMBuildAdd(G->b, ibase, l.i, ""));
+    LLVMValueRef hit = LLVMBuildICmp(G->b, LLVMIntEQ, LLVMBuildSExt(G->b, iv, G->i64, ""), j, "hit");
+    LLVMValueRef uoff = LLVMBuildAdd(G->b, ubase, LLVMBuildMul(G->b, l.i, c64(G, post), ""), "");
+    /* the load is in bounds for every m, hit or not */
+    LLVMValueRef u = load_at(G, buffer_of(G, n->operands[1]), dt, uoff);
+    if (dt == IR_DTYPE_F32) u = LLVMBuildFPExt(G->b, u, G->f64, "");
+    LLVMValueRef sum = dt == IR_DTYPE_I32 ? LLVMBuildAdd(G->b, l.carry, u, "") : LLVMBuildFAdd(G->b, l.carry, u, "");
+    LLVMValueRef next = LLVMBuildSelect(G->b, hit, sum, l.carry, "");
+    loop_close(G, &l, next);
+    LLVMValueRef acc = l.carry;
+    if (dt == IR_DTYPE_F32) acc = LLVMBuildFPTrunc(G->b, acc, elem_type(G, dt), "");
+    return acc;
+}
+
+/* topk's order, as i1: a ranks before b (a larger, nan larger than every number). */
+static LLVMValueRef ranks_before(Gen *G, LLVMValueRef a, LLVMValueRef b) {
+    LLVMValueRef b_nan = LLVMBuildFCmp(G->b, LLVMRealUNO, b, b, "");
+    LLVMValueRef a_nan = LLVMBuildFCmp(G->b, LLVMRealUNO, a, a, "");
+    LLVMValueRef gt = LLVMBuildFCmp(G->b, LLVMRealOGT, a, b, "");
+    return LLVMBuildAnd(G->b, LLVMBuildNot(G->b, b_nan, ""), LLVMBuildOr(G->b, a_nan, gt, ""), "");
+}
+
+static LLVMValueRef load_f64(Gen *G, LLVMValueRef base, IrDtype dt, LLVMValueRef at) {
+    LLVMValueRef v = load_at(G, base, dt, at);
+    if (dt == IR_DTYPE_F32) return LLVMBuildFPExt(G->b, v, G->f64, "");
+    if (dt == IR_DTYPE_I32) return LLVMBuildSIToFP(G->b, v, G->f64, "");
+    return v;
+}
+
+/* topk row `row`: pick r = 0..k-1 by a scan each. Entries are totally ordered by (value
+ * by ranks_before, then lower index first) — the interpreter's order; pick r is the
+ * first entry of that order strictly after pick r-1. O(k n) per row; k is small. */
+static void emit_topk_row(Gen *G, const IrNode *n, LLVMValueRef row) {
+    const IrNode *xn = ir_graph_node(G->g, n->operands[0]);
+    IrDtype xdt = xn->type.dtype;
+    int64_t len = xn->type.dims[xn->type.rank - 1], k = n->attrs.topk.k;
+    LLVMValueRef src = buffer_of(G, n->operands[0]);
+    LLVMValueRef xbase = LLVMBuildMul(G->b, row, c64(G, len), "xbase");
+    Loop lr = loop_open(G, c64(G, 0), c64(G, k), c64(G, -1), "r");
+    LLVMValueRef prev = lr.carry;
+    LLVMValueRef has_prev = LLVMBuildICmp(G->b, LLVMIntSGE, prev, c64(G, 0), "");
+    LLVMValueRef pat = LLVMBuildSelect(G->b, has_prev, prev, c64(G, 0), "");
+    LLVMValueRef pv = load_f64(G, src, xdt, LLVMBuildAdd(G->b, xbase, pat, ""));
+    Loop li = loop_open(G, c64(G, 0), c64(G, len), c64(G, -1), "i");
+    LLVMValueRef cand = li.carry;
+    LLVMValueRef v = load_f64(G, src, xdt, LLVMBuildAdd(G->b, xbase, li.i, ""));
+    /* after prev: prev ranks before v, or they tie and prev < i */
+    LLVMValueRef p_before = ranks_before(G, pv, v), v_before = ranks_before(G, v, pv);
+    LLVMValueRef tie_after = LLVMBuildAnd(G->b, LLVMBuildNot(G->b, LLVMBuildOr(G->b, p_before, v_before, ""), ""),
+                                          LLVMBuildICmp(G->b, LLVMIntSLT, prev, li.i, ""), "");
+    LLVMValueRef after = LLVMBuildOr(G->b, LLVMBuildNot(G->b, has_prev, ""),
+                                     LLVMBuildOr(G->b, p_before, tie_after, ""), "after");
+    /* before cand (i > cand, so a tie keeps cand) */
+    LLVMValueRef has_cand = LLVMBuildICmp(G->b, LLVMIntSGE, cand, c64(G, 0), "");
+    LLVMValueRef cat = LLVMBuildSelect(G->b, has_cand, cand, c64(G, 0), "");
+    LLVMValueRef cv = load_f64(G, src, xdt, LLVMBuildAdd(G->b, xbase, cat, ""));
+    LLVMValueRef better = LLVMBuildOr(G->b, LLVMBuildNot(G->b, has_cand, ""), ranks_before(G, v, cv), "better");
+    LLVMValueRef take = LLVMBuildAnd(G->b, after, better, "take");
+    loop_close(G, &li, LLVMBuildSelect(G->b, take, li.i, cand, ""));
+    LLVMValueRef pick = li.carry; /* >= 0: k <= len leaves an entry after prev */
+    LLVMValueRef ooff = LLVMBuildAdd(G->b, LLVMBuildMul(G->b, row, c64(G, k), ""), lr.i, "");
+    store_at(G, G->out, IR_DTYPE_I32, ooff, LLVMBuildTrunc(G->b, pick, G->i32, ""));
+    loop_close(G, &lr, pick);
+}
+
 static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const IrGraph *g, const CcKernel *k,
                          const char *name) {
     Gen G = {.ctx = ctx, .mod = mod, .g = g, .k = k};
@@ -423,6 +526,8 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const IrGraph *g
     Loop l = loop_open(&G, begin, end, NULL, "idx");
     if (n->op == IR_OP_CUMSUM) {
         emit_cumsum_row(&G, n, l.i);
+    } else if (n->op == IR_OP_TOPK) {
+        emit_topk_row(&G, n, l.i);
     } else {
         LLVMValueRef v = NULL;
         switch (n->op) {
@@ -430,7 +535,8 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const IrGraph *g
         case IR_OP_ONEHOT: v = emit_onehot(&G, n, l.i); break;
         case IR_OP_GATHER: v = emit_gather(&G, n, l.i); break;
         case IR_OP_RAND: v = emit_rand(&G, n, l.i, keys); break;
-        case IR_OP_CUMSUM: case IR_OP_SCATTER_ADD: case IR_OP_TOPK: case IR_OP_INPUT: case IR_OP_CONST:
+        case IR_OP_SCATTER_ADD: v = emit_scatter_add(&G, n, l.i); break;
+        case IR_OP_CUMSUM: case IR_OP_TOPK: case IR_OP_INPUT: case IR_OP_CONST:
         case IR_OP_NEG: case IR_OP_ABS: case IR_OP_EXP: case IR_OP_LOG: case IR_OP_SQRT: case IR_OP_RSQRT:
         case IR_OP_TANH: case IR_OP_RECIP: case IR_OP_SIN: case IR_OP_COS: case IR_OP_CAST: case IR_OP_ADD:
         case IR_OP_SUB: case IR_OP_MUL: case IR_OP_DIV: case IR_OP_MAX: case IR_OP_MIN: case IR_OP_POW:

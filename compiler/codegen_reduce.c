@@ -29,14 +29,17 @@
  * When the reduced axis is the last one (inner = 1: softmax and norm rows), only the
  * scalar body exists in this slice (vectorizing across rows would need strided loads).
  *
- * Accepted kernels: members are elementwise ops of the operand's shape, `broadcast`s of
- * rank-0 values, and the one reduction (the root and only output). Operands from outside
- * are inputs of the operand's shape, rank-0 values through a member broadcast, or splat
- * constants. Any other movement op in the kernel (fusion absorbs permute/reshape/slice/
- * broadcast into reductions as index arithmetic) is "not supported yet": false + message.
+ * Accepted kernels: members are elementwise ops of the operand's shape, chains of
+ * reshape/permute/broadcast members whose top has the operand's shape (members below the
+ * top any shape) over a kernel input or a splat constant, and the one reduction (the root
+ * and only output). A chain is index arithmetic (cc_cg_chain_index through CC_ROLE_BCAST:
+ * the element the operand index maps to, gathered per lane in vector bodies); over a
+ * rank-0 value or a splat it is a repeat. Operands from outside are inputs of the
+ * operand's shape, inputs read through chains, or splat constants. slice and concat
+ * members, and chains over a computed member, are "not supported yet": false + message.
  *
- * Deliberately not here: movement index arithmetic, multiple outputs, reductions fused
- * with their consumers, vectorizing row reductions, threading, the object cache.
+ * Deliberately not here: slice/concat index arithmetic, multiple outputs, reductions
+ * fused with their consumers, vectorizing row reductions, threading, the object cache.
  */
 #include "compiler_int.h"
 
@@ -94,8 +97,8 @@ static bool plan_external(Plan *p, const CcKernel *k, IrId o, LlmcErr *err) {
     const IrGraph *g = p->g;
     const IrNode *n = ir_graph_node(g, o);
     const IrType *xt = &ir_graph_node(g, p->x)->type;
-    if (p->role[o] != CC_ROLE_NONE) return true;
-    if (is_splat_const(n)) {
+    if (p->role[o] != CC_ROLE_NONE && p->role[o] != CC_ROLE_INDEXED) return true;
+    if (p->role[o] == CC_ROLE_NONE && is_splat_const(n)) {
         p->role[o] = CC_ROLE_CONST;
         return true;
     }
@@ -111,6 +114,43 @@ static bool plan_external(Plan *p, const CcKernel *k, IrId o, LlmcErr *err) {
         return false;
     }
     p->role[o] = CC_ROLE_BUFFER;
+    return true;
+}
+
+static bool is_move(const IrNode *n) {
+    return n->op == IR_OP_BROADCAST || n->op == IR_OP_RESHAPE || n->op == IR_OP_PERMUTE;
+}
+
+/* A movement member `id` of the operand's shape read by the body: the top of a chain of
+ * movement members (below the top any shape; no role of their own) down to a source
+ * outside the kernel. A rank-0 or splat-constant source is repeated (CC_ROLE_ALIAS);
+ * any other is a kernel input read at the index the chain maps to (CC_ROLE_BCAST over
+ * it; the source is CC_ROLE_INDEXED unless the body also reads it directly). A chain
+ * over a computed member would need the member at another index: not supported yet. */
+static bool plan_move(Plan *p, const CcKernel *k, IrId id, LlmcErr *err) {
+    const IrGraph *g = p->g;
+    IrId src = id;
+    while (kernel_has(k, src) && is_move(ir_graph_node(g, src))) src = ir_graph_node(g, src)->operands[0];
+    const IrNode *s = ir_graph_node(g, src);
+    if (kernel_has(k, src)) {
+        llmc_err_set(err, "reduce codegen: kernel (root %%%u): movement %%%u reads the computed member %%%u; "
+                          "not supported yet", k->root, id, src);
+        return false;
+    }
+    bool splat = is_splat_const(s);
+    if (!splat && !is_input(k, src)) {
+        llmc_err_set(err, "reduce codegen: kernel (root %%%u): %%%u is not a kernel input", k->root, src);
+        return false;
+    }
+    if (s->type.rank == 0 || splat) {
+        p->role[id] = CC_ROLE_ALIAS;
+        p->alias[id] = src;
+        if (p->role[src] == CC_ROLE_NONE) p->role[src] = splat ? CC_ROLE_CONST : CC_ROLE_SCALAR;
+        return true;
+    }
+    p->role[id] = CC_ROLE_BCAST;
+    p->alias[id] = src;
+    if (p->role[src] == CC_ROLE_NONE) p->role[src] = CC_ROLE_INDEXED;
     return true;
 }
 
@@ -156,25 +196,20 @@ static bool plan_build(Plan *p, const IrGraph *g, const CcKernel *k, LlmcErr *er
         return false;
     }
 
-    /* Every member but the root: elementwise of the operand's shape, or a rank-0 broadcast. */
+    /* Every member but the root: an elementwise op, or a reshape/permute/broadcast. */
     for (uint32_t i = 0; i < k->n_nodes; i++) {
         IrId id = k->nodes[i];
         if (id == k->root) continue;
         const IrNode *n = ir_graph_node(g, id);
         IrOpKind kind = ir_op_info(n->op)->kind;
-        if (kind == IR_KIND_MOVEMENT && !is_rank0_broadcast(g, n)) {
-            llmc_err_set(err, "reduce codegen: kernel (root %%%u) contains %%%u = %s; movement inside a "
+        if (kind == IR_KIND_MOVEMENT && !is_move(n)) {
+            llmc_err_set(err, "reduce codegen: kernel (root %%%u) contains %%%u = %s; that movement inside a "
                               "reduction is not supported yet", k->root, id, ir_op_name(n->op));
             return false;
         }
         if (kind != IR_KIND_ELEMENTWISE && kind != IR_KIND_MOVEMENT) {
             llmc_err_set(err, "reduce codegen: kernel (root %%%u) contains %%%u = %s, not an elementwise op",
                          k->root, id, ir_op_name(n->op));
-            return false;
-        }
-        if (!ir_type_same_shape(&n->type, xt)) {
-            llmc_err_set(err, "reduce codegen: kernel (root %%%u): %%%u = %s does not have the operand's shape; "
-                              "not supported yet", k->root, id, ir_op_name(n->op));
             return false;
         }
     }
@@ -191,21 +226,14 @@ static bool plan_build(Plan *p, const IrGraph *g, const CcKernel *k, LlmcErr *er
         IrId id = k->nodes[i];
         if (id == k->root || !need[id]) continue;
         const IrNode *n = ir_graph_node(g, id);
-        if (is_rank0_broadcast(g, n)) {
-            IrId src = n->operands[0];
-            p->role[id] = CC_ROLE_ALIAS;
-            p->alias[id] = src;
-            if (p->role[src] == CC_ROLE_NONE) {
-                if (is_splat_const(ir_graph_node(g, src))) {
-                    p->role[src] = CC_ROLE_CONST;
-                } else if (is_input(k, src)) {
-                    p->role[src] = CC_ROLE_SCALAR;
-                } else {
-                    llmc_err_set(err, "reduce codegen: kernel (root %%%u): rank-0 %%%u is not a kernel input",
-                                 k->root, src);
-                    ok = false;
-                }
-            }
+        if (!ir_type_same_shape(&n->type, xt)) {
+            llmc_err_set(err, "reduce codegen: kernel (root %%%u): %%%u = %s does not have the operand's shape; "
+                              "not supported yet", k->root, id, ir_op_name(n->op));
+            ok = false;
+            break;
+        }
+        if (is_move(n)) {
+            ok = plan_move(p, k, id, err);
             continue;
         }
         p->role[id] = CC_ROLE_COMPUTE;
@@ -221,7 +249,8 @@ static bool plan_build(Plan *p, const IrGraph *g, const CcKernel *k, LlmcErr *er
     /* Every kernel input gets a slot; one the body never reads (none, today) is a buffer. */
     for (uint32_t i = 0; i < k->n_inputs && ok; i++) {
         IrId id = k->inputs[i];
-        if (p->role[id] == CC_ROLE_BUFFER || p->role[id] == CC_ROLE_SCALAR) continue;
+        if (p->role[id] == CC_ROLE_BUFFER || p->role[id] == CC_ROLE_SCALAR || p->role[id] == CC_ROLE_INDEXED)
+            continue;
         llmc_err_set(err, "reduce codegen: kernel (root %%%u): input %%%u is not read as a buffer or a scalar",
                      k->root, id);
         ok = false;

@@ -458,8 +458,10 @@ bool cc_codegen_matmul_cached(CcJit *jit, CcObjCache *cache, const IrGraph *g, I
  * (outer x inner positions around the axis, row-major), so calls over disjoint pieces of
  * [0, numel(out)) give the same bytes as one call; a reduction is never split. Each
  * output is accumulated left to right in the node's dtype (f32 sums in f32). The output
- * must not overlap the inputs. false + "not supported yet" for kernels with movement ops
- * other than rank-0 broadcasts, or members of another shape than the operand's. */
+ * must not overlap the inputs. Operands may be read through reshape/permute/broadcast
+ * chains over kernel inputs (index arithmetic). false + "not supported yet" for slice or
+ * concat members, chains over computed members, or members of another shape than the
+ * operand's (below a chain's top). */
 bool cc_codegen_reduce(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err);
 /* The kernel's LLVM IR text (verified; after default<O3> when `optimize`); malloc'd. */
 char *cc_codegen_reduce_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool optimize, LlmcErr *err);
@@ -472,18 +474,33 @@ char *cc_codegen_reduce_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool
 bool cc_codegen_row(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err);
 
 /* ===================================================================================
+ * JIT: movement (compiler/codegen_movement.c). A MOVEMENT kernel of cc_fuse — a chain of
+ * reshape, permute, broadcast, slice and concat members — as one copy.
+ * =================================================================================== */
+
+/* The kernel for MOVEMENT kernel k of g: bufs = k->inputs in order (ascending id; splat
+ * constants are literals, not listed), each dense row-major in its dtype, then the output.
+ * [begin, end) ranges over OUTPUT elements: output[i] = the source element that i maps to
+ * through the chain, copied bit for bit (any dtype of 1, 2, 4 or 8 bytes), so calls over
+ * disjoint pieces give the same bytes as one call. The output must not overlap the
+ * inputs. false + "not supported yet" for kernels with several outputs. */
+bool cc_codegen_movement(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err);
+
+/* ===================================================================================
  * JIT: index (compiler/codegen_index.c). An INDEX kernel of cc_fuse that is one node —
- * iota, onehot, gather, rand or cumsum — as one function. Semantics, out-of-range
- * gathers and rand's precision: the banner of compiler/codegen_index.c.
+ * iota, onehot, gather, rand, cumsum, scatter_add or topk — as one function. Semantics,
+ * out-of-range indices, rand's precision and scatter_add's cost: the banner of
+ * compiler/codegen_index.c.
  * =================================================================================== */
 
 /* The kernel for INDEX kernel k of g: bufs = k->inputs in order (ascending id; splat
  * constants are literals, not listed), each dense row-major in its dtype, then the
- * output. [begin, end) ranges over OUTPUT elements (iota, onehot, gather, rand) or over
- * the independent rows outer x inner around the axis (cumsum), so calls over disjoint
- * pieces give the same bytes as one call. A gather index outside the axis yields 0 where
- * the interpreter reports an error. false + "not supported yet" for scatter_add, topk,
- * sharded rand, and kernels with absorbed movement ops. */
+ * output. [begin, end) ranges over OUTPUT elements (iota, onehot, gather, rand,
+ * scatter_add), over the independent rows outer x inner around the axis (cumsum), or over
+ * the rows of the last axis (topk: numel(out) / k), so calls over disjoint pieces give
+ * the same bytes as one call. A gather index outside the axis yields 0 and a scatter_add
+ * index outside it is skipped, where the interpreter reports an error. false + "not
+ * supported yet" for sharded rand and kernels with absorbed movement ops. */
 bool cc_codegen_index(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err);
 /* The kernel's LLVM IR text (verified; after default<O3> when `optimize`); malloc'd. */
 char *cc_codegen_index_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool optimize, LlmcErr *err);

@@ -11,8 +11,12 @@
  *   within 1e-6 relative per element (the worst relative error is printed).
  * Every kernel is also called over pieces of its range (output elements, or rows for
  * cumsum) and must give the same bytes as one call. A gather index outside the axis gives
- * 0 (the interpreter errors instead). topk, scatter_add and a sharded rand are refused as
- * "not supported yet".
+ * 0 (the interpreter errors instead). A sharded rand is refused as "not supported yet".
+ * scatter_add over every axis with every legal batch_dims, indices repeating (so the
+ * accumulation order shows in f32/f64 rounding and i32 wrapping), f64/f32/i32 bit-exact,
+ * and out-of-range indices skipped (the interpreter errors); topk with ties (-0/+0
+ * included), nans and infinities, every k on small rows, bit-exact indices. Both are
+ * split over their ranges (output elements; rows) like the others.
  */
 #include <math.h>
 #include <stdint.h>
@@ -176,6 +180,7 @@ static void run_case(Case *c, IrId r, const char *what, double rel, bool is_norm
         for (uint32_t i = 0; i < k->n_inputs; i++) bufs[i] = to_native(value_of(c, k->inputs[i]));
         int64_t range = ir_type_numel(&n->type);
         if (n->op == IR_OP_CUMSUM) range = n->type.dims[n->attrs.cumsum.axis] ? range / n->type.dims[n->attrs.cumsum.axis] : 0;
+        if (n->op == IR_OP_TOPK) range /= n->attrs.topk.k; /* rows */
         void *out = run_split(fn, bufs, k->n_inputs, &n->type, range);
         compare(what, out, &ref, rel, is_normal);
         free(out);
@@ -383,6 +388,150 @@ static void test_rand(void) {
     rand_case(IR_DTYPE_F32, IR_RAND_UNIFORM, 1, big, 42, 7, 1, 3);
 }
 
+/* scatter_add into out (dt, rank or_, dims od) at axis with batch_dims bd; idx has bd
+ * batch dims then extra dims ed[0..ne); indices drawn from [0, D + oob) so repeats are
+ * common (accumulation order) and, with oob, some are out of range (skipped here; the
+ * interpreter errors, so those cases compare against in-range-only indices). */
+static void scatter_case(IrDtype dt, uint32_t or_, const int64_t *od, int64_t axis, int64_t bd, uint32_t ne,
+                         const int64_t *ed) {
+    Case c;
+    case_init(&c);
+    int64_t id[IR_MAX_RANK], ud[2 * IR_MAX_RANK];
+    uint32_t ir_ = (uint32_t)bd + ne, ur = 0;
+    for (int64_t i = 0; i < bd; i++) id[i] = od[i];
+    for (uint32_t i = 0; i < ne; i++) id[bd + i] = ed[i];
+    for (int64_t i = 0; i < axis; i++) ud[ur++] = od[i];
+    for (uint32_t i = 0; i < ne; i++) ud[ur++] = ed[i];
+    for (uint32_t i = (uint32_t)axis + 1; i < or_; i++) ud[ur++] = od[i];
+    IrId idx = case_input(&c, "idx", ir_type_make(IR_DTYPE_I32, ir_, id));
+    IrId upd = case_input(&c, "upd", ir_type_make(dt, ur, ud));
+    IrValue *iv = &c.vals[0];
+    int64_t hi = irand(0, 2) == 0 ? 1 : od[axis] - 1; /* sometimes everything hits 0 or 1 */
+    if (hi > od[axis] - 1) hi = od[axis] - 1;
+    for (int64_t i = 0; i < ir_type_numel(&iv->type); i++) iv->data[i] = (double)irand(0, hi);
+    fill(&c.vals[1]);
+    /* large and small magnitudes so the f32/f64 sums round differently per order */
+    for (int64_t i = 0; dt != IR_DTYPE_I32 && i < ir_type_numel(&c.vals[1].type); i++)
+        if (urand() < 0.2) {
+            double big = c.vals[1].data[i] * (dt == IR_DTYPE_F32 ? 1e7 : 1e16);
+            c.vals[1].data[i] = dt == IR_DTYPE_F32 ? (double)(float)big : big;
+        }
+    for (int64_t i = 0; dt == IR_DTYPE_I32 && i < ir_type_numel(&c.vals[1].type); i++)
+        if (urand() < 0.2) c.vals[1].data[i] = urand() < 0.5 ? 2147483647.0 : -2147483648.0; /* wraps */
+    IrId r = ir_build_scatter_add(&c.b, ir_type_make(dt, or_, od), idx, upd, axis, bd);
+    char what[128];
+    snprintf(what, sizeof what, "scatter_add %s out rank %u idx rank %u axis %lld batch_dims %lld", ir_dtype_name(dt),
+             or_, ir_, (long long)axis, (long long)bd);
+    run_case(&c, r, what, 0, false);
+    case_free(&c);
+}
+
+static void test_scatter_add(void) {
+    for (int rep = 0; rep < 10; rep++)
+        for (size_t d = 0; d < 3; d++) {
+            int64_t od[IR_MAX_RANK], ed[IR_MAX_RANK];
+            uint32_t or_ = random_shape(od, 1, 3, 5);
+            for (int64_t axis = 0; axis < (int64_t)or_; axis++)
+                for (int64_t bd = 0; bd <= axis; bd++) {
+                    uint32_t ne = (uint32_t)irand(0, 2);
+                    if (or_ - 1 + ne > 4 || bd + ne > 4) continue;
+                    for (uint32_t i = 0; i < ne; i++) ed[i] = irand(1, 7);
+                    scatter_case(DTYPES[d], or_, od, axis, bd, ne, ed);
+                }
+        }
+    /* the embedding gradient: [vocab, dim] from [batch, seq] tokens */
+    const int64_t table[2] = {11, 5}, tokens[2] = {4, 9};
+    for (size_t d = 0; d < 3; d++) scatter_case(DTYPES[d], 2, table, 0, 0, 2, tokens);
+
+    /* out-of-range indices (4 and -1 into 4 rows) are skipped where the interpreter
+     * errors: rows 1 and 3 get their in-range updates in order, rows 0 and 2 stay +0 */
+    Case c;
+    case_init(&c);
+    const int64_t od[2] = {4, 3}, id1[1] = {6}, ud[2] = {6, 3};
+    IrId idx = case_input(&c, "idx", ir_type_make(IR_DTYPE_I32, 1, id1));
+    IrId upd = case_input(&c, "upd", ir_type_make(IR_DTYPE_F64, 2, ud));
+    const double ix[6] = {1, 4, 1, -1, 3, 1};
+    for (int i = 0; i < 6; i++) c.vals[0].data[i] = ix[i];
+    fill(&c.vals[1]);
+    IrId r = ir_build_scatter_add(&c.b, ir_type_make(IR_DTYPE_F64, 2, od), idx, upd, 0, 0);
+    ir_graph_add_output(c.g, "out", r);
+    LlmcErr err = {0};
+    CcFusion f;
+    CHECK(cc_fuse(c.g, &f, &err));
+    const CcKernel *k = kernel_at(&f, r);
+    CcKernelFn fn = NULL;
+    CHECK(k && cc_codegen_index(jit, c.g, k, &fn, &err));
+    IrValue ref = {0};
+    IrInterpOptions opt = {.precision = IR_PRECISION_F64, .ranks = 1};
+    CHECK(!ir_interp_run(c.g, &opt, c.vals, &ref, &err)); /* the interpreter refuses */
+    if (fn) {
+        void *bufs[3] = {to_native(&c.vals[0]), to_native(&c.vals[1]), NULL};
+        void *out = run_split(fn, bufs, 2, &c.g->nodes[r].type, 12);
+        const double *o = out, *u = c.vals[1].data;
+        for (int64_t col = 0; col < 3; col++) {
+            double want1 = 0.0 + u[0 * 3 + col] + u[2 * 3 + col] + u[5 * 3 + col];
+            double want3 = 0.0 + u[4 * 3 + col];
+            CHECK(o[0 * 3 + col] == 0 && !signbit(o[0 * 3 + col]));
+            CHECK(o[1 * 3 + col] == want1);
+            CHECK(o[2 * 3 + col] == 0);
+            CHECK(o[3 * 3 + col] == want3);
+        }
+        free(out);
+        free(bufs[0]);
+        free(bufs[1]);
+        n_cases++;
+    }
+    cc_fusion_free(&f);
+    case_free(&c);
+}
+
+/* topk over random rows with many ties (values from a small set, -0 and +0 both) and
+ * nans; every k from 1 to the row length on small rows. */
+static void test_topk(void) {
+    for (int rep = 0; rep < 12; rep++)
+        for (size_t d = 0; d < 3; d++) {
+            int64_t dims[IR_MAX_RANK];
+            uint32_t rank = random_shape(dims, 1, 3, 6);
+            if (rep == 0) dims[rank - 1] = 1;
+            int64_t n = dims[rank - 1];
+            for (int64_t kk = 1; kk <= n; kk++) {
+                Case c;
+                case_init(&c);
+                IrId x = case_input(&c, "x", ir_type_make(DTYPES[d], rank, dims));
+                IrValue *v = &c.vals[0];
+                for (int64_t i = 0; i < ir_type_numel(&v->type); i++) {
+                    double t = (double)irand(-3, 3);
+                    if (DTYPES[d] != IR_DTYPE_I32) {
+                        if (t == 0 && urand() < 0.5) t = -0.0;
+                        if (urand() < 0.1) t = NAN;
+                        if (urand() < 0.05) t = urand() < 0.5 ? INFINITY : -INFINITY;
+                        if (urand() < 0.2) t += urand(); /* a few distinct values */
+                        if (DTYPES[d] == IR_DTYPE_F32) t = (double)(float)t;
+                    }
+                    v->data[i] = t;
+                }
+                IrId r = ir_build_topk(&c.b, x, kk);
+                char what[96];
+                snprintf(what, sizeof what, "topk %s rank %u n %lld k %lld", ir_dtype_name(DTYPES[d]), rank,
+                         (long long)n, (long long)kk);
+                run_case(&c, r, what, 0, false);
+                case_free(&c);
+            }
+        }
+    /* a long row: vocabulary-sized, k 5, all nans and ties at the top */
+    Case c;
+    case_init(&c);
+    const int64_t d2[2] = {3, 1000};
+    IrId x = case_input(&c, "x", ir_type_make(IR_DTYPE_F32, 2, d2));
+    for (int64_t i = 0; i < 3000; i++) c.vals[0].data[i] = (double)(float)(urand() * 10);
+    c.vals[0].data[10] = c.vals[0].data[20] = c.vals[0].data[999] = 100; /* ties, lower index first */
+    c.vals[0].data[1500] = NAN;
+    c.vals[0].data[2999] = NAN;
+    c.vals[0].data[2001] = NAN;
+    run_case(&c, ir_build_topk(&c.b, x, 5), "topk f32 3x1000 k 5", 0, false);
+    case_free(&c);
+}
+
 static void expect_refused(Case *c, IrId r, const char *what) {
     ir_graph_add_output(c->g, "out", r);
     LlmcErr err = {0};
@@ -399,11 +548,6 @@ static void expect_refused(Case *c, IrId r, const char *what) {
 static void test_unsupported(void) {
     const int64_t d2[2] = {3, 5};
     Case c;
-    case_init(&c);
-    IrId x = case_input(&c, "x", ir_type_make(IR_DTYPE_F32, 2, d2));
-    expect_refused(&c, ir_build_topk(&c.b, x, 2), "topk");
-    case_free(&c);
-
     case_init(&c);
     IrType k = ir_type_make(IR_DTYPE_I32, 0, NULL);
     IrId s = case_input(&c, "seed", k), st = case_input(&c, "step", k), m = case_input(&c, "micro", k);
@@ -425,6 +569,8 @@ int main(void) {
         test_gather();
         test_cumsum();
         test_rand();
+        test_scatter_add();
+        test_topk();
         test_unsupported();
         fprintf(stderr, "%d index kernels compiled and compared\n", n_cases);
         fprintf(stderr, "rand normal: %lld of %lld elements not bit-exact, worst relative error %.3g\n",

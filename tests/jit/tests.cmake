@@ -4,4 +4,5 @@ llmc_test(test_jit_matmul jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_matmul.c LIBS l
 llmc_test(test_jit_reduce jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_reduce.c LIBS llmc_compiler llmc_frontend)
 llmc_test(test_objcache jit ${CMAKE_CURRENT_LIST_DIR}/test_objcache.c LIBS llmc_compiler)
 llmc_test(test_jit_index jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_index.c LIBS llmc_compiler)
+llmc_test(test_jit_movement jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_movement.c LIBS llmc_compiler)
 llmc_test(test_jit_matmul_epilogue jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_matmul_epilogue.c LIBS llmc_compiler llmc_frontend)
