@@ -387,12 +387,7 @@ bool cc_codegen_elementwise(CcJit *jit, const IrGraph *g, const IrId *nodes, uin
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext(name, ctx);
     build_kernel(ctx, mod, &p, name, cc_jit_has_avx512(jit));
     plan_free(&p);
-    if (!cc_jit_add_module(jit, mod, tsctx, err)) return false;
-    void *addr = cc_jit_lookup(jit, name, err);
-    if (!addr) return false;
-    /* ISO C has no function <-> object pointer conversion; POSIX (dlsym) guarantees it. */
-    memcpy(fn, &addr, sizeof addr);
-    return true;
+    return cc_jit_add_kernel(jit, mod, tsctx, name, fn, err);
 }
 
 bool cc_codegen_elementwise_cached(CcJit *jit, CcObjCache *cache, const IrGraph *g, const IrId *nodes,
@@ -420,22 +415,7 @@ char *cc_codegen_elementwise_ir(CcJit *jit, const IrGraph *g, const IrId *nodes,
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_ew", ctx);
     build_kernel(ctx, mod, &p, "llmc_ew", cc_jit_has_avx512(jit));
     plan_free(&p);
-    cc_jit_prepare_module(jit, mod);
-    char *text = NULL;
-    bool ok;
-    if (optimize) {
-        ok = cc_jit_optimize(jit, mod, err);
-    } else {
-        char *msg = NULL;
-        ok = !LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg);
-        if (!ok) llmc_err_set(err, "elementwise kernel does not verify: %s", msg ? msg : "?");
-        LLVMDisposeMessage(msg);
-    }
-    if (ok) {
-        char *s = LLVMPrintModuleToString(mod);
-        text = llmc_xstrdup(s);
-        LLVMDisposeMessage(s);
-    }
+    char *text = cc_jit_module_ir(jit, mod, optimize, err);
     LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
     return text;

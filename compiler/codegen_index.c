@@ -563,11 +563,7 @@ bool cc_codegen_index(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelF
     LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsctx);
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext(name, ctx);
     build_kernel(ctx, mod, g, k, name);
-    if (!cc_jit_add_module(jit, mod, tsctx, err)) return false;
-    void *addr = cc_jit_lookup(jit, name, err);
-    if (!addr) return false;
-    memcpy(fn, &addr, sizeof addr); /* POSIX object <-> function pointer, as dlsym */
-    return true;
+    return cc_jit_add_kernel(jit, mod, tsctx, name, fn, err);
 }
 
 char *cc_codegen_index_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool optimize, LlmcErr *err) {
@@ -575,22 +571,7 @@ char *cc_codegen_index_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool 
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_idx", ctx);
     build_kernel(ctx, mod, g, k, "llmc_idx");
-    cc_jit_prepare_module(jit, mod);
-    char *text = NULL;
-    bool ok;
-    if (optimize) {
-        ok = cc_jit_optimize(jit, mod, err);
-    } else {
-        char *msg = NULL;
-        ok = !LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg);
-        if (!ok) llmc_err_set(err, "index kernel does not verify: %s", msg ? msg : "?");
-        LLVMDisposeMessage(msg);
-    }
-    if (ok) {
-        char *s = LLVMPrintModuleToString(mod);
-        text = llmc_xstrdup(s);
-        LLVMDisposeMessage(s);
-    }
+    char *text = cc_jit_module_ir(jit, mod, optimize, err);
     LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
     return text;

@@ -764,11 +764,7 @@ bool cc_codegen_matmul(CcJit *jit, const IrGraph *g, IrId node, CcKernelFn *fn, 
         LLVMOrcDisposeThreadSafeContext(tsctx);
         return false;
     }
-    if (!cc_jit_add_module(jit, mod, tsctx, err)) return false;
-    void *addr = cc_jit_lookup(jit, name, err);
-    if (!addr) return false;
-    memcpy(fn, &addr, sizeof addr); /* POSIX: object and function pointers convert */
-    return true;
+    return cc_jit_add_kernel(jit, mod, tsctx, name, fn, err);
 }
 
 bool cc_codegen_matmul_kernel(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err) {
@@ -783,11 +779,7 @@ bool cc_codegen_matmul_kernel(CcJit *jit, const IrGraph *g, const CcKernel *k, C
         LLVMOrcDisposeThreadSafeContext(tsctx);
         return false;
     }
-    if (!cc_jit_add_module(jit, mod, tsctx, err)) return false;
-    void *addr = cc_jit_lookup(jit, name, err);
-    if (!addr) return false;
-    memcpy(fn, &addr, sizeof addr);
-    return true;
+    return cc_jit_add_kernel(jit, mod, tsctx, name, fn, err);
 }
 
 bool cc_codegen_matmul_cached(CcJit *jit, CcObjCache *cache, const IrGraph *g, IrId node, CcKernelFn *fn,
@@ -808,16 +800,7 @@ bool cc_codegen_matmul_cached(CcJit *jit, CcObjCache *cache, const IrGraph *g, I
 
 /* Verifies (and optimizes) mod; then the IR text, or the host assembly when `asm_text`. */
 static char *module_text(const CcJit *jit, LLVMModuleRef mod, bool optimize, bool asm_text, LlmcErr *err) {
-    bool ok;
-    if (optimize) {
-        ok = cc_jit_optimize(jit, mod, err);
-    } else {
-        char *msg = NULL;
-        ok = !LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg);
-        if (!ok) llmc_err_set(err, "matmul kernel does not verify: %s", msg ? msg : "?");
-        LLVMDisposeMessage(msg);
-    }
-    if (!ok) return NULL;
+    if (!cc_jit_check_module(jit, mod, optimize, err)) return NULL;
     if (!asm_text) {
         char *s = LLVMPrintModuleToString(mod);
         char *text = llmc_xstrdup(s);

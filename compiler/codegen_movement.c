@@ -229,9 +229,5 @@ bool cc_codegen_movement(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKern
     LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsctx);
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext(name, ctx);
     build_kernel(ctx, mod, g, k, name);
-    if (!cc_jit_add_module(jit, mod, tsctx, err)) return false;
-    void *addr = cc_jit_lookup(jit, name, err);
-    if (!addr) return false;
-    memcpy(fn, &addr, sizeof addr); /* POSIX object <-> function pointer, as dlsym */
-    return true;
+    return cc_jit_add_kernel(jit, mod, tsctx, name, fn, err);
 }

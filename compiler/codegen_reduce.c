@@ -461,11 +461,7 @@ bool cc_codegen_reduce(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernel
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext(name, ctx);
     build_kernel(ctx, mod, &p, name, cc_jit_has_avx512(jit));
     plan_free(&p);
-    if (!cc_jit_add_module(jit, mod, tsctx, err)) return false;
-    void *addr = cc_jit_lookup(jit, name, err);
-    if (!addr) return false;
-    memcpy(fn, &addr, sizeof addr); /* POSIX object <-> function pointer, as dlsym */
-    return true;
+    return cc_jit_add_kernel(jit, mod, tsctx, name, fn, err);
 }
 
 char *cc_codegen_reduce_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool optimize, LlmcErr *err) {
@@ -475,22 +471,7 @@ char *cc_codegen_reduce_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_red", ctx);
     build_kernel(ctx, mod, &p, "llmc_red", cc_jit_has_avx512(jit));
     plan_free(&p);
-    cc_jit_prepare_module(jit, mod);
-    char *text = NULL;
-    bool ok;
-    if (optimize) {
-        ok = cc_jit_optimize(jit, mod, err);
-    } else {
-        char *msg = NULL;
-        ok = !LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg);
-        if (!ok) llmc_err_set(err, "reduce kernel does not verify: %s", msg ? msg : "?");
-        LLVMDisposeMessage(msg);
-    }
-    if (ok) {
-        char *s = LLVMPrintModuleToString(mod);
-        text = llmc_xstrdup(s);
-        LLVMDisposeMessage(s);
-    }
+    char *text = cc_jit_module_ir(jit, mod, optimize, err);
     LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
     return text;
@@ -703,9 +684,5 @@ bool cc_codegen_row(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn 
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext(name, ctx);
     build_row_kernel(ctx, mod, &rp, name);
     plan_free(&rp.p);
-    if (!cc_jit_add_module(jit, mod, tsctx, err)) return false;
-    void *addr = cc_jit_lookup(jit, name, err);
-    if (!addr) return false;
-    memcpy(fn, &addr, sizeof addr);
-    return true;
+    return cc_jit_add_kernel(jit, mod, tsctx, name, fn, err);
 }

@@ -198,6 +198,15 @@ void *cc_jit_lookup(CcJit *jit, const char *name, LlmcErr *err); /* NULL + messa
  * one read through a broadcast, never a partial overlap. Calling over disjoint
  * pieces of [0, numel) gives the same bytes as one call. */
 typedef void (*CcKernelFn)(void **bufs, int64_t begin, int64_t end);
+/* The tail every codegen shares: add mod to the JIT (cc_jit_add_module: takes
+ * ownership) and look up the kernel `name` as a CcKernelFn. */
+bool cc_jit_add_kernel(CcJit *jit, struct LLVMOpaqueModule *mod, struct LLVMOrcOpaqueThreadSafeContext *tsctx,
+                       const char *name, CcKernelFn *fn, LlmcErr *err);
+/* Verifies mod, or optimizes it (cc_jit_optimize, which verifies first). */
+bool cc_jit_check_module(const CcJit *jit, struct LLVMOpaqueModule *mod, bool optimize, LlmcErr *err);
+/* A kernel module's IR text for --emit=llvm and golden tests: prepared for the host,
+ * verified, optionally optimized. The caller still owns (and disposes) mod. */
+char *cc_jit_module_ir(const CcJit *jit, struct LLVMOpaqueModule *mod, bool optimize, LlmcErr *err);
 
 /* The kernel's buffer inputs for the node set `nodes` (elementwise ops, and `broadcast`s
  * of values from outside the set, all of output's shape; output among them; the output is

@@ -173,6 +173,35 @@ void *cc_jit_lookup(CcJit *jit, const char *name, LlmcErr *err) {
     return (void *)(uintptr_t)addr;
 }
 
+bool cc_jit_add_kernel(CcJit *jit, LLVMModuleRef mod, LLVMOrcThreadSafeContextRef tsctx, const char *name,
+                       CcKernelFn *fn, LlmcErr *err) {
+    if (!cc_jit_add_module(jit, mod, tsctx, err)) return false;
+    void *addr = cc_jit_lookup(jit, name, err);
+    if (!addr) return false;
+    /* ISO C has no function <-> object pointer conversion; POSIX (dlsym) guarantees it. */
+    memcpy(fn, &addr, sizeof addr);
+    return true;
+}
+
+bool cc_jit_check_module(const CcJit *jit, LLVMModuleRef mod, bool optimize, LlmcErr *err) {
+    if (optimize) return cc_jit_optimize(jit, mod, err);
+    char *msg = NULL;
+    bool ok = !LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg);
+    if (!ok) llmc_err_set(err, "kernel %s does not verify: %s", LLVMGetModuleIdentifier(mod, &(size_t){0}),
+                          msg ? msg : "?");
+    LLVMDisposeMessage(msg);
+    return ok;
+}
+
+char *cc_jit_module_ir(const CcJit *jit, LLVMModuleRef mod, bool optimize, LlmcErr *err) {
+    cc_jit_prepare_module(jit, mod);
+    if (!cc_jit_check_module(jit, mod, optimize, err)) return NULL;
+    char *s = LLVMPrintModuleToString(mod);
+    char *text = llmc_xstrdup(s);
+    LLVMDisposeMessage(s);
+    return text;
+}
+
 /* --- object code (for compiler/objcache.c) ------------------------------------------- */
 
 bool cc_jit_emit_object(const CcJit *jit, LLVMModuleRef mod, char **obj, size_t *len, LlmcErr *err) {
