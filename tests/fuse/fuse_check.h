@@ -4,11 +4,14 @@
  * and outputs exactly as documented in compiler.h, operands from earlier kernels only
  * (a valid execution order), and every ELEMENTWISE kernel accepted by
  * cc_elementwise_inputs for each of its outputs.
- * Static functions only: each test program includes it once.
+ * Static functions only (marked unused: not every program calls each); each test
+ * program includes it once. Also the whole-step fixture the JIT tests share:
+ * step_load_with (-D overrides) and step_run_all (every node's value from one run).
  */
 #ifndef LLMC_FUSE_CHECK_H
 #define LLMC_FUSE_CHECK_H
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,8 +19,9 @@
 #include "frontend.h"
 #include "test.h"
 
-/* Lowers models/<name>.llm (relative to the source dir) and builds its step. */
-static bool step_load(const char *name, IrModule *m, CcTrainStep *step) {
+/* Lowers models/<name>.llm (relative to the source dir) with -D overrides and builds its
+ * step. */
+static bool step_load_with(const char *name, const FeOverride *ov, uint32_t n_ov, IrModule *m, CcTrainStep *step) {
     char path[256];
     snprintf(path, sizeof path, "models/%s.llm", name);
     char *text = NULL;
@@ -32,7 +36,7 @@ static bool step_load(const char *name, IrModule *m, CcTrainStep *step) {
     LlmcDiags d = {0};
     LlmcSource src = {path, text, len};
     FeProgram *p = fe_parse(&src, &d);
-    FeLowerOptions lo = {NULL, 0};
+    FeLowerOptions lo = {ov, n_ov};
     bool ok = p && fe_lower(p, &lo, m, &d);
     llmc_diags_print(&d, stderr);
     llmc_diags_free(&d);
@@ -45,6 +49,55 @@ static bool step_load(const char *name, IrModule *m, CcTrainStep *step) {
     return ok;
 }
 
+__attribute__((unused)) static bool step_load(const char *name, IrModule *m, CcTrainStep *step) {
+    return step_load_with(name, NULL, 0, m, step);
+}
+
+/* Values of every node of g from one f32 interpreter run on random inputs (floats from
+ * rand01() - 0.5, i32 in [0, 4)); NULL if the run fails. Caller frees each and the array. */
+__attribute__((unused)) static IrValue *step_run_all(const IrGraph *g, double (*rand01)(void)) {
+    IrGraph *c = ir_graph_clone(g);
+    c->n_outputs = 0;
+    IrId *out_node = malloc(g->n_nodes * sizeof *out_node);
+    uint32_t n_out = 0;
+    for (IrId id = 0; id < g->n_nodes; id++) {
+        if (g->nodes[id].op == IR_OP_INPUT) continue;
+        char name[32];
+        snprintf(name, sizeof name, "v.%u", id);
+        ir_graph_add_output(c, name, id);
+        out_node[n_out++] = id;
+    }
+    uint32_t n_in = ir_graph_inputs(g, NULL);
+    IrId *in_ids = malloc((n_in + 1) * sizeof *in_ids);
+    ir_graph_inputs(g, in_ids);
+    IrValue *vals = calloc(g->n_nodes, sizeof *vals);
+    IrValue *inputs = calloc(n_in + 1, sizeof *inputs);
+    for (uint32_t i = 0; i < n_in; i++) {
+        const IrType *t = &g->nodes[in_ids[i]].type;
+        ir_value_alloc(&inputs[i], *t);
+        for (int64_t e = 0; e < ir_type_numel(t); e++)
+            inputs[i].data[e] = t->dtype == IR_DTYPE_I32 ? floor(rand01() * 4) : (double)(float)(rand01() - 0.5);
+    }
+    IrValue *outs = calloc(n_out + 1, sizeof *outs);
+    IrInterpOptions io = {.precision = IR_PRECISION_F32, .ranks = 1};
+    LlmcErr err = {0};
+    bool ok = ir_interp_run(c, &io, inputs, outs, &err);
+    if (!ok) fprintf(stderr, "interpreter: %s\n", err.msg);
+    CHECK(ok);
+    for (uint32_t i = 0; i < n_in; i++) vals[in_ids[i]] = inputs[i];
+    for (uint32_t o = 0; o < n_out; o++) vals[out_node[o]] = outs[o];
+    free(outs);
+    free(inputs);
+    free(in_ids);
+    free(out_node);
+    ir_graph_free(c);
+    if (!ok) {
+        free(vals);
+        return NULL;
+    }
+    return vals;
+}
+
 static bool ids_contain(const IrId *ids, uint32_t n, IrId x) {
     for (uint32_t i = 0; i < n; i++)
         if (ids[i] == x) return true;
@@ -52,7 +105,7 @@ static bool ids_contain(const IrId *ids, uint32_t n, IrId x) {
 }
 
 /* Checks the whole contract; returns the number of failed checks it added. */
-static int fusion_check(const IrGraph *g, const CcFusion *f) {
+__attribute__((unused)) static int fusion_check(const IrGraph *g, const CcFusion *f) {
     int before = test_failures;
     uint32_t *count = calloc(g->n_nodes, sizeof *count);
     bool *is_out = calloc(g->n_nodes, sizeof *is_out);

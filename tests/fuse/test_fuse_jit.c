@@ -52,71 +52,13 @@ static double native_at(const void *p, IrDtype dt, int64_t i) {
     return NAN;
 }
 
-/* A copy of g through its text (print, parse): ids are kept. Not ir_graph_clone, which
- * asserts on a graph whose name was not its first interned string (the step graphs). */
-static IrGraph *copy_graph(const IrGraph *g) {
-    LlmcBuf text = {0};
-    ir_print_graph(g, &text);
-    LlmcSource src = {"copy", text.data, text.len};
-    IrModule m = {0};
-    LlmcDiags d = {0};
-    bool ok = ir_parse_module(&src, &m, &d);
-    llmc_diags_print(&d, stderr);
-    llmc_diags_free(&d);
-    llmc_buf_free(&text);
-    LLMC_ASSERT(ok && m.n_graphs == 1 && m.graphs[0]->n_nodes == g->n_nodes);
-    IrGraph *c = m.graphs[0];
-    free(m.graphs);
-    return c;
-}
-
-/* Values of every node of g (inputs given, the rest from one interpreter run). */
-static IrValue *run_all(const IrGraph *g) {
-    IrGraph *c = copy_graph(g);
-    c->n_outputs = 0;
-    IrId *out_node = malloc(g->n_nodes * sizeof *out_node);
-    uint32_t n_out = 0;
-    for (IrId id = 0; id < g->n_nodes; id++) {
-        if (g->nodes[id].op == IR_OP_INPUT) continue;
-        char name[32];
-        snprintf(name, sizeof name, "v.%u", id);
-        ir_graph_add_output(c, name, id);
-        out_node[n_out++] = id;
-    }
-    uint32_t n_in = ir_graph_inputs(g, NULL);
-    IrId *in_ids = malloc((n_in + 1) * sizeof *in_ids);
-    ir_graph_inputs(g, in_ids);
-    IrValue *vals = calloc(g->n_nodes, sizeof *vals);
-    IrValue *inputs = calloc(n_in + 1, sizeof *inputs);
-    for (uint32_t i = 0; i < n_in; i++) {
-        const IrType *t = &g->nodes[in_ids[i]].type;
-        ir_value_alloc(&inputs[i], *t);
-        for (int64_t e = 0; e < ir_type_numel(t); e++)
-            inputs[i].data[e] = t->dtype == IR_DTYPE_I32 ? floor(urand() * 4) : (double)(float)(urand() - 0.5);
-    }
-    IrValue *outs = calloc(n_out + 1, sizeof *outs);
-    IrInterpOptions io = {.precision = IR_PRECISION_F32, .ranks = 1};
-    LlmcErr err = {0};
-    bool ok = ir_interp_run(c, &io, inputs, outs, &err);
-    if (!ok) fprintf(stderr, "interpreter: %s\n", err.msg);
-    CHECK(ok);
-    for (uint32_t i = 0; i < n_in; i++) vals[in_ids[i]] = inputs[i];
-    for (uint32_t o = 0; o < n_out; o++) vals[out_node[o]] = outs[o];
-    free(outs);
-    free(inputs);
-    free(in_ids);
-    free(out_node);
-    ir_graph_free(c);
-    return ok ? vals : NULL;
-}
-
 /* Compiles and runs every ELEMENTWISE kernel of g; returns the number of functions. */
 static uint32_t check_graph(CcJit *jit, const IrGraph *g) {
     LlmcErr err = {0};
     CcFusion f;
     CHECK(cc_fuse(g, &f, &err));
     CHECK(fusion_check(g, &f) == 0);
-    IrValue *vals = run_all(g);
+    IrValue *vals = step_run_all(g, urand);
     CHECK(vals != NULL);
     uint32_t n_kernels = 0, n_functions = 0, n_bcast = 0;
     double worst = 0;

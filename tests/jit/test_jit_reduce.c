@@ -27,6 +27,10 @@
 #include "compiler.h"
 #include "frontend.h"
 #include "test.h"
+#include "fuse/fuse_check.h"
+
+/* gpt2-tiny at one short sequence keeps the whole-step checks fast. */
+static const FeOverride tiny_batch[2] = {{"batch", "1"}, {"seq", "8"}};
 
 static CcJit *jit;
 static int n_cases;
@@ -339,90 +343,6 @@ static void test_unsupported(void) {
 
 /* --- gpt2-tiny @micro ------------------------------------------------------------------ */
 
-static bool step_load(IrModule *m, CcTrainStep *step) {
-    const char *path = "models/gpt2-tiny.llm";
-    char *text = NULL;
-    size_t len = 0;
-    LlmcErr err = {0};
-    memset(m, 0, sizeof *m);
-    memset(step, 0, sizeof *step);
-    if (!llmc_file_read(path, &text, &len, &err)) {
-        fprintf(stderr, "%s\n", err.msg);
-        return false;
-    }
-    LlmcDiags d = {0};
-    LlmcSource src = {path, text, len};
-    FeProgram *p = fe_parse(&src, &d);
-    static const FeOverride ov[2] = {{"batch", "1"}, {"seq", "8"}};
-    FeLowerOptions lo = {ov, 2};
-    bool ok = p && fe_lower(p, &lo, m, &d);
-    llmc_diags_print(&d, stderr);
-    llmc_diags_free(&d);
-    fe_program_free(p);
-    free(text);
-    if (ok && !cc_train_step_build(m, step, &err)) {
-        fprintf(stderr, "%s: %s\n", path, err.msg);
-        ok = false;
-    }
-    return ok;
-}
-
-/* A copy of g through its text (ids kept). */
-static IrGraph *copy_graph(const IrGraph *g) {
-    LlmcBuf text = {0};
-    ir_print_graph(g, &text);
-    LlmcSource src = {"copy", text.data, text.len};
-    IrModule m = {0};
-    LlmcDiags d = {0};
-    bool ok = ir_parse_module(&src, &m, &d);
-    llmc_diags_print(&d, stderr);
-    llmc_diags_free(&d);
-    llmc_buf_free(&text);
-    LLMC_ASSERT(ok && m.n_graphs == 1 && m.graphs[0]->n_nodes == g->n_nodes);
-    IrGraph *c = m.graphs[0];
-    free(m.graphs);
-    return c;
-}
-
-/* Values of every node of g: random inputs, the rest from one interpreter run (f32). */
-static IrValue *run_all(const IrGraph *g) {
-    IrGraph *c = copy_graph(g);
-    c->n_outputs = 0;
-    IrId *out_node = malloc(g->n_nodes * sizeof *out_node);
-    uint32_t n_out = 0;
-    for (IrId id = 0; id < g->n_nodes; id++) {
-        if (g->nodes[id].op == IR_OP_INPUT) continue;
-        char name[32];
-        snprintf(name, sizeof name, "v.%u", id);
-        ir_graph_add_output(c, name, id);
-        out_node[n_out++] = id;
-    }
-    uint32_t n_in = ir_graph_inputs(g, NULL);
-    IrId *in_ids = malloc((n_in + 1) * sizeof *in_ids);
-    ir_graph_inputs(g, in_ids);
-    IrValue *vals = calloc(g->n_nodes, sizeof *vals);
-    IrValue *inputs = calloc(n_in + 1, sizeof *inputs);
-    for (uint32_t i = 0; i < n_in; i++) {
-        const IrType *t = &g->nodes[in_ids[i]].type;
-        ir_value_alloc(&inputs[i], *t);
-        for (int64_t e = 0; e < ir_type_numel(t); e++)
-            inputs[i].data[e] = t->dtype == IR_DTYPE_I32 ? floor(urand() * 4) : (double)(float)(urand() - 0.5);
-    }
-    IrValue *outs = calloc(n_out + 1, sizeof *outs);
-    IrInterpOptions io = {.precision = IR_PRECISION_F32, .ranks = 1};
-    LlmcErr err = {0};
-    bool ok = ir_interp_run(c, &io, inputs, outs, &err);
-    if (!ok) fprintf(stderr, "interpreter: %s\n", err.msg);
-    CHECK(ok);
-    for (uint32_t i = 0; i < n_in; i++) vals[in_ids[i]] = inputs[i];
-    for (uint32_t o = 0; o < n_out; o++) vals[out_node[o]] = outs[o];
-    free(outs);
-    free(inputs);
-    free(in_ids);
-    free(out_node);
-    ir_graph_free(c);
-    return ok ? vals : NULL;
-}
 
 static int n_cancelling;
 
@@ -467,7 +387,7 @@ static void gpt2_graph(const IrGraph *g, const char *gname, uint32_t *n_supporte
     LlmcErr err = {0};
     CcFusion f;
     CHECK(cc_fuse(g, &f, &err));
-    IrValue *vals = run_all(g);
+    IrValue *vals = step_run_all(g, urand);
     CHECK(vals != NULL);
     uint32_t supported = 0, unsupported = 0;
     uint32_t n_move = 0;
@@ -532,7 +452,7 @@ static void gpt2_graph(const IrGraph *g, const char *gname, uint32_t *n_supporte
 static void test_gpt2_tiny(void) {
     IrModule m;
     CcTrainStep step;
-    CHECK(step_load(&m, &step));
+    CHECK(step_load_with("gpt2-tiny", tiny_batch, 2, &m, &step));
     uint32_t supported = 0, total = 0;
     if (step.micro) gpt2_graph(step.micro, "micro", &supported, &total);
     if (step.update) gpt2_graph(step.update, "update", &supported, &total);
