@@ -376,47 +376,39 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const Plan *p, c
     free(e.val);
 }
 
+LLVMModuleRef cc_ew_module(const CcJit *jit, LLVMContextRef ctx, const IrGraph *g, const IrId *nodes, uint32_t n_nodes,
+                           IrId output, LlmcErr *err) {
+    Plan p;
+    if (!plan_build(&p, g, nodes, n_nodes, output, err)) return NULL;
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_ew", ctx);
+    build_kernel(ctx, mod, &p, "llmc_ew", cc_jit_has_avx512(jit));
+    plan_free(&p);
+    return mod;
+}
+
 bool cc_codegen_elementwise(CcJit *jit, const IrGraph *g, const IrId *nodes, uint32_t n_nodes, IrId output,
                             CcKernelFn *fn, LlmcErr *err) {
-    Plan p;
-    if (!plan_build(&p, g, nodes, n_nodes, output, err)) return false;
-    char name[32];
-    snprintf(name, sizeof name, "llmc_ew_%u", cc_jit_next_id(jit));
     LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
-    LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsctx);
-    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext(name, ctx);
-    build_kernel(ctx, mod, &p, name, cc_jit_has_avx512(jit));
-    plan_free(&p);
-    return cc_jit_add_kernel(jit, mod, tsctx, name, fn, err);
+    LLVMModuleRef mod = cc_ew_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, nodes, n_nodes, output, err);
+    return cc_jit_add_kernel(jit, mod, tsctx, "llmc_ew", fn, err);
 }
 
 bool cc_codegen_elementwise_cached(CcJit *jit, CcObjCache *cache, const IrGraph *g, const IrId *nodes,
                                    uint32_t n_nodes, IrId output, CcKernelFn *fn, bool *hit, LlmcErr *err) {
-    if (hit) *hit = false;
-    if (!cache) return cc_codegen_elementwise(jit, g, nodes, n_nodes, output, fn, err);
-    Plan p;
-    if (!plan_build(&p, g, nodes, n_nodes, output, err)) return false;
-    LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
-    LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsctx);
-    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_ew", ctx);
-    build_kernel(ctx, mod, &p, "llmc_ew", cc_jit_has_avx512(jit));
-    plan_free(&p);
-    void *addr = NULL;
-    if (!cc_jit_add_kernel_cached(jit, cache, mod, tsctx, "llmc_ew", &addr, hit, err)) return false;
-    memcpy(fn, &addr, sizeof addr);
-    return true;
+    CcObjCacheStats before = cache ? cc_objcache_stats(cache) : (CcObjCacheStats){0};
+    CcObjCache *old = cc_jit_set_cache(jit, cache);
+    bool ok = cc_codegen_elementwise(jit, g, nodes, n_nodes, output, fn, err);
+    cc_jit_set_cache(jit, old);
+    if (hit) *hit = cc_objcache_was_hit(cache, before);
+    return ok;
 }
 
 char *cc_codegen_elementwise_ir(CcJit *jit, const IrGraph *g, const IrId *nodes, uint32_t n_nodes, IrId output,
                                 bool optimize, LlmcErr *err) {
-    Plan p;
-    if (!plan_build(&p, g, nodes, n_nodes, output, err)) return NULL;
     LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_ew", ctx);
-    build_kernel(ctx, mod, &p, "llmc_ew", cc_jit_has_avx512(jit));
-    plan_free(&p);
-    char *text = cc_jit_module_ir(jit, mod, optimize, err);
-    LLVMDisposeModule(mod);
+    LLVMModuleRef mod = cc_ew_module(jit, ctx, g, nodes, n_nodes, output, err);
+    char *text = mod ? cc_jit_module_ir(jit, mod, optimize, err) : NULL;
+    if (mod) LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
     return text;
 }

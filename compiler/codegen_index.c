@@ -555,24 +555,19 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const IrGraph *g
     free(G.in);
 }
 
+LLVMModuleRef cc_index_module(const CcJit *jit, LLVMContextRef ctx, const IrGraph *g, const CcKernel *k, LlmcErr *err) {
+    if (!plan_check(g, k, err)) return NULL;
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_idx", ctx);
+    build_kernel(ctx, mod, g, k, "llmc_idx");
+    return mod;
+}
+
 bool cc_codegen_index(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err) {
-    if (!plan_check(g, k, err)) return false;
-    char name[32];
-    snprintf(name, sizeof name, "llmc_idx_%u", cc_jit_next_id(jit));
     LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
-    LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsctx);
-    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext(name, ctx);
-    build_kernel(ctx, mod, g, k, name);
-    return cc_jit_add_kernel(jit, mod, tsctx, name, fn, err);
+    LLVMModuleRef mod = cc_index_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, k, err);
+    return cc_jit_add_kernel(jit, mod, tsctx, "llmc_idx", fn, err);
 }
 
 char *cc_codegen_index_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool optimize, LlmcErr *err) {
-    if (!plan_check(g, k, err)) return NULL;
-    LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_idx", ctx);
-    build_kernel(ctx, mod, g, k, "llmc_idx");
-    char *text = cc_jit_module_ir(jit, mod, optimize, err);
-    LLVMDisposeModule(mod);
-    LLVMContextDispose(ctx);
-    return text;
+    return cc_kernel_text(jit, g, k, 0, optimize ? CC_TEXT_LLVM_OPT : CC_TEXT_LLVM, err);
 }

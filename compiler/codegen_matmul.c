@@ -755,101 +755,54 @@ static LLVMModuleRef build_module(const CcJit *jit, LLVMContextRef ctx, const Ir
 
 /* --- entry points ---------------------------------------------------------------------------- */
 
+LLVMModuleRef cc_matmul_node_module(const CcJit *jit, LLVMContextRef ctx, const IrGraph *g, IrId node, LlmcErr *err) {
+    return build_module(jit, ctx, g, node, NULL, "llmc_mm", err);
+}
+
+LLVMModuleRef cc_matmul_module(const CcJit *jit, LLVMContextRef ctx, const IrGraph *g, const CcKernel *k,
+                               LlmcErr *err) {
+    Epi ep;
+    if (!epi_plan(&ep, g, k, err)) return NULL;
+    LLVMModuleRef mod = build_module(jit, ctx, g, ep.mm, &ep, "llmc_mmk", err);
+    epi_free(&ep);
+    return mod;
+}
+
 bool cc_codegen_matmul(CcJit *jit, const IrGraph *g, IrId node, CcKernelFn *fn, LlmcErr *err) {
-    char name[32];
-    snprintf(name, sizeof name, "llmc_mm_%u", cc_jit_next_id(jit));
     LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
-    LLVMModuleRef mod = build_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, node, NULL, name, err);
-    if (!mod) {
-        LLVMOrcDisposeThreadSafeContext(tsctx);
-        return false;
-    }
-    return cc_jit_add_kernel(jit, mod, tsctx, name, fn, err);
+    LLVMModuleRef mod = cc_matmul_node_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, node, err);
+    return cc_jit_add_kernel(jit, mod, tsctx, "llmc_mm", fn, err);
 }
 
 bool cc_codegen_matmul_kernel(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err) {
-    Epi ep;
-    if (!epi_plan(&ep, g, k, err)) return false;
-    char name[32];
-    snprintf(name, sizeof name, "llmc_mmk_%u", cc_jit_next_id(jit));
     LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
-    LLVMModuleRef mod = build_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, ep.mm, &ep, name, err);
-    epi_free(&ep);
-    if (!mod) {
-        LLVMOrcDisposeThreadSafeContext(tsctx);
-        return false;
-    }
-    return cc_jit_add_kernel(jit, mod, tsctx, name, fn, err);
+    LLVMModuleRef mod = cc_matmul_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, k, err);
+    return cc_jit_add_kernel(jit, mod, tsctx, "llmc_mmk", fn, err);
 }
 
 bool cc_codegen_matmul_cached(CcJit *jit, CcObjCache *cache, const IrGraph *g, IrId node, CcKernelFn *fn,
                               bool *hit, LlmcErr *err) {
-    if (hit) *hit = false;
-    if (!cache) return cc_codegen_matmul(jit, g, node, fn, err);
-    LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
-    LLVMModuleRef mod = build_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, node, NULL, "llmc_mm", err);
-    if (!mod) {
-        LLVMOrcDisposeThreadSafeContext(tsctx);
-        return false;
-    }
-    void *addr = NULL;
-    if (!cc_jit_add_kernel_cached(jit, cache, mod, tsctx, "llmc_mm", &addr, hit, err)) return false;
-    memcpy(fn, &addr, sizeof addr);
-    return true;
+    CcObjCacheStats before = cache ? cc_objcache_stats(cache) : (CcObjCacheStats){0};
+    CcObjCache *old = cc_jit_set_cache(jit, cache);
+    bool ok = cc_codegen_matmul(jit, g, node, fn, err);
+    cc_jit_set_cache(jit, old);
+    if (hit) *hit = cc_objcache_was_hit(cache, before);
+    return ok;
 }
 
-/* Verifies (and optimizes) mod; then the IR text, or the host assembly when `asm_text`. */
-static char *module_text(const CcJit *jit, LLVMModuleRef mod, bool optimize, bool asm_text, LlmcErr *err) {
-    if (!cc_jit_check_module(jit, mod, optimize, err)) return NULL;
-    if (!asm_text) {
-        char *s = LLVMPrintModuleToString(mod);
-        char *text = llmc_xstrdup(s);
-        LLVMDisposeMessage(s);
-        return text;
-    }
-    /* A target machine like the JIT's (host cpu and features, aggressive). */
-    const char *features = NULL;
-    const char *cpu = cc_jit_cpu(jit, &features);
-    char *triple = LLVMGetDefaultTargetTriple();
-    LLVMTargetRef target = NULL;
-    char *msg = NULL;
-    char *text = NULL;
-    if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
-        llmc_err_set(err, "matmul asm: no target for %s: %s", triple, msg ? msg : "?");
-        LLVMDisposeMessage(msg);
-        LLVMDisposeMessage(triple);
-        return NULL;
-    }
-    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive,
-                                                      LLVMRelocPIC, LLVMCodeModelJITDefault);
-    LLVMDisposeMessage(triple);
-    LLVMMemoryBufferRef mb = NULL;
-    if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMAssemblyFile, &msg, &mb)) {
-        llmc_err_set(err, "matmul asm: %s", msg ? msg : "?");
-        LLVMDisposeMessage(msg);
-    } else {
-        size_t n = LLVMGetBufferSize(mb);
-        text = llmc_xcalloc(n + 1, 1);
-        memcpy(text, LLVMGetBufferStart(mb), n);
-        LLVMDisposeMemoryBuffer(mb);
-    }
-    LLVMDisposeTargetMachine(tm);
-    return text;
-}
-
-static char *matmul_text(CcJit *jit, const IrGraph *g, IrId node, bool optimize, bool asm_text, LlmcErr *err) {
+static char *matmul_text(CcJit *jit, const IrGraph *g, IrId node, CcTextKind kind, LlmcErr *err) {
     LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef mod = build_module(jit, ctx, g, node, NULL, "llmc_mm", err);
-    char *text = mod ? module_text(jit, mod, optimize, asm_text, err) : NULL;
+    LLVMModuleRef mod = cc_matmul_node_module(jit, ctx, g, node, err);
+    char *text = mod ? cc_jit_module_text(jit, mod, kind, err) : NULL;
     if (mod) LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
     return text;
 }
 
 char *cc_codegen_matmul_ir(CcJit *jit, const IrGraph *g, IrId node, bool optimize, LlmcErr *err) {
-    return matmul_text(jit, g, node, optimize, false, err);
+    return matmul_text(jit, g, node, optimize ? CC_TEXT_LLVM_OPT : CC_TEXT_LLVM, err);
 }
 
 char *cc_codegen_matmul_asm(CcJit *jit, const IrGraph *g, IrId node, LlmcErr *err) {
-    return matmul_text(jit, g, node, true, true, err);
+    return matmul_text(jit, g, node, CC_TEXT_ASM, err);
 }

@@ -221,13 +221,16 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const IrGraph *g
     free(m.base);
 }
 
+LLVMModuleRef cc_movement_module(const CcJit *jit, LLVMContextRef ctx, const IrGraph *g, const CcKernel *k,
+                                 LlmcErr *err) {
+    if (!check_kernel(g, k, err)) return NULL;
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_mov", ctx);
+    build_kernel(ctx, mod, g, k, "llmc_mov");
+    return mod;
+}
+
 bool cc_codegen_movement(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err) {
-    if (!check_kernel(g, k, err)) return false;
-    char name[32];
-    snprintf(name, sizeof name, "llmc_mov_%u", cc_jit_next_id(jit));
     LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
-    LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsctx);
-    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext(name, ctx);
-    build_kernel(ctx, mod, g, k, name);
-    return cc_jit_add_kernel(jit, mod, tsctx, name, fn, err);
+    LLVMModuleRef mod = cc_movement_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, k, err);
+    return cc_jit_add_kernel(jit, mod, tsctx, "llmc_mov", fn, err);
 }

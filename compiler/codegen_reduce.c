@@ -451,30 +451,24 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const Plan *p, c
     free(e.val);
 }
 
-bool cc_codegen_reduce(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err) {
-    Plan p;
-    if (!plan_build(&p, g, k, err)) return false;
-    char name[32];
-    snprintf(name, sizeof name, "llmc_red_%u", cc_jit_next_id(jit));
-    LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
-    LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsctx);
-    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext(name, ctx);
-    build_kernel(ctx, mod, &p, name, cc_jit_has_avx512(jit));
-    plan_free(&p);
-    return cc_jit_add_kernel(jit, mod, tsctx, name, fn, err);
-}
-
-char *cc_codegen_reduce_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool optimize, LlmcErr *err) {
+LLVMModuleRef cc_reduce_module(const CcJit *jit, LLVMContextRef ctx, const IrGraph *g, const CcKernel *k,
+                               LlmcErr *err) {
     Plan p;
     if (!plan_build(&p, g, k, err)) return NULL;
-    LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_red", ctx);
     build_kernel(ctx, mod, &p, "llmc_red", cc_jit_has_avx512(jit));
     plan_free(&p);
-    char *text = cc_jit_module_ir(jit, mod, optimize, err);
-    LLVMDisposeModule(mod);
-    LLVMContextDispose(ctx);
-    return text;
+    return mod;
+}
+
+bool cc_codegen_reduce(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err) {
+    LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
+    LLVMModuleRef mod = cc_reduce_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, k, err);
+    return cc_jit_add_kernel(jit, mod, tsctx, "llmc_red", fn, err);
+}
+
+char *cc_codegen_reduce_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool optimize, LlmcErr *err) {
+    return cc_kernel_text(jit, g, k, 0, optimize ? CC_TEXT_LLVM_OPT : CC_TEXT_LLVM, err);
 }
 
 /* --- ROW kernels (fuse.c rule 4b) ---------------------------------------------------
@@ -674,15 +668,17 @@ static void build_row_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const RowPla
     free(e.val);
 }
 
-bool cc_codegen_row(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err) {
+LLVMModuleRef cc_row_module(const CcJit *jit, LLVMContextRef ctx, const IrGraph *g, const CcKernel *k, LlmcErr *err) {
     RowPlan rp;
-    if (!row_plan_build(&rp, g, k, err)) return false;
-    char name[32];
-    snprintf(name, sizeof name, "llmc_row_%u", cc_jit_next_id(jit));
-    LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
-    LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsctx);
-    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext(name, ctx);
-    build_row_kernel(ctx, mod, &rp, name);
+    if (!row_plan_build(&rp, g, k, err)) return NULL;
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_row", ctx);
+    build_row_kernel(ctx, mod, &rp, "llmc_row");
     plan_free(&rp.p);
-    return cc_jit_add_kernel(jit, mod, tsctx, name, fn, err);
+    return mod;
+}
+
+bool cc_codegen_row(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err) {
+    LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
+    LLVMModuleRef mod = cc_row_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, k, err);
+    return cc_jit_add_kernel(jit, mod, tsctx, "llmc_row", fn, err);
 }

@@ -198,14 +198,29 @@ void *cc_jit_lookup(CcJit *jit, const char *name, LlmcErr *err); /* NULL + messa
  * one read through a broadcast, never a partial overlap. Calling over disjoint
  * pieces of [0, numel) gives the same bytes as one call. */
 typedef void (*CcKernelFn)(void **bufs, int64_t begin, int64_t end);
-/* The tail every codegen shares: add mod to the JIT (cc_jit_add_module: takes
- * ownership) and look up the kernel `name` as a CcKernelFn. */
+/* The tail every codegen shares. mod (created in tsctx's context; NULL when its builder
+ * failed, err then says why) defines one kernel function named `base` ("llmc_red"...).
+ * Through the JIT's object cache when one is set (cc_jit_add_kernel_cached: the function
+ * is renamed after its key, identical kernels share one function), else compiled and
+ * renamed "<base>_<n>"; *fn is its address. Takes ownership of mod and of tsctx. */
 bool cc_jit_add_kernel(CcJit *jit, struct LLVMOpaqueModule *mod, struct LLVMOrcOpaqueThreadSafeContext *tsctx,
-                       const char *name, CcKernelFn *fn, LlmcErr *err);
+                       const char *base, CcKernelFn *fn, LlmcErr *err);
+/* Every later kernel of this JIT goes through `cache` (NULL: none); returns the previous
+ * one. The cache is not owned and must outlive its use. */
+typedef struct CcObjCache CcObjCache;
+CcObjCache *cc_jit_set_cache(CcJit *jit, CcObjCache *cache);
 /* Verifies mod, or optimizes it (cc_jit_optimize, which verifies first). */
 bool cc_jit_check_module(const CcJit *jit, struct LLVMOpaqueModule *mod, bool optimize, LlmcErr *err);
-/* A kernel module's IR text for --emit=llvm and golden tests: prepared for the host,
- * verified, optionally optimized. The caller still owns (and disposes) mod. */
+/* What cc_jit_module_text and cc_kernel_text print. */
+typedef enum CcTextKind {
+    CC_TEXT_LLVM,     /* LLVM IR as generated (verified) */
+    CC_TEXT_LLVM_OPT, /* LLVM IR after default<O3> for the host */
+    CC_TEXT_ASM,      /* the host assembly (AT&T syntax) of the optimized module */
+} CcTextKind;
+/* A kernel module as text, for --emit=llvm|asm and golden tests: prepared for the host,
+ * verified, optimized unless CC_TEXT_LLVM. The caller still owns (and disposes) mod;
+ * malloc'd; NULL + message when it does not verify. */
+char *cc_jit_module_text(const CcJit *jit, struct LLVMOpaqueModule *mod, CcTextKind kind, LlmcErr *err);
 char *cc_jit_module_ir(const CcJit *jit, struct LLVMOpaqueModule *mod, bool optimize, LlmcErr *err);
 
 /* The kernel's buffer inputs for the node set `nodes` (elementwise ops, and `broadcast`s
@@ -513,5 +528,35 @@ bool cc_codegen_movement(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKern
 bool cc_codegen_index(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err);
 /* The kernel's LLVM IR text (verified; after default<O3> when `optimize`); malloc'd. */
 char *cc_codegen_index_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool optimize, LlmcErr *err);
+
+/* ===================================================================================
+ * Kernels of a fusion, any kind (compiler/codegen_kernel.c): one entry point for the
+ * executor and for --emit=llvm|asm. A kernel is one or more functions: an ELEMENTWISE
+ * kernel has one per output (each recomputes what its output needs), RUNTIME kernels
+ * none (the runtime carries them out), every other kind one.
+ * =================================================================================== */
+
+uint32_t cc_kernel_functions(const CcKernel *k);
+
+/* How function fn_index of kernel k is called: fn(bufs, begin, end) over [0, items),
+ * bufs[i] = the dense buffer of node bufs[i] (inputs first, then what it writes), split
+ * into pieces of at least `grain` items (a size that amortizes a call, not a
+ * correctness matter: any split gives the same bytes). */
+typedef struct CcKernelCall {
+    IrId *bufs;          /* [n_bufs]; malloc'd (cc_kernel_call_free) */
+    uint32_t n_bufs;
+    uint32_t n_written;  /* the last n_written of bufs are outputs */
+    int64_t items;
+    int64_t grain;
+} CcKernelCall;
+bool cc_kernel_call(const CcJit *jit, const IrGraph *g, const CcKernel *k, uint32_t fn_index, CcKernelCall *call,
+                    LlmcErr *err);
+void cc_kernel_call_free(CcKernelCall *call);
+/* Generates and JIT-compiles function fn_index of k (through the JIT's cache if set). */
+bool cc_codegen_kernel(CcJit *jit, const IrGraph *g, const CcKernel *k, uint32_t fn_index, CcKernelFn *fn,
+                       LlmcErr *err);
+/* Its text for --emit=llvm|asm; malloc'd; NULL + message if it cannot be generated. */
+char *cc_kernel_text(CcJit *jit, const IrGraph *g, const CcKernel *k, uint32_t fn_index, CcTextKind kind,
+                     LlmcErr *err);
 
 #endif /* LLMC_COMPILER_H */

@@ -160,4 +160,33 @@ struct LLVMOpaqueValue *cc_cg_value(CcEmit *e, IrId id);
  * permute, broadcast members over src) maps to; needs only e->ctx, e->b and e->g. */
 struct LLVMOpaqueValue *cc_cg_chain_index(const CcEmit *e, IrId top, IrId src, struct LLVMOpaqueValue *i);
 
+/* ===================================================================================
+ * Kernel module builders, one per codegen file, dispatched by compiler/codegen_kernel.c.
+ * Each builds its kernel's one function, named after the module ("llmc_ew", "llmc_red",
+ * "llmc_row", "llmc_mmk", "llmc_mm", "llmc_idx", "llmc_mov"), into a new module in ctx;
+ * NULL + message when the kernel is not supported. cc_jit_add_kernel renames it.
+ * =================================================================================== */
+
+struct LLVMOpaqueContext;
+struct LLVMOpaqueModule *cc_ew_module(const CcJit *jit, struct LLVMOpaqueContext *ctx, const IrGraph *g,
+                                      const IrId *nodes, uint32_t n_nodes, IrId output, LlmcErr *err);
+struct LLVMOpaqueModule *cc_reduce_module(const CcJit *jit, struct LLVMOpaqueContext *ctx, const IrGraph *g,
+                                          const CcKernel *k, LlmcErr *err);
+struct LLVMOpaqueModule *cc_row_module(const CcJit *jit, struct LLVMOpaqueContext *ctx, const IrGraph *g,
+                                       const CcKernel *k, LlmcErr *err);
+struct LLVMOpaqueModule *cc_matmul_module(const CcJit *jit, struct LLVMOpaqueContext *ctx, const IrGraph *g,
+                                          const CcKernel *k, LlmcErr *err);
+struct LLVMOpaqueModule *cc_matmul_node_module(const CcJit *jit, struct LLVMOpaqueContext *ctx, const IrGraph *g,
+                                               IrId node, LlmcErr *err);
+struct LLVMOpaqueModule *cc_index_module(const CcJit *jit, struct LLVMOpaqueContext *ctx, const IrGraph *g,
+                                         const CcKernel *k, LlmcErr *err);
+struct LLVMOpaqueModule *cc_movement_module(const CcJit *jit, struct LLVMOpaqueContext *ctx, const IrGraph *g,
+                                            const CcKernel *k, LlmcErr *err);
+/* Kernel function fn_index of k (cc_kernel_functions), as the builders above make it. */
+struct LLVMOpaqueModule *cc_kernel_module(const CcJit *jit, struct LLVMOpaqueContext *ctx, const IrGraph *g,
+                                          const CcKernel *k, uint32_t fn_index, const char **base, LlmcErr *err);
+
+/* objcache.c: whether the cache loaded or reused a kernel since `before` (its stats then). */
+bool cc_objcache_was_hit(const CcObjCache *c, CcObjCacheStats before);
+
 #endif /* LLMC_COMPILER_INT_H */

@@ -39,6 +39,7 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,7 @@ struct CcJit {
     char *triple, *cpu, *features, *layout; /* LLVM-allocated (LLVMDisposeMessage) */
     bool avx512;
     uint32_t next_id;
+    CcObjCache *cache; /* not owned; NULL: kernels are compiled, never looked up on disk */
 };
 
 /* Moves an LLVMErrorRef's message into err and frees it; true when there was none. */
@@ -173,11 +175,36 @@ void *cc_jit_lookup(CcJit *jit, const char *name, LlmcErr *err) {
     return (void *)(uintptr_t)addr;
 }
 
-bool cc_jit_add_kernel(CcJit *jit, LLVMModuleRef mod, LLVMOrcThreadSafeContextRef tsctx, const char *name,
+CcObjCache *cc_jit_set_cache(CcJit *jit, CcObjCache *cache) {
+    CcObjCache *old = jit->cache;
+    jit->cache = cache;
+    return old;
+}
+
+bool cc_jit_add_kernel(CcJit *jit, LLVMModuleRef mod, LLVMOrcThreadSafeContextRef tsctx, const char *base,
                        CcKernelFn *fn, LlmcErr *err) {
-    if (!cc_jit_add_module(jit, mod, tsctx, err)) return false;
-    void *addr = cc_jit_lookup(jit, name, err);
-    if (!addr) return false;
+    if (!mod) { /* the builder failed and said why */
+        LLVMOrcDisposeThreadSafeContext(tsctx);
+        return false;
+    }
+    void *addr = NULL;
+    if (jit->cache) {
+        if (!cc_jit_add_kernel_cached(jit, jit->cache, mod, tsctx, base, &addr, NULL, err)) return false;
+    } else {
+        LLVMValueRef f = LLVMGetNamedFunction(mod, base);
+        if (!f || LLVMIsDeclaration(f)) {
+            llmc_err_set(err, "jit: kernel module defines no function %s", base);
+            LLVMDisposeModule(mod);
+            LLVMOrcDisposeThreadSafeContext(tsctx);
+            return false;
+        }
+        char name[96];
+        snprintf(name, sizeof name, "%s_%u", base, jit->next_id++);
+        LLVMSetValueName2(f, name, strlen(name));
+        if (!cc_jit_add_module(jit, mod, tsctx, err)) return false;
+        addr = cc_jit_lookup(jit, name, err);
+        if (!addr) return false;
+    }
     /* ISO C has no function <-> object pointer conversion; POSIX (dlsym) guarantees it. */
     memcpy(fn, &addr, sizeof addr);
     return true;
@@ -193,13 +220,31 @@ bool cc_jit_check_module(const CcJit *jit, LLVMModuleRef mod, bool optimize, Llm
     return ok;
 }
 
-char *cc_jit_module_ir(const CcJit *jit, LLVMModuleRef mod, bool optimize, LlmcErr *err) {
+char *cc_jit_module_text(const CcJit *jit, LLVMModuleRef mod, CcTextKind kind, LlmcErr *err) {
     cc_jit_prepare_module(jit, mod);
-    if (!cc_jit_check_module(jit, mod, optimize, err)) return NULL;
-    char *s = LLVMPrintModuleToString(mod);
-    char *text = llmc_xstrdup(s);
-    LLVMDisposeMessage(s);
+    if (!cc_jit_check_module(jit, mod, kind != CC_TEXT_LLVM, err)) return NULL;
+    if (kind != CC_TEXT_ASM) {
+        char *s = LLVMPrintModuleToString(mod);
+        char *text = llmc_xstrdup(s);
+        LLVMDisposeMessage(s);
+        return text;
+    }
+    char *msg = NULL;
+    LLVMMemoryBufferRef mb = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(jit->tm, mod, LLVMAssemblyFile, &msg, &mb)) {
+        llmc_err_set(err, "jit: emitting assembly: %s", msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        return NULL;
+    }
+    size_t n = LLVMGetBufferSize(mb);
+    char *text = llmc_xcalloc(n + 1, 1);
+    memcpy(text, LLVMGetBufferStart(mb), n);
+    LLVMDisposeMemoryBuffer(mb);
     return text;
+}
+
+char *cc_jit_module_ir(const CcJit *jit, LLVMModuleRef mod, bool optimize, LlmcErr *err) {
+    return cc_jit_module_text(jit, mod, optimize ? CC_TEXT_LLVM_OPT : CC_TEXT_LLVM, err);
 }
 
 /* --- object code (for compiler/objcache.c) ------------------------------------------- */

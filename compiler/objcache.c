@@ -45,7 +45,7 @@
  * Deliberately not here: eviction or size limits, locking, sharing between machines
  * (the key has the CPU, so it would only miss), and thread safety (one thread per cache).
  */
-#include "compiler.h"
+#include "compiler_int.h"
 
 #include <llvm-c/Core.h>
 #include <llvm-c/Orc.h>
@@ -310,6 +310,10 @@ static bool add_with_key(CcJit *jit, CcObjCache *c, LLVMModuleRef mod, LLVMOrcTh
     free(obj);
     free(path);
     return ok;
+}
+
+bool cc_objcache_was_hit(const CcObjCache *c, CcObjCacheStats before) {
+    return c && (c->stats.hits > before.hits || c->stats.reused > before.reused);
 }
 
 static char *module_ir(LLVMModuleRef mod, size_t *len) {

@@ -1,0 +1,184 @@
+/* compiler/codegen_kernel.c — any kernel of cc_fuse, whatever its kind: how many
+ * functions it is, how each is called (which buffers, over how many items), its code and
+ * its text. The executor (runtime/exec.c) and `llmc --emit=llvm|asm` go through here, so
+ * the per-kind ABIs documented in compiler.h are bound in exactly one place.
+ *
+ * Items and buffers by kind (the ABIs of the codegen files):
+ *   ELEMENTWISE  function i computes outputs[i]: bufs = cc_elementwise_inputs, then it;
+ *                items = its elements.
+ *   REDUCE       inputs, then the one output; items = output elements.
+ *   ROW          inputs, then every output; items = rows (elements / last dimension).
+ *   MATMUL       inputs, then every output; items = the matmul's tasks (CcMatmulPlan).
+ *   INDEX        inputs, then the output; items = output elements, except cumsum (the
+ *                rows around its axis) and topk (rows of the last axis).
+ *   MOVEMENT     inputs, then the output; items = output elements.
+ *   RUNTIME      no function.
+ * Grain: about 8K elements of work per call for the streaming kinds, one task for matmul.
+ */
+#include "compiler_int.h"
+
+#include <llvm-c/Core.h>
+#include <llvm-c/Orc.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STREAM_GRAIN 8192 /* elements per call: amortizes a call, fits L1/L2 comfortably */
+
+uint32_t cc_kernel_functions(const CcKernel *k) {
+    switch (k->kind) {
+    case CC_KERNEL_ELEMENTWISE: return k->n_outputs;
+    case CC_KERNEL_RUNTIME: return 0;
+    case CC_KERNEL_REDUCE:
+    case CC_KERNEL_MATMUL:
+    case CC_KERNEL_INDEX:
+    case CC_KERNEL_MOVEMENT:
+    case CC_KERNEL_ROW: return 1;
+    case CC_KERNEL_INVALID:
+    case CC_KERNEL_COUNT: break;
+    }
+    return 0;
+}
+
+static IrId matmul_member(const IrGraph *g, const CcKernel *k) {
+    for (uint32_t i = 0; i < k->n_nodes; i++)
+        if (ir_graph_node(g, k->nodes[i])->op == IR_OP_MATMUL) return k->nodes[i];
+    return IR_ID_NONE;
+}
+
+static int64_t index_items(const IrGraph *g, const CcKernel *k) {
+    const IrNode *n = ir_graph_node(g, k->root);
+    int64_t numel = ir_type_numel(&n->type);
+    if (n->op == IR_OP_CUMSUM) return numel / n->type.dims[n->attrs.cumsum.axis];
+    if (n->op == IR_OP_TOPK) return n->attrs.topk.k ? numel / n->attrs.topk.k : 0;
+    return numel;
+}
+
+static int64_t grain_for(int64_t work_per_item) {
+    int64_t g = STREAM_GRAIN / (work_per_item > 0 ? work_per_item : 1);
+    return g > 0 ? g : 1;
+}
+
+bool cc_kernel_call(const CcJit *jit, const IrGraph *g, const CcKernel *k, uint32_t fn_index, CcKernelCall *call,
+                    LlmcErr *err) {
+    memset(call, 0, sizeof *call);
+    if (fn_index >= cc_kernel_functions(k)) {
+        llmc_err_set(err, "kernel of root %%%u has no function %u", k->root, fn_index);
+        return false;
+    }
+    const IrNode *root = ir_graph_node(g, k->root);
+    if (k->kind == CC_KERNEL_ELEMENTWISE) {
+        IrId out = k->outputs[fn_index];
+        call->bufs = llmc_xmalloc((3 * (size_t)k->n_nodes + 2) * sizeof *call->bufs);
+        if (!cc_elementwise_inputs(g, k->nodes, k->n_nodes, out, call->bufs, &call->n_bufs, err)) {
+            cc_kernel_call_free(call);
+            return false;
+        }
+        call->bufs[call->n_bufs++] = out;
+        call->n_written = 1;
+        call->items = ir_type_numel(&ir_graph_node(g, out)->type);
+        call->grain = STREAM_GRAIN;
+        return true;
+    }
+    bool all_outputs = k->kind == CC_KERNEL_ROW || k->kind == CC_KERNEL_MATMUL;
+    if (!all_outputs && k->n_outputs != 1) {
+        llmc_err_set(err, "%s kernel of root %%%u with %u outputs: not supported yet", cc_kernel_kind_name(k->kind),
+                     k->root, k->n_outputs);
+        return false;
+    }
+    call->bufs = llmc_xmalloc(((size_t)k->n_inputs + k->n_outputs) * sizeof *call->bufs);
+    memcpy(call->bufs, k->inputs, k->n_inputs * sizeof *call->bufs);
+    memcpy(call->bufs + k->n_inputs, k->outputs, k->n_outputs * sizeof *call->bufs);
+    call->n_written = k->n_outputs;
+    call->n_bufs = k->n_inputs + k->n_outputs;
+    int64_t numel = ir_type_numel(&root->type);
+    switch (k->kind) {
+    case CC_KERNEL_REDUCE: {
+        const IrNode *x = ir_graph_node(g, root->operands[0]);
+        int64_t len = x->type.rank ? x->type.dims[root->attrs.reduce.axis] : 1;
+        call->items = numel;
+        call->grain = grain_for(len);
+        return true;
+    }
+    case CC_KERNEL_ROW: {
+        int64_t len = root->type.rank ? root->type.dims[root->type.rank - 1] : 1;
+        call->items = numel / len;
+        call->grain = grain_for(len);
+        return true;
+    }
+    case CC_KERNEL_MATMUL: {
+        CcMatmulPlan plan;
+        IrId mm = matmul_member(g, k);
+        if (mm == IR_ID_NONE) {
+            llmc_err_set(err, "matmul kernel of root %%%u has no matmul", k->root);
+            break;
+        }
+        if (!cc_matmul_plan(jit, g, mm, &plan, err)) break;
+        call->items = plan.tasks;
+        call->grain = 1;
+        return true;
+    }
+    case CC_KERNEL_INDEX:
+        call->items = index_items(g, k);
+        call->grain = grain_for(call->items ? numel / call->items : 1);
+        if (root->op == IR_OP_SCATTER_ADD) call->grain = 1;
+        return true;
+    case CC_KERNEL_MOVEMENT:
+        call->items = numel;
+        call->grain = STREAM_GRAIN;
+        return true;
+    case CC_KERNEL_ELEMENTWISE:
+    case CC_KERNEL_RUNTIME:
+    case CC_KERNEL_INVALID:
+    case CC_KERNEL_COUNT: break;
+    }
+    cc_kernel_call_free(call);
+    return false;
+}
+
+void cc_kernel_call_free(CcKernelCall *call) {
+    free(call->bufs);
+    memset(call, 0, sizeof *call);
+}
+
+LLVMModuleRef cc_kernel_module(const CcJit *jit, LLVMContextRef ctx, const IrGraph *g, const CcKernel *k,
+                               uint32_t fn_index, const char **base, LlmcErr *err) {
+    if (fn_index >= cc_kernel_functions(k)) {
+        llmc_err_set(err, "%s kernel of root %%%u has no function %u", cc_kernel_kind_name(k->kind), k->root,
+                     fn_index);
+        return NULL;
+    }
+    switch (k->kind) {
+    case CC_KERNEL_ELEMENTWISE:
+        *base = "llmc_ew";
+        return cc_ew_module(jit, ctx, g, k->nodes, k->n_nodes, k->outputs[fn_index], err);
+    case CC_KERNEL_REDUCE: *base = "llmc_red"; return cc_reduce_module(jit, ctx, g, k, err);
+    case CC_KERNEL_ROW: *base = "llmc_row"; return cc_row_module(jit, ctx, g, k, err);
+    case CC_KERNEL_MATMUL: *base = "llmc_mmk"; return cc_matmul_module(jit, ctx, g, k, err);
+    case CC_KERNEL_INDEX: *base = "llmc_idx"; return cc_index_module(jit, ctx, g, k, err);
+    case CC_KERNEL_MOVEMENT: *base = "llmc_mov"; return cc_movement_module(jit, ctx, g, k, err);
+    case CC_KERNEL_RUNTIME:
+    case CC_KERNEL_INVALID:
+    case CC_KERNEL_COUNT: break;
+    }
+    return NULL; /* unreachable: fn_index was checked against cc_kernel_functions */
+}
+
+bool cc_codegen_kernel(CcJit *jit, const IrGraph *g, const CcKernel *k, uint32_t fn_index, CcKernelFn *fn,
+                       LlmcErr *err) {
+    const char *base = NULL;
+    LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
+    LLVMModuleRef mod = cc_kernel_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, k, fn_index, &base, err);
+    return cc_jit_add_kernel(jit, mod, tsctx, base, fn, err);
+}
+
+char *cc_kernel_text(CcJit *jit, const IrGraph *g, const CcKernel *k, uint32_t fn_index, CcTextKind kind,
+                     LlmcErr *err) {
+    const char *base = NULL;
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod = cc_kernel_module(jit, ctx, g, k, fn_index, &base, err);
+    char *text = mod ? cc_jit_module_text(jit, mod, kind, err) : NULL;
+    if (mod) LLVMDisposeModule(mod);
+    LLVMContextDispose(ctx);
+    return text;
+}
