@@ -30,8 +30,9 @@
  *     add/sub/mul/div/recip/sqrt/neg/abs/max/min/compares/select/cast are correctly
  *     rounded, so they equal the interpreter's f32 mode (double, rounded once) bit for
  *     bit. rsqrt is 1/sqrt in the value's dtype (two roundings in f32: within 1 ulp of the
- *     interpreter's once-rounded double); exp/log/tanh/sin/cos/pow are the libm calls of
- *     the table below (f32: expf & co., within a few ulp).
+ *     interpreter's once-rounded double); exp/log/tanh/sin/cos/pow are computed in the
+ *     kernel (compiler/codegen_math.c): f64 within about 4e-15 relative of libm, f32
+ *     computed in double and rounded once.
  *   - max/min: x >= y ? x : y (x <= y for min), with a nan operand passed through (x's
  *     first), by fcmp + select, so -0/+0 and nan payloads match the interpreter.
  *   - cmplt/cmpeq: ordered compares (0 when either is nan), 1 or 0 in the operand dtype.
@@ -43,18 +44,15 @@
  *     values beyond the int32 range give INT32_MIN / INT32_MAX; the interpreter errors
  *     on those. Other casts are fpext / fptrunc / sitofp (correctly rounded).
  *
- * Which functions a module may reach: LLVM intrinsics only. Those in cc_codegen_libm_table
- * become libm calls in the x86 backend (e.g. llvm.exp.v16f32 becomes 16 expf calls): the
- * documented exception of this first slice, checked by tests/jit; a later issue replaces
- * them with in-kernel polynomials. The rest (cc_codegen_inline_intrinsics) lower to
- * instructions.
+ * Which functions a module may reach: LLVM intrinsics that lower to instructions
+ * (cc_codegen_inline_intrinsics), nothing else — no libm, checked by tests/jit.
  *
- * The per-node emission (roles, op semantics, the libm table) lives in
+ * The per-node emission (roles, op semantics) lives in
  * compiler/codegen_emit.c, shared with the reduce codegen; this file keeps the plan (which
  * node is what) and the loop.
  *
- * cc_codegen_elementwise_cached builds the same module under the fixed name "llmc_ew" and
- * hands it to the object cache (compiler/objcache.c), which keys and names it.
+ * The function is named "llmc_ew"; cc_jit_add_kernel renames it (after its object-cache
+ * key when the JIT has a cache, compiler/objcache.c).
  *
  * Broadcast reads in the vector loop. Correctness first: each lane computes its own source
  * index and does a scalar load, and the lanes are inserted into a vector (a gather by

@@ -1,10 +1,14 @@
 /* compiler/codegen_emit.c — per-node LLVM emission shared by the kernel codegens
  * (codegen_elementwise.c, codegen_reduce.c): the value of one IR node at one element
  * index (or W consecutive ones, as a vector), given each node's role in the kernel
- * (compiler_int.h, CcEmit), and the libm table.
+ * (compiler_int.h, CcEmit), and the list of intrinsics a kernel may declare.
+ * exp/log/tanh/sin/cos/pow are expanded in the kernel by compiler/codegen_math.c.
  *
  * The op semantics and the floating-point policy are those stated in the banner of
- * compiler/codegen_elementwise.c (moved here unchanged when the reduce codegen needed them).
+ * compiler/codegen_elementwise.c (moved here unchanged when the reduce codegen needed them),
+ * except exp/log/tanh/sin/cos/pow: no longer libm calls (that banner's libm paragraphs and
+ * its cc_codegen_libm_table predate this) but in-kernel code, f64 within ~1e-16 relative
+ * of libm and f32 computed in double and rounded once (compiler/codegen_math.c).
  *
  * Deliberately not here: loops, plans (which node is what), function signatures; each
  * codegen builds its own and calls cc_cg_value for the nodes of its body.
@@ -16,32 +20,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* --- the libm table ------------------------------------------------------------------ */
+/* --- the intrinsics a kernel may declare ---------------------------------------------- */
 
-static const CcLibmEntry LIBM[] = {
-    {IR_OP_EXP, "llvm.exp", "expf", "exp"},
-    {IR_OP_LOG, "llvm.log", "logf", "log"},
-    {IR_OP_TANH, "llvm.tanh", "tanhf", "tanh"},
-    {IR_OP_SIN, "llvm.sin", "sinf", "sin"},
-    {IR_OP_COS, "llvm.cos", "cosf", "cos"},
-    {IR_OP_POW, "llvm.pow", "powf", "pow"},
-};
-
-static const char *const INLINE_INTRINSICS[] = {"llvm.fabs", "llvm.sqrt", "llvm.fptosi.sat", NULL};
-
-const CcLibmEntry *cc_codegen_libm_table(uint32_t *count) {
-    *count = (uint32_t)(sizeof LIBM / sizeof LIBM[0]);
-    return LIBM;
-}
+/* The first six are what the codegens emit. The rest appear after default<O3>: InstCombine
+ * turns nan/inf compares into llvm.is.fpclass and integer clamps into min/max, the loop
+ * vectorizer turns codegen_math.c's table loads (sin/cos, large arguments) into
+ * llvm.masked.gather. All lower to instructions (vfpclass, vpminuq, vpgatherqq..., or
+ * scalar sequences on older x86-64). */
+static const char *const INLINE_INTRINSICS[] = {
+    "llvm.fabs", "llvm.sqrt", "llvm.fptosi.sat", "llvm.fma",  "llvm.rint",          "llvm.copysign", "llvm.is.fpclass",
+    "llvm.smax", "llvm.smin", "llvm.umax",       "llvm.umin", "llvm.masked.gather", NULL};
 
 const char *const *cc_codegen_inline_intrinsics(void) { return INLINE_INTRINSICS; }
-
-static const char *libm_intrinsic(IrOp op) {
-    for (size_t i = 0; i < sizeof LIBM / sizeof LIBM[0]; i++)
-        if (LIBM[i].op == op) return LIBM[i].intrinsic;
-    LLMC_ASSERT(!"op has no libm table entry");
-    return NULL;
-}
 
 /* --- emission ------------------------------------------------------------------------ */
 
@@ -263,11 +253,11 @@ static LLVMValueRef emit_op(CcEmit *e, IrId id) {
         if (!is_int) return unary_intrinsic(e, "llvm.fabs", x);
         return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, x, cc_cg_const(e, dt, 0), ""),
                                LLVMBuildSub(b, cc_cg_const(e, dt, 0), x, ""), x, "");
-    case IR_OP_EXP:
-    case IR_OP_LOG:
-    case IR_OP_TANH:
-    case IR_OP_SIN:
-    case IR_OP_COS: return unary_intrinsic(e, libm_intrinsic(n->op), x);
+    case IR_OP_EXP: return cc_math_exp(e->mod, b, x);
+    case IR_OP_LOG: return cc_math_log(e->mod, b, x);
+    case IR_OP_TANH: return cc_math_tanh(e->mod, b, x);
+    case IR_OP_SIN: return cc_math_sin(e->mod, b, x);
+    case IR_OP_COS: return cc_math_cos(e->mod, b, x);
     case IR_OP_SQRT: return unary_intrinsic(e, "llvm.sqrt", x);
     case IR_OP_RSQRT: return LLVMBuildFDiv(b, cc_cg_const(e, dt, 1), unary_intrinsic(e, "llvm.sqrt", x), "");
     case IR_OP_RECIP: return LLVMBuildFDiv(b, cc_cg_const(e, dt, 1), x, "");
@@ -278,11 +268,7 @@ static LLVMValueRef emit_op(CcEmit *e, IrId id) {
     case IR_OP_DIV: return is_int ? emit_idiv(e, x, y) : LLVMBuildFDiv(b, x, y, "");
     case IR_OP_MAX: return emit_minmax(e, x, y, dt, true);
     case IR_OP_MIN: return emit_minmax(e, x, y, dt, false);
-    case IR_OP_POW: {
-        LLVMTypeRef t = LLVMTypeOf(x);
-        LLVMValueRef args[2] = {x, y};
-        return intrinsic(e, libm_intrinsic(n->op), &t, 1, args, 2);
-    }
+    case IR_OP_POW: return cc_math_pow(e->mod, b, x, y);
     case IR_OP_CMPLT:
     case IR_OP_CMPEQ: {
         bool lt = n->op == IR_OP_CMPLT;
@@ -335,4 +321,66 @@ LLVMValueRef cc_cg_value(CcEmit *e, IrId id) {
     }
     e->val[id] = v;
     return v;
+}
+
+/* --- movement trees read element by element -------------------------------------------- */
+
+LLVMValueRef cc_cg_splat_literal(const CcEmit *e, const IrNode *n, bool as_int) {
+    IrDtype dt = n->type.dtype;
+    size_t size = ir_dtype_size(dt);
+    uint64_t bits = 0;
+    memcpy(&bits, cc_const_elem(n, 0), size); /* little-endian host */
+    LLVMValueRef c = LLVMConstInt(LLVMIntTypeInContext(e->ctx, (unsigned)(8 * size)), bits, 0);
+    return as_int || dt == IR_DTYPE_I32 ? c : LLVMConstBitCast(c, cc_cg_elem_type(e, dt));
+}
+
+LLVMValueRef cc_cg_move_value(const CcMoveTree *t, IrId id, LLVMValueRef i) {
+    const CcEmit *e = t->e;
+    LLVMBuilderRef b = e->b;
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(e->ctx);
+#define C64(v) LLVMConstInt(i64, (unsigned long long)(int64_t)(v), 1)
+    const IrNode *n = ir_graph_node(e->g, id);
+    if (!t->is_member(t->ctx, id)) return t->leaf(t->ctx, id, i);
+    if (n->op == IR_OP_RESHAPE || n->op == IR_OP_PERMUTE || n->op == IR_OP_BROADCAST)
+        return cc_cg_move_value(t, n->operands[0], cc_cg_chain_index(e, id, n->operands[0], i));
+    const IrType *ot = &n->type;
+    int64_t os[IR_MAX_RANK];
+    row_major_strides(ot, os);
+    if (n->op == IR_OP_SLICE) {
+        int64_t ss[IR_MAX_RANK];
+        row_major_strides(&ir_graph_node(e->g, n->operands[0])->type, ss);
+        const IrInts *start = &n->attrs.slice.start, *step = &n->attrs.slice.step;
+        int64_t base = 0;
+        LLVMValueRef si = C64(0);
+        for (uint32_t a = 0; a < ot->rank; a++) {
+            base += start->v[a] * ss[a];
+            if (ot->dims[a] == 1) continue;
+            LLVMValueRef c = LLVMBuildUDiv(b, i, C64(os[a]), "");
+            if (a) c = LLVMBuildURem(b, c, C64(ot->dims[a]), "");
+            si = LLVMBuildAdd(b, si, LLVMBuildMul(b, c, C64((step->n ? step->v[a] : 1) * ss[a]), ""), "");
+        }
+        return cc_cg_move_value(t, n->operands[0], LLVMBuildAdd(b, si, C64(base), "slice"));
+    }
+    LLMC_ASSERT(n->op == IR_OP_CONCAT); /* the callers admit no other member */
+    int64_t axis = n->attrs.axis.axis, inner = os[axis], big = ot->dims[axis];
+    LLVMValueRef outer = LLVMBuildUDiv(b, i, C64(big * inner), "");
+    LLVMValueRef c = LLVMBuildURem(b, LLVMBuildUDiv(b, i, C64(inner), ""), C64(big), "");
+    LLVMValueRef r = LLVMBuildURem(b, i, C64(inner), "");
+    LLVMValueRef res = NULL;
+    int64_t at = 0;
+    for (uint32_t j = 0; j < n->n_operands; j++) {
+        int64_t d = ir_graph_node(e->g, n->operands[j])->type.dims[axis];
+        if (d == 0) continue;
+        LLVMValueRef lc = LLVMBuildSub(b, c, C64(at), ""); /* clamped to [0, d-1] */
+        lc = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, lc, C64(0), ""), C64(0), lc, "");
+        lc = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, lc, C64(d - 1), ""), C64(d - 1), lc, "");
+        LLVMValueRef xi = LLVMBuildAdd(b, LLVMBuildMul(b, outer, C64(d * inner), ""),
+                                       LLVMBuildAdd(b, LLVMBuildMul(b, lc, C64(inner), ""), r, ""), "");
+        LLVMValueRef v = cc_cg_move_value(t, n->operands[j], xi);
+        /* operands in order: c >= at picks this one over the ones before */
+        res = res ? LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGE, c, C64(at), ""), v, res, "") : v;
+        at += d;
+    }
+#undef C64
+    return res;
 }

@@ -1,18 +1,30 @@
 /* compiler/codegen_index.c — one INDEX kernel of cc_fuse (compiler/fuse.c) as one LLVM
- * function, for the kernels that are a single node: iota, onehot, gather, rand, cumsum,
- * scatter_add, topk.
+ * function: one index node (iota, onehot, gather, rand, cumsum, scatter_add, topk) with
+ * the movement members fusion absorbed under its operands (rule 5).
  *
  *     void llmc_idx_<n>(void **bufs, int64_t begin, int64_t end)
  *
  * ABI (compiler.h, "JIT: index"): bufs[] = the kernel's inputs as CcKernel.inputs lists
  * them (ascending id; splat constants are literals and not listed), then the output, each
  * dense row-major in its dtype (a rank-0 input is a 1-element array). [begin, end) ranges
- * over OUTPUT ELEMENTS for iota, onehot, gather, rand and scatter_add, over independent
- * ROWS for cumsum (row r = o * inner + j: the outer x inner positions around the axis,
- * row-major), and over the rows of the last axis for topk (out has k per row). Every
- * output element is a pure function of the inputs and its own index, and a cumsum or
- * topk row is done whole by one call, so any split over calls or threads gives the same
- * bytes.
+ * over OUTPUT ELEMENTS for iota, onehot, gather and rand, over independent ROWS for cumsum
+ * (row r = o * inner + j: the outer x inner positions around the axis, row-major), over
+ * OUTPUT ROWS for scatter_add (row r = pre * D + j: every output coordinate up to and
+ * including the axis; a row is the numel(out) / rows elements after the axis), and over
+ * the rows of the last axis for topk (out has k per row). Every output element is a pure
+ * function of the inputs and its own index, and a cumsum, scatter_add or topk row is
+ * done whole by one call, so any split over calls or threads gives the same bytes.
+ *
+ * Operands (value_at): every read of an operand element — gather's table and indices,
+ * scatter_add's indices and updates, onehot's indices, cumsum's and topk's input, rand's
+ * keys — is of the logical operand at its flat index, mapped down the absorbed movement
+ * members to a kernel input as index arithmetic: reshape, permute, broadcast as
+ * cc_cg_chain_index; slice and concat as compiler/codegen_movement.c (a concat reads each
+ * operand at its clamped coordinate and selects, so no load leaves its buffer). A splat
+ * constant anywhere (the MoE dispatch's zero row concatenated to the table, splat
+ * updates) is its literal, from its bits. Values pass through bit for bit, so the op's
+ * result is the same as on the materialised operand: the semantics, item ranges and
+ * bit-exactness below are unchanged.
  *
  * Semantics, matched to the interpreter (ir/interp_index.c, ir/interp_rand.c):
  *   iota    out[e] = (e / stride[axis]) % dims[axis] in the node's dtype.
@@ -23,33 +35,42 @@
  *           bounds: the load uses index 0 and the result is then replaced by 0). Callers
  *           that need the error must check indices (the interpreter does).
  *   rand    Philox4x32-10 unrolled in i32/i64 arithmetic, exactly ir_philox4x32 and
- *           ir_rand_value: the value is computed in double (normal: llvm.log, llvm.cos,
- *           llvm.sqrt on double, i.e. the same libm log/cos the interpreter calls) and
- *           rounded once to the result dtype. So uniform is bit-exact and normal is
- *           bit-exact whenever the JIT's libm is the interpreter's (same process).
+ *           ir_rand_value: the value is computed in double and rounded once to the result
+ *           dtype. Uniform is bit-exact. Normal (Box-Muller) takes log and cos from the
+ *           in-kernel math of compiler/codegen_math.c (kernels call no libm), not the
+ *           interpreter's libm, so it is no longer bit-exact: within ~1e-15 relative per
+ *           element in f64 (log and cos within ~1 ulp each, sqrt exact), and in f32 equal
+ *           except where that difference crosses an f32 rounding boundary (1 ulp).
  *           Sharded rand (shard_axis >= 0) needs the rank, which this ABI does not carry:
  *           "not supported yet".
  *   cumsum  sequential along the axis in visiting order (reverse: from the end), the first
  *           term taken as is (keeps -0), exclusive outputs starting at +0; f64 sums in
  *           f64, f32 sums in double rounded once per output (the interpreter's order and
  *           precision, so bit-exact), i32 wrapping. Each element is loaded before its
- *           output is stored, so the output may be the input buffer (in place).
- *   scatter_add  each output element is summed whole by itself: +0, then every update
- *           that lands on it, in the updates' element order (for one output element
- *           they differ only in the index position m, visited upward) — the
- *           interpreter's order; f64 in f64, f32 in double rounded once (the interpreter
- *           keeps doubles and rounds the finished node), i32 wrapping. So bit-exact and
- *           split-invariant with no atomics, at a cost of O(numel(out) x M) index reads
- *           (M = the index positions per batch, numel(idx) / batch): fine for tests and
- *           small vocabularies, quadratic-ish for an embedding gradient — a sort- or
- *           segment-based kernel is the later fix. An index outside [0, out.dims[axis])
- *           hits nothing (skipped) where the interpreter reports an error.
+ *           output is stored, so the output may be the input buffer (in place) when
+ *           the input is read directly (not through members that reorder it).
+ *   scatter_add  each output row (pre, j) is summed whole by one call: its elements
+ *           start at +0 in an accumulator on the stack (chunks of SCATTER_CHUNK
+ *           elements), then the index positions m of its batch are scanned upward and
+ *           every m with idx[b, m] == j adds its update row upd[pre, m, ..] — so each
+ *           output element gets its updates in the updates' element order (for one
+ *           element they differ only in m), the interpreter's order; f64 in f64, f32 in
+ *           double rounded once per element (the interpreter keeps doubles and rounds
+ *           the finished node), i32 wrapping. Bit-exact and split-invariant, no atomics.
+ *           Cost: O(rows x M + numel(upd)) (M = the index positions per batch,
+ *           numel(idx) / batch; x ceil(row / SCATTER_CHUNK) on the index scans): for an
+ *           embedding gradient [V, C] from T tokens that is V x T i32 compares plus
+ *           T x C adds, where it was V x C x T before (each output element scanned every
+ *           update). A sort- or segment-based kernel (O(T log T + T x C)) would need
+ *           scratch memory this ABI does not carry. The updates may be a splat constant
+ *           (a literal). An index outside [0, out.dims[axis]) hits nothing (skipped)
+ *           where the interpreter reports an error.
  *   topk    k selection scans per row: pick r is the first entry after pick r-1 in the
  *           total order (larger first, nan larger than every number, -0 == +0, ties
  *           lower index first) — exactly the interpreter's result. O(k n) per row.
  *
- * Deliberately not here: absorbed movement ops (fusion folds them into INDEX kernels as
- * index arithmetic), a fast scatter_add or topk (see above), vectorization (these
+ * Deliberately not here: absorbed elementwise producers (fusion does not make them), a
+ * segment-based scatter_add or a fast topk (see above), vectorization (these
  * kernels are memory- or integer-bound and small next to the matmuls), threading, the
  * object cache.
  */
@@ -72,16 +93,44 @@ static bool is_input(const CcKernel *k, IrId id) {
     return false;
 }
 
-/* Checks that k is one supported node; false + message otherwise. */
+static bool is_member(const CcKernel *k, IrId id) {
+    for (uint32_t i = 0; i < k->n_nodes; i++)
+        if (k->nodes[i] == id) return true;
+    return false;
+}
+
+static bool is_splat(const IrNode *n) { return n->op == IR_OP_CONST && n->attrs.constant.value.count == 1; }
+
+static bool is_movement(IrOp op) {
+    return op == IR_OP_RESHAPE || op == IR_OP_PERMUTE || op == IR_OP_BROADCAST || op == IR_OP_SLICE ||
+           op == IR_OP_CONCAT;
+}
+
+/* Operand x of member `user`: a kernel input, a splat constant (a literal) or a member;
+ * false + message otherwise. */
+static bool operand_ok(const IrGraph *g, const CcKernel *k, IrId user, IrId x, LlmcErr *err) {
+    const IrNode *xn = ir_graph_node(g, x);
+    if (!dtype_ok(xn->type.dtype)) {
+        llmc_err_set(err, "index codegen: operand %%%u of %%%u has dtype %s", x, user, ir_dtype_name(xn->type.dtype));
+        return false;
+    }
+    if (is_input(k, x) || is_splat(xn) || is_member(k, x)) return true;
+    llmc_err_set(err, "index codegen: operand %%%u of %%%u is neither a kernel input, a splat constant nor a member",
+                 x, user);
+    return false;
+}
+
+/* Checks that k is one supported index node over absorbed movement members; false +
+ * message otherwise. */
 static bool plan_check(const IrGraph *g, const CcKernel *k, LlmcErr *err) {
     if (k->kind != CC_KERNEL_INDEX) {
         llmc_err_set(err, "index codegen: kernel (root %%%u) is %s, not index", k->root, cc_kernel_kind_name(k->kind));
         return false;
     }
     const IrNode *n = ir_graph_node(g, k->root);
-    if (k->n_nodes != 1 || k->n_outputs != 1) {
-        llmc_err_set(err, "index codegen: kernel (root %%%u, %s) has %u nodes and %u outputs; absorbed movement "
-                          "ops are not supported yet", k->root, ir_op_name(n->op), k->n_nodes, k->n_outputs);
+    if (k->n_outputs != 1 || k->outputs[0] != k->root) {
+        llmc_err_set(err, "index codegen: kernel (root %%%u, %s) has %u outputs; not supported yet", k->root,
+                     ir_op_name(n->op), k->n_outputs);
         return false;
     }
     switch (n->op) {
@@ -108,21 +157,25 @@ static bool plan_check(const IrGraph *g, const CcKernel *k, LlmcErr *err) {
                      ir_dtype_name(n->type.dtype));
         return false;
     }
-    for (uint32_t o = 0; o < n->n_operands; o++) {
-        IrId x = n->operands[o];
-        const IrNode *xn = ir_graph_node(g, x);
-        if (!dtype_ok(xn->type.dtype)) {
-            llmc_err_set(err, "index codegen: operand %%%u has dtype %s", x, ir_dtype_name(xn->type.dtype));
+    /* absorbed members (fuse.c rule 5): movement ops read only inside the kernel */
+    for (uint32_t i = 0; i < k->n_nodes; i++) {
+        IrId id = k->nodes[i];
+        if (id == k->root) continue;
+        const IrNode *m = ir_graph_node(g, id);
+        if (!is_movement(m->op)) {
+            llmc_err_set(err, "index codegen: kernel (root %%%u) contains %%%u = %s; not supported yet", k->root, id,
+                         ir_op_name(m->op));
             return false;
         }
-        bool splat = xn->op == IR_OP_CONST && xn->attrs.constant.value.count == 1;
-        bool scalar_ok = n->op == IR_OP_RAND; /* rand's keys may be literals */
-        if (!is_input(k, x) && !(splat && scalar_ok)) {
-            llmc_err_set(err, "index codegen: operand %%%u of %%%u is not a kernel input (a splat constant "
-                              "there is not supported yet)", x, k->root);
+        if (!dtype_ok(m->type.dtype)) {
+            llmc_err_set(err, "index codegen: %%%u has dtype %s", id, ir_dtype_name(m->type.dtype));
             return false;
         }
+        for (uint32_t o = 0; o < m->n_operands; o++)
+            if (!operand_ok(g, k, id, m->operands[o], err)) return false;
     }
+    for (uint32_t o = 0; o < n->n_operands; o++)
+        if (!operand_ok(g, k, k->root, n->operands[o], err)) return false;
     if (n->op == IR_OP_RAND && n->attrs.rand.shard_axis >= 0) {
         llmc_err_set(err, "index codegen: %%%u is a sharded rand (shard_axis %lld); not supported yet", k->root,
                      (long long)n->attrs.rand.shard_axis);
@@ -148,6 +201,8 @@ typedef struct Gen {
     const CcKernel *k;
     LLVMValueRef *in; /* [k->n_inputs] buffer pointers */
     LLVMValueRef out;
+    LLVMValueRef acc; /* scatter_add: [SCATTER_CHUNK] accumulators, alloca'd in the entry block */
+    CcEmit ce;        /* ctx, b, g: what cc_cg_chain_index needs */
 } Gen;
 
 typedef struct Loop {
@@ -220,6 +275,36 @@ static LLVMValueRef load_at(Gen *G, LLVMValueRef base, IrDtype dt, LLVMValueRef 
     return v;
 }
 
+/* Row-major strides of t. */
+static void strides(const IrType *t, int64_t *s) {
+    int64_t acc = 1;
+    for (uint32_t i = t->rank; i-- > 0;) {
+        s[i] = acc;
+        acc *= t->dims[i];
+    }
+}
+
+/* Leaves of the operand trees: a kernel input is loaded, a splat constant is its
+ * literal (plan_check admits nothing else). */
+static bool tree_member(const void *ctx, IrId id) { return is_member(((const Gen *)ctx)->k, id); }
+
+static LLVMValueRef tree_leaf(const void *ctx, IrId id, LLVMValueRef i) {
+    Gen *G = (Gen *)ctx;
+    const IrNode *n = ir_graph_node(G->g, id);
+    if (is_input(G->k, id)) return load_at(G, buffer_of(G, id), n->type.dtype, i);
+    LLMC_ASSERT(is_splat(n)); /* plan_check */
+    return cc_cg_splat_literal(&G->ce, n, false);
+}
+
+/* The element of node id (an operand of the root, or below one) at flat index i (i64,
+ * inside id's shape), in id's dtype, through the absorbed movement members
+ * (cc_cg_move_value: codegen_movement.c's arithmetic, so values pass through bit for
+ * bit). */
+static LLVMValueRef value_at(Gen *G, IrId id, LLVMValueRef i) {
+    CcMoveTree t = {&G->ce, tree_member, tree_leaf, G};
+    return cc_cg_move_value(&t, id, i);
+}
+
 static void store_at(Gen *G, LLVMValueRef base, IrDtype dt, LLVMValueRef at, LLVMValueRef v) {
     LLVMValueRef p = LLVMBuildGEP2(G->b, elem_type(G, dt), base, &at, 1, "");
     LLVMSetAlignment(LLVMBuildStore(G->b, v, p), (unsigned)ir_dtype_size(dt));
@@ -237,15 +322,6 @@ static LLVMValueRef one_of(const Gen *G, IrDtype dt) {
     return dt == IR_DTYPE_I32 ? c32(G, 1) : LLVMConstReal(elem_type(G, dt), 1.0);
 }
 
-/* Row-major strides of t. */
-static void strides(const IrType *t, int64_t *s) {
-    int64_t acc = 1;
-    for (uint32_t i = t->rank; i-- > 0;) {
-        s[i] = acc;
-        acc *= t->dims[i];
-    }
-}
-
 /* iota: out[e] = (e / stride[axis]) % dims[axis]. */
 static LLVMValueRef emit_iota(Gen *G, const IrNode *n, LLVMValueRef e) {
     int64_t s[IR_MAX_RANK];
@@ -260,7 +336,7 @@ static LLVMValueRef emit_onehot(Gen *G, const IrNode *n, LLVMValueRef e) {
     int64_t depth = n->type.dims[n->type.rank - 1];
     LLVMValueRef i = LLVMBuildUDiv(G->b, e, c64(G, depth), "i");
     LLVMValueRef j = LLVMBuildSub(G->b, e, LLVMBuildMul(G->b, i, c64(G, depth), ""), "j");
-    LLVMValueRef v = LLVMBuildSExt(G->b, load_at(G, buffer_of(G, n->operands[0]), IR_DTYPE_I32, i), G->i64, "");
+    LLVMValueRef v = LLVMBuildSExt(G->b, value_at(G, n->operands[0], i), G->i64, "");
     LLVMValueRef hit = LLVMBuildICmp(G->b, LLVMIntEQ, v, j, "hit");
     return LLVMBuildSelect(G->b, hit, one_of(G, n->type.dtype), zero_of(G, n->type.dtype), "");
 }
@@ -286,14 +362,14 @@ static LLVMValueRef emit_gather(Gen *G, const IrNode *n, LLVMValueRef e) {
     for (int64_t d = 0; d < bd; d++) ii = LLVMBuildAdd(G->b, ii, LLVMBuildMul(G->b, gc[d], c64(G, is[d]), ""), "");
     for (int64_t d = bd; d < q; d++)
         ii = LLVMBuildAdd(G->b, ii, LLVMBuildMul(G->b, gc[axis + d - bd], c64(G, is[d]), ""), "");
-    LLVMValueRef j = LLVMBuildSExt(G->b, load_at(G, buffer_of(G, n->operands[1]), IR_DTYPE_I32, ii), G->i64, "j");
+    LLVMValueRef j = LLVMBuildSExt(G->b, value_at(G, n->operands[1], ii), G->i64, "j");
     LLVMValueRef in_range = LLVMBuildICmp(G->b, LLVMIntULT, j, c64(G, xt->dims[axis]), "inrange");
     LLVMValueRef jj = LLVMBuildSelect(G->b, in_range, j, c64(G, 0), "");
     LLVMValueRef ti = LLVMBuildMul(G->b, jj, c64(G, ts[axis]), "");
     for (int64_t d = 0; d < axis; d++) ti = LLVMBuildAdd(G->b, ti, LLVMBuildMul(G->b, gc[d], c64(G, ts[d]), ""), "");
     for (int64_t d = axis + 1; d < (int64_t)xt->rank; d++)
         ti = LLVMBuildAdd(G->b, ti, LLVMBuildMul(G->b, gc[d - 1 + q - bd], c64(G, ts[d]), ""), "");
-    LLVMValueRef v = load_at(G, buffer_of(G, n->operands[0]), xt->dtype, ti);
+    LLVMValueRef v = value_at(G, n->operands[0], ti);
     return LLVMBuildSelect(G->b, in_range, v, zero_of(G, ot->dtype), "");
 }
 
@@ -305,13 +381,9 @@ static LLVMValueRef call_intrinsic(Gen *G, const char *name, LLVMValueRef x) {
     return LLVMBuildCall2(G->b, LLVMIntrinsicGetType(G->ctx, id, &t, 1), f, &x, 1, "");
 }
 
-/* rand key operand k of n (seed, step, micro), as an i32 read once in the entry block. */
-static LLVMValueRef rand_key(Gen *G, const IrNode *n, uint32_t k) {
-    IrId id = n->operands[k];
-    const IrNode *kn = ir_graph_node(G->g, id);
-    if (!is_input(G->k, id)) return c32(G, (uint32_t)(int32_t)cc_const_value(kn, 0)); /* splat literal */
-    return load_at(G, buffer_of(G, id), IR_DTYPE_I32, c64(G, 0));
-}
+/* rand key operand k of n (seed, step, micro), as an i32 read once in the entry block
+ * (a splat constant is a literal). */
+static LLVMValueRef rand_key(Gen *G, const IrNode *n, uint32_t k) { return value_at(G, n->operands[k], c64(G, 0)); }
 
 /* Philox4x32-10 of counter {e lo, e hi, step, micro}, key {seed, site}: w[0], w[1]. */
 static void emit_philox(Gen *G, LLVMValueRef e, LLVMValueRef step, LLVMValueRef micro, LLVMValueRef seed,
@@ -358,10 +430,10 @@ static LLVMValueRef emit_rand(Gen *G, const IrNode *n, LLVMValueRef e, LLVMValue
     case IR_RAND_UNIFORM: z = unit(G, w[0], 0); break;
     case IR_RAND_NORMAL: {
         LLVMValueRef u1 = unit(G, w[0], 1), u2 = unit(G, w[1], 0);
-        LLVMValueRef r = LLVMBuildFMul(G->b, LLVMConstReal(G->f64, -2.0), call_intrinsic(G, "llvm.log", u1), "");
+        LLVMValueRef r = LLVMBuildFMul(G->b, LLVMConstReal(G->f64, -2.0), cc_math_log(G->mod, G->b, u1), "");
         r = call_intrinsic(G, "llvm.sqrt", r);
         LLVMValueRef a = LLVMBuildFMul(G->b, LLVMConstReal(G->f64, 6.283185307179586476925286766559), u2, "");
-        z = LLVMBuildFMul(G->b, r, call_intrinsic(G, "llvm.cos", a), "");
+        z = LLVMBuildFMul(G->b, r, cc_math_cos(G->mod, G->b, a), "");
         break;
     }
     case IR_RAND_INVALID:
@@ -380,13 +452,14 @@ static void emit_cumsum_row(Gen *G, const IrNode *n, LLVMValueRef r) {
     for (uint32_t i = (uint32_t)axis + 1; i < t->rank; i++) inner *= t->dims[i];
     if (len == 0) return;
     IrDtype dt = t->dtype;
-    LLVMValueRef src = buffer_of(G, n->operands[0]), dst = G->out;
+    IrId src = n->operands[0];
+    LLVMValueRef dst = G->out;
     LLVMValueRef o = LLVMBuildUDiv(G->b, r, c64(G, inner), "o");
     LLVMValueRef j = LLVMBuildSub(G->b, r, LLVMBuildMul(G->b, o, c64(G, inner), ""), "j");
     LLVMValueRef base = LLVMBuildAdd(G->b, LLVMBuildMul(G->b, o, c64(G, len * inner), ""), j, "base");
     /* position of visit q: p = reverse ? len-1-q : q; offset base + p*inner */
     LLVMValueRef off0 = LLVMBuildAdd(G->b, base, c64(G, (reverse ? len - 1 : 0) * inner), "");
-    LLVMValueRef v0 = load_at(G, src, dt, off0);
+    LLVMValueRef v0 = value_at(G, src, off0);
     if (dt == IR_DTYPE_F32) v0 = LLVMBuildFPExt(G->b, v0, G->f64, "");
     store_at(G, dst, dt, off0, exclusive ? zero_of(G, dt) : (dt == IR_DTYPE_F32 ? LLVMBuildFPTrunc(G->b, v0, elem_type(G, dt), "") : v0));
     if (len == 1) return;
@@ -394,7 +467,7 @@ static void emit_cumsum_row(Gen *G, const IrNode *n, LLVMValueRef r) {
     LLVMValueRef acc = l.carry;
     LLVMValueRef p = reverse ? LLVMBuildSub(G->b, c64(G, len - 1), l.i, "") : l.i;
     LLVMValueRef off = LLVMBuildAdd(G->b, base, LLVMBuildMul(G->b, p, c64(G, inner), ""), "");
-    LLVMValueRef v = load_at(G, src, dt, off);
+    LLVMValueRef v = value_at(G, src, off);
     if (dt == IR_DTYPE_F32) v = LLVMBuildFPExt(G->b, v, G->f64, "");
     LLVMValueRef sum = dt == IR_DTYPE_I32 ? LLVMBuildAdd(G->b, acc, v, "") : LLVMBuildFAdd(G->b, acc, v, "");
     LLVMValueRef shown = exclusive ? acc : sum;
@@ -403,42 +476,88 @@ static void emit_cumsum_row(Gen *G, const IrNode *n, LLVMValueRef r) {
     loop_close(G, &l, sum);
 }
 
-/* scatter_add output element e = (pre * D + j) * post + p, with pre the flat coordinate
- * over out.dims[0..axis), j the coordinate on the axis (D long), p over
- * out.dims[axis+1..). The updates that can hit e are upd[pre, m, p] for the M positions m
- * of idx.dims[bd..Q) (upd is [pre, M, post] in row-major order); one hits when
- * idx[b, m] == j, b = pre's first bd coordinates. Summing them for increasing m is the
- * interpreter's element order restricted to e. Started at +0 (the interpreter's zeros);
- * f32 in double rounded once; i32 wrapping. An index outside [0, D) equals no j. */
-static LLVMValueRef emit_scatter_add(Gen *G, const IrNode *n, LLVMValueRef e) {
-    const IrType *ot = &n->type;
-    const IrType *it = &ir_graph_node(G->g, n->operands[0])->type;
+/* scatter_add's geometry: out is [pre, D, post] around the axis (pre = out.dims[0..axis),
+ * batch dims first, mid of them after the batch), idx is [batch, M], upd [pre, M, post]. */
+typedef struct Scatter {
+    int64_t D, post, mid, M;
+} Scatter;
+
+static Scatter scatter_geometry(const IrGraph *g, const IrNode *n) {
+    const IrType *ot = &n->type, *it = &ir_graph_node(g, n->operands[0])->type;
     int64_t axis = n->attrs.gather.axis, bd = n->attrs.gather.batch_dims;
-    int64_t D = ot->dims[axis], post = 1, mid = 1, M = 1;
-    for (uint32_t d = (uint32_t)axis + 1; d < ot->rank; d++) post *= ot->dims[d];
-    for (int64_t d = bd; d < axis; d++) mid *= ot->dims[d];
-    for (uint32_t d = (uint32_t)bd; d < it->rank; d++) M *= it->dims[d];
-    IrDtype dt = ot->dtype;
-    LLVMValueRef p = LLVMBuildURem(G->b, e, c64(G, post), "p");
-    LLVMValueRef rest = LLVMBuildUDiv(G->b, e, c64(G, post), "");
-    LLVMValueRef j = LLVMBuildURem(G->b, rest, c64(G, D), "j");
-    LLVMValueRef pre = LLVMBuildUDiv(G->b, rest, c64(G, D), "pre");
-    LLVMValueRef ibase = LLVMBuildMul(G->b, LLVMBuildUDiv(G->b, pre, c64(G, mid), ""), c64(G, M), "ibase");
-    LLVMValueRef ubase = LLVMBuildAdd(G->b, LLVMBuildMul(G->b, pre, c64(G, M * post), ""), p, "ubase");
-    LLVMValueRef acc0 = dt == IR_DTYPE_I32 ? c32(G, 0) : LLVMConstReal(G->f64, 0.0);
-    Loop l = loop_open(G, c64(G, 0), c64(G, M), acc0, "m");
-    LLVMValueRef iv = load_at(G, buffer_of(G, n->operands[0]), IR_DTYPE_I32, LLVMBuildAdd(G->b, ibase, l.i, ""));
+    Scatter s = {.D = ot->dims[axis], .post = 1, .mid = 1, .M = 1};
+    for (uint32_t d = (uint32_t)axis + 1; d < ot->rank; d++) s.post *= ot->dims[d];
+    for (int64_t d = bd; d < axis; d++) s.mid *= ot->dims[d];
+    for (uint32_t d = (uint32_t)bd; d < it->rank; d++) s.M *= it->dims[d];
+    return s;
+}
+
+/* Accumulator elements per chunk of an output row: 8 KiB of doubles on the stack (a
+ * GPT-2 row of 768 is one chunk). */
+#define SCATTER_CHUNK 1024
+
+static int64_t scatter_chunk(const Scatter *s) { return s->post < SCATTER_CHUNK ? s->post : SCATTER_CHUNK; }
+
+/* scatter_add output row r = pre * D + j, elements out[r * post + p], p in [0, post):
+ * per chunk of the row, acc = +0; for m = 0..M-1 (upward): if idx[b, m] == j (b = pre's
+ * first batch_dims coordinates, so idx row pre / mid), acc[p] += upd[(pre * M + m) * post
+ * + p]; then out = acc (f32: rounded once). Sums per element in the interpreter's order;
+ * f32 in double, f64 in f64, i32 wrapping. An index outside [0, D) equals no j. */
+static void emit_scatter_add_row(Gen *G, const IrNode *n, LLVMValueRef r) {
+    Scatter s = scatter_geometry(G->g, n);
+    if (s.post == 0 || s.D == 0 || s.mid == 0) return; /* no rows: numel(out) == 0 */
+    IrDtype dt = n->type.dtype;
+    LLVMTypeRef at = dt == IR_DTYPE_I32 ? G->i32 : G->f64;
+    int64_t ch = scatter_chunk(&s), n_chunks = (s.post + ch - 1) / ch;
+    IrId idx = n->operands[0], upd = n->operands[1];
+    LLVMValueRef j = LLVMBuildURem(G->b, r, c64(G, s.D), "j");
+    LLVMValueRef pre = LLVMBuildUDiv(G->b, r, c64(G, s.D), "pre");
+    LLVMValueRef ibase = LLVMBuildMul(G->b, LLVMBuildUDiv(G->b, pre, c64(G, s.mid), ""), c64(G, s.M), "ibase");
+    LLVMValueRef ubase = LLVMBuildMul(G->b, pre, c64(G, s.M * s.post), "ubase");
+    LLVMValueRef obase = LLVMBuildMul(G->b, r, c64(G, s.post), "obase");
+    Loop lc = loop_open(G, c64(G, 0), c64(G, n_chunks), NULL, "chunk");
+    LLVMValueRef c0 = LLVMBuildMul(G->b, lc.i, c64(G, ch), "c0");
+    LLVMValueRef len = c64(G, ch);
+    if (s.post % ch != 0) { /* the last chunk is shorter */
+        LLVMValueRef left = LLVMBuildSub(G->b, c64(G, s.post), c0, "");
+        len = LLVMBuildSelect(G->b, LLVMBuildICmp(G->b, LLVMIntSLT, left, len, ""), left, len, "len");
+    }
+    /* acc[0..len) = +0 */
+    Loop lz = loop_open(G, c64(G, 0), len, NULL, "z");
+    LLVMValueRef ap = LLVMBuildGEP2(G->b, at, G->acc, &lz.i, 1, "");
+    LLVMSetAlignment(LLVMBuildStore(G->b, LLVMConstNull(at), ap), 8);
+    loop_close(G, &lz, NULL);
+    /* the index positions of the batch, upward; a hit adds its update row's chunk */
+    Loop lm = loop_open(G, c64(G, 0), c64(G, s.M), NULL, "m");
+    LLVMValueRef iv = value_at(G, idx, LLVMBuildAdd(G->b, ibase, lm.i, ""));
     LLVMValueRef hit = LLVMBuildICmp(G->b, LLVMIntEQ, LLVMBuildSExt(G->b, iv, G->i64, ""), j, "hit");
-    LLVMValueRef uoff = LLVMBuildAdd(G->b, ubase, LLVMBuildMul(G->b, l.i, c64(G, post), ""), "");
-    /* the load is in bounds for every m, hit or not */
-    LLVMValueRef u = load_at(G, buffer_of(G, n->operands[1]), dt, uoff);
+    LLVMBasicBlockRef add_bb = LLVMAppendBasicBlockInContext(G->ctx, G->fn, "hit");
+    LLVMBasicBlockRef next_bb = LLVMAppendBasicBlockInContext(G->ctx, G->fn, "m.next");
+    LLVMBuildCondBr(G->b, hit, add_bb, next_bb);
+    LLVMPositionBuilderAtEnd(G->b, add_bb);
+    LLVMValueRef urow = LLVMBuildAdd(G->b, LLVMBuildAdd(G->b, ubase, LLVMBuildMul(G->b, lm.i, c64(G, s.post), ""), ""),
+                                     c0, "urow");
+    Loop lq = loop_open(G, c64(G, 0), len, NULL, "q");
+    LLVMValueRef u = value_at(G, upd, LLVMBuildAdd(G->b, urow, lq.i, "")); /* a splat: its literal */
     if (dt == IR_DTYPE_F32) u = LLVMBuildFPExt(G->b, u, G->f64, "");
-    LLVMValueRef sum = dt == IR_DTYPE_I32 ? LLVMBuildAdd(G->b, l.carry, u, "") : LLVMBuildFAdd(G->b, l.carry, u, "");
-    LLVMValueRef next = LLVMBuildSelect(G->b, hit, sum, l.carry, "");
-    loop_close(G, &l, next);
-    LLVMValueRef acc = l.carry;
-    if (dt == IR_DTYPE_F32) acc = LLVMBuildFPTrunc(G->b, acc, elem_type(G, dt), "");
-    return acc;
+    LLVMValueRef qp = LLVMBuildGEP2(G->b, at, G->acc, &lq.i, 1, "");
+    LLVMValueRef a = LLVMBuildLoad2(G->b, at, qp, "");
+    LLVMSetAlignment(a, 8);
+    LLVMValueRef sum = dt == IR_DTYPE_I32 ? LLVMBuildAdd(G->b, a, u, "") : LLVMBuildFAdd(G->b, a, u, "");
+    LLVMSetAlignment(LLVMBuildStore(G->b, sum, qp), 8);
+    loop_close(G, &lq, NULL);
+    LLVMBuildBr(G->b, next_bb);
+    LLVMPositionBuilderAtEnd(G->b, next_bb);
+    loop_close(G, &lm, NULL);
+    /* out = acc, rounded once */
+    Loop lo = loop_open(G, c64(G, 0), len, NULL, "o");
+    LLVMValueRef op = LLVMBuildGEP2(G->b, at, G->acc, &lo.i, 1, "");
+    LLVMValueRef v = LLVMBuildLoad2(G->b, at, op, "");
+    LLVMSetAlignment(v, 8);
+    if (dt == IR_DTYPE_F32) v = LLVMBuildFPTrunc(G->b, v, elem_type(G, dt), "");
+    store_at(G, G->out, dt, LLVMBuildAdd(G->b, LLVMBuildAdd(G->b, obase, c0, ""), lo.i, ""), v);
+    loop_close(G, &lo, NULL);
+    loop_close(G, &lc, NULL);
 }
 
 /* topk's order, as i1: a ranks before b (a larger, nan larger than every number). */
@@ -449,8 +568,9 @@ static LLVMValueRef ranks_before(Gen *G, LLVMValueRef a, LLVMValueRef b) {
     return LLVMBuildAnd(G->b, LLVMBuildNot(G->b, b_nan, ""), LLVMBuildOr(G->b, a_nan, gt, ""), "");
 }
 
-static LLVMValueRef load_f64(Gen *G, LLVMValueRef base, IrDtype dt, LLVMValueRef at) {
-    LLVMValueRef v = load_at(G, base, dt, at);
+static LLVMValueRef load_f64(Gen *G, IrId id, LLVMValueRef at) {
+    IrDtype dt = ir_graph_node(G->g, id)->type.dtype;
+    LLVMValueRef v = value_at(G, id, at);
     if (dt == IR_DTYPE_F32) return LLVMBuildFPExt(G->b, v, G->f64, "");
     if (dt == IR_DTYPE_I32) return LLVMBuildSIToFP(G->b, v, G->f64, "");
     return v;
@@ -461,18 +581,17 @@ static LLVMValueRef load_f64(Gen *G, LLVMValueRef base, IrDtype dt, LLVMValueRef
  * first entry of that order strictly after pick r-1. O(k n) per row; k is small. */
 static void emit_topk_row(Gen *G, const IrNode *n, LLVMValueRef row) {
     const IrNode *xn = ir_graph_node(G->g, n->operands[0]);
-    IrDtype xdt = xn->type.dtype;
     int64_t len = xn->type.dims[xn->type.rank - 1], k = n->attrs.topk.k;
-    LLVMValueRef src = buffer_of(G, n->operands[0]);
+    IrId src = n->operands[0];
     LLVMValueRef xbase = LLVMBuildMul(G->b, row, c64(G, len), "xbase");
     Loop lr = loop_open(G, c64(G, 0), c64(G, k), c64(G, -1), "r");
     LLVMValueRef prev = lr.carry;
     LLVMValueRef has_prev = LLVMBuildICmp(G->b, LLVMIntSGE, prev, c64(G, 0), "");
     LLVMValueRef pat = LLVMBuildSelect(G->b, has_prev, prev, c64(G, 0), "");
-    LLVMValueRef pv = load_f64(G, src, xdt, LLVMBuildAdd(G->b, xbase, pat, ""));
+    LLVMValueRef pv = load_f64(G, src, LLVMBuildAdd(G->b, xbase, pat, ""));
     Loop li = loop_open(G, c64(G, 0), c64(G, len), c64(G, -1), "i");
     LLVMValueRef cand = li.carry;
-    LLVMValueRef v = load_f64(G, src, xdt, LLVMBuildAdd(G->b, xbase, li.i, ""));
+    LLVMValueRef v = load_f64(G, src, LLVMBuildAdd(G->b, xbase, li.i, ""));
     /* after prev: prev ranks before v, or they tie and prev < i */
     LLVMValueRef p_before = ranks_before(G, pv, v), v_before = ranks_before(G, v, pv);
     LLVMValueRef tie_after = LLVMBuildAnd(G->b, LLVMBuildNot(G->b, LLVMBuildOr(G->b, p_before, v_before, ""), ""),
@@ -482,7 +601,7 @@ static void emit_topk_row(Gen *G, const IrNode *n, LLVMValueRef row) {
     /* before cand (i > cand, so a tie keeps cand) */
     LLVMValueRef has_cand = LLVMBuildICmp(G->b, LLVMIntSGE, cand, c64(G, 0), "");
     LLVMValueRef cat = LLVMBuildSelect(G->b, has_cand, cand, c64(G, 0), "");
-    LLVMValueRef cv = load_f64(G, src, xdt, LLVMBuildAdd(G->b, xbase, cat, ""));
+    LLVMValueRef cv = load_f64(G, src, LLVMBuildAdd(G->b, xbase, cat, ""));
     LLVMValueRef better = LLVMBuildOr(G->b, LLVMBuildNot(G->b, has_cand, ""), ranks_before(G, v, cv), "better");
     LLVMValueRef take = LLVMBuildAnd(G->b, after, better, "take");
     loop_close(G, &li, LLVMBuildSelect(G->b, take, li.i, cand, ""));
@@ -496,6 +615,7 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const IrGraph *g
                          const char *name) {
     Gen G = {.ctx = ctx, .mod = mod, .g = g, .k = k};
     G.b = LLVMCreateBuilderInContext(ctx);
+    G.ce = (CcEmit){.ctx = ctx, .mod = mod, .b = G.b, .g = g};
     G.i32 = LLVMInt32TypeInContext(ctx);
     G.i64 = LLVMInt64TypeInContext(ctx);
     G.f64 = LLVMDoubleTypeInContext(ctx);
@@ -522,10 +642,18 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const IrGraph *g
     LLVMValueRef keys[3] = {0};
     if (n->op == IR_OP_RAND)
         for (uint32_t i = 0; i < 3; i++) keys[i] = rand_key(&G, n, i);
+    if (n->op == IR_OP_SCATTER_ADD) {
+        Scatter s = scatter_geometry(g, n);
+        LLVMTypeRef at = n->type.dtype == IR_DTYPE_I32 ? G.i32 : G.f64;
+        G.acc = LLVMBuildAlloca(G.b, LLVMArrayType2(at, (uint64_t)(s.post ? scatter_chunk(&s) : 1)), "acc");
+        LLVMSetAlignment(G.acc, 64);
+    }
 
     Loop l = loop_open(&G, begin, end, NULL, "idx");
     if (n->op == IR_OP_CUMSUM) {
         emit_cumsum_row(&G, n, l.i);
+    } else if (n->op == IR_OP_SCATTER_ADD) {
+        emit_scatter_add_row(&G, n, l.i);
     } else if (n->op == IR_OP_TOPK) {
         emit_topk_row(&G, n, l.i);
     } else {
@@ -535,8 +663,7 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const IrGraph *g
         case IR_OP_ONEHOT: v = emit_onehot(&G, n, l.i); break;
         case IR_OP_GATHER: v = emit_gather(&G, n, l.i); break;
         case IR_OP_RAND: v = emit_rand(&G, n, l.i, keys); break;
-        case IR_OP_SCATTER_ADD: v = emit_scatter_add(&G, n, l.i); break;
-        case IR_OP_CUMSUM: case IR_OP_TOPK: case IR_OP_INPUT: case IR_OP_CONST:
+        case IR_OP_CUMSUM: case IR_OP_TOPK: case IR_OP_SCATTER_ADD: case IR_OP_INPUT: case IR_OP_CONST:
         case IR_OP_NEG: case IR_OP_ABS: case IR_OP_EXP: case IR_OP_LOG: case IR_OP_SQRT: case IR_OP_RSQRT:
         case IR_OP_TANH: case IR_OP_RECIP: case IR_OP_SIN: case IR_OP_COS: case IR_OP_CAST: case IR_OP_ADD:
         case IR_OP_SUB: case IR_OP_MUL: case IR_OP_DIV: case IR_OP_MAX: case IR_OP_MIN: case IR_OP_POW:

@@ -6,14 +6,18 @@
  * Items and buffers by kind (the ABIs of the codegen files):
  *   ELEMENTWISE  function i computes outputs[i]: bufs = cc_elementwise_inputs, then it;
  *                items = its elements.
- *   REDUCE       inputs, then the one output; items = output elements.
- *   ROW          inputs, then every output; items = rows (elements / last dimension).
+ *   REDUCE       inputs, then the one output; items = output elements (a nested reduction
+ *                is one kernel: its grain counts the inner sums).
+ *   ROW          inputs, then every output; items = rows of its reductions' operand X
+ *                (numel(X) / its last dimension).
  *   MATMUL       inputs, then every output; items = the matmul's tasks (CcMatmulPlan).
  *   INDEX        inputs, then the output; items = output elements, except cumsum (the
- *                rows around its axis) and topk (rows of the last axis).
+ *                rows around its axis), scatter_add (output rows: the coordinates up to
+ *                and including its axis) and topk (rows of the last axis).
  *   MOVEMENT     inputs, then the output; items = output elements.
  *   RUNTIME      no function.
- * Grain: about 8K elements of work per call for the streaming kinds, one task for matmul.
+ * Grain: about 32K elements of work per chunk for the streaming kinds, about a million
+ * flops of tasks for matmul.
  */
 #include "compiler_int.h"
 
@@ -23,7 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STREAM_GRAIN 8192 /* elements per call: amortizes a call, fits L1/L2 comfortably */
+/* Work per pool chunk: a chunk shorter than a few microseconds costs more to hand to a
+ * thread than it saves (measured with tests/bench/bench_step on the tiny models). */
+#define STREAM_GRAIN 32768     /* elements per chunk for the streaming kinds */
+#define MATMUL_GRAIN_FLOPS (1 << 20) /* flops per chunk of matmul tasks */
 
 uint32_t cc_kernel_functions(const CcKernel *k) {
     switch (k->kind) {
@@ -51,6 +58,11 @@ static int64_t index_items(const IrGraph *g, const CcKernel *k) {
     int64_t numel = ir_type_numel(&n->type);
     if (n->op == IR_OP_CUMSUM) return numel / n->type.dims[n->attrs.cumsum.axis];
     if (n->op == IR_OP_TOPK) return n->attrs.topk.k ? numel / n->attrs.topk.k : 0;
+    if (n->op == IR_OP_SCATTER_ADD) {
+        int64_t post = 1;
+        for (uint32_t d = (uint32_t)n->attrs.gather.axis + 1; d < n->type.rank; d++) post *= n->type.dims[d];
+        return post ? numel / post : 0;
+    }
     return numel;
 }
 
@@ -96,14 +108,30 @@ bool cc_kernel_call(const CcJit *jit, const IrGraph *g, const CcKernel *k, uint3
     case CC_KERNEL_REDUCE: {
         const IrNode *x = ir_graph_node(g, root->operands[0]);
         int64_t len = x->type.rank ? x->type.dims[root->attrs.reduce.axis] : 1;
+        if (ir_op_info(x->op)->kind == IR_KIND_REDUCE && x->type.rank) { /* nested: len inner sums each */
+            const IrType *xt = &ir_graph_node(g, x->operands[0])->type;
+            len *= xt->dims[x->attrs.reduce.axis];
+        }
         call->items = numel;
         call->grain = grain_for(len);
         return true;
     }
-    case CC_KERNEL_ROW: {
-        int64_t len = root->type.rank ? root->type.dims[root->type.rank - 1] : 1;
-        call->items = numel / len;
-        call->grain = grain_for(len);
+    case CC_KERNEL_ROW: { /* rows of X, the operand shape of its (last-axis) reductions */
+        IrId red = IR_ID_NONE;
+        uint32_t n_red = 0;
+        for (uint32_t i = 0; i < k->n_nodes; i++)
+            if (ir_op_info(ir_graph_node(g, k->nodes[i])->op)->kind == IR_KIND_REDUCE) {
+                if (red == IR_ID_NONE) red = k->nodes[i];
+                n_red++;
+            }
+        if (red == IR_ID_NONE) {
+            llmc_err_set(err, "row kernel of root %%%u has no reduction", k->root);
+            break;
+        }
+        const IrType *xt = &ir_graph_node(g, ir_graph_node(g, red)->operands[0])->type;
+        int64_t len = xt->rank ? xt->dims[xt->rank - 1] : 1;
+        call->items = ir_type_numel(xt) / (len ? len : 1);
+        call->grain = grain_for(len * (n_red + 1));
         return true;
     }
     case CC_KERNEL_MATMUL: {
@@ -115,13 +143,20 @@ bool cc_kernel_call(const CcJit *jit, const IrGraph *g, const CcKernel *k, uint3
         }
         if (!cc_matmul_plan(jit, g, mm, &plan, err)) break;
         call->items = plan.tasks;
-        call->grain = 1;
+        int64_t task_flops = 2 * plan.mc * plan.nc * plan.K;
+        call->grain = task_flops >= MATMUL_GRAIN_FLOPS ? 1 : MATMUL_GRAIN_FLOPS / (task_flops ? task_flops : 1);
         return true;
     }
     case CC_KERNEL_INDEX:
         call->items = index_items(g, k);
         call->grain = grain_for(call->items ? numel / call->items : 1);
-        if (root->op == IR_OP_SCATTER_ADD) call->grain = 1;
+        if (root->op == IR_OP_SCATTER_ADD) { /* a row scans its batch's M indices, then adds */
+            const IrNode *ix = ir_graph_node(g, root->operands[0]);
+            int64_t batch = 1;
+            for (int64_t d = 0; d < root->attrs.gather.batch_dims; d++) batch *= ix->type.dims[d];
+            int64_t m = batch ? ir_type_numel(&ix->type) / batch : 0;
+            call->grain = grain_for(m + (call->items ? numel / call->items : 0));
+        }
         return true;
     case CC_KERNEL_MOVEMENT:
         call->items = numel;

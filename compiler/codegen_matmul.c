@@ -73,7 +73,18 @@
  * packed layout, the microkernel and the K order are unchanged, so the bytes are those of
  * the same matmul on the materialised operand.
  *
- * Deliberately not here: slice / concat in an operand chain ("not supported yet"), threading, other dtypes than f32/f64, the cache
+ * Movement trees (mv_value): an operand or an epilogue member that is a tree of reshape,
+ * permute, broadcast, slice and concat members over kernel inputs and splat constants
+ * (the MoE combine's add(matmul, slice(scatter_add result)) cutting the dropped-slot row;
+ * a concat of two inputs) is read element by element at its flat index: reshape /
+ * permute / broadcast as cc_cg_chain_index, slice as start + c * step per axis, concat by
+ * clamped loads of every operand and a select (codegen_movement.c's arithmetic), so the
+ * values are bit for bit those of the materialised tree. In the pack that replaces the
+ * one load; in the epilogue each tree's value is computed before the body (one scalar
+ * read per lane in the vector body) and found memoized by cc_cg_value. A movement over a
+ * node computed in the kernel (the matmul, an elementwise member) is "not supported yet".
+ *
+ * Deliberately not here: threading, other dtypes than f32/f64, the cache
  * itself, prefetch hints and a hand-scheduled inner loop (later performance issue).
  */
 #include "compiler_int.h"
@@ -155,9 +166,23 @@ typedef struct Epi {
     uint32_t slot_x, slot_y, slot_c; /* bufs[] of its operands' sources and of the root (C) */
     IrId top[2], src[2]; /* operand x / y and the kernel input under its movement chain
                             (reshape, permute, broadcast members); top == src: read directly */
+    bool tree[2];   /* operand j is a movement tree with slice / concat members or several
+                       sources: read element by element through mv_value (slot UINT32_MAX) */
     uint8_t *role;  /* [g->n_nodes] CcRole */
     IrId *alias;    /* [g->n_nodes] */
+    IrId *moves;    /* [n_moves] epilogue members that are movement trees over inputs other
+                       than epi_bcast's one broadcast (slice, concat, reshape, permute, chains):
+                       their values are computed by mv_value before each epilogue body */
+    uint32_t n_moves;
 } Epi;
+
+/* Reading a movement tree (reshape, permute, broadcast, slice, concat members over kernel
+ * inputs and splat constants) at one flat index, for the pack and the epilogue. */
+typedef struct MvRead {
+    const CcEmit *ce;  /* ctx, b, g: what cc_cg_chain_index and cc_cg_elem_type need */
+    const CcKernel *k;
+    LLVMValueRef *ptr; /* [g->n_nodes] the kernel inputs' element pointers */
+} MvRead;
 
 /* A counted loop for (i = lo; i < hi; i++): loop_begin leaves the builder in the body,
  * loop_end closes it from wherever the body ended and leaves the builder after it. */
@@ -207,6 +232,42 @@ static LLVMValueRef load_elt(const Mm *e, LLVMValueRef base, LLVMValueRef idx) {
 
 static void store_elt(const Mm *e, LLVMValueRef v, LLVMValueRef base, LLVMValueRef idx) {
     LLVMSetAlignment(LLVMBuildStore(e->b, v, at(e, base, idx)), (unsigned)ir_dtype_size(e->p->dtype));
+}
+
+static bool mv_member(const CcKernel *k, IrId id) {
+    for (uint32_t i = 0; i < k->n_nodes; i++)
+        if (k->nodes[i] == id) return true;
+    return false;
+}
+
+static bool mv_is_input(const CcKernel *k, IrId id) {
+    for (uint32_t i = 0; i < k->n_inputs; i++)
+        if (k->inputs[i] == id) return true;
+    return false;
+}
+
+static bool mv_tree_member(const void *ctx, IrId id) { return mv_member(((const MvRead *)ctx)->k, id); }
+
+/* A leaf of a tree: a kernel input is loaded, a splat constant is its literal. */
+static LLVMValueRef mv_tree_leaf(const void *ctx, IrId id, LLVMValueRef i) {
+    const MvRead *r = ctx;
+    const CcEmit *ce = r->ce;
+    const IrNode *n = ir_graph_node(ce->g, id);
+    if (!mv_is_input(r->k, id)) return cc_cg_splat_literal(ce, n, false); /* epi_tree admits splats */
+    IrDtype dt = n->type.dtype;
+    LLVMTypeRef et = cc_cg_elem_type(ce, dt);
+    LLVMValueRef v = LLVMBuildLoad2(ce->b, et, LLVMBuildGEP2(ce->b, et, r->ptr[id], &i, 1, ""), "");
+    LLVMSetAlignment(v, (unsigned)ir_dtype_size(dt));
+    return v;
+}
+
+/* The element (a scalar of id's dtype) of tree node id at flat index i (i64, inside id's
+ * shape), through reshape, permute, broadcast, slice and concat members down to inputs
+ * and splat constants (cc_cg_move_value: codegen_movement.c's arithmetic, so values pass
+ * through bit for bit). */
+static LLVMValueRef mv_value(const MvRead *r, IrId id, LLVMValueRef i) {
+    CcMoveTree t = {r->ce, mv_tree_member, mv_tree_leaf, r};
+    return cc_cg_move_value(&t, id, i);
 }
 
 static void add_fn_attrs(const Mm *e, LLVMValueRef fn) {
@@ -330,6 +391,7 @@ typedef struct PackChain {
     const CcEmit *mv; /* ctx, b, g for cc_cg_chain_index */
     IrId top, src;
     LLVMValueRef boff; /* the batch's offset in the logical operand */
+    const MvRead *tree; /* not NULL: top is a movement tree, read by mv_value (src unused) */
 } PackChain;
 
 /* dst[panel][k][r] = src[g * s_r + (pc + k) * s_k] for g = g0 + panel*R + r < limit, else 0;
@@ -348,8 +410,14 @@ static void emit_pack(Mm *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef n_
     LLVMValueRef gc = LLVMBuildSelect(e->b, valid, gi, ci(e, limit - 1), "");
     LLVMValueRef sidx = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, gc, ci(e, s_r), ""),
                                      LLVMBuildMul(e->b, LLVMBuildAdd(e->b, pc, k, ""), ci(e, s_k), ""), "");
-    if (ch) sidx = cc_cg_chain_index(ch->mv, ch->top, ch->src, LLVMBuildAdd(e->b, ch->boff, sidx, ""));
-    LLVMValueRef v = LLVMBuildSelect(e->b, valid, load_elt(e, src, sidx), LLVMConstNull(e->elt), "");
+    LLVMValueRef x;
+    if (ch && ch->tree) {
+        x = mv_value(ch->tree, ch->top, LLVMBuildAdd(e->b, ch->boff, sidx, ""));
+    } else {
+        if (ch) sidx = cc_cg_chain_index(ch->mv, ch->top, ch->src, LLVMBuildAdd(e->b, ch->boff, sidx, ""));
+        x = load_elt(e, src, sidx);
+    }
+    LLVMValueRef v = LLVMBuildSelect(e->b, valid, x, LLVMConstNull(e->elt), "");
     LLVMValueRef didx = LLVMBuildAdd(
         e->b, LLVMBuildMul(e->b, lp.i, LLVMBuildMul(e->b, kc, ci(e, R), ""), ""),
         LLVMBuildAdd(e->b, LLVMBuildMul(e->b, k, ci(e, R), ""), r, ""), "");
@@ -382,11 +450,28 @@ static LLVMValueRef entry_alloca(Mm *e, int64_t n, const char *name) {
 
 /* One epilogue body at flat output index idx (lanes 0: one element; else `lanes`
  * consecutive ones): every kernel output computed, then stored. */
-static void epi_body(Mm *e, const Epi *ep, CcEmit *ce, LLVMValueRef *out_ptr, LLVMValueRef idx, unsigned lanes) {
+static void epi_body(Mm *e, const Epi *ep, CcEmit *ce, const MvRead *mr, LLVMValueRef *out_ptr, LLVMValueRef idx,
+                     unsigned lanes) {
     const CcKernel *k = ep->k;
     memset(ce->val, 0, ep->g->n_nodes * sizeof *ce->val);
     ce->lanes = lanes;
     ce->idx = idx;
+    /* movement trees: one mv_value per lane, inserted into a vector (a gather); cc_cg_value
+     * then finds them memoized */
+    for (uint32_t m = 0; m < ep->n_moves; m++) {
+        IrId id = ep->moves[m];
+        if (!lanes) {
+            ce->val[id] = mv_value(mr, id, idx);
+            continue;
+        }
+        LLVMTypeRef vt = cc_cg_val_type(ce, ir_graph_node(ep->g, id)->type.dtype);
+        LLVMValueRef v = LLVMGetPoison(vt);
+        for (unsigned l = 0; l < lanes; l++) {
+            LLVMValueRef x = mv_value(mr, id, l ? LLVMBuildAdd(e->b, idx, ci(e, l), "") : idx);
+            v = LLVMBuildInsertElement(e->b, v, x, LLVMConstInt(LLVMInt32TypeInContext(e->ctx), l, 0), "");
+        }
+        ce->val[id] = v;
+    }
     LLVMValueRef *v = llmc_xcalloc(k->n_outputs, sizeof *v); /* all read before any store */
     for (uint32_t o = 0; o < k->n_outputs; o++) v[o] = cc_cg_value(ce, k->outputs[o]);
     for (uint32_t o = 0; o < k->n_outputs; o++) {
@@ -399,7 +484,7 @@ static void epi_body(Mm *e, const Epi *ep, CcEmit *ce, LLVMValueRef *out_ptr, LL
 
 /* The task's block (batch bi, rows m0 + [0, mc), columns n0 + [0, nc)), after its last
  * KC block: each element once, VL at a time along the row, then the row's tail. */
-static void emit_epilogue(Mm *e, const Epi *ep, CcEmit *ce, LLVMValueRef *out_ptr, LLVMValueRef bi,
+static void emit_epilogue(Mm *e, const Epi *ep, CcEmit *ce, const MvRead *mr, LLVMValueRef *out_ptr, LLVMValueRef bi,
                           LLVMValueRef m0, LLVMValueRef n0, LLVMValueRef mc, LLVMValueRef nc) {
     const CcMatmulPlan *p = e->p;
     LLVMValueRef W = ci(e, p->vl);
@@ -409,10 +494,10 @@ static void emit_epilogue(Mm *e, const Epi *ep, CcEmit *ce, LLVMValueRef *out_pt
     row = LLVMBuildAdd(e->b, row, n0, "epi.rowbase");
     LLVMValueRef nvec = LLVMBuildSDiv(e->b, nc, W, "");
     Loop lv = loop_begin(e, ci(e, 0), nvec, "epi.vec");
-    epi_body(e, ep, ce, out_ptr, LLVMBuildAdd(e->b, row, LLVMBuildMul(e->b, lv.i, W, ""), ""), (unsigned)p->vl);
+    epi_body(e, ep, ce, mr, out_ptr, LLVMBuildAdd(e->b, row, LLVMBuildMul(e->b, lv.i, W, ""), ""), (unsigned)p->vl);
     loop_end(e, &lv);
     Loop ls = loop_begin(e, LLVMBuildMul(e->b, nvec, W, ""), nc, "epi.tail");
-    epi_body(e, ep, ce, out_ptr, LLVMBuildAdd(e->b, row, ls.i, ""), 0);
+    epi_body(e, ep, ce, mr, out_ptr, LLVMBuildAdd(e->b, row, ls.i, ""), 0);
     loop_end(e, &ls);
     loop_end(e, &lr);
 }
@@ -443,7 +528,19 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
     if (ep) slots[0] = ep->slot_x, slots[1] = ep->slot_y, slots[2] = ep->slot_c;
     for (int i = 0; i < 3; i++) {
         LLVMValueRef ix = ci(e, slots[i]);
-        buf[i] = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildGEP2(e->b, e->ptr, bufs, &ix, 1, ""), names[i]);
+        buf[i] = slots[i] == UINT32_MAX ? NULL /* a movement tree: through mr.ptr */
+                                        : LLVMBuildLoad2(e->b, e->ptr, LLVMBuildGEP2(e->b, e->ptr, bufs, &ix, 1, ""),
+                                                         names[i]);
+    }
+    /* every kernel input's element pointer, for the movement trees */
+    CcEmit tce = {.ctx = e->ctx, .mod = e->mod, .b = e->b, .g = ep ? ep->g : NULL};
+    MvRead mr = {.ce = &tce, .k = ep ? ep->k : NULL};
+    if (ep) {
+        mr.ptr = llmc_xcalloc(ep->g->n_nodes, sizeof *mr.ptr);
+        for (uint32_t i = 0; i < ep->k->n_inputs; i++) {
+            LLVMValueRef ix = ci(e, i);
+            mr.ptr[ep->k->inputs[i]] = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildGEP2(e->b, e->ptr, bufs, &ix, 1, ""), "in");
+        }
     }
     /* Epilogue operands: element pointers, rank-0 inputs loaded once; the matmul's value is
      * the root's element (C). */
@@ -457,8 +554,7 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
         ce.val = llmc_xcalloc(ep->g->n_nodes, sizeof *ce.val);
         for (uint32_t i = 0; i < k->n_inputs; i++) {
             IrId id = k->inputs[i];
-            LLVMValueRef ix = ci(e, i);
-            LLVMValueRef ptr = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildGEP2(e->b, e->ptr, bufs, &ix, 1, ""), "in");
+            LLVMValueRef ptr = mr.ptr[id];
             if (ep->role[id] == CC_ROLE_SCALAR) {
                 IrDtype dt = ir_graph_node(ep->g, id)->type.dtype;
                 LLVMValueRef v = LLVMBuildLoad2(e->b, cc_cg_elem_type(&ce, dt), ptr, "scalar");
@@ -494,8 +590,10 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
     LLVMValueRef boff = LLVMBuildMul(e->b, bi, ci(e, p->b_shared ? 0 : p->K * p->N), "");
     /* An operand behind a movement chain: the pack reads its source through the chain. */
     CcEmit mv = {.ctx = e->ctx, .mod = e->mod, .b = e->b, .g = ep ? ep->g : NULL};
-    PackChain cha = {.mv = &mv, .top = ep ? ep->top[0] : 0, .src = ep ? ep->src[0] : 0, .boff = aoff};
-    PackChain chb = {.mv = &mv, .top = ep ? ep->top[1] : 0, .src = ep ? ep->src[1] : 0, .boff = boff};
+    PackChain cha = {.mv = &mv, .top = ep ? ep->top[0] : 0, .src = ep ? ep->src[0] : 0, .boff = aoff,
+                     .tree = ep && ep->tree[0] ? &mr : NULL};
+    PackChain chb = {.mv = &mv, .top = ep ? ep->top[1] : 0, .src = ep ? ep->src[1] : 0, .boff = boff,
+                     .tree = ep && ep->tree[1] ? &mr : NULL};
     const PackChain *pa = ep && ep->top[0] != ep->src[0] ? &cha : NULL;
     const PackChain *pb = ep && ep->top[1] != ep->src[1] ? &chb : NULL;
     LLVMValueRef abase = pa ? buf[0] : at(e, buf[0], aoff);
@@ -565,9 +663,10 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
     LLVMAddIncoming(pc, &pcn, &latch, 1);
     LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, pcn, ci(e, p->K), ""), kblk, kdone);
     LLVMPositionBuilderAtEnd(e->b, kdone);
-    if (epilogue) emit_epilogue(e, ep, &ce, out_ptr, bi, m0, n0, mc, nc);
+    if (epilogue) emit_epilogue(e, ep, &ce, &mr, out_ptr, bi, m0, n0, mc, nc);
     loop_end(e, &lt);
     LLVMBuildRetVoid(e->b);
+    free(mr.ptr);
     free(ce.base);
     free(ce.val);
     free(out_ptr);
@@ -595,8 +694,38 @@ static bool epi_member(const CcKernel *k, IrId id) {
 static void epi_free(Epi *ep) {
     free(ep->role);
     free(ep->alias);
+    free(ep->moves);
     ep->role = NULL;
     ep->alias = NULL;
+    ep->moves = NULL;
+}
+
+static bool epi_is_movement(IrOp op) {
+    return op == IR_OP_RESHAPE || op == IR_OP_PERMUTE || op == IR_OP_BROADCAST || op == IR_OP_SLICE ||
+           op == IR_OP_CONCAT;
+}
+
+/* Whether `id` is a movement tree mv_value can read: a kernel input, a splat constant, or
+ * a movement member whose operands are such trees. false + message (naming `top`, the
+ * tree's root, and `what` reads it) at the first other node. */
+static bool epi_tree(const Epi *ep, IrId id, IrId top, const char *what, LlmcErr *err) {
+    uint32_t slot;
+    const IrNode *n = ir_graph_node(ep->g, id);
+    if (epi_slot(ep->k, id, &slot)) return true;
+    if (!epi_member(ep->k, id)) {
+        if (epi_is_splat_const(n)) return true;
+        llmc_err_set(err, "matmul kernel (root %%%u): %%%u under %s %%%u is neither a kernel input nor a member",
+                     ep->k->root, id, what, top);
+        return false;
+    }
+    if (!epi_is_movement(n->op)) {
+        llmc_err_set(err, "matmul kernel (root %%%u): %s %%%u reads %%%u = %s, computed inside the kernel; not "
+                          "supported yet", ep->k->root, what, top, id, ir_op_name(n->op));
+        return false;
+    }
+    for (uint32_t o = 0; o < n->n_operands; o++)
+        if (!epi_tree(ep, n->operands[o], top, what, err)) return false;
+    return true;
 }
 
 /* An operand `o` from outside the kernel, read by an epilogue op at the output index. */
@@ -615,6 +744,14 @@ static bool epi_external(Epi *ep, IrId o, const IrType *shape, LlmcErr *err) {
     }
     ep->role[o] = CC_ROLE_BUFFER; /* also when it was INDEXED: base is the element pointer either way */
     return true;
+}
+
+/* Whether broadcast member `id` reads a kernel input or a splat constant directly (epi_bcast);
+ * other broadcasts are movement trees (mv_value). */
+static bool epi_bcast_direct(const Epi *ep, IrId id) {
+    IrId src = ir_graph_node(ep->g, id)->operands[0];
+    uint32_t slot;
+    return epi_slot(ep->k, src, &slot) || (!epi_member(ep->k, src) && epi_is_splat_const(ir_graph_node(ep->g, src)));
 }
 
 /* A broadcast member `id`: a rank-0 or splat-constant source is repeated (ALIAS); any
@@ -641,16 +778,19 @@ static bool epi_bcast(Epi *ep, IrId id, LlmcErr *err) {
 }
 
 /* Matmul operand j (`o`): a kernel input, or the top of a chain of reshape / permute /
- * broadcast members over one (read through the chain's index mapping by the pack). */
+ * broadcast members over one (read through the chain's index mapping by the pack), or any
+ * other movement tree over inputs and splat constants (slice, concat: read by mv_value). */
 static bool epi_chain(Epi *ep, IrId o, int j, uint32_t *slot, LlmcErr *err) {
     ep->top[j] = o;
     while (!epi_slot(ep->k, o, slot)) {
         const IrNode *n = ir_graph_node(ep->g, o);
         bool mv = n->op == IR_OP_RESHAPE || n->op == IR_OP_PERMUTE || n->op == IR_OP_BROADCAST;
         if (!epi_member(ep->k, o) || !mv) {
-            llmc_err_set(err, "matmul kernel (root %%%u): operand %%%u of matmul %%%u is computed inside the kernel "
-                              "by %s; not supported yet", ep->k->root, ep->top[j], ep->mm, ir_op_name(n->op));
-            return false;
+            if (!epi_tree(ep, ep->top[j], ep->top[j], "matmul operand", err)) return false;
+            ep->tree[j] = true;
+            ep->src[j] = IR_ID_NONE;
+            *slot = UINT32_MAX;
+            return true;
         }
         o = n->operands[0];
     }
@@ -702,6 +842,7 @@ static bool epi_plan(Epi *ep, const IrGraph *g, const CcKernel *k, LlmcErr *err)
     ep->role = llmc_xcalloc(g->n_nodes, 1);
     ep->alias = llmc_xcalloc(g->n_nodes, sizeof *ep->alias);
     ep->role[ep->mm] = CC_ROLE_BUFFER;
+    ep->moves = llmc_xcalloc(k->n_nodes, sizeof *ep->moves);
     uint8_t *need = llmc_xcalloc(g->n_nodes, 1);
     for (uint32_t o = 0; o < k->n_outputs; o++) need[k->outputs[o]] = 1;
     bool ok = true;
@@ -713,8 +854,11 @@ static bool epi_plan(Epi *ep, const IrGraph *g, const CcKernel *k, LlmcErr *err)
             llmc_err_set(err, "matmul kernel (root %%%u): %%%u = %s does not have the matmul's shape; not supported yet",
                          k->root, id, ir_op_name(n->op));
             ok = false;
-        } else if (n->op == IR_OP_BROADCAST) {
+        } else if (n->op == IR_OP_BROADCAST && epi_bcast_direct(ep, id)) {
             ok = epi_bcast(ep, id, err);
+        } else if (epi_is_movement(n->op)) {
+            ok = epi_tree(ep, id, id, "epilogue movement", err);
+            if (ok) ep->moves[ep->n_moves++] = id;
         } else if (ir_op_info(n->op)->kind != IR_KIND_ELEMENTWISE) {
             llmc_err_set(err, "matmul kernel (root %%%u): epilogue node %%%u = %s; not supported yet", k->root, id,
                          ir_op_name(n->op));

@@ -84,90 +84,25 @@ static bool check_kernel(const IrGraph *g, const CcKernel *k, LlmcErr *err) {
     return true;
 }
 
-static LLVMValueRef c64(const Mv *m, int64_t v) {
-    return LLVMConstInt(LLVMInt64TypeInContext(m->e.ctx), (unsigned long long)v, 1);
-}
+static bool tree_member(const void *ctx, IrId id) { return kernel_has(((const Mv *)ctx)->k, id); }
 
-static void strides_of(const IrType *t, int64_t *s) {
-    int64_t acc = 1;
-    for (uint32_t a = t->rank; a-- > 0;) {
-        s[a] = acc;
-        acc *= t->dims[a];
-    }
+/* A leaf as an integer of its dtype's width: a load from its buffer, or a splat
+ * constant's bits. */
+static LLVMValueRef tree_leaf(const void *ctx, IrId id, LLVMValueRef i) {
+    const Mv *m = ctx;
+    const IrNode *n = ir_graph_node(m->e.g, id);
+    if (!m->base[id]) return cc_cg_splat_literal(&m->e, n, true);
+    size_t size = ir_dtype_size(n->type.dtype);
+    LLVMTypeRef et = LLVMIntTypeInContext(m->e.ctx, (unsigned)(8 * size));
+    LLVMValueRef v = LLVMBuildLoad2(m->e.b, et, LLVMBuildGEP2(m->e.b, et, m->base[id], &i, 1, ""), "");
+    LLVMSetAlignment(v, (unsigned)size);
+    return v;
 }
 
 /* Node id's element (an integer of the dtype's width) at flat index i. */
 static LLVMValueRef value_at(Mv *m, IrId id, LLVMValueRef i) {
-    const IrGraph *g = m->e.g;
-    LLVMBuilderRef b = m->e.b;
-    const IrNode *n = ir_graph_node(g, id);
-    size_t size = ir_dtype_size(n->type.dtype);
-    LLVMTypeRef et = LLVMIntTypeInContext(m->e.ctx, (unsigned)(8 * size));
-    if (!kernel_has(m->k, id)) {
-        if (m->base[id]) {
-            LLVMValueRef v = LLVMBuildLoad2(b, et, LLVMBuildGEP2(b, et, m->base[id], &i, 1, ""), "");
-            LLVMSetAlignment(v, (unsigned)size);
-            return v;
-        }
-        uint64_t bits = 0;
-        memcpy(&bits, cc_const_elem(n, 0), size); /* little-endian host */
-        return LLVMConstInt(et, bits, 0);
-    }
-    const IrType *ot = &n->type;
-    int64_t os[IR_MAX_RANK];
-    strides_of(ot, os);
-    if (is_chain_op(n)) return value_at(m, n->operands[0], cc_cg_chain_index(&m->e, id, n->operands[0], i));
-    if (n->op == IR_OP_SLICE) {
-        const IrType *st = &ir_graph_node(g, n->operands[0])->type;
-        int64_t ss[IR_MAX_RANK];
-        strides_of(st, ss);
-        const IrInts *start = &n->attrs.slice.start, *step = &n->attrs.slice.step;
-        int64_t base = 0;
-        LLVMValueRef acc = NULL;
-        for (uint32_t a = 0; a < ot->rank; a++) {
-            int64_t sp = step->n ? step->v[a] : 1;
-            base += start->v[a] * ss[a];
-            if (ot->dims[a] == 1) continue;
-            LLVMValueRef c = LLVMBuildUDiv(b, i, c64(m, os[a]), "");
-            if (a) c = LLVMBuildURem(b, c, c64(m, ot->dims[a]), "");
-            LLVMValueRef t = LLVMBuildMul(b, c, c64(m, sp * ss[a]), "");
-            acc = acc ? LLVMBuildAdd(b, acc, t, "") : t;
-        }
-        LLVMValueRef si = acc ? LLVMBuildAdd(b, acc, c64(m, base), "") : c64(m, base);
-        return value_at(m, n->operands[0], si);
-    }
-    LLMC_ASSERT(n->op == IR_OP_CONCAT);
-    {
-        int64_t axis = n->attrs.axis.axis, inner = os[axis], big = ot->dims[axis];
-        LLVMValueRef outer = LLVMBuildUDiv(b, i, c64(m, big * inner), "");
-        LLVMValueRef c = LLVMBuildURem(b, LLVMBuildUDiv(b, i, c64(m, inner), ""), c64(m, big), "");
-        LLVMValueRef r = LLVMBuildURem(b, i, c64(m, inner), "");
-        LLVMValueRef *v = llmc_xmalloc(n->n_operands * sizeof *v);
-        int64_t *off = llmc_xmalloc(n->n_operands * sizeof *off);
-        int64_t at = 0;
-        for (uint32_t j = 0; j < n->n_operands; j++) {
-            int64_t d = ir_graph_node(g, n->operands[j])->type.dims[axis];
-            off[j] = at;
-            /* local coordinate clamped to [0, d-1] */
-            LLVMValueRef lc = LLVMBuildSub(b, c, c64(m, at), "");
-            lc = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, lc, c64(m, 0), ""), c64(m, 0), lc, "");
-            lc = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, lc, c64(m, d - 1), ""), c64(m, d - 1), lc, "");
-            LLVMValueRef xi = LLVMBuildAdd(b, LLVMBuildMul(b, outer, c64(m, d * inner), ""),
-                                           LLVMBuildAdd(b, LLVMBuildMul(b, lc, c64(m, inner), ""), r, ""), "");
-            v[j] = d > 0 ? value_at(m, n->operands[j], xi) : NULL;
-            at += d;
-        }
-        LLVMValueRef res = NULL;
-        for (uint32_t j = n->n_operands; j-- > 0;) {
-            if (!v[j]) continue;
-            int64_t d = ir_graph_node(g, n->operands[j])->type.dims[axis];
-            res = res ? LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, c, c64(m, off[j] + d), ""), v[j], res, "")
-                      : v[j];
-        }
-        free(v);
-        free(off);
-        return res;
-    }
+    CcMoveTree t = {&m->e, tree_member, tree_leaf, m};
+    return cc_cg_move_value(&t, id, i);
 }
 
 static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const IrGraph *g, const CcKernel *k,

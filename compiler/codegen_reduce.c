@@ -38,8 +38,16 @@
  * operand's shape, inputs read through chains, or splat constants. slice and concat
  * members, and chains over a computed member, are "not supported yet": false + message.
  *
- * Deliberately not here: slice/concat index arithmetic, multiple outputs, reductions
- * fused with their consumers, vectorizing row reductions, threading, the object cache.
+ * Nested (fuse.c rule 4a): when the operand is itself a member reduction (a sum over the
+ * sequence, then over the batch), the plan's `sub` computes each operand element as that
+ * inner reduction, accumulated inside the outer loop in the same order and dtype as a
+ * kernel of its own would, so the bytes equal two kernels'; such kernels are scalar code.
+ *
+ * ROW kernels (fuse.c rule 4b) are the second half of this file: rows through several
+ * last-axis reductions and their consumers, in phases per row (its own banner below).
+ *
+ * Deliberately not here: slice/concat index arithmetic, multiple outputs of REDUCE
+ * kernels, vectorizing row reductions, threading, the object cache.
  */
 #include "compiler_int.h"
 
@@ -65,20 +73,19 @@ typedef struct Plan {
     uint32_t n_order;
     const IrId *inputs; /* the kernel's (not owned) */
     uint32_t n_inputs;
+    struct Plan *sub;   /* nested: the inner reduction computing x at each index (owned) */
 } Plan;
 
 static void plan_free(Plan *p) {
     free(p->role);
     free(p->alias);
     free(p->order);
+    if (p->sub) plan_free(p->sub);
+    free(p->sub);
     memset(p, 0, sizeof *p);
 }
 
 static bool is_splat_const(const IrNode *n) { return n->op == IR_OP_CONST && n->attrs.constant.value.count == 1; }
-
-static bool is_rank0_broadcast(const IrGraph *g, const IrNode *n) {
-    return n->op == IR_OP_BROADCAST && ir_graph_node(g, n->operands[0])->type.rank == 0;
-}
 
 static bool kernel_has(const CcKernel *k, IrId id) {
     for (uint32_t i = 0; i < k->n_nodes; i++)
@@ -196,10 +203,46 @@ static bool plan_build(Plan *p, const IrGraph *g, const CcKernel *k, LlmcErr *er
         return false;
     }
 
+    /* Nested: the operand is itself a member reduction (a sum over one axis, then over
+     * another: parameter gradients over batch and sequence). The inner plan w computes
+     * it at each index the outer reduction reads; the members below are w's. */
+    IrId inner_red = IR_ID_NONE;
+    Plan *w = p;
+    if (kernel_has(k, p->x) && ir_op_info(ir_graph_node(g, p->x)->op)->kind == IR_KIND_REDUCE) {
+        const IrNode *r1 = ir_graph_node(g, p->x);
+        const IrType *t1 = &ir_graph_node(g, r1->operands[0])->type;
+        if ((r1->op != IR_OP_REDUCE_SUM && r1->op != IR_OP_REDUCE_MAX) || r1->type.dtype != p->dt) {
+            llmc_err_set(err, "reduce codegen: kernel (root %%%u): inner reduction %%%u not supported", k->root,
+                         p->x);
+            return false;
+        }
+        inner_red = p->x;
+        w = llmc_xcalloc(1, sizeof *w);
+        w->g = g;
+        w->red = inner_red;
+        w->x = r1->operands[0];
+        w->op = r1->op;
+        w->dt = r1->type.dtype;
+        w->inputs = k->inputs;
+        w->n_inputs = k->n_inputs;
+        int64_t a1 = r1->attrs.reduce.axis;
+        w->outer = 1;
+        w->len = t1->dims[a1];
+        w->inner = 1;
+        for (int64_t i = 0; i < a1; i++) w->outer *= t1->dims[i];
+        for (uint32_t i = (uint32_t)a1 + 1; i < t1->rank; i++) w->inner *= t1->dims[i];
+        if (w->len < 1) {
+            free(w);
+            llmc_err_set(err, "reduce codegen: %%%u reduces an empty axis", inner_red);
+            return false;
+        }
+    }
+    const IrType *wt = &ir_graph_node(g, w->x)->type;
+
     /* Every member but the root: an elementwise op, or a reshape/permute/broadcast. */
     for (uint32_t i = 0; i < k->n_nodes; i++) {
         IrId id = k->nodes[i];
-        if (id == k->root) continue;
+        if (id == k->root || id == inner_red) continue;
         const IrNode *n = ir_graph_node(g, id);
         IrOpKind kind = ir_op_info(n->op)->kind;
         if (kind == IR_KIND_MOVEMENT && !is_move(n)) {
@@ -214,46 +257,54 @@ static bool plan_build(Plan *p, const IrGraph *g, const CcKernel *k, LlmcErr *er
         }
     }
 
-    p->role = llmc_xcalloc(g->n_nodes, 1);
-    p->alias = llmc_xcalloc(g->n_nodes, sizeof *p->alias);
-    p->order = llmc_xmalloc((k->n_nodes + 1) * sizeof *p->order);
+    w->role = llmc_xcalloc(g->n_nodes, 1);
+    w->alias = llmc_xcalloc(g->n_nodes, sizeof *w->alias);
+    w->order = llmc_xmalloc((k->n_nodes + 1) * sizeof *w->order);
     bool ok = true;
     /* The operand of the reduction, then members downward (ids are topological). */
-    if (!kernel_has(k, p->x)) ok = plan_external(p, k, p->x, err);
+    if (!kernel_has(k, w->x)) ok = plan_external(w, k, w->x, err);
     uint8_t *need = llmc_xcalloc(g->n_nodes, 1);
-    need[p->x] = 1;
+    need[w->x] = 1;
     for (uint32_t i = k->n_nodes; i-- > 0 && ok;) {
         IrId id = k->nodes[i];
-        if (id == k->root || !need[id]) continue;
+        if (id == k->root || id == inner_red || !need[id]) continue;
         const IrNode *n = ir_graph_node(g, id);
-        if (!ir_type_same_shape(&n->type, xt)) {
+        if (!ir_type_same_shape(&n->type, wt)) {
             llmc_err_set(err, "reduce codegen: kernel (root %%%u): %%%u = %s does not have the operand's shape; "
                               "not supported yet", k->root, id, ir_op_name(n->op));
             ok = false;
             break;
         }
         if (is_move(n)) {
-            ok = plan_move(p, k, id, err);
+            ok = plan_move(w, k, id, err);
             continue;
         }
-        p->role[id] = CC_ROLE_COMPUTE;
+        w->role[id] = CC_ROLE_COMPUTE;
         for (uint32_t o = 0; o < n->n_operands && ok; o++) {
             IrId x = n->operands[o];
             if (kernel_has(k, x)) need[x] = 1;
-            else ok = plan_external(p, k, x, err);
+            else ok = plan_external(w, k, x, err);
         }
     }
     free(need);
     for (uint32_t i = 0; i < k->n_nodes && ok; i++)
-        if (p->role[k->nodes[i]] == CC_ROLE_COMPUTE) p->order[p->n_order++] = k->nodes[i];
+        if (w->role[k->nodes[i]] == CC_ROLE_COMPUTE) w->order[w->n_order++] = k->nodes[i];
     /* Every kernel input gets a slot; one the body never reads (none, today) is a buffer. */
     for (uint32_t i = 0; i < k->n_inputs && ok; i++) {
         IrId id = k->inputs[i];
-        if (p->role[id] == CC_ROLE_BUFFER || p->role[id] == CC_ROLE_SCALAR || p->role[id] == CC_ROLE_INDEXED)
+        if (w->role[id] == CC_ROLE_BUFFER || w->role[id] == CC_ROLE_SCALAR || w->role[id] == CC_ROLE_INDEXED)
             continue;
         llmc_err_set(err, "reduce codegen: kernel (root %%%u): input %%%u is not read as a buffer or a scalar",
                      k->root, id);
         ok = false;
+    }
+    if (w != p) { /* nested: the outer plan shares the inner one's roles */
+        p->role = w->role;
+        p->alias = w->alias;
+        w->role = NULL;
+        w->alias = NULL;
+        p->order = llmc_xmalloc(sizeof *p->order);
+        p->sub = w;
     }
     if (!ok) plan_free(p);
     return ok;
@@ -275,7 +326,20 @@ static LLVMValueRef combine(const CcEmit *e, const Plan *p, LLVMValueRef acc, LL
 }
 
 /* The reduced value at element index `at` of the operand (e->lanes wide). */
-static LLVMValueRef operand_at(CcEmit *e, const Plan *p, LLVMValueRef at) {
+static LLVMValueRef emit_accumulate(CcEmit *e, const Plan *p, LLVMValueRef fn, LLVMValueRef first, const char *tag);
+
+static LLVMValueRef operand_at(CcEmit *e, const Plan *p, LLVMValueRef fn, LLVMValueRef at) {
+    if (p->sub) { /* nested: the inner reduction's output element `at`, accumulated here */
+        LLVMTypeRef i64 = LLVMInt64TypeInContext(e->ctx);
+        const Plan *q = p->sub;
+        LLVMValueRef qi = LLVMConstInt(i64, (unsigned long long)q->inner, 0);
+        LLVMValueRef o = LLVMBuildUDiv(e->b, at, qi, "");
+        LLVMValueRef j = LLVMBuildSub(e->b, at, LLVMBuildMul(e->b, o, qi, ""), "");
+        LLVMValueRef first =
+            LLVMBuildAdd(e->b, LLVMBuildMul(e->b, o, LLVMConstInt(i64, (unsigned long long)(q->len * q->inner), 0), ""),
+                         j, "first.in");
+        return emit_accumulate(e, q, fn, first, "in");
+    }
     memset(e->val, 0, p->g->n_nodes * sizeof *e->val);
     e->idx = at;
     for (uint32_t k = 0; k < p->n_order; k++) cc_cg_value(e, p->order[k]);
@@ -289,7 +353,7 @@ static LLVMValueRef emit_accumulate(CcEmit *e, const Plan *p, LLVMValueRef fn, L
     LLVMContextRef ctx = e->ctx;
     LLVMBuilderRef b = e->b;
     LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
-    LLVMValueRef acc0 = operand_at(e, p, first);
+    LLVMValueRef acc0 = operand_at(e, p, fn, first);
     LLVMValueRef acc = acc0;
     if (p->len > 1) {
         char name[32];
@@ -303,7 +367,7 @@ static LLVMValueRef emit_accumulate(CcEmit *e, const Plan *p, LLVMValueRef fn, L
         LLVMValueRef i = LLVMBuildPhi(b, i64, "r");
         LLVMValueRef a = LLVMBuildPhi(b, LLVMTypeOf(acc0), "a");
         LLVMValueRef at = LLVMBuildAdd(b, first, LLVMBuildMul(b, i, LLVMConstInt(i64, (unsigned long long)p->inner, 0), ""), "");
-        LLVMValueRef next = combine(e, p, a, operand_at(e, p, at));
+        LLVMValueRef next = combine(e, p, a, operand_at(e, p, fn, at));
         LLVMValueRef inext = LLVMBuildAdd(b, i, LLVMConstInt(i64, 1, 0), "r.next");
         LLVMBasicBlockRef last = LLVMGetInsertBlock(b);
         LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, inext, LLVMConstInt(i64, (unsigned long long)p->len, 0), ""),
@@ -344,7 +408,7 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const Plan *p, c
     e.base = llmc_xcalloc(p->g->n_nodes, sizeof *e.base);
     e.val = llmc_xcalloc(p->g->n_nodes, sizeof *e.val);
     unsigned W = kernel_lanes(p, avx512);
-    bool vec = p->inner >= (int64_t)W; /* a vector body can ever apply */
+    bool vec = p->inner >= (int64_t)W && !p->sub; /* a vector body can ever apply (nested: scalar) */
     LLVMBuilderRef b = e.b;
 
     LLVMTypeRef ptr_t = LLVMPointerTypeInContext(ctx, 0);
@@ -472,17 +536,75 @@ char *cc_codegen_reduce_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool
 }
 
 /* --- ROW kernels (fuse.c rule 4b) ---------------------------------------------------
- * Per row o in [begin, end): acc = the reduction of row o (emit_accumulate, the same
- * order as REDUCE kernels); then for j = 0..len-1 every output at element o*len + j, with
- * the reduction's broadcasts reading acc (the reduction node is a SCALAR whose value is
- * acc). Members: the reduction, elementwise ops of the operand's shape, broadcasts of the
- * reduction and of rank-0 values. */
+ * X = [..., len] is the operand shape of the kernel's reductions (all last-axis, all over
+ * X); a row shape is X with the last dimension 1 or dropped (one value per row). Per row
+ * o in [begin, end), one phase per row value in ascending id:
+ *   - a reduction: its operand computed per element of the row, accumulated as REDUCE
+ *     kernels do (emit_accumulate: element 0, then left to right, the node's dtype);
+ *   - a row-shaped elementwise op, a row-shaped input read at o, a reshape of a row value,
+ *     a rank-0 broadcast: computed once at index o;
+ * each then frozen (CC_ROLE_SCALAR: its value for the rest of the row); row-shaped outputs
+ * are stored at o. Then, if the kernel has X-shaped outputs, one loop over the row's
+ * elements stores them, broadcasts of row values reading the frozen values (CC_ROLE_ALIAS).
+ * X-shaped values are recomputed in each phase that reads them, never stored in between.
+ * Members (what cc_row_supported accepts; fuse.c asks it): the reductions; elementwise ops
+ * of shape X or of a row shape; a broadcast of a row value to X keeping the leading axes
+ * (identity map); a reshape of a row value to a row shape; chains of broadcast, reshape and
+ * permute members over a kernel input or a splat constant whose top has shape X or a row
+ * shape (index arithmetic at that phase's index; over a rank-0 value a repeat); a reshape
+ * of an X-shaped member (an output of another shape: the same bytes, stored with the
+ * row's elements). Outside
+ * operands: inputs of the reading member's shape, inputs through chains, splat constants.
+ * len must be at least 2 (so X and the row shapes differ). Scalar code only. */
 
 typedef struct RowPlan {
-    Plan p;             /* red, x, op, dt, outer, len (inner = 1); n_order = 0: values on demand */
-    const IrId *outs;   /* the kernel's outputs (not owned) */
+    Plan p;           /* g, role, alias, inputs; x = the first reduction's operand; len, outer */
+    IrId *rows;       /* [n_rows] row values to compute per row, ascending */
+    uint32_t n_rows;
+    const IrId *outs; /* the kernel's outputs (not owned) */
     uint32_t n_outs;
 } RowPlan;
+
+static void row_plan_free(RowPlan *rp) {
+    free(rp->rows);
+    plan_free(&rp->p);
+    memset(rp, 0, sizeof *rp);
+}
+
+static bool row_shape_is_row(const IrType *x, const IrType *t) {
+    if (t->rank == x->rank) {
+        for (uint32_t i = 0; i + 1 < x->rank; i++)
+            if (t->dims[i] != x->dims[i]) return false;
+        return t->dims[x->rank - 1] == 1;
+    }
+    if (t->rank + 1 != x->rank) return false;
+    for (uint32_t i = 0; i < t->rank; i++)
+        if (t->dims[i] != x->dims[i]) return false;
+    return true;
+}
+
+/* An operand from outside read directly by member `user` at shape `want` (X for a
+ * reduction's operand, else the user's own shape). */
+static bool row_external(Plan *p, const CcKernel *k, IrId user, IrId o, const IrType *want, LlmcErr *err) {
+    const IrGraph *g = p->g;
+    const IrNode *n = ir_graph_node(g, o);
+    if (p->role[o] == CC_ROLE_CONST || p->role[o] == CC_ROLE_BUFFER) return true;
+    if (is_splat_const(n)) {
+        p->role[o] = CC_ROLE_CONST;
+        return true;
+    }
+    if (p->role[o] == CC_ROLE_SCALAR || (is_input(k, o) && n->type.rank == 0)) {
+        p->role[o] = CC_ROLE_SCALAR; /* rank-0 (X = [len], rows of rank 0): loaded once */
+        return true;
+    }
+    if (!is_input(k, o) || !ir_type_same_shape(&n->type, want)) {
+        llmc_err_set(err, "row codegen: kernel (root %%%u): %%%u reads %%%u, not a kernel input of its shape",
+                     k->root, user, o);
+        return false;
+    }
+    p->role[o] = CC_ROLE_BUFFER; /* base pointer; an INDEXED role (chains) is subsumed */
+    return true;
+}
 
 static bool row_plan_build(RowPlan *rp, const IrGraph *g, const CcKernel *k, LlmcErr *err) {
     memset(rp, 0, sizeof *rp);
@@ -493,29 +615,18 @@ static bool row_plan_build(RowPlan *rp, const IrGraph *g, const CcKernel *k, Llm
         return false;
     }
     p->red = IR_ID_NONE;
-    for (uint32_t i = 0; i < k->n_nodes; i++)
-        if (ir_op_info(ir_graph_node(g, k->nodes[i])->op)->kind == IR_KIND_REDUCE) {
-            if (p->red != IR_ID_NONE) {
-                llmc_err_set(err, "row codegen: kernel (root %%%u) has several reductions; not supported yet", k->root);
-                return false;
-            }
-            p->red = k->nodes[i];
-        }
+    for (uint32_t i = 0; i < k->n_nodes && p->red == IR_ID_NONE; i++)
+        if (ir_op_info(ir_graph_node(g, k->nodes[i])->op)->kind == IR_KIND_REDUCE) p->red = k->nodes[i];
     if (p->red == IR_ID_NONE) {
         llmc_err_set(err, "row codegen: kernel (root %%%u) has no reduction", k->root);
         return false;
     }
-    const IrNode *r = ir_graph_node(g, p->red);
-    p->x = r->operands[0];
-    p->op = r->op;
-    p->dt = r->type.dtype;
+    p->x = ir_graph_node(g, p->red)->operands[0];
     p->inputs = k->inputs;
     p->n_inputs = k->n_inputs;
     const IrType *xt = &ir_graph_node(g, p->x)->type;
-    if ((p->op != IR_OP_REDUCE_SUM && p->op != IR_OP_REDUCE_MAX) ||
-        (p->dt != IR_DTYPE_F32 && p->dt != IR_DTYPE_F64 && p->dt != IR_DTYPE_I32) ||
-        r->attrs.reduce.axis != (int64_t)xt->rank - 1 || xt->dims[xt->rank - 1] < 1) {
-        llmc_err_set(err, "row codegen: kernel (root %%%u): reduction %%%u not supported", k->root, p->red);
+    if (xt->rank == 0 || xt->dims[xt->rank - 1] < 2) {
+        llmc_err_set(err, "row codegen: kernel (root %%%u): rows of fewer than 2 elements", k->root);
         return false;
     }
     p->len = xt->dims[xt->rank - 1];
@@ -524,64 +635,117 @@ static bool row_plan_build(RowPlan *rp, const IrGraph *g, const CcKernel *k, Llm
     p->role = llmc_xcalloc(g->n_nodes, 1);
     p->alias = llmc_xcalloc(g->n_nodes, sizeof *p->alias);
     p->order = llmc_xmalloc(sizeof *p->order);
-    p->role[p->red] = CC_ROLE_SCALAR;
+    rp->rows = llmc_xmalloc((k->n_nodes + 1) * sizeof *rp->rows);
+    rp->outs = k->outputs;
+    rp->n_outs = k->n_outputs;
+    uint8_t *need = llmc_xcalloc(g->n_nodes, 1);
+    for (uint32_t i = 0; i < k->n_outputs; i++) need[k->outputs[i]] = 1;
     bool ok = true;
-    for (uint32_t i = 0; i < k->n_nodes && ok; i++) {
+    for (uint32_t i = k->n_nodes; i-- > 0 && ok;) {
         IrId id = k->nodes[i];
         const IrNode *n = ir_graph_node(g, id);
-        if (id == p->red) continue;
-        if (n->op == IR_OP_BROADCAST && (n->operands[0] == p->red || is_rank0_broadcast(g, n))) {
-            IrId src = n->operands[0];
+        IrOpKind kind = ir_op_info(n->op)->kind;
+        bool is_row = row_shape_is_row(xt, &n->type), is_elem = ir_type_same_shape(&n->type, xt);
+        if (kind == IR_KIND_REDUCE) need[id] = 1;
+        if (!need[id]) continue; /* below the top of a chain: index arithmetic only */
+        if (n->op == IR_OP_RESHAPE && kernel_has(k, n->operands[0]) &&
+            ir_type_same_shape(&ir_graph_node(g, n->operands[0])->type, xt)) {
+            /* a reshape of an X-shaped member: the same element at the
+             * same flat index (row-major order is kept), stored with the row's elements */
             p->role[id] = CC_ROLE_ALIAS;
-            p->alias[id] = src;
-            if (src != p->red && p->role[src] == CC_ROLE_NONE) {
-                if (is_splat_const(ir_graph_node(g, src))) p->role[src] = CC_ROLE_CONST;
-                else if (is_input(k, src)) p->role[src] = CC_ROLE_SCALAR;
-                else ok = false;
+            p->alias[id] = n->operands[0];
+            need[n->operands[0]] = 1;
+            continue;
+        }
+        if (!is_row && !is_elem) {
+            llmc_err_set(err, "row codegen: kernel (root %%%u): %%%u = %s has neither the rows' shape nor a row's; "
+                              "not supported", k->root, id, ir_op_name(n->op));
+            ok = false;
+        } else if (kind == IR_KIND_REDUCE) {
+            const IrNode *x = ir_graph_node(g, n->operands[0]);
+            if ((n->op != IR_OP_REDUCE_SUM && n->op != IR_OP_REDUCE_MAX) ||
+                (n->type.dtype != IR_DTYPE_F32 && n->type.dtype != IR_DTYPE_F64 && n->type.dtype != IR_DTYPE_I32) ||
+                !ir_type_same_shape(&x->type, xt) || n->attrs.reduce.axis != (int64_t)xt->rank - 1) {
+                llmc_err_set(err, "row codegen: kernel (root %%%u): reduction %%%u not supported", k->root, id);
+                ok = false;
+            } else {
+                p->role[id] = CC_ROLE_SCALAR;
+                if (kernel_has(k, n->operands[0])) need[n->operands[0]] = 1;
+                else ok = row_external(p, k, id, n->operands[0], xt, err);
             }
-        } else if (ir_op_info(n->op)->kind == IR_KIND_ELEMENTWISE && ir_type_same_shape(&n->type, xt)) {
+        } else if (kind == IR_KIND_ELEMENTWISE) {
             p->role[id] = CC_ROLE_COMPUTE;
+            for (uint32_t o = 0; o < n->n_operands && ok; o++) {
+                IrId x = n->operands[o];
+                if (kernel_has(k, x)) need[x] = 1;
+                else ok = row_external(p, k, id, x, &n->type, err);
+            }
+        } else if (is_move(n)) {
+            IrId src = n->operands[0];
+            const IrNode *sn = ir_graph_node(g, src);
+            bool identity = true;
+            if (n->op == IR_OP_BROADCAST)
+                for (uint32_t d = 0; d < n->attrs.broadcast.dims.n; d++)
+                    identity &= n->attrs.broadcast.dims.v[d] == (int64_t)d;
+            if (kernel_has(k, src) && row_shape_is_row(xt, &sn->type) &&
+                ((n->op == IR_OP_BROADCAST && is_elem && identity) || (n->op == IR_OP_RESHAPE && is_row))) {
+                p->role[id] = CC_ROLE_ALIAS; /* the row value, frozen by then */
+                p->alias[id] = src;
+                need[src] = 1;
+            } else {
+                ok = plan_move(p, k, id, err);
+            }
         } else {
             llmc_err_set(err, "row codegen: kernel (root %%%u) contains %%%u = %s; not supported yet", k->root, id,
                          ir_op_name(n->op));
             ok = false;
         }
+        if (ok && is_row) rp->rows[rp->n_rows++] = id;
     }
-    if (ok && !kernel_has(k, p->x)) ok = plan_external(p, k, p->x, err);
-    for (uint32_t i = 0; i < k->n_nodes && ok; i++) {
-        IrId id = k->nodes[i];
-        if (p->role[id] != CC_ROLE_COMPUTE) continue;
-        const IrNode *n = ir_graph_node(g, id);
-        for (uint32_t o = 0; o < n->n_operands && ok; o++)
-            if (!kernel_has(k, n->operands[o])) ok = plan_external(p, k, n->operands[o], err);
+    free(need);
+    /* rows ascending (collected descending) */
+    for (uint32_t i = 0; i < rp->n_rows / 2; i++) {
+        IrId t = rp->rows[i];
+        rp->rows[i] = rp->rows[rp->n_rows - 1 - i];
+        rp->rows[rp->n_rows - 1 - i] = t;
     }
-    for (uint32_t i = 0; i < k->n_outputs && ok; i++)
-        if (p->role[k->outputs[i]] != CC_ROLE_COMPUTE) {
-            llmc_err_set(err, "row codegen: kernel (root %%%u): output %%%u is not an elementwise member", k->root,
-                         k->outputs[i]);
-            ok = false;
-        }
-    for (uint32_t i = 0; i < k->n_inputs && ok; i++)
-        if (p->role[k->inputs[i]] != CC_ROLE_BUFFER && p->role[k->inputs[i]] != CC_ROLE_SCALAR) {
+    for (uint32_t i = 0; i < k->n_inputs && ok; i++) {
+        uint8_t r = p->role[k->inputs[i]];
+        if (r != CC_ROLE_BUFFER && r != CC_ROLE_SCALAR && r != CC_ROLE_INDEXED) {
             llmc_err_set(err, "row codegen: kernel (root %%%u): input %%%u is not read as a buffer or a scalar",
                          k->root, k->inputs[i]);
             ok = false;
         }
-    rp->outs = k->outputs;
-    rp->n_outs = k->n_outputs;
+    }
     if (!ok) {
         if (!err->msg[0]) llmc_err_set(err, "row codegen: kernel (root %%%u) not supported", k->root);
-        plan_free(p);
+        row_plan_free(rp);
     }
     return ok;
 }
 
-static void build_row_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const RowPlan *rp, const char *name) {
-    const Plan *p = &rp->p;
-    CcEmit e = {.ctx = ctx, .mod = mod, .g = p->g, .role = p->role, .alias = p->alias};
+bool cc_row_supported(const IrGraph *g, const CcKernel *k, LlmcErr *err) {
+    RowPlan rp;
+    if (!row_plan_build(&rp, g, k, err)) return false;
+    row_plan_free(&rp);
+    return true;
+}
+
+static void row_store(CcEmit *e, IrId id, LLVMValueRef ptr, LLVMValueRef at) {
+    IrDtype dt = ir_graph_node(e->g, id)->type.dtype;
+    LLVMValueRef v = cc_cg_value(e, id);
+    LLVMValueRef st = LLVMBuildStore(e->b, v, LLVMBuildGEP2(e->b, cc_cg_elem_type(e, dt), ptr, &at, 1, ""));
+    LLVMSetAlignment(st, (unsigned)ir_dtype_size(dt));
+}
+
+static void build_row_kernel(LLVMContextRef ctx, LLVMModuleRef mod, RowPlan *rp, const char *name) {
+    Plan *p = &rp->p;
+    const IrGraph *g = p->g;
+    const IrType *xt = &ir_graph_node(g, p->x)->type;
+    CcEmit e = {.ctx = ctx, .mod = mod, .g = g, .role = p->role, .alias = p->alias};
     e.b = LLVMCreateBuilderInContext(ctx);
-    e.base = llmc_xcalloc(p->g->n_nodes, sizeof *e.base);
-    e.val = llmc_xcalloc(p->g->n_nodes, sizeof *e.val);
+    e.base = llmc_xcalloc(g->n_nodes, sizeof *e.base);
+    e.val = llmc_xcalloc(g->n_nodes, sizeof *e.val);
     LLVMBuilderRef b = e.b;
     LLVMTypeRef ptr_t = LLVMPointerTypeInContext(ctx, 0);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
@@ -593,7 +757,6 @@ static void build_row_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const RowPla
     LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(ctx, fn, "entry");
     LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(ctx, fn, "row.head");
     LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(ctx, fn, "row.body");
-    LLVMBasicBlockRef ew = LLVMAppendBasicBlockInContext(ctx, fn, "row.ew");
     LLVMBasicBlockRef latch = LLVMAppendBasicBlockInContext(ctx, fn, "row.next");
     LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(ctx, fn, "exit");
 
@@ -608,7 +771,7 @@ static void build_row_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const RowPla
         }
         IrId id = p->inputs[k];
         if (p->role[id] == CC_ROLE_SCALAR) {
-            IrDtype dt = ir_graph_node(p->g, id)->type.dtype;
+            IrDtype dt = ir_graph_node(g, id)->type.dtype;
             e.lanes = 0;
             LLVMValueRef v = LLVMBuildLoad2(b, cc_cg_elem_type(&e, dt), ptr, "scalar");
             LLVMSetAlignment(v, (unsigned)ir_dtype_size(dt));
@@ -623,35 +786,65 @@ static void build_row_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const RowPla
     LLVMValueRef o = LLVMBuildPhi(b, i64, "o");
     LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, o, end, ""), body, exit);
 
-    /* the row's reduction */
+    /* the row's values, ascending: reductions accumulated, the others computed at o; each
+     * frozen as a scalar */
     LLVMPositionBuilderAtEnd(b, body);
     e.lanes = 0;
     LLVMValueRef len = LLVMConstInt(i64, (unsigned long long)p->len, 0);
     LLVMValueRef first = LLVMBuildMul(b, o, len, "first");
-    LLVMValueRef acc = emit_accumulate(&e, p, fn, first, "row");
-    LLVMBasicBlockRef red_end = LLVMGetInsertBlock(b);
-    LLVMBuildBr(b, ew);
+    for (uint32_t i = 0; i < rp->n_rows; i++) {
+        IrId id = rp->rows[i];
+        const IrNode *n = ir_graph_node(g, id);
+        LLVMValueRef v;
+        if (ir_op_info(n->op)->kind == IR_KIND_REDUCE) {
+            Plan q = *p;
+            q.red = id;
+            q.x = n->operands[0];
+            q.op = n->op;
+            q.dt = n->type.dtype;
+            q.n_order = 0;
+            char tag[24];
+            snprintf(tag, sizeof tag, "row%u", i);
+            v = emit_accumulate(&e, &q, fn, first, tag);
+        } else {
+            memset(e.val, 0, g->n_nodes * sizeof *e.val);
+            e.idx = o;
+            v = cc_cg_value(&e, id);
+        }
+        p->role[id] = CC_ROLE_SCALAR;
+        e.base[id] = v;
+    }
+    memset(e.val, 0, g->n_nodes * sizeof *e.val);
+    e.idx = o;
+    bool any_elem = false;
+    int64_t numel_x = ir_type_numel(xt);
+    for (uint32_t i = 0; i < rp->n_outs; i++) {
+        if (ir_type_numel(&ir_graph_node(g, rp->outs[i])->type) == numel_x) any_elem = true;
+        else row_store(&e, rp->outs[i], out_ptr[i], o);
+    }
+    LLVMBasicBlockRef rows_end = LLVMGetInsertBlock(b);
 
     /* the row's elements: j over [0, len) */
-    LLVMPositionBuilderAtEnd(b, ew);
-    LLVMValueRef j = LLVMBuildPhi(b, i64, "j");
-    LLVMValueRef idx = LLVMBuildAdd(b, first, j, "idx");
-    memset(e.val, 0, p->g->n_nodes * sizeof *e.val);
-    e.idx = idx;
-    e.base[p->red] = acc;
-    for (uint32_t i = 0; i < rp->n_outs; i++) {
-        IrId id = rp->outs[i];
-        IrDtype dt = ir_graph_node(p->g, id)->type.dtype;
-        LLVMValueRef v = cc_cg_value(&e, id);
-        LLVMValueRef st = LLVMBuildStore(b, v, LLVMBuildGEP2(b, cc_cg_elem_type(&e, dt), out_ptr[i], &idx, 1, ""));
-        LLVMSetAlignment(st, (unsigned)ir_dtype_size(dt));
+    if (any_elem) {
+        LLVMBasicBlockRef ew = LLVMAppendBasicBlockInContext(ctx, fn, "row.ew");
+        LLVMMoveBasicBlockBefore(ew, latch);
+        LLVMBuildBr(b, ew);
+        LLVMPositionBuilderAtEnd(b, ew);
+        LLVMValueRef j = LLVMBuildPhi(b, i64, "j");
+        LLVMValueRef idx = LLVMBuildAdd(b, first, j, "idx");
+        memset(e.val, 0, g->n_nodes * sizeof *e.val);
+        e.idx = idx;
+        for (uint32_t i = 0; i < rp->n_outs; i++)
+            if (ir_type_numel(&ir_graph_node(g, rp->outs[i])->type) == numel_x) row_store(&e, rp->outs[i], out_ptr[i], idx);
+        LLVMValueRef jn = LLVMBuildAdd(b, j, LLVMConstInt(i64, 1, 0), "j.next");
+        LLVMBasicBlockRef ew_end = LLVMGetInsertBlock(b);
+        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, jn, len, ""), ew, latch);
+        LLVMValueRef jv[2] = {LLVMConstInt(i64, 0, 0), jn};
+        LLVMBasicBlockRef jf[2] = {rows_end, ew_end};
+        LLVMAddIncoming(j, jv, jf, 2);
+    } else {
+        LLVMBuildBr(b, latch);
     }
-    LLVMValueRef jn = LLVMBuildAdd(b, j, LLVMConstInt(i64, 1, 0), "j.next");
-    LLVMBasicBlockRef ew_end = LLVMGetInsertBlock(b);
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, jn, len, ""), ew, latch);
-    LLVMValueRef jv[2] = {LLVMConstInt(i64, 0, 0), jn};
-    LLVMBasicBlockRef jf[2] = {red_end, ew_end};
-    LLVMAddIncoming(j, jv, jf, 2);
 
     LLVMPositionBuilderAtEnd(b, latch);
     LLVMValueRef on = LLVMBuildAdd(b, o, LLVMConstInt(i64, 1, 0), "o.next");
@@ -669,11 +862,12 @@ static void build_row_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const RowPla
 }
 
 LLVMModuleRef cc_row_module(const CcJit *jit, LLVMContextRef ctx, const IrGraph *g, const CcKernel *k, LlmcErr *err) {
+    (void)jit;
     RowPlan rp;
     if (!row_plan_build(&rp, g, k, err)) return NULL;
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_row", ctx);
     build_row_kernel(ctx, mod, &rp, "llmc_row");
-    plan_free(&rp.p);
+    row_plan_free(&rp);
     return mod;
 }
 

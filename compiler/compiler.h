@@ -239,18 +239,13 @@ bool cc_codegen_elementwise(CcJit *jit, const IrGraph *g, const IrId *nodes, uin
 char *cc_codegen_elementwise_ir(CcJit *jit, const IrGraph *g, const IrId *nodes, uint32_t n_nodes,
                                 IrId output, bool optimize, LlmcErr *err);
 
-/* The only functions outside the kernel an elementwise module may reach: LLVM intrinsics
- * that the x86 backend lowers to libm calls (the module declares `intrinsic` followed by
- * a type suffix; the object calls f32/f64). A later issue replaces them with in-kernel
- * polynomials. Every other declaration must be an intrinsic that lowers to instructions
- * (cc_codegen_inline_intrinsics). */
-typedef struct CcLibmEntry {
-    IrOp op;
-    const char *intrinsic; /* "llvm.exp" */
-    const char *f32, *f64; /* "expf", "exp" */
-} CcLibmEntry;
-const CcLibmEntry *cc_codegen_libm_table(uint32_t *count);
-/* NULL-terminated: "llvm.fabs", "llvm.sqrt", "llvm.fptosi.sat". */
+/* The only functions outside the kernel a kernel module may declare: LLVM intrinsics that
+ * the x86-64 backend lowers to instructions (with SSE4.1 and FMA, as on the JIT's hosts).
+ * exp/log/tanh/sin/cos/pow are computed in the kernel (compiler/codegen_math.c), so a
+ * module calls no libm. NULL-terminated, each declared with a type suffix: "llvm.fabs",
+ * "llvm.sqrt", "llvm.fptosi.sat", "llvm.fma", "llvm.rint", "llvm.copysign", and the forms
+ * default<O3> gives to what the codegens emit: "llvm.is.fpclass", "llvm.smax",
+ * "llvm.smin", "llvm.umax", "llvm.umin", "llvm.masked.gather". */
 const char *const *cc_codegen_inline_intrinsics(void);
 
 /* ===================================================================================
@@ -261,12 +256,13 @@ const char *const *cc_codegen_inline_intrinsics(void);
 typedef enum CcKernelKind {
     CC_KERNEL_INVALID = 0,
     CC_KERNEL_ELEMENTWISE, /* same-shape elementwise ops (+ broadcasts of their operands): codegen_elementwise */
-    CC_KERNEL_REDUCE,      /* one reduction with its elementwise producers and movement */
+    CC_KERNEL_REDUCE,      /* one reduction (or a reduction of one) with its elementwise producers and movement */
     CC_KERNEL_MATMUL,      /* one matmul, movement of its operands, an elementwise epilogue */
     CC_KERNEL_INDEX,       /* gather, scatter_add, topk, onehot, iota, cumsum, rand */
     CC_KERNEL_MOVEMENT,    /* reshape/permute/broadcast/slice/concat chains: one copy */
     CC_KERNEL_RUNTIME,     /* collectives and extern_call: carried out by the runtime */
-    CC_KERNEL_ROW,         /* a last-axis reduction + elementwise consumers of its rows: codegen_reduce (row) */
+    CC_KERNEL_ROW,         /* last-axis reductions over one shape, row-shaped ops between them, their
+                              elementwise consumers: phases per row, codegen_reduce (row) */
     CC_KERNEL_COUNT
 } CcKernelKind;
 
@@ -282,13 +278,15 @@ typedef struct CcKernel {
     IrId *outputs;   /* [n_outputs] ascending: members read by other kernels or graph
                         outputs, and the root always */
     uint32_t n_outputs;
-    IrId root;       /* the highest member, and the only one other kernels' nodes read
-                        (other outputs are read as graph outputs only) */
+    IrId root;       /* the highest member; for every kind but ROW the only one other
+                        kernels' nodes read (other outputs are graph outputs); a ROW
+                        kernel's other outputs may be read by later kernels too */
 } CcKernel;
 
 typedef struct CcFusion {
     const IrGraph *g;    /* not owned; must outlive the fusion */
-    CcKernel *kernels;   /* [n_kernels] in a valid execution order (by root id) */
+    CcKernel *kernels;   /* [n_kernels] in a valid execution order: every kernel after
+                            the kernels it reads; by root id among those ready */
     uint32_t n_kernels;
     uint32_t *kernel_of; /* [g->n_nodes] kernel index; UINT32_MAX for inputs and consts */
 } CcFusion;
@@ -344,9 +342,11 @@ bool cc_codegen_matmul(CcJit *jit, const IrGraph *g, IrId node, CcKernelFn *fn, 
  * and the epilogue's outside operands; splat constants are literals, not listed), then
  * k->outputs in order, each dense row-major in its dtype (a rank-0 input is a 1-element
  * array). The K-sums accumulate in the root's buffer; the epilogue runs on each element
- * once, after the element's last KC block. Outputs must not overlap inputs. false + "not
- * supported yet" for movement members on the matmul's operands, epilogue nodes other
- * than elementwise ops and broadcasts of inputs, or a root whose type is not the
+ * once, after the element's last KC block. Outputs must not overlap inputs. The matmul's
+ * operands and the epilogue's may be movement trees (reshape, permute, broadcast, slice,
+ * concat members over kernel inputs and splat constants), read by index arithmetic.
+ * false + "not supported yet" for movement over nodes computed in the kernel, epilogue
+ * nodes other than elementwise and movement ops, or a root whose type is not the
  * matmul's. */
 bool cc_codegen_matmul_kernel(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err);
 /* The kernel's LLVM IR text (verified; after default<O3> when `optimize`); malloc'd. */
@@ -472,8 +472,10 @@ bool cc_codegen_matmul_cached(CcJit *jit, CcObjCache *cache, const IrGraph *g, I
 
 /* ===================================================================================
  * JIT: reduce (compiler/codegen_reduce.c). A REDUCE kernel of cc_fuse — one reduce_sum or
- * reduce_max over one axis with the elementwise producers of its operand — as one
- * function. Ordering and vectorization: the banner of compiler/codegen_reduce.c.
+ * reduce_max over one axis with the elementwise producers of its operand, or a reduction
+ * of such a reduction (nested) — as one function; a ROW kernel — the rows of one shape
+ * through several last-axis reductions and their elementwise consumers — as one function.
+ * Ordering and vectorization: the banner of compiler/codegen_reduce.c.
  * =================================================================================== */
 
 /* The kernel for REDUCE kernel k of g: bufs = k->inputs in order (ascending id; splat
@@ -483,19 +485,31 @@ bool cc_codegen_matmul_cached(CcJit *jit, CcObjCache *cache, const IrGraph *g, I
  * [0, numel(out)) give the same bytes as one call; a reduction is never split. Each
  * output is accumulated left to right in the node's dtype (f32 sums in f32). The output
  * must not overlap the inputs. Operands may be read through reshape/permute/broadcast
- * chains over kernel inputs (index arithmetic). false + "not supported yet" for slice or
- * concat members, chains over computed members, or members of another shape than the
- * operand's (below a chain's top). */
+ * chains over kernel inputs (index arithmetic). Nested (fuse.c rule 4a: the operand is a
+ * member reduction): each operand element of the outer reduction is the inner reduction,
+ * accumulated in place as a REDUCE kernel of its own would (so the same bytes as two
+ * kernels); scalar code. false + "not supported yet" for slice or concat members, chains
+ * over computed members, or members of another shape than the operand's (below a chain's
+ * top). */
 bool cc_codegen_reduce(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err);
 /* The kernel's LLVM IR text (verified; after default<O3> when `optimize`); malloc'd. */
 char *cc_codegen_reduce_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool optimize, LlmcErr *err);
-/* The kernel for ROW kernel k of g (fuse.c rule 4b): bufs = k->inputs in order, then
- * k->outputs in order (each of the operand's shape). [begin, end) ranges over ROWS (the
- * operand's elements / its last dimension): per row the reduction is accumulated as
- * cc_codegen_reduce does (left to right, node dtype), then every output element of the
- * row is computed and stored. Rows are independent, so any split gives the same bytes.
- * Outputs must not overlap inputs. Scalar code only in this slice. */
+/* The kernel for ROW kernel k of g (fuse.c rule 4b): the rows of X = [..., len], the
+ * operand shape of its last-axis reductions (len >= 2). bufs = k->inputs in order, then
+ * k->outputs in order (each of shape X, a reshape of X — same elements, same order — or
+ * a row shape: X with the last dimension 1 or dropped). [begin, end) ranges over ROWS
+ * (numel(X) / len): per row, the row values in
+ * ascending id — each reduction accumulated as cc_codegen_reduce does (left to right,
+ * node dtype) over its operand computed per element from the row's earlier values, each
+ * row-shaped elementwise op computed once — then the row-shaped outputs stored, then every
+ * X-shaped output element of the row computed and stored (broadcasts of row values read
+ * them). Rows are independent, so any split gives the same bytes. Outputs must not overlap
+ * inputs. Scalar code only in this slice. Accepted members: the banner of the ROW section
+ * of compiler/codegen_reduce.c. */
 bool cc_codegen_row(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err);
+/* Whether cc_codegen_row accepts k (no LLVM involved; false + the reason). fuse.c asks it
+ * of every candidate ROW kernel, so every ROW kernel fusion makes compiles. */
+bool cc_row_supported(const IrGraph *g, const CcKernel *k, LlmcErr *err);
 
 /* ===================================================================================
  * JIT: movement (compiler/codegen_movement.c). A MOVEMENT kernel of cc_fuse — a chain of
@@ -511,20 +525,24 @@ bool cc_codegen_row(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn 
 bool cc_codegen_movement(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err);
 
 /* ===================================================================================
- * JIT: index (compiler/codegen_index.c). An INDEX kernel of cc_fuse that is one node —
- * iota, onehot, gather, rand, cumsum, scatter_add or topk — as one function. Semantics,
+ * JIT: index (compiler/codegen_index.c). An INDEX kernel of cc_fuse — one iota, onehot,
+ * gather, rand, cumsum, scatter_add or topk node, with the movement members (reshape,
+ * permute, broadcast, slice, concat) fusion absorbed under its operands — as one function. Semantics,
  * out-of-range indices, rand's precision and scatter_add's cost: the banner of
  * compiler/codegen_index.c.
  * =================================================================================== */
 
 /* The kernel for INDEX kernel k of g: bufs = k->inputs in order (ascending id; splat
  * constants are literals, not listed), each dense row-major in its dtype, then the
- * output. [begin, end) ranges over OUTPUT elements (iota, onehot, gather, rand,
- * scatter_add), over the independent rows outer x inner around the axis (cumsum), or over
+ * output. [begin, end) ranges over OUTPUT elements (iota, onehot, gather, rand), over the
+ * independent rows outer x inner around the axis (cumsum), over the output rows up to and
+ * including the axis (scatter_add: numel(out) / the elements after the axis), or over
  * the rows of the last axis (topk: numel(out) / k), so calls over disjoint pieces give
  * the same bytes as one call. A gather index outside the axis yields 0 and a scatter_add
- * index outside it is skipped, where the interpreter reports an error. false + "not
- * supported yet" for sharded rand and kernels with absorbed movement ops. */
+ * index outside it is skipped, where the interpreter reports an error. Operands are read
+ * through the absorbed movement members by index arithmetic (kernel inputs and splat
+ * constants at the leaves), bit for bit. false + "not supported yet" for sharded rand and
+ * for members other than movement ops. */
 bool cc_codegen_index(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn *fn, LlmcErr *err);
 /* The kernel's LLVM IR text (verified; after default<O3> when `optimize`); malloc'd. */
 char *cc_codegen_index_ir(CcJit *jit, const IrGraph *g, const CcKernel *k, bool optimize, LlmcErr *err);

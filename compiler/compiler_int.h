@@ -159,6 +159,23 @@ struct LLVMOpaqueValue *cc_cg_value(CcEmit *e, IrId id);
 /* The flat index into `src` that flat index i (i64) of movement chain `top` (reshape,
  * permute, broadcast members over src) maps to; needs only e->ctx, e->b and e->g. */
 struct LLVMOpaqueValue *cc_cg_chain_index(const CcEmit *e, IrId top, IrId src, struct LLVMOpaqueValue *i);
+/* A movement tree read element by element: the element of node `id` at flat index i
+ * (i64, inside id's shape). Members (is_member) are reshape, permute, broadcast (through
+ * cc_cg_chain_index), slice (coordinate c of axis a reads start[a] + c * step[a]) and
+ * concat (every operand read at its coordinate clamped into range, so no load leaves its
+ * buffer, and a select keeps the one whose range holds the coordinate); anything else is
+ * a leaf, read by `leaf` (a load, a literal). Values pass through untouched, so copies
+ * are bit for bit. Shared by the movement, index and matmul codegens. */
+typedef struct CcMoveTree {
+    const CcEmit *e; /* ctx, b, g */
+    bool (*is_member)(const void *ctx, IrId id);
+    struct LLVMOpaqueValue *(*leaf)(const void *ctx, IrId id, struct LLVMOpaqueValue *i);
+    const void *ctx;
+} CcMoveTree;
+struct LLVMOpaqueValue *cc_cg_move_value(const CcMoveTree *t, IrId id, struct LLVMOpaqueValue *i);
+/* A splat constant's value as a literal made from its bits: in its dtype, or as an
+ * integer of the dtype's width when `as_int` (bit copies). */
+struct LLVMOpaqueValue *cc_cg_splat_literal(const CcEmit *e, const IrNode *n, bool as_int);
 
 /* ===================================================================================
  * Kernel module builders, one per codegen file, dispatched by compiler/codegen_kernel.c.
@@ -188,5 +205,31 @@ struct LLVMOpaqueModule *cc_kernel_module(const CcJit *jit, struct LLVMOpaqueCon
 
 /* objcache.c: whether the cache loaded or reused a kernel since `before` (its stats then). */
 bool cc_objcache_was_hit(const CcObjCache *c, CcObjCacheStats before);
+
+/* ===================================================================================
+ * In-kernel math (compiler/codegen_math.c): exp, log, tanh, sin, cos and pow as LLVM
+ * instructions (range reduction + polynomials, no libm call), for a float or double
+ * scalar or a <W x float|double> vector x (y of the same type), emitted at b's insertion
+ * point into mod. Computed in double (f32 widened, rounded once at the end); the
+ * algorithms, their accuracy and the special values are in the file's banner. Used by
+ * codegen_emit.c (the elementwise ops) and codegen_index.c (rand's normal draws).
+ * sin and cos branch (a block for arguments >= 2^30, skipped when no lane has one), so
+ * they leave b at the end of a NEW block: a caller that adds phi incomings for "the
+ * current block" must take LLVMGetInsertBlock after emitting its body, as every codegen
+ * here does. The others stay in the block they start in.
+ * =================================================================================== */
+
+struct LLVMOpaqueValue *cc_math_exp(struct LLVMOpaqueModule *mod, struct LLVMOpaqueBuilder *b,
+                                    struct LLVMOpaqueValue *x);
+struct LLVMOpaqueValue *cc_math_log(struct LLVMOpaqueModule *mod, struct LLVMOpaqueBuilder *b,
+                                    struct LLVMOpaqueValue *x);
+struct LLVMOpaqueValue *cc_math_tanh(struct LLVMOpaqueModule *mod, struct LLVMOpaqueBuilder *b,
+                                     struct LLVMOpaqueValue *x);
+struct LLVMOpaqueValue *cc_math_sin(struct LLVMOpaqueModule *mod, struct LLVMOpaqueBuilder *b,
+                                    struct LLVMOpaqueValue *x);
+struct LLVMOpaqueValue *cc_math_cos(struct LLVMOpaqueModule *mod, struct LLVMOpaqueBuilder *b,
+                                    struct LLVMOpaqueValue *x);
+struct LLVMOpaqueValue *cc_math_pow(struct LLVMOpaqueModule *mod, struct LLVMOpaqueBuilder *b,
+                                    struct LLVMOpaqueValue *x, struct LLVMOpaqueValue *y);
 
 #endif /* LLMC_COMPILER_INT_H */

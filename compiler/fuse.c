@@ -2,7 +2,8 @@
  * in an HLO-like `fusion` form (llmc --emit=fused).
  *
  * The result is a partition: every node that is not an `input` or a `const` belongs to
- * exactly one kernel; kernels are listed in a valid execution order. Rules of this slice:
+ * exactly one kernel; kernels are listed in a valid execution order. Rules of this slice
+ * (in the order cc_fuse applies them):
  *
  *   1. Sources (`input`, `const`) are no kernel. Collectives and `extern_call` are RUNTIME
  *      kernels of one node (the runtime carries them out). gather, scatter_add, topk,
@@ -30,38 +31,58 @@
  *   4. REDUCE: a reduction absorbs the ELEMENTWISE kernel that computes its operand when
  *      that operand has no other user and the kernel has no other output (its producers
  *      then have no other users).
- *   4b. ROW: a REDUCE kernel over the last axis (no graph output) whose users are all
- *      broadcasts back to its operand's shape (kept axes mapped identically), all inside
- *      one ELEMENTWISE kernel of that shape with no other movement than those and rank-0
- *      broadcasts, merges with that kernel: per row, the reduction, then the elementwise
- *      consumers of the row (softmax: max | sub,exp and sum | div — 2 kernels).
+ *   4a. Nested REDUCE: a reduction whose operand is another reduction's result, read by
+ *      nothing else (not over the last axis, which may seed rule 4b), is one kernel with
+ *      it (sum over the sequence, then over the batch: bias and gain gradients); the
+ *      inner sums are computed in the outer loop, same order and dtype, same bytes.
+ *   4b. ROW: from each last-axis REDUCE kernel over X = [..., len] (len >= 2), a set of
+ *      groups grows by neighbours — ELEMENTWISE, REDUCE, ROW and MOVEMENT groups that
+ *      read a member or are read by one, consumers first, then producers too — one group
+ *      at a time, each kept when (a) cc_row_supported accepts the set as a kernel (the row
+ *      codegen is the one judge of what a ROW kernel holds: last-axis reductions over X,
+ *      elementwise ops of shape X or of a row shape, broadcasts of row values back to X,
+ *      chains over kernel inputs; compiler.h, "JIT: reduce") and (b) the kernel graph
+ *      stays acyclic (a breadth-first walk from the set's outside readers never comes
+ *      back). Per row the kernel runs phases: each reduction over operands computed from
+ *      the row's earlier values, the row-shaped ops between them once, then the elementwise
+ *      consumers (softmax: max | exp, sum | div, one kernel; LayerNorm forward: sum |
+ *      mean | sum of (x - mean)^2 | rstd | normalize, one kernel). Members other than the
+ *      root may be read by other kernels (the backward reads the forward's exp, mean,
+ *      rstd, normalized rows): a ROW kernel may have several outputs read outside.
  *   5. MOVEMENT: walking ids downward, a movement op (reshape, permute, broadcast, slice,
  *      concat) that is not a graph output and whose users all lie in one REDUCE, MATMUL,
  *      INDEX or MOVEMENT kernel is absorbed into it as index arithmetic (chains of
  *      movement ops become one MOVEMENT kernel: one copy). Otherwise it is a MOVEMENT
  *      kernel of its own.
  *
- * Invariant (what keeps the kernel graph acyclic without a check): in every kernel only
+ * Invariant (what keeps the kernel graph acyclic): in every kernel but ROW kernels only
  * the root — its highest id — is read by nodes of other kernels; other members are read
- * only inside (or as graph outputs). Each merge above keeps that, so ordering kernels by
- * root id is a valid execution order, and kernel nodes in ascending id are topological.
+ * only inside (or as graph outputs). Each merge of rules 1-5 keeps that, so those merges
+ * cannot close a cycle; rule 4b checks acyclicity explicitly. Kernels are listed in
+ * dependency order, the lowest root first among those ready (fuser_order): root order
+ * whenever that is valid. Kernel nodes in ascending id are topological.
  *
- * Deliberately left for later (so counts are above the issue's targets today):
- *   - slice and concat inside ELEMENTWISE kernels (broadcast, reshape and permute are
- *     done: softmax went from 6 kernels to 4, layernorm forward from 10 to 6 with
- *     broadcasts); a movement op read by several kernels is still a MOVEMENT kernel (one
- *     copy) — duplicating it into each reader is the cost-model decision below;
- *   - a reduction fusing with consumers through row-shaped elementwise ops (layernorm's
- *     mean = sum / C, rsqrt(var + eps)): rule 4b wants broadcasts of the reduction itself;
- *     reductions sharing a loop nest with a sibling reduction of the same input;
- *   - elementwise producers absorbed into INDEX kernels, multi-root kernels, and the
- *     cost model that decides when a layout change (a copy) pays for itself.
+ * Decision: a movement op read by several kernels is not duplicated into each reader. The
+ * partition (every node in exactly one kernel, kernel_of) is the contract of the memory
+ * plan, the executor and every codegen binding; a duplicated node would break it. Its
+ * cheap cases are absorbed instead: a broadcast of a row value read by the ROW kernel that
+ * computes it is an alias there, a reshape of a ROW kernel's element value is another
+ * output of it (the same bytes), a broadcast of a param read by one ROW kernel is index
+ * arithmetic in it.
+ *
+ * Deliberately left for later:
+ *   - slice and concat inside ELEMENTWISE kernels (RoPE's halves in llama-style models:
+ *     most of what is left of llama-tiny's and fortune's MOVEMENT kernels); a movement op
+ *     read by several kernels is a MOVEMENT kernel (one copy), see the decision above;
+ *   - reductions sharing a loop nest with a sibling reduction of the same input that is
+ *     not over the last axis; elementwise producers absorbed into INDEX kernels; the cost
+ *     model that decides when a layout change (a copy) pays for itself.
  *   - a rank-0 broadcast read by several kernels is a MOVEMENT kernel; codegen still
  *     reads the rank-0 source through it (cc_elementwise_inputs names the source).
  *   - the vector loop reads a movement-chain operand lane by lane (codegen_elementwise.c);
- *   - REDUCE codegen does not yet accept movement members (MATMUL codegen reads its
- *     operands through reshape/permute/broadcast chains; slice/concat it refuses), so a
- *     REDUCE kernel holding a reshape/permute that rule 4 absorbs is not compilable yet.
+ *     ROW kernels are scalar code;
+ *   - REDUCE codegen does not yet accept slice/concat members, so a REDUCE kernel holding
+ *     one that rule 5 absorbs is not compilable yet.
  */
 #include "compiler.h"
 
@@ -276,58 +297,201 @@ static void fuse_reduce(Fuser *f) {
             continue;
         group_merge(f, k, f->group_of[id]);
     }
+    /* 4a: a reduction of a reduction (a sum over the sequence, then over the batch: the
+     * gradients of biases and gains) is one nested REDUCE kernel when the inner one, not
+     * over the last axis (that one may seed a ROW kernel), has no other user. */
+    for (IrId id = 0; id < g->n_nodes; id++) {
+        const IrNode *n = ir_graph_node(g, id);
+        if (ir_op_info(n->op)->kind != IR_KIND_REDUCE || f->group_of[id] == NONE || f->groups[f->group_of[id]].size != 1)
+            continue;
+        IrId p = n->operands[0];
+        const IrNode *pn = ir_graph_node(g, p);
+        uint32_t k = f->group_of[p];
+        if (ir_op_info(pn->op)->kind != IR_KIND_REDUCE || k == NONE || f->groups[k].kind != CC_KERNEL_REDUCE ||
+            f->groups[k].root != p || n_users(f, p) != 1 || f->is_output[p] || pn->type.dtype != n->type.dtype ||
+            pn->attrs.reduce.axis == (int64_t)ir_graph_node(g, pn->operands[0])->type.rank - 1)
+            continue;
+        bool single = true; /* the inner kernel is not nested itself */
+        for (IrId m = f->groups[k].head; m != NONE; m = f->next[m])
+            single &= m == p || ir_op_info(ir_graph_node(g, m)->op)->kind != IR_KIND_REDUCE;
+        if (single) group_merge(f, k, f->group_of[id]);
+    }
 }
 
-/* Rule 4b: a REDUCE kernel over the last axis whose result is read only through
- * broadcasts back to the operand's shape, all in one ELEMENTWISE kernel of that shape,
- * becomes a ROW kernel with it (softmax: max | sub,exp and sum | div). Every broadcast of
- * the reduction maps the kept axes identically (row o of the operand reads value o), and
- * the elementwise kernel holds no other movement than those and rank-0 broadcasts (what
- * cc_codegen_row accepts). */
-static bool row_bcast_ok(const Fuser *f, IrId b, IrId r, uint32_t ke) {
-    const IrGraph *g = f->g;
-    const IrNode *bn = ir_graph_node(g, b);
-    const IrNode *rn = ir_graph_node(g, r);
-    const IrType *xt = &ir_graph_node(g, rn->operands[0])->type;
-    if (bn->op != IR_OP_BROADCAST || f->is_output[b] || f->group_of[b] != ke || !ir_type_same_shape(&bn->type, xt))
-        return false;
-    const IrInts *d = &bn->attrs.broadcast.dims;
-    if (d->n != rn->type.rank) return false;
-    for (uint32_t i = 0; i < d->n; i++)
-        if (d->v[i] != (int64_t)i) return false;
-    for (uint32_t u = f->user_start[b]; u < f->user_start[b + 1]; u++) {
-        const IrNode *un = ir_graph_node(g, f->users[u]);
-        if (f->group_of[f->users[u]] != ke || ir_op_info(un->op)->kind == IR_KIND_MOVEMENT) return false;
+/* Rule 4b: ROW kernels, grown from a last-axis reduction over neighbouring groups until a
+ * whole row computation is one kernel: per row, the reductions in order, the row-shaped
+ * values between them, the elementwise consumers at the operand's shape. A candidate set
+ * of groups is legal when (a) the row codegen accepts it (cc_row_supported on the set as
+ * a kernel: the one source of truth for what a ROW kernel may hold) and (b) the kernel
+ * graph stays acyclic (rowset_acyclic). Members other than the root may be read by other
+ * kernels (a ROW kernel may have several outputs read outside: a training step's backward
+ * reads the forward's mean, rstd and normalized rows). Growing: any group (elementwise,
+ * reduce, row, movement) that reads a member or is read by one joins when the result is
+ * legal, one group at a time, until none does. */
+typedef struct RowSet {
+    uint8_t *in;    /* [n_nodes] by group: in the candidate set */
+    uint32_t *list; /* groups of the set, append order */
+    uint32_t n;
+    IrId root;
+    uint32_t *seen;  /* [n_nodes] by group: BFS stamp (rowset_acyclic) */
+    uint32_t *queue; /* [n_nodes] */
+    uint32_t stamp;
+} RowSet;
+
+static bool row_group_kind_ok(const Fuser *f, uint32_t k) {
+    switch (f->groups[k].kind) {
+    case CC_KERNEL_ELEMENTWISE:
+    case CC_KERNEL_REDUCE:
+    case CC_KERNEL_ROW:
+    case CC_KERNEL_MOVEMENT: return true;
+    case CC_KERNEL_MATMUL:
+    case CC_KERNEL_INDEX:
+    case CC_KERNEL_RUNTIME:
+    case CC_KERNEL_INVALID:
+    case CC_KERNEL_COUNT: break;
+    }
+    return false;
+}
+
+static void rowset_add(const Fuser *f, RowSet *s, uint32_t k) {
+    s->in[k] = 1;
+    s->list[s->n++] = k;
+    if (s->root == NONE || f->groups[k].root > s->root) s->root = f->groups[k].root;
+}
+
+static void rowset_truncate(RowSet *s, uint32_t n, IrId root) {
+    while (s->n > n) s->in[s->list[--s->n]] = 0;
+    s->root = root;
+}
+
+static bool in_rowset(const Fuser *f, const RowSet *s, IrId id) {
+    return f->group_of[id] != NONE && s->in[f->group_of[id]];
+}
+
+/* Whether merging the set keeps the kernel graph acyclic: no path leaves the set through
+ * a group outside it and comes back. Breadth-first over groups from the outside readers
+ * of members; a group is left through any member's users (a kernel runs whole). Paths
+ * only climb in node id, so groups whose members all lie above the set's root are not
+ * followed. */
+static bool rowset_acyclic(const Fuser *f, RowSet *s) {
+    uint32_t head = 0, tail = 0;
+    s->stamp++;
+    for (uint32_t i = 0; i < s->n; i++)
+        for (IrId m = f->groups[s->list[i]].head; m != NONE; m = f->next[m])
+            for (uint32_t u = f->user_start[m]; u < f->user_start[m + 1]; u++) {
+                uint32_t k = f->group_of[f->users[u]];
+                if (s->in[k] || s->seen[k] == s->stamp) continue;
+                s->seen[k] = s->stamp;
+                s->queue[tail++] = k;
+            }
+    while (head < tail) {
+        uint32_t k = s->queue[head++];
+        for (IrId m = f->groups[k].head; m != NONE; m = f->next[m]) {
+            if (m > s->root) continue;
+            for (uint32_t u = f->user_start[m]; u < f->user_start[m + 1]; u++) {
+                uint32_t ku = f->group_of[f->users[u]];
+                if (s->in[ku]) return false;
+                if (s->seen[ku] == s->stamp) continue;
+                s->seen[ku] = s->stamp;
+                s->queue[tail++] = ku;
+            }
+        }
     }
     return true;
 }
 
+static int cmp_id(const void *a, const void *b) {
+    IrId x = *(const IrId *)a, y = *(const IrId *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The set as the kernel fuser_collect would make of it, checked by the row codegen. */
+static bool rowset_supported(const Fuser *f, const RowSet *s) {
+    const IrGraph *g = f->g;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->n; i++) n += f->groups[s->list[i]].size;
+    CcKernel k = {.kind = CC_KERNEL_ROW, .root = s->root};
+    k.nodes = llmc_xmalloc(n * sizeof *k.nodes);
+    k.outputs = llmc_xmalloc(n * sizeof *k.outputs);
+    k.inputs = llmc_xmalloc((3 * (size_t)n + 1) * sizeof *k.inputs);
+    for (uint32_t i = 0; i < s->n; i++)
+        for (IrId m = f->groups[s->list[i]].head; m != NONE; m = f->next[m]) k.nodes[k.n_nodes++] = m;
+    qsort(k.nodes, k.n_nodes, sizeof *k.nodes, cmp_id);
+    for (uint32_t i = 0; i < k.n_nodes; i++) {
+        IrId id = k.nodes[i];
+        const IrNode *nd = ir_graph_node(g, id);
+        for (uint32_t o = 0; o < nd->n_operands; o++) {
+            IrId x = nd->operands[o];
+            if (in_rowset(f, s, x) || is_splat_const(ir_graph_node(g, x))) continue;
+            k.inputs[k.n_inputs++] = x;
+        }
+        bool out = f->is_output[id] || id == s->root;
+        for (uint32_t u = f->user_start[id]; u < f->user_start[id + 1]; u++) out |= !in_rowset(f, s, f->users[u]);
+        if (out) k.outputs[k.n_outputs++] = id;
+    }
+    qsort(k.inputs, k.n_inputs, sizeof *k.inputs, cmp_id);
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < k.n_inputs; i++)
+        if (!w || k.inputs[w - 1] != k.inputs[i]) k.inputs[w++] = k.inputs[i];
+    k.n_inputs = w;
+    LlmcErr err = {0};
+    bool ok = cc_row_supported(g, &k, &err);
+    free(k.nodes);
+    free(k.outputs);
+    free(k.inputs);
+    return ok;
+}
+
+/* Tries group k: keeps it when the set stays legal. */
+static bool rowset_try(const Fuser *f, RowSet *s, uint32_t k) {
+    if (k == NONE || s->in[k] || !row_group_kind_ok(f, k)) return false;
+    uint32_t n = s->n;
+    IrId root = s->root;
+    rowset_add(f, s, k);
+    if (rowset_acyclic(f, s) && rowset_supported(f, s)) return true;
+    rowset_truncate(s, n, root);
+    return false;
+}
+
 static void fuse_row(Fuser *f) {
     const IrGraph *g = f->g;
+    RowSet s = {.in = llmc_xcalloc(g->n_nodes, 1), .list = llmc_xmalloc(g->n_nodes * sizeof *s.list),
+                .seen = llmc_xcalloc(g->n_nodes, sizeof *s.seen), .queue = llmc_xmalloc(g->n_nodes * sizeof *s.queue)};
     for (IrId id = 0; id < g->n_nodes; id++) {
         const IrNode *n = ir_graph_node(g, id);
         uint32_t kr = f->group_of[id];
         if (ir_op_info(n->op)->kind != IR_KIND_REDUCE || kr == NONE || f->groups[kr].kind != CC_KERNEL_REDUCE ||
-            f->groups[kr].root != id || f->is_output[id] || n_users(f, id) == 0)
+            f->groups[kr].root != id)
             continue;
         const IrType *xt = &ir_graph_node(g, n->operands[0])->type;
-        if (xt->rank == 0 || n->attrs.reduce.axis != (int64_t)xt->rank - 1) continue;
-        uint32_t ke = users_group(f, id);
-        if (ke == NONE || ke == kr || f->groups[ke].kind != CC_KERNEL_ELEMENTWISE ||
-            !ir_type_same_shape(&ir_graph_node(g, f->groups[ke].root)->type, xt))
-            continue;
-        bool ok = true;
-        for (uint32_t u = f->user_start[id]; u < f->user_start[id + 1] && ok; u++)
-            ok = row_bcast_ok(f, f->users[u], id, ke);
-        for (IrId m = f->groups[ke].head; m != NONE && ok; m = f->next[m]) {
-            const IrNode *mn = ir_graph_node(g, m);
-            if (ir_op_info(mn->op)->kind != IR_KIND_MOVEMENT) continue;
-            ok = is_rank0_broadcast(g, mn) || (mn->op == IR_OP_BROADCAST && mn->operands[0] == id);
+        if (xt->rank == 0 || n->attrs.reduce.axis != (int64_t)xt->rank - 1 || xt->dims[xt->rank - 1] < 2) continue;
+        s.root = NONE;
+        rowset_add(f, &s, kr);
+        /* consumers first (a lone reduction with producers only stays REDUCE: rules 4, 5) */
+        bool consumers = true;
+        for (bool changed = true; changed;) {
+            changed = false;
+            for (uint32_t i = 0; i < s.n; i++)
+                for (IrId m = f->groups[s.list[i]].head; m != NONE; m = f->next[m]) {
+                    for (uint32_t u = f->user_start[m]; u < f->user_start[m + 1]; u++)
+                        changed |= rowset_try(f, &s, f->group_of[f->users[u]]);
+                    if (consumers) continue;
+                    const IrNode *mn = ir_graph_node(g, m);
+                    for (uint32_t o = 0; o < mn->n_operands; o++) changed |= rowset_try(f, &s, f->group_of[mn->operands[o]]);
+                }
+            if (!changed && consumers && s.n > 1) {
+                consumers = false;
+                changed = true;
+            }
         }
-        if (!ok) continue;
-        group_merge(f, kr, ke);
-        f->groups[ke].kind = CC_KERNEL_ROW;
+        for (uint32_t i = 1; i < s.n; i++) group_merge(f, s.list[i], kr);
+        if (s.n > 1) f->groups[kr].kind = CC_KERNEL_ROW;
+        rowset_truncate(&s, 0, NONE);
     }
+    free(s.in);
+    free(s.list);
+    free(s.seen);
+    free(s.queue);
 }
 
 /* Rule 5: movement ops become index arithmetic of their only consumer kernel. */
@@ -360,6 +524,67 @@ static void fuse_movement(Fuser *f) {
 static int cmp_root(const void *a, const void *b) {
     IrId x = ((const CcKernel *)a)->root, y = ((const CcKernel *)b)->root;
     return x < y ? -1 : x > y;
+}
+
+/* Kernels in dependency order, the lowest root first among the ready ones: root order
+ * itself whenever it is valid (a kernel reads another's root only: the root is lower), and
+ * a topological order when a ROW kernel's lower member is read by a kernel of lower root. */
+static void fuser_order(CcFusion *out) {
+    uint32_t nk = out->n_kernels;
+    if (nk == 0) return;
+    uint32_t *indeg = llmc_xcalloc(nk, sizeof *indeg);
+    uint32_t *start = llmc_xcalloc(nk + 1, sizeof *start); /* CSR: consumers of each kernel */
+    uint32_t *stamp = llmc_xmalloc(nk * sizeof *stamp);
+    uint32_t *cons = NULL;
+    for (int pass = 0; pass < 2; pass++) { /* count edges, then fill them */
+        for (uint32_t k = 0; k < nk; k++) stamp[k] = NONE;
+        uint32_t *fill = pass ? llmc_xmalloc((nk + 1) * sizeof *fill) : NULL;
+        if (pass) {
+            memcpy(fill, start, (nk + 1) * sizeof *fill);
+            cons = llmc_xmalloc((start[nk] + 1) * sizeof *cons);
+        }
+        for (uint32_t k = 0; k < nk; k++) {
+            const CcKernel *kn = &out->kernels[k];
+            for (uint32_t i = 0; i < kn->n_inputs; i++) {
+                uint32_t p = out->kernel_of[kn->inputs[i]];
+                if (p == NONE || stamp[p] == k) continue;
+                stamp[p] = k;
+                if (pass) {
+                    cons[fill[p]++] = k;
+                    indeg[k]++;
+                } else {
+                    start[p + 1]++;
+                }
+            }
+        }
+        if (!pass)
+            for (uint32_t k = 0; k < nk; k++) start[k + 1] += start[k];
+        free(fill);
+    }
+    CcKernel *sorted = llmc_xmalloc(nk * sizeof *sorted);
+    uint8_t *done = llmc_xcalloc(nk, 1);
+    bool in_order = true;
+    for (uint32_t at = 0; at < nk; at++) {
+        uint32_t pick = NONE;
+        for (uint32_t k = 0; k < nk && pick == NONE; k++)
+            if (!done[k] && indeg[k] == 0) pick = k;
+        LLMC_ASSERT(pick != NONE); /* fuse_row keeps the kernel graph acyclic */
+        in_order &= pick == at;
+        done[pick] = 1;
+        sorted[at] = out->kernels[pick];
+        for (uint32_t c = start[pick]; c < start[pick + 1]; c++) indeg[cons[c]]--;
+    }
+    if (!in_order) {
+        memcpy(out->kernels, sorted, nk * sizeof *sorted);
+        for (uint32_t k = 0; k < nk; k++)
+            for (uint32_t i = 0; i < out->kernels[k].n_nodes; i++) out->kernel_of[out->kernels[k].nodes[i]] = k;
+    }
+    free(sorted);
+    free(done);
+    free(cons);
+    free(indeg);
+    free(start);
+    free(stamp);
 }
 
 static void fuser_collect(Fuser *f, CcFusion *out) {
@@ -427,6 +652,7 @@ static void fuser_collect(Fuser *f, CcFusion *out) {
         }
     }
     free(seen);
+    fuser_order(out);
 }
 
 bool cc_fuse(const IrGraph *g, CcFusion *out, LlmcErr *err) {

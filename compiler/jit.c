@@ -6,9 +6,11 @@
  * model) and hands a copy of it to the LLJIT builder, so the JIT compiles for exactly the
  * CPU the passes optimized for. cc_jit_add_module verifies a module (LLVMVerifyModule),
  * runs "default<O3>" through LLVMRunPasses with that target machine, and adds it to the
- * main JITDylib; cc_jit_lookup returns a symbol's address. Process symbols (libm) are
- * visible to JIT code through LLJIT's default process-symbols JITDylib; which of them a
- * kernel may call is fixed by the libm table of compiler/codegen_emit.c, and tested.
+ * main JITDylib; cc_jit_lookup returns a symbol's address. Kernels call no process
+ * symbol at all: a module declares only intrinsics that lower to instructions
+ * (cc_codegen_inline_intrinsics, tested). cc_jit_add_kernel is the one tail every
+ * codegen shares: it names the kernel function uniquely, or hands the module to the
+ * JIT's object cache (cc_jit_set_cache, compiler/objcache.c), which keys and names it.
  *
  * Floating-point policy (DESIGN §6, issue 5): no fast-math flags anywhere, so results do
  * not depend on what the optimizer finds. No FMA contraction either: generated IR never
@@ -24,7 +26,9 @@
  * model), cc_jit_add_object links such an object into the main JITDylib, and cc_jit_find
  * asks whether a symbol is already defined without reporting an error.
  *
- * Deliberately not here: the object cache itself (compiler/objcache.c), --emit=asm,
+ * cc_jit_module_text prints a module as LLVM IR or host assembly (--emit=llvm|asm).
+ *
+ * Deliberately not here: the object cache itself (compiler/objcache.c),
  * multiple JITDylibs, code removal (kernels live until cc_jit_free), and thread safety
  * (one thread drives a CcJit).
  */

@@ -2,12 +2,13 @@
  *
  *   llmc MODEL.llm --check            parse, lower and verify; diagnostics only
  *   llmc MODEL.llm --emit=STAGE       print a stage: ast, forward, init, grad, train, ...
+ *   llmc MODEL.llm --emit=llvm|asm    every kernel of the training step as LLVM IR / host asm
  *   llmc MODEL.llm --stats            parameters by group, FLOPs per token, activations
  *   -D NAME=VALUE                     override a top-level config value (repeatable)
  *
  * Exit codes: 0 success, 1 bad input (file, syntax, model errors), 2 bad usage.
- * Later stages (llvm, asm, bundles) arrive with the codegen and runtime issues. This file
- * only handles arguments and output; the work is in frontend/, compiler/ and ir/.
+ * Later stages (bundles) arrive with the runtime issues. This file only handles arguments
+ * and output; the work is in frontend/, compiler/ and ir/.
  */
 #include "compiler.h"
 #include "frontend.h"
@@ -33,6 +34,10 @@ static const char *const usage_text =
     "                        train    the training step: @micro (forward + backward,\n"
     "                                 simplified) and @update (clip, schedule, optimizer)\n"
     "                        fused    @micro and @update as fused kernels (HLO-like)\n"
+    "                        llvm     every kernel function of @micro and @update as\n"
+    "                                 LLVM IR for the host, optimized (default<O3>)\n"
+    "                        asm      the same kernels as host assembly (AT&T syntax)\n"
+    "  --no-opt            with --emit=llvm: the IR as generated, before optimization\n"
     "  --stats             parameters by group, FLOPs per token, activation bytes,\n"
     "                      training-graph sizes before and after simplification\n"
     "  -D NAME=VALUE       override a top-level assignment of the model or train\n"
@@ -43,12 +48,22 @@ static const char *const usage_text =
     "\n"
     "exit status: 0 success, 1 bad input, 2 bad usage\n";
 
-typedef enum Emit { EMIT_NONE = 0, EMIT_AST, EMIT_FORWARD, EMIT_INIT, EMIT_GRAD, EMIT_TRAIN, EMIT_FUSED } Emit;
+typedef enum Emit {
+    EMIT_NONE = 0,
+    EMIT_AST,
+    EMIT_FORWARD,
+    EMIT_INIT,
+    EMIT_GRAD,
+    EMIT_TRAIN,
+    EMIT_FUSED,
+    EMIT_LLVM,
+    EMIT_ASM
+} Emit;
 
 typedef struct Options {
     const char *path;
     const char *out;
-    bool check, stats;
+    bool check, stats, no_opt;
     Emit emit;
     FeOverride *overrides;
     uint32_t n_overrides;
@@ -96,8 +111,15 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->emit = EMIT_TRAIN;
             else if (strcmp(s, "fused") == 0)
                 o->emit = EMIT_FUSED;
+            else if (strcmp(s, "llvm") == 0)
+                o->emit = EMIT_LLVM;
+            else if (strcmp(s, "asm") == 0)
+                o->emit = EMIT_ASM;
             else
-                return usage_error("unknown stage '%s' for --emit (ast, forward, init, grad, train, fused)", s);
+                return usage_error("unknown stage '%s' for --emit (ast, forward, init, grad, train, fused, llvm, asm)",
+                                   s);
+        } else if (strcmp(a, "--no-opt") == 0) {
+            o->no_opt = true;
         } else if (strcmp(a, "-D") == 0) {
             if (i + 1 >= argc) return usage_error("%s needs NAME=VALUE", a);
             int st = add_override(o, argv[++i]);
@@ -119,6 +141,7 @@ static int parse_args(int argc, char **argv, Options *o) {
     if (!o->path) return usage_error("%s", "missing MODEL.llm");
     int modes = o->check + o->stats + (o->emit != EMIT_NONE);
     if (modes > 1) return usage_error("%s", "choose one of --check, --emit, --stats");
+    if (o->no_opt && o->emit != EMIT_LLVM) return usage_error("%s", "--no-opt goes with --emit=llvm");
     return EXIT_OK;
 }
 
@@ -237,6 +260,183 @@ static void print_stats(const IrGraph *fwd) {
     printf("parameter bytes: %llu\n", (unsigned long long)s.bytes_params);
 }
 
+/* --- llvm / asm ---------------------------------------------------------------------- */
+
+/* Counts of one --emit=llvm|asm run. */
+typedef struct EmitTotals {
+    uint32_t kernels, functions, runtime, failed, reused;
+    uint64_t bytes;
+} EmitTotals;
+
+/* Optimized texts by the kernel's unoptimized IR: the same module optimizes and compiles
+ * to the same text, and a model's layers repeat their kernels, so each distinct kernel is
+ * optimized once (gpt2-small: ~10x fewer). Open addressing, FNV-1a 64 of the IR text. */
+typedef struct TextMemo {
+    char **raw, **text; /* [cap]; raw NULL: empty slot */
+    uint64_t *hash;
+    uint32_t cap, n;
+} TextMemo;
+
+static uint64_t fnv1a(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+/* The slot of raw: its entry, or the empty slot where it goes. */
+static uint32_t memo_slot(const TextMemo *m, const char *raw, uint64_t h) {
+    uint32_t i = (uint32_t)h & (m->cap - 1);
+    while (m->raw[i] && (m->hash[i] != h || strcmp(m->raw[i], raw) != 0)) i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+/* Takes ownership of raw and text. */
+static void memo_put(TextMemo *m, char *raw, char *text) {
+    if (2 * (m->n + 1) > m->cap) {
+        TextMemo g = {.cap = m->cap ? 2 * m->cap : 256};
+        g.raw = llmc_xcalloc(g.cap, sizeof *g.raw);
+        g.text = llmc_xcalloc(g.cap, sizeof *g.text);
+        g.hash = llmc_xcalloc(g.cap, sizeof *g.hash);
+        for (uint32_t i = 0; i < m->cap; i++)
+            if (m->raw[i]) {
+                uint32_t j = memo_slot(&g, m->raw[i], m->hash[i]);
+                g.raw[j] = m->raw[i];
+                g.text[j] = m->text[i];
+                g.hash[j] = m->hash[i];
+            }
+        g.n = m->n;
+        free(m->raw);
+        free(m->text);
+        free(m->hash);
+        *m = g;
+    }
+    uint64_t h = fnv1a(raw);
+    uint32_t i = memo_slot(m, raw, h);
+    m->raw[i] = raw;
+    m->text[i] = text;
+    m->hash[i] = h;
+    m->n++;
+}
+
+static void memo_free(TextMemo *m) {
+    for (uint32_t i = 0; i < m->cap; i++) {
+        free(m->raw[i]);
+        free(m->text[i]);
+    }
+    free(m->raw);
+    free(m->text);
+    free(m->hash);
+}
+
+/* Function fn of k as `kind` text (malloc'd; NULL + message), through the memo (which
+ * also counts the distinct functions). */
+static char *kernel_text(CcJit *jit, TextMemo *memo, const IrGraph *g, const CcKernel *k, uint32_t fn,
+                         CcTextKind kind, EmitTotals *t, LlmcErr *err) {
+    char *raw = cc_kernel_text(jit, g, k, fn, CC_TEXT_LLVM, err);
+    if (!raw) return NULL;
+    if (memo->cap) {
+        uint32_t i = memo_slot(memo, raw, fnv1a(raw));
+        if (memo->raw[i]) {
+            free(raw);
+            t->reused++;
+            return llmc_xstrdup(memo->text[i]);
+        }
+    }
+    char *text = kind == CC_TEXT_LLVM ? llmc_xstrdup(raw) : cc_kernel_text(jit, g, k, fn, kind, err);
+    if (!text) {
+        free(raw);
+        return NULL;
+    }
+    memo_put(memo, raw, llmc_xstrdup(text));
+    return text;
+}
+
+/* Every kernel function of one fused graph, each under a header comment
+ *   ; @micro kernel %k12 (matmul, root %57), function 0 of 1
+ * (`#` comments for asm); RUNTIME kernels as one comment line, no code. A function that
+ * cannot be generated is an error on stderr naming the kernel (and a comment in its
+ * place); the others are still printed, so one run shows every failure. */
+static void emit_graph_kernels(CcJit *jit, TextMemo *memo, const char *file, const char *name, const CcFusion *f,
+                               CcTextKind kind, LlmcBuf *out, EmitTotals *t) {
+    const char *c = kind == CC_TEXT_ASM ? "#" : ";";
+    for (uint32_t i = 0; i < f->n_kernels; i++) {
+        const CcKernel *k = &f->kernels[i];
+        const char *kn = cc_kernel_kind_name(k->kind);
+        uint32_t nf = cc_kernel_functions(k);
+        t->kernels++;
+        if (nf == 0) {
+            t->runtime++;
+            llmc_buf_printf(out, "%s @%s kernel %%k%u (%s, root %%%u): carried out by the runtime, no code\n\n", c,
+                            name, i, kn, k->root);
+            continue;
+        }
+        for (uint32_t fn = 0; fn < nf; fn++) {
+            LlmcErr e = {0};
+            char *text = kernel_text(jit, memo, f->g, k, fn, kind, t, &e);
+            if (!text) {
+                fprintf(stderr, "llmc: %s: error: @%s kernel %%k%u (%s, root %%%u), function %u of %u: %s\n", file, name,
+                        i, kn, k->root, fn, nf, e.msg);
+                llmc_buf_printf(out, "%s @%s kernel %%k%u (%s, root %%%u), function %u of %u: NOT GENERATED: %s\n\n", c,
+                                name, i, kn, k->root, fn, nf, e.msg);
+                t->failed++;
+                continue;
+            }
+            llmc_buf_printf(out, "%s @%s kernel %%k%u (%s, root %%%u), function %u of %u\n", c, name, i, kn, k->root, fn,
+                            nf);
+            size_t len = strlen(text);
+            llmc_buf_put(out, text, len);
+            if (len && text[len - 1] != '\n') llmc_buf_put(out, "\n", 1);
+            llmc_buf_put(out, "\n", 1);
+            t->functions++;
+            t->bytes += len;
+            free(text);
+        }
+    }
+}
+
+/* --emit=llvm|asm: the step's two graphs, fused, every kernel through cc_kernel_text for
+ * the host JIT's target; a closing summary comment. false + message when the step, the
+ * JIT or the fusion fails, or when some kernel function could not be generated (each
+ * already reported on stderr; out still holds the rest). */
+static bool emit_kernels(const IrModule *m, const char *file, CcTextKind kind, LlmcBuf *out, LlmcErr *err) {
+    CcTrainStep step = {0};
+    if (!cc_train_step_build(m, &step, err)) return false;
+    CcJit *jit = cc_jit_new(err);
+    bool ok = jit != NULL;
+    const IrGraph *graphs[2] = {step.micro, step.update};
+    const char *names[2] = {"micro", "update"};
+    EmitTotals t = {0};
+    TextMemo memo = {0};
+    for (int i = 0; i < 2 && ok; i++) {
+        CcFusion f;
+        if (!cc_fuse(graphs[i], &f, err)) {
+            ok = false;
+            break;
+        }
+        emit_graph_kernels(jit, &memo, file, names[i], &f, kind, out, &t);
+        cc_fusion_free(&f);
+    }
+    if (ok) {
+        const char *cpu = cc_jit_cpu(jit, NULL);
+        const char *what = kind == CC_TEXT_ASM ? "assembly" : kind == CC_TEXT_LLVM ? "LLVM IR (unoptimized)" : "LLVM IR";
+        llmc_buf_printf(out,
+                        "%s %u kernels (%u carried out by the runtime), %u functions (%u distinct), %llu bytes of %s "
+                        "for %s\n",
+                        kind == CC_TEXT_ASM ? "#" : ";", t.kernels, t.runtime, t.functions, t.functions - t.reused,
+                        (unsigned long long)t.bytes, what, cpu);
+        if (t.failed) {
+            llmc_buf_printf(out, "%s %u kernel functions NOT GENERATED (see the errors)\n", kind == CC_TEXT_ASM ? "#" : ";",
+                            t.failed);
+            llmc_err_set(err, "%u kernel function%s could not be generated", t.failed, t.failed == 1 ? "" : "s");
+            ok = false;
+        }
+    }
+    memo_free(&memo);
+    cc_jit_free(jit);
+    cc_train_step_free(&step);
+    return ok;
+}
+
 /* --- main ---------------------------------------------------------------------------- */
 
 static int run(const Options *o) {
@@ -258,10 +458,17 @@ static int run(const Options *o) {
     FeLowerOptions lo = {o->overrides, o->n_overrides};
     if (!p || !fe_lower(p, &lo, &m, &diags)) goto done;
     const IrGraph *fwd = m.graphs[0], *init = m.n_graphs > 1 ? m.graphs[1] : NULL;
-    if (o->emit == EMIT_GRAD || o->emit == EMIT_TRAIN || o->emit == EMIT_FUSED) {
+    if (o->emit == EMIT_GRAD || o->emit == EMIT_TRAIN || o->emit == EMIT_FUSED || o->emit == EMIT_LLVM ||
+        o->emit == EMIT_ASM) {
         LlmcErr err = {0};
         LlmcBuf out = {0};
-        if (o->emit == EMIT_GRAD) {
+        if (o->emit == EMIT_LLVM || o->emit == EMIT_ASM) {
+            CcTextKind kind = o->emit == EMIT_ASM ? CC_TEXT_ASM : o->no_opt ? CC_TEXT_LLVM : CC_TEXT_LLVM_OPT;
+            if (!emit_kernels(&m, src.name, kind, &out, &err)) {
+                if (!err.set) llmc_err_set(&err, "kernel text failed");
+                write_output(o, &out); /* what could be generated; the exit status says it is incomplete */
+            }
+        } else if (o->emit == EMIT_GRAD) {
             CcGradOptions go = {.remat_layers = fwd->train.remat == IR_REMAT_LAYERS};
             IrGraph *g = cc_grad(fwd, &go, &err);
             if (g) ir_print_graph(g, &out);

@@ -1,10 +1,9 @@
 /* tests/fuse/test_fuse.c — fusion (compiler/fuse.c) asserted by kernel counts on graphs
  * built with the builder, and the partition contract (fuse_check.h) on those and on
  * every model's training step (@micro and @update), whose kernels-vs-nodes figures are
- * printed. Counts are what this slice gives (see the banner of compiler/fuse.c); the
- * issue's targets (softmax <= 2, layernorm forward <= 2, step kernels <= nodes / 3) need
- * movement inside elementwise kernels and reduction consumers, left for later — the
- * figures printed here show the gap.
+ * printed. The issue's targets: softmax <= 2 kernels, LayerNorm and RMSNorm forward <= 2
+ * and backward <= 3, every tiny model's @micro <= nodes / 3 (all asserted; fortune, not a
+ * tiny model, is held to what it reaches).
  */
 #include "fuse_check.h"
 
@@ -101,7 +100,7 @@ static void test_multi_user(void) {
     e = ir_build_unary(&b, IR_OP_EXP, x);
     IrId s = ir_build_reduce(&b, IR_OP_REDUCE_SUM, e, 1, true); /* e read by a reduce and an add */
     y = ir_build_binary(&b, IR_OP_ADD, e, bcast_rows(&b, s));
-    CHECK_EQ_INT(fuse_count(g, &b, y, NULL, "shared producer"), 2); /* exp | sum,bcast,add (a row kernel) */
+    CHECK_EQ_INT(fuse_count(g, &b, y, NULL, "shared producer"), 1); /* exp,sum | bcast,add: one ROW kernel */
     ir_graph_free(g);
 }
 
@@ -114,36 +113,89 @@ static void test_softmax(void) {
     IrId s = ir_build_reduce(&b, IR_OP_REDUCE_SUM, e, 1, true);
     IrId y = ir_build_binary(&b, IR_OP_DIV, e, bcast_rows(&b, s));
     uint32_t kinds[CC_KERNEL_COUNT];
-    /* max,bcast,sub,exp | sum,bcast,div: two ROW kernels (rule 4b) */
-    CHECK_EQ_INT(fuse_count(g, &b, y, kinds, "softmax"), 2);
-    CHECK_EQ_INT(kinds[CC_KERNEL_ROW], 2);
-    CHECK_EQ_INT(kinds[CC_KERNEL_REDUCE], 0);
-    CHECK_EQ_INT(kinds[CC_KERNEL_MOVEMENT], 0);
-    CHECK_EQ_INT(kinds[CC_KERNEL_ELEMENTWISE], 0);
+    /* max | sub,exp,sum | div: one ROW kernel of three phases (rule 4b); target <= 2 */
+    CHECK_EQ_INT(fuse_count(g, &b, y, kinds, "softmax"), 1);
+    CHECK_EQ_INT(kinds[CC_KERNEL_ROW], 1);
     ir_graph_free(g);
 }
 
-static void test_layernorm(void) {
+/* LayerNorm (rms = false) or RMSNorm (rms = true) of x over the last axis with a gain
+ * (and a bias for LayerNorm), as the frontend lowers them. */
+static IrId norm(IrBuilder *b, IrId x, bool rms) {
+    int64_t c = COLS;
+    IrId gain = ir_build_input(b, IR_ROLE_PARAM, "gain", ir_type_make(IR_DTYPE_F32, 1, &c));
+    IrId xc = x;
+    if (!rms) {
+        IrId mean = scalar_op(b, IR_OP_MUL, ir_build_reduce(b, IR_OP_REDUCE_SUM, x, 1, true), 1.0 / COLS);
+        xc = ir_build_binary(b, IR_OP_SUB, x, bcast_rows(b, mean));
+    }
+    IrId var = scalar_op(b, IR_OP_MUL, ir_build_reduce(b, IR_OP_REDUCE_SUM, ir_build_binary(b, IR_OP_MUL, xc, xc), 1, true),
+                         1.0 / COLS);
+    IrId r = ir_build_unary(b, IR_OP_RSQRT, scalar_op(b, IR_OP_ADD, var, 1e-5));
+    IrId y = ir_build_binary_bcast(b, IR_OP_MUL, ir_build_binary(b, IR_OP_MUL, xc, bcast_rows(b, r)), gain);
+    if (!rms) {
+        IrId bias = ir_build_input(b, IR_ROLE_PARAM, "bias", ir_type_make(IR_DTYPE_F32, 1, &c));
+        y = ir_build_binary_bcast(b, IR_OP_ADD, y, bias);
+    }
+    return y;
+}
+
+/* Forward: sum | *1/C | sub | x*x,sum | *1/C,+eps,rsqrt | mul,gain,bias was 6 kernels; now
+ * one ROW kernel (sum; mean; sum of squares of x - mean; rstd; the normalized row). */
+static void test_norm_forward(bool rms) {
     IrBuilder b;
     IrId x;
     IrGraph *g = graph_new(&b, &x);
-    int64_t c = COLS;
-    IrId gain = ir_build_input(&b, IR_ROLE_PARAM, "gain", ir_type_make(IR_DTYPE_F32, 1, &c));
-    IrId bias = ir_build_input(&b, IR_ROLE_PARAM, "bias", ir_type_make(IR_DTYPE_F32, 1, &c));
-    IrId mean = scalar_op(&b, IR_OP_MUL, ir_build_reduce(&b, IR_OP_REDUCE_SUM, x, 1, true), 1.0 / COLS);
-    IrId xc = ir_build_binary(&b, IR_OP_SUB, x, bcast_rows(&b, mean));
-    IrId var = scalar_op(&b, IR_OP_MUL, ir_build_reduce(&b, IR_OP_REDUCE_SUM, ir_build_binary(&b, IR_OP_MUL, xc, xc), 1, true),
-                         1.0 / COLS);
-    IrId r = ir_build_unary(&b, IR_OP_RSQRT, scalar_op(&b, IR_OP_ADD, var, 1e-5));
-    IrId y = ir_build_binary(&b, IR_OP_MUL, xc, bcast_rows(&b, r));
-    y = ir_build_binary_bcast(&b, IR_OP_ADD, ir_build_binary_bcast(&b, IR_OP_MUL, y, gain), bias);
     uint32_t kinds[CC_KERNEL_COUNT];
-    /* sum | *1/C | (bcast, sub) | (x*x, sum) | (*1/C, +eps, rsqrt) |
-     * (bcast r, bcast gain, bcast bias, mul, mul, add) */
-    CHECK_EQ_INT(fuse_count(g, &b, y, kinds, "layernorm forward"), 6);
-    CHECK_EQ_INT(kinds[CC_KERNEL_REDUCE], 2);
-    CHECK_EQ_INT(kinds[CC_KERNEL_MOVEMENT], 0);
-    CHECK_EQ_INT(kinds[CC_KERNEL_ELEMENTWISE], 4);
+    uint32_t n = fuse_count(g, &b, norm(&b, x, rms), kinds, rms ? "rmsnorm forward" : "layernorm forward");
+    CHECK(n <= 2);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(kinds[CC_KERNEL_ROW], 1);
+    ir_graph_free(g);
+}
+
+/* Backward: loss = sum(norm(x) * w) (w data), differentiated for x, gain (and bias); the
+ * gradient graph (simplified) fused, minus the forward graph's kernels (norm + loss). */
+static void test_norm_backward(bool rms) {
+    const char *what = rms ? "rmsnorm backward" : "layernorm backward";
+    IrBuilder b;
+    IrId x;
+    IrGraph *g = graph_new(&b, &x);
+    int64_t dims[2] = {ROWS, COLS};
+    IrId w = ir_build_input(&b, IR_ROLE_DATA, "w", ir_type_make(IR_DTYPE_F32, 2, dims));
+    IrId yw = ir_build_binary(&b, IR_OP_MUL, norm(&b, x, rms), w);
+    IrId loss = ir_build_reduce(&b, IR_OP_REDUCE_SUM, ir_build_reduce(&b, IR_OP_REDUCE_SUM, yw, 1, false), 0, false);
+    CHECK(ir_builder_ok(&b));
+    ir_graph_add_output(g, "loss", loss);
+    LlmcErr err = {0};
+    CcFusion f;
+    CHECK(cc_fuse(g, &f, &err));
+    uint32_t n_fwd = f.n_kernels;
+    cc_fusion_free(&f);
+    static const char *const extra[1] = {"x"};
+    IrGraph *gg = cc_grad(g, &(CcGradOptions){.extra = extra, .n_extra = 1}, &err);
+    IrGraph *gs = gg ? cc_pass_simplify(gg, &err) : NULL;
+    if (!gs) fprintf(stderr, "  %s: %s\n", what, err.msg);
+    CHECK(gs != NULL);
+    if (gs) {
+        CHECK(cc_fuse(gs, &f, &err));
+        CHECK(fusion_check(gs, &f) == 0);
+        uint32_t kinds[CC_KERNEL_COUNT] = {0};
+        for (uint32_t k = 0; k < f.n_kernels; k++) kinds[f.kernels[k].kind]++;
+        fprintf(stderr, "%-22s %3u kernels for %3u nodes (forward + loss %u)  ew %u red %u row %u mv %u\n", what,
+                f.n_kernels - n_fwd, gs->n_nodes, n_fwd, kinds[CC_KERNEL_ELEMENTWISE], kinds[CC_KERNEL_REDUCE],
+                kinds[CC_KERNEL_ROW], kinds[CC_KERNEL_MOVEMENT]);
+        if (getenv("FUSE_PRINT")) {
+            LlmcBuf text = {0};
+            cc_fusion_print(&f, &text);
+            fputs(text.data, stderr);
+            llmc_buf_free(&text);
+        }
+        CHECK(f.n_kernels - n_fwd <= 3);
+        cc_fusion_free(&f);
+    }
+    ir_graph_free(gs);
+    ir_graph_free(gg);
     ir_graph_free(g);
 }
 
@@ -212,14 +264,21 @@ static void test_models(void) {
                 CHECK(fusion_check(gs[j], &f) == 0);
                 uint32_t kinds[CC_KERNEL_COUNT] = {0};
                 for (uint32_t k = 0; k < f.n_kernels; k++) kinds[f.kernels[k].kind]++;
-                fprintf(stderr, "%-16s @%-6s %4u kernels for %4u nodes (%.2f)  ew %u red %u mm %u idx %u mv %u rt %u\n",
+                fprintf(stderr,
+                        "%-16s @%-6s %4u kernels for %4u nodes (%.3f)  ew %u red %u row %u mm %u idx %u mv %u rt %u\n",
                         names[i], ir_graph_name(gs[j]), f.n_kernels, gs[j]->n_nodes,
                         (double)f.n_kernels / gs[j]->n_nodes, kinds[CC_KERNEL_ELEMENTWISE], kinds[CC_KERNEL_REDUCE],
-                        kinds[CC_KERNEL_MATMUL], kinds[CC_KERNEL_INDEX], kinds[CC_KERNEL_MOVEMENT],
-                        kinds[CC_KERNEL_RUNTIME]);
-                /* this slice (reshape/permute in elementwise kernels): at most 0.495 of the
-                 * nodes, worst today fortune @micro 457/925 (target: 1/3) */
-                CHECK(f.n_kernels * 200 <= gs[j]->n_nodes * 99);
+                        kinds[CC_KERNEL_ROW], kinds[CC_KERNEL_MATMUL], kinds[CC_KERNEL_INDEX],
+                        kinds[CC_KERNEL_MOVEMENT], kinds[CC_KERNEL_RUNTIME]);
+                if (j == 0 && strstr(names[i], "-tiny")) {
+                    /* the issue's target for every tiny model's @micro: at most 1/3 of the
+                     * nodes (llama-tiny is at 168/504, exactly 1/3) */
+                    CHECK(f.n_kernels * 3 <= gs[j]->n_nodes);
+                } else {
+                    /* fortune @micro 322/925 (0.348: RoPE's slices and concats are still
+                     * MOVEMENT kernels); @update graphs are at 0.13-0.18 */
+                    CHECK(f.n_kernels * 100 <= gs[j]->n_nodes * 36);
+                }
                 cc_fusion_free(&f);
             }
         }
@@ -257,7 +316,10 @@ int main(void) {
     test_gelu();
     test_multi_user();
     test_softmax();
-    test_layernorm();
+    test_norm_forward(false);
+    test_norm_forward(true);
+    test_norm_backward(false);
+    test_norm_backward(true);
     test_mlp();
     test_movement_runtime();
     test_print();

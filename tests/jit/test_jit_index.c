@@ -6,17 +6,27 @@
  *   axis with every legal batch_dims; cumsum over every axis, inclusive/exclusive,
  *   forward/reverse — each in f64, f32 and i32 and compared EXACTLY (bits, zero signs
  *   included) with the interpreter (f32 graphs run with f32 precision);
- *   rand uniform in f32 and f64, bit-exact; rand normal in f32 and f64, bit-exact when the
- *   JIT's libm log/cos are the interpreter's (this process: they are), and in any case
- *   within 1e-6 relative per element (the worst relative error is printed).
+ *   rand uniform in f32 and f64, bit-exact; rand normal in f32 and f64 within a relative
+ *   error per element of 1e-12 (f64) or 1e-6 (f32): the kernel's Box-Muller takes log and
+ *   cos from the in-kernel math (compiler/codegen_math.c), not the interpreter's libm, so
+ *   bits may differ in the last place (the count and the worst relative error are printed).
  * Every kernel is also called over pieces of its range (output elements, or rows for
  * cumsum) and must give the same bytes as one call. A gather index outside the axis gives
  * 0 (the interpreter errors instead). A sharded rand is refused as "not supported yet".
  * scatter_add over every axis with every legal batch_dims, indices repeating (so the
  * accumulation order shows in f32/f64 rounding and i32 wrapping), f64/f32/i32 bit-exact,
- * and out-of-range indices skipped (the interpreter errors); topk with ties (-0/+0
- * included), nans and infinities, every k on small rows, bit-exact indices. Both are
- * split over their ranges (output elements; rows) like the others.
+ * out-of-range indices skipped (the interpreter errors), rows longer than one accumulator
+ * chunk, and splat-constant updates; topk with ties (-0/+0 included), nans and
+ * infinities, every k on small rows, bit-exact indices. Both are split over their ranges
+ * (output rows; rows) like the others.
+ * Absorbed movement members (fuse.c rule 5), in f64, f32 and i32, bit-exact: the MoE
+ * dispatch gather(concat(x, splat zeros)) and combine gather(concat(reshape(y), zeros)),
+ * a gather from a concat of two inputs along axis 1 with indices behind permute, reshape
+ * and a slice (batch_dims 1), a gather from a broadcast table with stepped-slice indices;
+ * scatter_add with reshaped updates, with reshaped indices and permuted updates (axis 1,
+ * batch_dims 1), with updates from a concat of an input and a broadcast; onehot of
+ * permuted + reshaped indices; cumsum over a permute and over a slice (every direction);
+ * topk over a permute. Each must fuse into one INDEX kernel holding its members.
  */
 #include <math.h>
 #include <stdint.h>
@@ -28,6 +38,7 @@
 
 static CcJit *jit;
 static int n_cases;
+static uint32_t min_members; /* run_case: the kernel must have at least this many nodes */
 static double worst_normal_rel;
 static int64_t normal_not_bitexact, normal_elems;
 
@@ -171,6 +182,8 @@ static void run_case(Case *c, IrId r, const char *what, double rel, bool is_norm
     if (!ok) return;
     const CcKernel *k = kernel_at(&f, r);
     CHECK(k && k->kind == CC_KERNEL_INDEX);
+    if (k && k->n_nodes < min_members) fprintf(stderr, "  %s: %u members, expected %u\n", what, k->n_nodes, min_members);
+    CHECK(k && k->n_nodes >= min_members);
     CcKernelFn fn = NULL;
     ok = k && cc_codegen_index(jit, c->g, k, &fn, &err);
     if (!ok) fprintf(stderr, "  %s: %s\n", what, err.msg);
@@ -181,6 +194,12 @@ static void run_case(Case *c, IrId r, const char *what, double rel, bool is_norm
         int64_t range = ir_type_numel(&n->type);
         if (n->op == IR_OP_CUMSUM) range = n->type.dims[n->attrs.cumsum.axis] ? range / n->type.dims[n->attrs.cumsum.axis] : 0;
         if (n->op == IR_OP_TOPK) range /= n->attrs.topk.k; /* rows */
+        if (n->op == IR_OP_SCATTER_ADD) { /* output rows: cc_kernel_call's items */
+            CcKernelCall call;
+            CHECK(cc_kernel_call(jit, c->g, k, 0, &call, &err));
+            range = call.items;
+            cc_kernel_call_free(&call);
+        }
         void *out = run_split(fn, bufs, k->n_inputs, &n->type, range);
         compare(what, out, &ref, rel, is_normal);
         free(out);
@@ -367,7 +386,8 @@ static void rand_case(IrDtype dt, IrRandDist dist, uint32_t rank, const int64_t 
     snprintf(what, sizeof what, "rand %s %s rank %u seed %u step %u micro %u site %lld",
              dist == IR_RAND_UNIFORM ? "uniform" : "normal", ir_dtype_name(dt), rank, seed, step, micro,
              (long long)site);
-    run_case(&c, r, what, dist == IR_RAND_UNIFORM ? 0 : 1e-6, dist == IR_RAND_NORMAL);
+    double rel = dist == IR_RAND_UNIFORM ? 0 : dt == IR_DTYPE_F64 ? 1e-12 : 1e-6; /* uniform: exact */
+    run_case(&c, r, what, rel, dist == IR_RAND_NORMAL);
     case_free(&c);
 }
 
@@ -442,6 +462,26 @@ static void test_scatter_add(void) {
     /* the embedding gradient: [vocab, dim] from [batch, seq] tokens */
     const int64_t table[2] = {11, 5}, tokens[2] = {4, 9};
     for (size_t d = 0; d < 3; d++) scatter_case(DTYPES[d], 2, table, 0, 0, 2, tokens);
+    /* rows longer than one accumulator chunk (SCATTER_CHUNK, 1024 in codegen_index.c):
+     * two full chunks and a short one per row */
+    const int64_t wide[2] = {5, 2500}, few[1] = {7};
+    for (size_t d = 0; d < 3; d++) scatter_case(DTYPES[d], 2, wide, 0, 0, 1, few);
+    /* the cross-entropy gradient's shape: axis 2 with batch_dims 2 and a splat constant
+     * as the updates (a literal in the kernel, not a buffer) */
+    for (size_t d = 0; d < 3; d++) {
+        Case cs;
+        case_init(&cs);
+        const int64_t od3[3] = {2, 5, 7}, id2[2] = {2, 5};
+        IrId ix = case_input(&cs, "idx", ir_type_make(IR_DTYPE_I32, 2, id2));
+        for (int64_t i = 0; i < 10; i++) cs.vals[0].data[i] = (double)irand(0, 6);
+        const double v = DTYPES[d] == IR_DTYPE_I32 ? -3.0 : -0.375;
+        IrId up = ir_build_const(&cs.b, ir_type_make(DTYPES[d], 2, id2), &v, 1);
+        IrId rs = ir_build_scatter_add(&cs.b, ir_type_make(DTYPES[d], 3, od3), ix, up, 2, 2);
+        char what[96];
+        snprintf(what, sizeof what, "scatter_add %s splat updates axis 2 batch_dims 2", ir_dtype_name(DTYPES[d]));
+        run_case(&cs, rs, what, 0, false);
+        case_free(&cs);
+    }
 
     /* out-of-range indices (4 and -1 into 4 rows) are skipped where the interpreter
      * errors: rows 1 and 3 get their in-range updates in order, rows 0 and 2 stay +0 */
@@ -466,7 +506,7 @@ static void test_scatter_add(void) {
     CHECK(!ir_interp_run(c.g, &opt, c.vals, &ref, &err)); /* the interpreter refuses */
     if (fn) {
         void *bufs[3] = {to_native(&c.vals[0]), to_native(&c.vals[1]), NULL};
-        void *out = run_split(fn, bufs, 2, &c.g->nodes[r].type, 12);
+        void *out = run_split(fn, bufs, 2, &c.g->nodes[r].type, 4); /* 4 output rows */
         const double *o = out, *u = c.vals[1].data;
         for (int64_t col = 0; col < 3; col++) {
             double want1 = 0.0 + u[0 * 3 + col] + u[2 * 3 + col] + u[5 * 3 + col];
@@ -532,6 +572,194 @@ static void test_topk(void) {
     case_free(&c);
 }
 
+/* --- absorbed movement members (fuse.c rule 5) ------------------------------------------ */
+
+/* Index operands read through movement members absorbed into the INDEX kernel, the
+ * shapes of the MoE models' dispatch and combine: each case must fuse into one INDEX
+ * kernel with its movement members, and match the interpreter exactly. */
+static void test_absorbed(void) {
+    const int64_t T = 7, C = 5, E = 3, CAP = 4; /* tokens, width, experts, capacity */
+    const double zero = 0;
+    for (size_t d = 0; d < 3; d++) {
+        IrDtype dt = DTYPES[d];
+        char what[128];
+        /* dispatch: gather(concat(x [T, C], splat zeros [1, C]), idx [E*CAP]) — index T is
+         * the zero row (an empty expert slot) */
+        {
+            Case c;
+            case_init(&c);
+            const int64_t xd[2] = {T, C}, zd[2] = {1, C}, id1[1] = {E * CAP};
+            IrId x = case_input(&c, "x", ir_type_make(dt, 2, xd));
+            IrId idx = case_input(&c, "idx", ir_type_make(IR_DTYPE_I32, 1, id1));
+            fill(&c.vals[0]);
+            for (int64_t i = 0; i < E * CAP; i++) c.vals[1].data[i] = (double)irand(0, T);
+            IrId parts[2] = {x, ir_build_const(&c.b, ir_type_make(dt, 2, zd), &zero, 1)};
+            IrId r = ir_build_gather(&c.b, ir_build_concat(&c.b, parts, 2, 0), idx, 0, 0);
+            snprintf(what, sizeof what, "gather(concat(x, zeros)) %s", ir_dtype_name(dt));
+            min_members = 2;
+            run_case(&c, r, what, 0, false);
+            case_free(&c);
+        }
+        /* combine: gather(concat(reshape(y [E, CAP, C] -> [E*CAP, C]), zeros), idx [T*2]) */
+        {
+            Case c;
+            case_init(&c);
+            const int64_t yd[3] = {E, CAP, C}, y2[2] = {E * CAP, C}, zd[2] = {1, C}, id1[1] = {T * 2};
+            IrId y = case_input(&c, "y", ir_type_make(dt, 3, yd));
+            IrId idx = case_input(&c, "idx", ir_type_make(IR_DTYPE_I32, 1, id1));
+            fill(&c.vals[0]);
+            for (int64_t i = 0; i < T * 2; i++) c.vals[1].data[i] = (double)irand(0, E * CAP);
+            IrId parts[2] = {ir_build_reshape(&c.b, y, 2, y2), ir_build_const(&c.b, ir_type_make(dt, 2, zd), &zero, 1)};
+            IrId r = ir_build_gather(&c.b, ir_build_concat(&c.b, parts, 2, 0), idx, 0, 0);
+            snprintf(what, sizeof what, "gather(concat(reshape(y), zeros)) %s", ir_dtype_name(dt));
+            min_members = 3;
+            run_case(&c, r, what, 0, false);
+            case_free(&c);
+        }
+        /* gather from a concat of two inputs along axis 1, indices behind permute + reshape
+         * and a strided slice; batch_dims 1 */
+        {
+            Case c;
+            case_init(&c);
+            const int64_t ad[2] = {4, 3}, bd[2] = {4, 2}, id2[2] = {2, 4}, i2[2] = {4, 2}, st[2] = {0, 0}, en[2] = {4, 2},
+                          sp[2] = {1, 1};
+            IrId a = case_input(&c, "a", ir_type_make(dt, 2, ad));
+            IrId b = case_input(&c, "b", ir_type_make(dt, 2, bd));
+            IrId idx = case_input(&c, "idx", ir_type_make(IR_DTYPE_I32, 2, id2));
+            fill(&c.vals[0]);
+            fill(&c.vals[1]);
+            for (int64_t i = 0; i < 8; i++) c.vals[2].data[i] = (double)irand(0, 4);
+            const int64_t perm[2] = {1, 0};
+            IrId pi = ir_build_reshape(&c.b, ir_build_permute(&c.b, idx, 2, perm), 2, i2);
+            IrId si = ir_build_slice(&c.b, pi, st, en, sp);
+            IrId parts[2] = {a, b};
+            IrId r = ir_build_gather(&c.b, ir_build_concat(&c.b, parts, 2, 1), si, 1, 1);
+            snprintf(what, sizeof what, "gather(concat(a, b, axis 1), slice(reshape(permute(idx)))) %s",
+                     ir_dtype_name(dt));
+            min_members = 5;
+            run_case(&c, r, what, 0, false);
+            case_free(&c);
+        }
+        /* gather from a broadcast table [T, C] of a [C] row, indices through a slice with a step */
+        {
+            Case c;
+            case_init(&c);
+            const int64_t rd[1] = {C}, td[2] = {T, C}, id1[1] = {9}, st[1] = {1}, en[1] = {9}, sp[1] = {2};
+            const int64_t map[1] = {1};
+            IrId row = case_input(&c, "row", ir_type_make(dt, 1, rd));
+            IrId idx = case_input(&c, "idx", ir_type_make(IR_DTYPE_I32, 1, id1));
+            fill(&c.vals[0]);
+            for (int64_t i = 0; i < 9; i++) c.vals[1].data[i] = (double)irand(0, T - 1);
+            IrId tab = ir_build_broadcast(&c.b, row, 2, td, map);
+            IrId r = ir_build_gather(&c.b, tab, ir_build_slice(&c.b, idx, st, en, sp), 0, 0);
+            snprintf(what, sizeof what, "gather(broadcast(row), slice(idx, step 2)) %s", ir_dtype_name(dt));
+            min_members = 3;
+            run_case(&c, r, what, 0, false);
+            case_free(&c);
+        }
+        /* scatter_add back to tokens: updates [E, CAP, C] reshaped to [E*CAP, C], into [T+1, C]
+         * (index T: the dropped slots' row) */
+        {
+            Case c;
+            case_init(&c);
+            const int64_t ud[3] = {E, CAP, C}, u2[2] = {E * CAP, C}, od[2] = {T + 1, C}, id1[1] = {E * CAP};
+            IrId idx = case_input(&c, "idx", ir_type_make(IR_DTYPE_I32, 1, id1));
+            IrId upd = case_input(&c, "upd", ir_type_make(dt, 3, ud));
+            for (int64_t i = 0; i < E * CAP; i++) c.vals[0].data[i] = (double)irand(0, T);
+            fill(&c.vals[1]);
+            IrId r = ir_build_scatter_add(&c.b, ir_type_make(dt, 2, od), idx, ir_build_reshape(&c.b, upd, 2, u2), 0, 0);
+            snprintf(what, sizeof what, "scatter_add(idx, reshape(upd)) %s", ir_dtype_name(dt));
+            min_members = 2;
+            run_case(&c, r, what, 0, false);
+            case_free(&c);
+        }
+        /* the router gradient: updates [T] -> reshape [1, T] -> permute [T, 1], indices
+         * [T, 1] behind a reshape of [T], axis 1 with batch_dims 1 into [T, E] */
+        {
+            Case c;
+            case_init(&c);
+            const int64_t t1[1] = {T}, u2[2] = {1, T}, i2[2] = {T, 1}, od[2] = {T, E}, perm[2] = {1, 0};
+            IrId idx = case_input(&c, "idx", ir_type_make(IR_DTYPE_I32, 1, t1));
+            IrId upd = case_input(&c, "upd", ir_type_make(dt, 1, t1));
+            for (int64_t i = 0; i < T; i++) c.vals[0].data[i] = (double)irand(0, E - 1);
+            fill(&c.vals[1]);
+            IrId u = ir_build_permute(&c.b, ir_build_reshape(&c.b, upd, 2, u2), 2, perm);
+            IrId r = ir_build_scatter_add(&c.b, ir_type_make(dt, 2, od), ir_build_reshape(&c.b, idx, 2, i2), u, 1, 1);
+            snprintf(what, sizeof what, "scatter_add(reshape(idx), permute(reshape(upd))) batch_dims 1 %s",
+                     ir_dtype_name(dt));
+            min_members = 4;
+            run_case(&c, r, what, 0, false);
+            case_free(&c);
+        }
+        /* scatter_add with updates from a concat with a splat row and a broadcast */
+        {
+            Case c;
+            case_init(&c);
+            const int64_t ud[2] = {5, C}, id1[1] = {6}, od[2] = {3, C}, vd[1] = {C}, bd[2] = {1, C}, map[1] = {1};
+            IrId idx = case_input(&c, "idx", ir_type_make(IR_DTYPE_I32, 1, id1));
+            IrId upd = case_input(&c, "upd", ir_type_make(dt, 2, ud));
+            IrId v = case_input(&c, "v", ir_type_make(dt, 1, vd));
+            for (int64_t i = 0; i < 6; i++) c.vals[0].data[i] = (double)irand(0, 2);
+            fill(&c.vals[1]);
+            fill(&c.vals[2]);
+            IrId parts[2] = {upd, ir_build_broadcast(&c.b, v, 2, bd, map)};
+            IrId r = ir_build_scatter_add(&c.b, ir_type_make(dt, 2, od), idx, ir_build_concat(&c.b, parts, 2, 0), 0, 0);
+            snprintf(what, sizeof what, "scatter_add(idx, concat(upd, broadcast(v))) %s", ir_dtype_name(dt));
+            min_members = 3;
+            run_case(&c, r, what, 0, false);
+            case_free(&c);
+        }
+        /* the router's onehot: topk indices [T, 2] -> permute [2, T] -> reshape [2T] */
+        {
+            Case c;
+            case_init(&c);
+            const int64_t id2[2] = {T, 2}, f1[1] = {2 * T}, perm[2] = {1, 0};
+            IrId idx = case_input(&c, "idx", ir_type_make(IR_DTYPE_I32, 2, id2));
+            for (int64_t i = 0; i < 2 * T; i++) c.vals[0].data[i] = (double)irand(-1, E);
+            IrId r = ir_build_onehot(&c.b, ir_build_reshape(&c.b, ir_build_permute(&c.b, idx, 2, perm), 1, f1), E, dt);
+            snprintf(what, sizeof what, "onehot(reshape(permute(idx))) %s", ir_dtype_name(dt));
+            min_members = 3;
+            run_case(&c, r, what, 0, false);
+            case_free(&c);
+        }
+        /* cumsum over a permuted input and over a slice, every direction */
+        for (int mode = 0; mode < 4; mode++) {
+            bool excl = mode & 1, rev = mode >> 1;
+            Case c;
+            case_init(&c);
+            const int64_t xd[2] = {6, 9}, perm[2] = {1, 0}, st[2] = {1, 2}, en[2] = {6, 9};
+            IrId x = case_input(&c, "x", ir_type_make(dt, 2, xd));
+            fill(&c.vals[0]);
+            IrId r = ir_build_cumsum(&c.b, ir_build_permute(&c.b, x, 2, perm), 1, excl, rev);
+            snprintf(what, sizeof what, "cumsum(permute(x)) %s excl %d rev %d", ir_dtype_name(dt), excl, rev);
+            min_members = 2;
+            run_case(&c, r, what, 0, false);
+            case_free(&c);
+            case_init(&c);
+            x = case_input(&c, "x", ir_type_make(dt, 2, xd));
+            fill(&c.vals[0]);
+            r = ir_build_cumsum(&c.b, ir_build_slice(&c.b, x, st, en, NULL), 0, excl, rev);
+            snprintf(what, sizeof what, "cumsum(slice(x)) %s excl %d rev %d", ir_dtype_name(dt), excl, rev);
+            run_case(&c, r, what, 0, false);
+            case_free(&c);
+        }
+        /* topk over a permuted input with ties */
+        {
+            Case c;
+            case_init(&c);
+            const int64_t xd[2] = {8, 5}, perm[2] = {1, 0};
+            IrId x = case_input(&c, "x", ir_type_make(dt, 2, xd));
+            for (int64_t i = 0; i < 40; i++) c.vals[0].data[i] = (double)irand(-2, 2);
+            IrId r = ir_build_topk(&c.b, ir_build_permute(&c.b, x, 2, perm), 3);
+            snprintf(what, sizeof what, "topk(permute(x)) %s", ir_dtype_name(dt));
+            min_members = 2;
+            run_case(&c, r, what, 0, false);
+            case_free(&c);
+        }
+    }
+    min_members = 0;
+}
+
 static void expect_refused(Case *c, IrId r, const char *what) {
     ir_graph_add_output(c->g, "out", r);
     LlmcErr err = {0};
@@ -571,6 +799,7 @@ int main(void) {
         test_rand();
         test_scatter_add();
         test_topk();
+        test_absorbed();
         test_unsupported();
         fprintf(stderr, "%d index kernels compiled and compared\n", n_cases);
         fprintf(stderr, "rand normal: %lld of %lld elements not bit-exact, worst relative error %.3g\n",
