@@ -2,13 +2,21 @@
  *
  * One call at a time: rt_pool_run publishes (fn, bufs, n_items, grain) under the mutex,
  * bumps a generation counter and wakes the workers; worker w (1..threads-1) runs chunk w
- * when there is one, the caller runs chunk 0, then waits until the workers it needed
- * have counted down. The chunk rule (runtime.h) depends only on n_items, grain and the
+ * when there is one, the caller runs chunk 0, then waits until every worker has
+ * counted down (those without a chunk too, so none still reads the call when the next
+ * one is written). The chunk rule (runtime.h) depends only on n_items, grain and the
  * thread count, never on timing, so a kernel that is split-invariant gives the same
  * bytes for any thread count.
  *
- * Idle workers block on a condition variable (no spinning); a call with one chunk runs
- * on the caller and wakes nobody. rt_pool_free sets `stop`, wakes all and joins.
+ * Waiting spins briefly, then blocks. Training steps are hundreds of short kernel calls
+ * (tens of microseconds each on tiny models), where a condition-variable round trip per
+ * call costs as much as the work: so a worker polls the generation counter for about
+ * SPIN_POLLS loads before it sleeps on work_cv, and the caller polls `pending` before it
+ * sleeps on done_cv. The sleeping side announces itself (sleepers, caller_sleeping)
+ * and re-checks under the mutex; the waking side reads that flag after publishing (all
+ * sequentially consistent atomics), and signals under the mutex, so no wake-up is lost.
+ * A call with one chunk runs on the caller and wakes nobody. rt_pool_free sets `stop`,
+ * wakes all and joins.
  *
  * Deliberately not here: work stealing or dynamic scheduling (they would make the item
  * -> thread map timing-dependent, harmless for split-invariant kernels but not needed),
@@ -17,6 +25,7 @@
 #include "runtime.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,15 +42,19 @@ struct RtPool {
     pthread_mutex_t mu;
     pthread_cond_t work_cv; /* generation changed or stop */
     pthread_cond_t done_cv; /* pending reached 0 */
-    uint64_t generation;
-    bool stop;
-    /* the current call */
+    _Atomic uint64_t generation;
+    _Atomic bool stop;
+    _Atomic uint32_t sleepers;     /* workers blocked (or about to block) on work_cv */
+    _Atomic bool caller_sleeping;  /* the caller blocked (or about to) on done_cv */
+    /* the current call: written before generation is bumped */
     RtKernelFn fn;
     void **bufs;
     int64_t n_items, grain, units;
     uint32_t chunks;
-    uint32_t pending; /* workers still running their chunk */
+    _Atomic uint32_t pending; /* workers that have not checked in for this call */
 };
+
+enum { SPIN_POLLS = 20000 }; /* about 10-50 us of polling before blocking */
 
 /* Items of chunk i of c over `units` units of `grain` items, clamped to n. */
 static void chunk_range(int64_t n, int64_t grain, int64_t units, uint32_t c, uint32_t i, int64_t *begin, int64_t *end) {
@@ -50,26 +63,38 @@ static void chunk_range(int64_t n, int64_t grain, int64_t units, uint32_t c, uin
     *end = u1 * grain < n ? u1 * grain : n;
 }
 
+/* Blocks until the generation differs from `seen` or the pool stops. */
+static void worker_wait(RtPool *p, uint64_t seen) {
+    for (int i = 0; i < SPIN_POLLS; i++)
+        if (atomic_load(&p->generation) != seen || atomic_load(&p->stop)) return;
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add(&p->sleepers, 1);
+    while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->work_cv, &p->mu);
+    atomic_fetch_sub(&p->sleepers, 1);
+    pthread_mutex_unlock(&p->mu);
+}
+
 static void *worker_main(void *arg) {
     Worker *w = arg;
     RtPool *p = w->pool;
     uint64_t seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->stop && p->generation == seen) pthread_cond_wait(&p->work_cv, &p->mu);
-        if (p->stop) break;
-        seen = p->generation;
-        if (w->index >= p->chunks) continue;
-        RtKernelFn fn = p->fn;
-        void **bufs = p->bufs;
-        int64_t begin, end;
-        chunk_range(p->n_items, p->grain, p->units, p->chunks, w->index, &begin, &end);
-        pthread_mutex_unlock(&p->mu);
-        if (begin < end) fn(bufs, begin, end);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done_cv);
+        worker_wait(p, seen);
+        if (atomic_load(&p->stop)) break;
+        seen = atomic_load(&p->generation);
+        if (w->index < p->chunks) {
+            int64_t begin, end;
+            chunk_range(p->n_items, p->grain, p->units, p->chunks, w->index, &begin, &end);
+            if (begin < end) p->fn(p->bufs, begin, end);
+        }
+        /* Every worker checks in, needed or not: the caller rewrites the call only when
+         * no worker can still be reading it. */
+        if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->caller_sleeping)) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -111,29 +136,37 @@ void rt_pool_run(RtPool *p, RtKernelFn fn, void **bufs, int64_t n_items, int64_t
         fn(bufs, 0, n_items);
         return;
     }
-    pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->bufs = bufs;
     p->n_items = n_items;
     p->grain = grain;
     p->units = units;
     p->chunks = chunks;
-    p->pending = chunks - 1;
-    p->generation++;
-    pthread_cond_broadcast(&p->work_cv);
-    pthread_mutex_unlock(&p->mu);
+    atomic_store(&p->pending, p->threads - 1);
+    atomic_fetch_add(&p->generation, 1); /* publishes the call */
+    if (atomic_load(&p->sleepers)) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->work_cv);
+        pthread_mutex_unlock(&p->mu);
+    }
     int64_t begin, end;
     chunk_range(n_items, grain, units, chunks, 0, &begin, &end);
     if (begin < end) fn(bufs, begin, end);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending != 0) pthread_cond_wait(&p->done_cv, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < SPIN_POLLS && atomic_load(&p->pending); i++) {
+    }
+    if (atomic_load(&p->pending)) {
+        pthread_mutex_lock(&p->mu);
+        atomic_store(&p->caller_sleeping, true);
+        while (atomic_load(&p->pending)) pthread_cond_wait(&p->done_cv, &p->mu);
+        atomic_store(&p->caller_sleeping, false);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
 
 void rt_pool_free(RtPool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->stop = true;
+    atomic_store(&p->stop, true);
     pthread_cond_broadcast(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
     for (uint32_t i = 1; i < p->threads; i++) pthread_join(p->workers[i - 1].thread, NULL);

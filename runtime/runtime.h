@@ -7,11 +7,13 @@
  *     plus conversions between safetensors tensors and the interpreter's IrValue;
  *   - small helpers they share (UTF-8 validation, bf16 <-> f32).
  *
- * And the thread pool the executor runs kernels on (static, deterministic work split).
+ * And execution: the thread pool (static, deterministic work split), the executor (a
+ * graph as JIT kernels over one arena, state written back in place), native buffers and
+ * the tree-ordered accumulator, and RtTrainer (whole optimizer steps through JIT code).
  *
- * What comes later (see DESIGN.md section 7): loading a compiled bundle, arena memory,
- * the executor, MPI collectives, token shards and data loading, the
- * tokenizer, checkpoints (safetensors + a JSON manifest) and metrics.
+ * What comes later (see DESIGN.md section 7): loading a compiled bundle, MPI
+ * collectives, token shards and data loading, the tokenizer, checkpoints (safetensors +
+ * a JSON manifest) and metrics.
  *
  * Every reader validates what it reads and reports a bad input through LlmcErr with a
  * message that names the file and the problem; no input makes a reader crash.
@@ -246,5 +248,81 @@ uint32_t rt_pool_threads(const RtPool *pool);
 void rt_pool_run(RtPool *pool, RtKernelFn fn, void **bufs, int64_t n_items, int64_t grain);
 /* Stops and joins the workers (none may be running a call). NULL is fine. */
 void rt_pool_free(RtPool *pool);
+
+/* ===================================================================================
+ * Native buffers (runtime/native.c): dense float / double / int32_t arrays, as kernels
+ * read and write them, and the interpreter's values.
+ * =================================================================================== */
+
+void *rt_native_from_value(const IrValue *v);      /* malloc'd, rounded to the dtype */
+void rt_native_store(const IrValue *v, void *p);    /* into an existing buffer */
+void rt_native_to_value(const void *p, IrType type, IrValue *out); /* allocates *out */
+
+/* The tree-ordered sum over micro-batches (compiler/accumulate.c's binary counter, same
+ * order, same per-addition rounding in the dtype) over native buffers. push copies;
+ * finish writes the sum into out[i] and empties the accumulator. */
+typedef struct RtAccum RtAccum;
+RtAccum *rt_accum_new(const IrType *types, uint32_t n_values);
+void rt_accum_push(RtAccum *a, void *const *values);
+void rt_accum_finish(RtAccum *a, void *const *out);
+void rt_accum_free(RtAccum *a);
+
+/* ===================================================================================
+ * Executor (runtime/exec.c): one graph as JIT kernels over one arena, run on the pool.
+ * The rules (buffers, write-back of state, determinism) are in the file's banner.
+ * =================================================================================== */
+
+typedef struct CcJit CcJit;             /* compiler.h */
+typedef struct CcFusion CcFusion;       /* compiler.h */
+typedef struct CcMemPlan CcMemPlan;     /* compiler.h */
+typedef struct RtExec RtExec;
+typedef struct RtExecStats {
+    uint32_t kernels;          /* of the fusion, RUNTIME ones included */
+    uint32_t functions;        /* compiled kernel functions */
+    uint32_t runtime_kernels;  /* collectives over one rank: copies */
+    uint64_t arena_bytes;      /* the memory plan's peak */
+    uint32_t writeback_direct; /* outputs written straight over their input */
+    uint32_t writeback_copied; /* outputs written back through a scratch copy */
+    double compile_ms;         /* generating (or loading) every kernel */
+    uint64_t runs;
+} RtExecStats;
+
+/* Fuses g, plans its memory and compiles every kernel with jit (and the jit's object
+ * cache, if set). g, jit and pool must outlive the executor. NULL + message (naming the
+ * kernel) when a kernel cannot be generated: nothing falls back to interpretation. */
+RtExec *rt_exec_new(CcJit *jit, const IrGraph *g, RtPool *pool, LlmcErr *err);
+void rt_exec_free(RtExec *e);
+/* One run. inputs[i]: dense native buffer of the i-th input (ir_graph_inputs order);
+ * outputs[o]: the buffer for output o, or NULL for an output named like an input: it is
+ * then written back into that input's buffer (the update graph's params, moments, step).
+ * Buffers must not overlap one another. false + message on a missing buffer. */
+bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *err);
+const CcFusion *rt_exec_fusion(const RtExec *e);
+const CcMemPlan *rt_exec_memplan(const RtExec *e);
+const IrGraph *rt_exec_graph(const RtExec *e);
+RtExecStats rt_exec_stats(const RtExec *e);
+
+/* ===================================================================================
+ * Training steps through JIT code (runtime/train.c): cc_step_interp's semantics (tree-
+ * ordered accumulation, the update graph, state written back) on two executors.
+ * =================================================================================== */
+
+typedef struct CcTrainStep CcTrainStep; /* compiler.h */
+typedef struct CcVar CcVar;
+typedef struct CcStepResult CcStepResult;
+typedef bool (*RtBatchFn)(void *ctx, uint32_t micro_index, const char *input, IrValue *out, LlmcErr *err);
+typedef struct RtTrainer RtTrainer;
+/* Copies vars (params, optimizer state, hp.*: every non-data input of both graphs, e.g.
+ * @init's params plus cc_train_state_new) into native buffers and compiles both graphs.
+ * s, jit and pool must outlive the trainer. NULL + message on failure. */
+RtTrainer *rt_trainer_new(CcJit *jit, const CcTrainStep *s, RtPool *pool, const CcVar *vars, uint32_t n_vars,
+                          LlmcErr *err);
+void rt_trainer_free(RtTrainer *t);
+/* One optimizer step (batch: the micro graph's data inputs, as for cc_step_interp). On
+ * failure the vars may hold a partial step. */
+bool rt_trainer_step(RtTrainer *t, RtBatchFn batch, void *ctx, CcStepResult *res, LlmcErr *err);
+/* Var `name`'s current value as an interpreter value (allocated); false if unknown. */
+bool rt_trainer_var(const RtTrainer *t, const char *name, IrValue *out);
+const RtExec *rt_trainer_exec(const RtTrainer *t, bool update);
 
 #endif /* LLMC_RUNTIME_H */

@@ -20,6 +20,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum { EXIT_OK = 0, EXIT_BAD_INPUT = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
 
@@ -56,6 +57,13 @@ static const char *const usage_text =
     "                            are all-gathered (shards) differ per rank, others do not\n"
     "  --out FILE.safetensors    write the outputs (with --ranks N > 1 named rankR.NAME)\n"
     "  --show N                  values to print per output (default 8; 0: none)\n"
+    "  --jit                     run through JIT-compiled kernels (runtime/exec.c) instead\n"
+    "                            of the interpreter: one rank, the graph's own dtypes; a\n"
+    "                            summary (kernels, arena, compile and run time) on stderr.\n"
+    "                            Kernels are cached in $LLMC_CACHE_DIR (default\n"
+    "                            ~/.cache/llmc)\n"
+    "  --threads N               with --jit: threads (default: the number of cores); the\n"
+    "                            results are bit-identical for every N\n"
     "  --max-memory GIB          refuse graphs that may need more (default 8)\n"
     "\n"
     "other:\n"
@@ -201,6 +209,8 @@ typedef struct RunOptions {
     double max_memory_gib;
     InputSpec *inputs;
     uint32_t n_inputs;
+    bool jit;         /* run through the JIT executor instead of the interpreter */
+    uint32_t threads; /* with jit: pool size; 0 = the number of cores */
 } RunOptions;
 
 /* How an input is used, found by following it through movement ops. */
@@ -403,6 +413,64 @@ static void widen_outputs(IrValue *outs, uint32_t n) {
         if (outs[k].type.dtype == IR_DTYPE_F32) outs[k].type.dtype = IR_DTYPE_F64;
 }
 
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* The graph through the executor: inputs from ins (converted to native buffers), outputs
+ * into outs as values. */
+static bool run_jit(const IrGraph *g, const RunOptions *o, const IrValue *ins, IrValue *outs) {
+    LlmcErr err = {0};
+    CcJit *jit = cc_jit_new(&err);
+    if (!jit) {
+        fprintf(stderr, "llmir: run --jit: %s\n", err.msg);
+        return false;
+    }
+    LlmcErr cerr = {0};
+    CcObjCache *cache = cc_objcache_open(NULL, &cerr);
+    if (!cache) fprintf(stderr, "llmir: warning: no kernel cache (%s); compiling everything\n", cerr.msg);
+    cc_jit_set_cache(jit, cache);
+    RtPool *pool = rt_pool_new(o->threads, &err);
+    RtExec *ex = pool ? rt_exec_new(jit, g, pool, &err) : NULL;
+    uint32_t n_in = ir_graph_inputs(g, NULL);
+    void **in = llmc_xcalloc(n_in + 1, sizeof *in), **out = llmc_xcalloc(g->n_outputs + 1, sizeof *out);
+    bool ok = ex != NULL;
+    double ms = 0;
+    if (ok) {
+        for (uint32_t i = 0; i < n_in; i++) in[i] = rt_native_from_value(&ins[i]);
+        for (uint32_t i = 0; i < g->n_outputs; i++)
+            out[i] = llmc_xcalloc(1, ir_type_bytes(&g->nodes[g->outputs[i].node].type));
+        double t0 = now_ms();
+        ok = rt_exec_run(ex, in, out, &err);
+        ms = now_ms() - t0;
+    }
+    if (!ok) fprintf(stderr, "llmir: run --jit @%s: %s\n", ir_graph_name(g), err.msg);
+    for (uint32_t i = 0; ok && i < g->n_outputs; i++)
+        rt_native_to_value(out[i], g->nodes[g->outputs[i].node].type, &outs[i]);
+    if (ok) {
+        RtExecStats st = rt_exec_stats(ex);
+        CcObjCacheStats cs = cache ? cc_objcache_stats(cache) : (CcObjCacheStats){0};
+        fprintf(stderr,
+                "llmir: jit @%s: %u kernels (%u functions), arena %.3f MB; compiled in %.0f ms (cache: %llu hits, "
+                "%llu reused, %llu compiled); ran in %.2f ms on %u thread%s\n",
+                ir_graph_name(g), st.kernels, st.functions, st.arena_bytes / 1e6, st.compile_ms,
+                (unsigned long long)cs.hits, (unsigned long long)cs.reused, (unsigned long long)cs.misses, ms,
+                rt_pool_threads(pool), rt_pool_threads(pool) == 1 ? "" : "s");
+    }
+    if (cache) llmc_diags_print(cc_objcache_diags(cache), stderr);
+    for (uint32_t i = 0; i < n_in; i++) free(in[i]);
+    for (uint32_t i = 0; i < g->n_outputs; i++) free(out[i]);
+    free(in);
+    free(out);
+    rt_exec_free(ex);
+    rt_pool_free(pool);
+    cc_jit_free(jit);
+    cc_objcache_free(cache);
+    return ok;
+}
+
 static int cmd_run(const IrModule *m, const RunOptions *o_in) {
     RunOptions opts = *o_in;
     const RunOptions *o = &opts;
@@ -453,12 +521,22 @@ static int cmd_run(const IrModule *m, const RunOptions *o_in) {
         }
         if (found) ir_value_free(&given);
     }
-    IrInterpOptions opt = {.precision = o->precision, .ranks = o->ranks};
-    LlmcErr err = {0};
-    if (!ir_interp_run(g, &opt, ins, outs, &err)) {
-        fprintf(stderr, "llmir: run @%s: %s\n", ir_graph_name(g), err.msg);
-        if (o->ranks == 1 && graph_ranks(g) > 1) fprintf(stderr, "llmir: note: try --ranks %u\n", graph_ranks(g));
+    if (o->jit && o->ranks != 1) {
+        fprintf(stderr, "llmir: run --jit @%s: the executor runs one rank; the graph has collectives over %u\n",
+                ir_graph_name(g), o->ranks);
         goto done;
+    }
+    if (o->jit) {
+        if (!run_jit(g, o, ins, outs)) goto done;
+    } else {
+        IrInterpOptions opt = {.precision = o->precision, .ranks = o->ranks};
+        LlmcErr err = {0};
+        if (!ir_interp_run(g, &opt, ins, outs, &err)) {
+            fprintf(stderr, "llmir: run @%s: %s\n", ir_graph_name(g), err.msg);
+            if (o->ranks == 1 && graph_ranks(g) > 1)
+                fprintf(stderr, "llmir: note: try --ranks %u\n", graph_ranks(g));
+            goto done;
+        }
     }
     if (o->precision == IR_PRECISION_F64) widen_outputs(outs, g->n_outputs * o->ranks);
     for (uint32_t r = 0; r < o->ranks; r++)
@@ -579,6 +657,8 @@ static int parse_option(Args *a, const char *opt, const char *v) {
     a->run_option_name = opt;
     if (strcmp(opt, "--seed") == 0) {
         if (!parse_uint(v, 0, UINT32_MAX, &o->seed)) return usage_error("--seed needs an integer in [0, 2^32), got '%s'", v);
+    } else if (strcmp(opt, "--threads") == 0) {
+        if (!parse_uint(v, 1, 1024, &o->threads)) return usage_error("--threads needs an integer in [1, 1024], got '%s'", v);
     } else if (strcmp(opt, "--ranks") == 0) {
         if (!parse_uint(v, 1, 1024, &o->ranks)) return usage_error("--ranks needs an integer in [1, 1024], got '%s'", v);
     } else if (strcmp(opt, "--show") == 0) {
@@ -604,7 +684,7 @@ static int parse_option(Args *a, const char *opt, const char *v) {
 
 static bool takes_value(const char *opt) {
     static const char *const opts[] = {"--seed", "--input", "--dtype", "--ranks", "--out",
-                                       "--graph", "--show", "--max-memory"};
+                                       "--graph", "--show", "--max-memory", "--threads"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (strcmp(opt, opts[i]) == 0) return true;
     return false;
@@ -635,7 +715,11 @@ static int check_passes(const char *list) {
 static int parse_args(int argc, char **argv, Args *a) {
     for (int i = 1; i < argc; i++) {
         const char *w = argv[i];
-        if (strcmp(w, "--stats") == 0) {
+        if (strcmp(w, "--jit") == 0) {
+            a->run.jit = true;
+            if (!a->run_option_seen) a->run_option_name = w;
+            a->run_option_seen = true;
+        } else if (strcmp(w, "--stats") == 0) {
             a->stats = true;
             if (!a->opt_option_name) a->opt_option_name = w;
         } else if (strncmp(w, "--passes", 8) == 0 && (w[8] == '=' || w[8] == 0)) {
@@ -664,6 +748,9 @@ static int parse_args(int argc, char **argv, Args *a) {
     if (!a->path) return usage_error("%s: missing FILE.llir", a->cmd);
     if (a->run_option_seen && strcmp(a->cmd, "run") != 0)
         return usage_error("option '%s' is only for run", a->run_option_name);
+    if (a->run.threads && !a->run.jit) return usage_error("%s", "--threads is for --jit runs (the interpreter is serial)");
+    if (a->run.jit && a->run.precision == IR_PRECISION_F64)
+        return usage_error("%s", "--jit computes in the graph's own dtypes; --dtype f64 is for the interpreter");
     if (a->opt_option_name && strcmp(a->cmd, "opt") != 0)
         return usage_error("option '%s' is only for opt", a->opt_option_name);
     if (strcmp(a->cmd, "opt") == 0) {

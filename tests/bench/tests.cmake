@@ -5,3 +5,8 @@ set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/naive_matmul.c PROPERTIES 
 add_executable(bench_matmul ${CMAKE_CURRENT_LIST_DIR}/bench_matmul.c)
 target_include_directories(bench_matmul PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(bench_matmul PRIVATE llmc_bench_naive llmc_compiler llmc_ir m)
+#   build/tests/bench_step     training steps: JIT (1 thread, all cores) vs interpreter,
+#                              kernels per step, compile time cold vs cached
+add_executable(bench_step ${CMAKE_CURRENT_LIST_DIR}/bench_step.c)
+target_include_directories(bench_step PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(bench_step PRIVATE llmc_runtime llmc_compiler llmc_frontend llmc_ir m)

@@ -99,7 +99,24 @@ static bool model_load(Model *md, const char *file, const char *text, const FeOv
     return true;
 }
 
-static CcVar *model_var(Model *md, const char *name) {
+/* model_load of models/<name>.llm (relative to the source dir), without overrides. */
+__attribute__((unused)) static bool model_load_named(Model *md, const char *name) {
+    char path[256];
+    snprintf(path, sizeof path, "models/%s.llm", name);
+    char *text = NULL;
+    size_t len = 0;
+    LlmcErr err = {0};
+    if (!llmc_file_read(path, &text, &len, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        memset(md, 0, sizeof *md);
+        return false;
+    }
+    bool ok = model_load(md, path, text, NULL, 0);
+    free(text);
+    return ok;
+}
+
+__attribute__((unused)) static CcVar *model_var(Model *md, const char *name) {
     for (uint32_t i = 0; i < md->n_vars; i++)
         if (strcmp(md->vars[i].name, name) == 0) return &md->vars[i];
     return NULL;

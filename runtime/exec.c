@@ -1,0 +1,524 @@
+/* runtime/exec.c — the executor: one graph as a list of JIT-compiled kernels over one
+ * arena, run on the thread pool.
+ *
+ * Building (rt_exec_new): cc_fuse groups the graph into kernels, cc_memplan gives every
+ * intermediate an offset in one arena, and every kernel function is generated through
+ * cc_codegen_kernel (the JIT's object cache, if one is set, makes a second build skip
+ * codegen). Nothing is interpreted: a kernel that codegen does not support makes the
+ * build fail with its message. RUNTIME kernels are the collectives; the executor runs
+ * one rank, where a collective over 1 rank is the identity (a copy); collectives over
+ * more ranks and extern_call are refused.
+ *
+ * Buffers. Inputs and outputs are the caller's dense row-major arrays in their native
+ * dtype (float, double, int32_t; a rank-0 value is one element). Constants are
+ * materialized once. A kernel output that is a graph output is written straight into
+ * the caller's output buffer; every other intermediate lives in the arena.
+ *
+ * Write-back (DESIGN §7, "state written back in place"): an output whose name is also an
+ * input's name (the update graph's params, moments and step counter) may be given a NULL
+ * buffer, meaning "into that input's buffer". It is written there directly when that is
+ * safe, decided once at build time:
+ *   - no kernel after the writing kernel reads the input, and
+ *   - the writing kernel is ELEMENTWISE, reads the input only element by element at the
+ *     output's own index (same type, no movement or broadcast member over it), or does
+ *     not read it at all, and
+ *   - every other function of that kernel that reads the input runs before the writer
+ *     (the functions of a multi-output kernel are ordered so; a cycle falls back).
+ * Otherwise the output goes to a scratch buffer and is copied into the input after the
+ * last kernel. Either way a run leaves exactly the values the graph defines; the
+ * direct path just saves the copy and the memory.
+ *
+ * Determinism: kernels split over independent outputs only (compiler.h), the pool's split
+ * is static, kernels run one after another in the fusion's order; so the bytes of every
+ * output are the same for any thread count.
+ */
+#include "runtime.h"
+
+#include "compiler.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct ExecFn {
+    CcKernelFn fn;
+    CcKernelCall call;
+    void **bufs; /* [call.n_bufs] filled per run */
+} ExecFn;
+
+typedef struct ExecKernel {
+    ExecFn *fns;        /* [n_fns] in run order (write-back constraints) */
+    uint32_t n_fns;
+    IrId copy_from;     /* RUNTIME kernel: identity collective copy operand -> root */
+} ExecKernel;
+
+/* Where a node's bytes are during a run. */
+typedef enum Place {
+    PLACE_NONE = 0, /* not needed */
+    PLACE_INPUT,    /* the caller's input slot `index` */
+    PLACE_CONST,    /* consts[index] */
+    PLACE_ARENA,    /* arena + plan.offset */
+    PLACE_OUTPUT,   /* output slot `index`: the caller's buffer, the input written back
+                       to (direct), or that output's scratch */
+} Place;
+
+typedef struct Late {
+    IrId node;   /* copy this node's bytes ... */
+    uint32_t to; /* ... into output slot `to` (or its write-back input) after the last kernel */
+} Late;
+
+struct RtExec {
+    const IrGraph *g;
+    RtPool *pool;
+    CcFusion fusion;
+    CcMemPlan plan;
+    ExecKernel *kernels;   /* [fusion.n_kernels] */
+    uint32_t n_inputs;
+    IrId *input_ids;       /* [n_inputs] graph input order */
+    int32_t *writeback;    /* [n_outputs] input slot an output may be written back to, or -1 */
+    bool *direct;          /* [n_outputs] that write-back goes straight into the input */
+    uint32_t *scratch_of;  /* [n_outputs] scratch index of a copied write-back or a
+                              source output's snapshot; UINT32_MAX if none */
+    Place *place;          /* [n_nodes] */
+    uint32_t *place_index; /* [n_nodes] */
+    void **consts;         /* [n_consts] */
+    uint32_t n_consts;
+    void **scratch;        /* [n_scratch] */
+    uint32_t n_scratch;
+    Late *late;            /* copies after the last kernel */
+    uint32_t n_late;
+    Late *early;           /* outputs that are sources: copied before the first kernel */
+    uint32_t n_early;
+    void *arena;
+    void **ptr;            /* [n_nodes] per run */
+    RtExecStats stats;
+};
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static bool is_source(const IrNode *n) { return n->op == IR_OP_INPUT || n->op == IR_OP_CONST; }
+
+static bool is_collective(IrOp op) {
+    return op == IR_OP_ALL_REDUCE || op == IR_OP_ALL_GATHER || op == IR_OP_REDUCE_SCATTER || op == IR_OP_ALL_TO_ALL;
+}
+
+static bool call_reads(const CcKernelCall *c, IrId id) {
+    for (uint32_t i = 0; i + c->n_written < c->n_bufs; i++)
+        if (c->bufs[i] == id) return true;
+    return false;
+}
+
+static bool call_writes(const CcKernelCall *c, IrId id) {
+    for (uint32_t i = c->n_bufs - c->n_written; i < c->n_bufs; i++)
+        if (c->bufs[i] == id) return true;
+    return false;
+}
+
+static bool kernel_reads(const RtExec *e, uint32_t k, IrId id) {
+    const ExecKernel *ek = &e->kernels[k];
+    if (ek->copy_from == id) return true;
+    for (uint32_t f = 0; f < ek->n_fns; f++)
+        if (call_reads(&ek->fns[f].call, id)) return true;
+    return false;
+}
+
+/* --- building --------------------------------------------------------------------- */
+
+static bool build_runtime_kernel(RtExec *e, uint32_t k, LlmcErr *err) {
+    const CcKernel *kn = &e->fusion.kernels[k];
+    const IrNode *n = ir_graph_node(e->g, kn->root);
+    if (!is_collective(n->op)) {
+        llmc_err_set(err, "@%s %%%u: %s is not supported by the executor yet", ir_graph_name(e->g), kn->root,
+                     ir_op_name(n->op));
+        return false;
+    }
+    if (n->attrs.coll.ranks != 1) {
+        llmc_err_set(err, "@%s %%%u: %s over %lld ranks; this executor runs one rank (use mpirun for more)",
+                     ir_graph_name(e->g), kn->root, ir_op_name(n->op), (long long)n->attrs.coll.ranks);
+        return false;
+    }
+    e->kernels[k].copy_from = n->operands[0]; /* over one rank every collective is the identity */
+    return true;
+}
+
+static bool build_kernels(RtExec *e, CcJit *jit, LlmcErr *err) {
+    const CcFusion *f = &e->fusion;
+    e->kernels = llmc_xcalloc(f->n_kernels ? f->n_kernels : 1, sizeof *e->kernels);
+    double t0 = now_ms();
+    for (uint32_t k = 0; k < f->n_kernels; k++) {
+        const CcKernel *kn = &f->kernels[k];
+        ExecKernel *ek = &e->kernels[k];
+        ek->copy_from = IR_ID_NONE;
+        if (kn->kind == CC_KERNEL_RUNTIME) {
+            if (!build_runtime_kernel(e, k, err)) return false;
+            e->stats.runtime_kernels++;
+            continue;
+        }
+        ek->n_fns = cc_kernel_functions(kn);
+        ek->fns = llmc_xcalloc(ek->n_fns ? ek->n_fns : 1, sizeof *ek->fns);
+        for (uint32_t i = 0; i < ek->n_fns; i++) {
+            LlmcErr ke = {0};
+            if (!cc_kernel_call(jit, e->g, kn, i, &ek->fns[i].call, &ke) ||
+                !cc_codegen_kernel(jit, e->g, kn, i, &ek->fns[i].fn, &ke)) {
+                llmc_err_set(err, "@%s kernel %%k%u (%s, root %%%u): %s", ir_graph_name(e->g), k,
+                             cc_kernel_kind_name(kn->kind), kn->root, ke.msg);
+                return false;
+            }
+            ek->fns[i].bufs = llmc_xcalloc(ek->fns[i].call.n_bufs, sizeof *ek->fns[i].bufs);
+            e->stats.functions++;
+        }
+    }
+    e->stats.kernels = f->n_kernels;
+    e->stats.compile_ms = now_ms() - t0;
+    return true;
+}
+
+static void *materialize_const(const IrNode *n) {
+    int64_t numel = ir_type_numel(&n->type);
+    size_t size = ir_dtype_size(n->type.dtype);
+    char *p = llmc_xmalloc((size_t)numel * size);
+    const IrData *d = &n->attrs.constant.value;
+    for (int64_t i = 0; i < numel; i++) memcpy(p + i * size, (const char *)d->bytes + (d->count == 1 ? 0 : i) * size, size);
+    return p;
+}
+
+/* Whether node n may be written straight into input node `in`, apart from the order of
+ * its kernel's functions (order_functions): same type, no later kernel reads `in`, and
+ * its kernel reads `in` at most element by element at n's own index. */
+static bool direct_candidate(const RtExec *e, IrId n, IrId in) {
+    const IrGraph *g = e->g;
+    uint32_t k = e->fusion.kernel_of[n];
+    if (!ir_type_equal(&ir_graph_node(g, n)->type, &ir_graph_node(g, in)->type)) return false;
+    for (uint32_t later = k + 1; later < e->fusion.n_kernels; later++)
+        if (kernel_reads(e, later, in)) return false;
+    if (!kernel_reads(e, k, in)) return true;
+    const CcKernel *kn = &e->fusion.kernels[k];
+    if (kn->kind != CC_KERNEL_ELEMENTWISE) return false;
+    for (uint32_t i = 0; i < kn->n_nodes; i++) {
+        const IrNode *m = ir_graph_node(g, kn->nodes[i]);
+        for (uint32_t o = 0; o < m->n_operands; o++)
+            if (m->operands[o] == in && ir_op_info(m->op)->kind != IR_KIND_ELEMENTWISE) return false;
+    }
+    return true;
+}
+
+/* Orders kernel k's functions so that each function writing in place (target[f] is the
+ * input it overwrites, IR_ID_NONE if none) runs after every other function that reads
+ * that input (Kahn's algorithm, lowest index first, so the order is deterministic). On a
+ * cycle the lowest-index waiting writer gives up its in-place write (target[f] =
+ * IR_ID_NONE: the caller sends it to scratch). */
+static void order_functions(ExecKernel *ek, IrId *target) {
+    uint32_t n = ek->n_fns;
+    bool *done = llmc_xcalloc(n, sizeof *done);
+    ExecFn *order = llmc_xcalloc(n, sizeof *order);
+    IrId *order_target = llmc_xcalloc(n, sizeof *order_target);
+    for (uint32_t placed = 0; placed < n;) {
+        uint32_t pick = UINT32_MAX;
+        for (uint32_t f = 0; f < n && pick == UINT32_MAX; f++) {
+            if (done[f]) continue;
+            bool ready = true;
+            for (uint32_t r = 0; ready && r < n; r++)
+                if (r != f && !done[r] && target[f] != IR_ID_NONE && call_reads(&ek->fns[r].call, target[f]))
+                    ready = false;
+            if (ready) pick = f;
+        }
+        if (pick == UINT32_MAX) { /* a cycle: demote the first waiting writer */
+            for (uint32_t f = 0; f < n; f++)
+                if (!done[f] && target[f] != IR_ID_NONE) {
+                    target[f] = IR_ID_NONE;
+                    break;
+                }
+            continue;
+        }
+        done[pick] = true;
+        order[placed] = ek->fns[pick];
+        order_target[placed++] = target[pick];
+    }
+    memcpy(ek->fns, order, n * sizeof *order);
+    memcpy(target, order_target, n * sizeof *target);
+    free(order);
+    free(order_target);
+    free(done);
+}
+
+static uint32_t output_first_slot(const IrGraph *g, IrId n) {
+    for (uint32_t o = 0; o < g->n_outputs; o++)
+        if (g->outputs[o].node == n) return o;
+    return UINT32_MAX;
+}
+
+static uint32_t output_slot_of_input(const IrGraph *g, IrId input) {
+    const char *name = ir_graph_str(g, ir_graph_node(g, input)->attrs.input.name);
+    for (uint32_t o = 0; o < g->n_outputs; o++)
+        if (strcmp(ir_graph_str(g, g->outputs[o].name), name) == 0) return o;
+    return UINT32_MAX;
+}
+
+/* Decides the write-backs: e->writeback, e->direct, and the function order. */
+static void plan_writeback(RtExec *e) {
+    const IrGraph *g = e->g;
+    for (uint32_t o = 0; o < g->n_outputs; o++) e->writeback[o] = -1;
+    for (uint32_t i = 0; i < e->n_inputs; i++) {
+        uint32_t o = output_slot_of_input(g, e->input_ids[i]);
+        if (o == UINT32_MAX) continue;
+        e->writeback[o] = (int32_t)i;
+    }
+    for (uint32_t k = 0; k < e->fusion.n_kernels; k++) {
+        ExecKernel *ek = &e->kernels[k];
+        if (!ek->n_fns) continue;
+        IrId *target = llmc_xcalloc(ek->n_fns, sizeof *target);
+        uint32_t *slot = llmc_xcalloc(ek->n_fns, sizeof *slot);
+        bool any = false;
+        for (uint32_t f = 0; f < ek->n_fns; f++) {
+            target[f] = IR_ID_NONE;
+            const CcKernelCall *c = &ek->fns[f].call;
+            for (uint32_t o = 0; o < g->n_outputs; o++) {
+                IrId n = g->outputs[o].node;
+                if (e->writeback[o] < 0 || !call_writes(c, n) || c->n_written != 1) continue;
+                if (output_first_slot(g, n) != o) continue; /* the node's first output owns its buffer */
+                IrId in = e->input_ids[e->writeback[o]];
+                if (direct_candidate(e, n, in)) {
+                    target[f] = in;
+                    slot[f] = o;
+                    any = true;
+                }
+            }
+        }
+        if (any) {
+            /* order_functions permutes fns; carry the slots along by re-matching. */
+            IrId *before = llmc_xmalloc(ek->n_fns * sizeof *before);
+            for (uint32_t f = 0; f < ek->n_fns; f++) before[f] = ek->fns[f].call.bufs[ek->fns[f].call.n_bufs - 1];
+            order_functions(ek, target);
+            for (uint32_t f = 0; f < ek->n_fns; f++) {
+                if (target[f] == IR_ID_NONE) continue;
+                IrId out = ek->fns[f].call.bufs[ek->fns[f].call.n_bufs - 1];
+                for (uint32_t b = 0; b < ek->n_fns; b++)
+                    if (before[b] == out) e->direct[slot[b]] = true;
+            }
+            free(before);
+        }
+        free(target);
+        free(slot);
+    }
+}
+
+static uint32_t add_scratch(RtExec *e, IrId n) {
+    e->scratch = llmc_xrealloc(e->scratch, (e->n_scratch + 1) * sizeof *e->scratch);
+    e->scratch[e->n_scratch] = llmc_xmalloc(ir_type_bytes(&ir_graph_node(e->g, n)->type));
+    return e->n_scratch++;
+}
+
+static void add_copy(Late **list, uint32_t *n, IrId node, uint32_t to) {
+    *list = llmc_xrealloc(*list, (*n + 1) * sizeof **list);
+    (*list)[(*n)++] = (Late){node, to};
+}
+
+/* Where every node lives (e->place) and the copies around the kernels. A kernel output
+ * that is a graph output is placed at its first output slot; PLACE_OUTPUT resolves at run
+ * time to the caller's buffer, or for a NULL write-back buffer to the input (direct) or to
+ * the output's scratch (scratch_of). */
+static void plan_places(RtExec *e, uint32_t *scratch_of) {
+    const IrGraph *g = e->g;
+    for (uint32_t i = 0; i < e->n_inputs; i++) {
+        e->place[e->input_ids[i]] = PLACE_INPUT;
+        e->place_index[e->input_ids[i]] = i;
+    }
+    for (IrId id = 0; id < g->n_nodes; id++) {
+        const IrNode *n = ir_graph_node(g, id);
+        if (n->op == IR_OP_CONST) {
+            e->consts = llmc_xrealloc(e->consts, (e->n_consts + 1) * sizeof *e->consts);
+            e->consts[e->n_consts] = materialize_const(n);
+            e->place[id] = PLACE_CONST;
+            e->place_index[id] = e->n_consts++;
+        } else if (e->plan.offset[id] != CC_MEMPLAN_NONE) {
+            e->place[id] = PLACE_ARENA;
+        }
+    }
+    for (uint32_t o = 0; o < g->n_outputs; o++) {
+        IrId n = g->outputs[o].node;
+        scratch_of[o] = UINT32_MAX;
+        bool source = is_source(ir_graph_node(g, n));
+        if (source || output_first_slot(g, n) != o) {
+            if (source && e->writeback[o] >= 0 && e->input_ids[e->writeback[o]] == n) continue; /* x -> x */
+            if (source) { /* snapshot before any write-back can touch it */
+                scratch_of[o] = add_scratch(e, n);
+                add_copy(&e->early, &e->n_early, n, o);
+            }
+            add_copy(&e->late, &e->n_late, n, o);
+            continue;
+        }
+        e->place[n] = PLACE_OUTPUT;
+        e->place_index[n] = o;
+        if (e->writeback[o] >= 0 && !e->direct[o]) scratch_of[o] = add_scratch(e, n);
+    }
+}
+
+/* Every buffer a kernel reads or writes has a place: the fusion and the memory plan
+ * agree with the calls (a broken contract is reported, never a NULL dereference). */
+static bool check_places(const RtExec *e, LlmcErr *err) {
+    for (uint32_t k = 0; k < e->fusion.n_kernels; k++) {
+        const ExecKernel *ek = &e->kernels[k];
+        IrId root = e->fusion.kernels[k].root;
+        if (ek->copy_from != IR_ID_NONE && (e->place[ek->copy_from] == PLACE_NONE || e->place[root] == PLACE_NONE)) {
+            llmc_err_set(err, "internal error: @%s kernel %%k%u: collective %%%u has no buffer", ir_graph_name(e->g),
+                         k, root);
+            return false;
+        }
+        for (uint32_t f = 0; f < ek->n_fns; f++)
+            for (uint32_t b = 0; b < ek->fns[f].call.n_bufs; b++) {
+                IrId id = ek->fns[f].call.bufs[b];
+                if (e->place[id] != PLACE_NONE) continue;
+                llmc_err_set(err, "internal error: @%s kernel %%k%u (%s): %%%u has no buffer", ir_graph_name(e->g), k,
+                             cc_kernel_kind_name(e->fusion.kernels[k].kind), id);
+                return false;
+            }
+    }
+    return true;
+}
+
+RtExec *rt_exec_new(CcJit *jit, const IrGraph *g, RtPool *pool, LlmcErr *err) {
+    RtExec *e = llmc_xcalloc(1, sizeof *e);
+    e->g = g;
+    e->pool = pool;
+    e->n_inputs = ir_graph_inputs(g, NULL);
+    e->input_ids = llmc_xcalloc(e->n_inputs ? e->n_inputs : 1, sizeof *e->input_ids);
+    ir_graph_inputs(g, e->input_ids);
+    uint32_t n_out = g->n_outputs ? g->n_outputs : 1;
+    e->writeback = llmc_xcalloc(n_out, sizeof *e->writeback);
+    e->direct = llmc_xcalloc(n_out, sizeof *e->direct);
+    e->scratch_of = llmc_xcalloc(n_out, sizeof *e->scratch_of);
+    e->place = llmc_xcalloc(g->n_nodes, sizeof *e->place);
+    e->place_index = llmc_xcalloc(g->n_nodes, sizeof *e->place_index);
+    e->ptr = llmc_xcalloc(g->n_nodes, sizeof *e->ptr);
+    if (!cc_fuse(g, &e->fusion, err) || !cc_memplan(&e->fusion, &e->plan, err) || !build_kernels(e, jit, err)) {
+        rt_exec_free(e);
+        return NULL;
+    }
+    plan_writeback(e);
+    plan_places(e, e->scratch_of);
+    if (!check_places(e, err)) {
+        rt_exec_free(e);
+        return NULL;
+    }
+    e->arena = e->plan.peak_bytes ? aligned_alloc(CC_MEMPLAN_ALIGN, e->plan.peak_bytes) : NULL;
+    if (e->plan.peak_bytes && !e->arena) {
+        llmc_err_set(err, "@%s: cannot allocate the %llu-byte arena", ir_graph_name(g),
+                     (unsigned long long)e->plan.peak_bytes);
+        rt_exec_free(e);
+        return NULL;
+    }
+    e->stats.arena_bytes = e->plan.peak_bytes;
+    for (uint32_t o = 0; o < g->n_outputs; o++) e->stats.writeback_direct += e->direct[o];
+    for (uint32_t o = 0; o < g->n_outputs; o++) e->stats.writeback_copied += e->writeback[o] >= 0 && !e->direct[o];
+    return e;
+}
+
+void rt_exec_free(RtExec *e) {
+    if (!e) return;
+    if (e->kernels)
+        for (uint32_t k = 0; k < e->fusion.n_kernels; k++) {
+            for (uint32_t f = 0; f < e->kernels[k].n_fns; f++) {
+                cc_kernel_call_free(&e->kernels[k].fns[f].call);
+                free(e->kernels[k].fns[f].bufs);
+            }
+            free(e->kernels[k].fns);
+        }
+    free(e->kernels);
+    for (uint32_t i = 0; i < e->n_consts; i++) free(e->consts[i]);
+    free(e->consts);
+    for (uint32_t i = 0; i < e->n_scratch; i++) free(e->scratch[i]);
+    free(e->scratch);
+    free(e->late);
+    free(e->early);
+    free(e->arena);
+    free(e->input_ids);
+    free(e->writeback);
+    free(e->direct);
+    free(e->scratch_of);
+    free(e->place);
+    free(e->place_index);
+    free(e->ptr);
+    cc_memplan_free(&e->plan);
+    cc_fusion_free(&e->fusion);
+    free(e);
+}
+
+/* --- running ---------------------------------------------------------------------- */
+
+/* The buffer output slot o is delivered to. */
+static void *output_dest(const RtExec *e, void *const *inputs, void *const *outputs, uint32_t o) {
+    return outputs[o] ? outputs[o] : inputs[e->writeback[o]];
+}
+
+/* Where output slot o's node is written during the run. */
+static void *output_place(const RtExec *e, void *const *inputs, void *const *outputs, uint32_t o) {
+    if (outputs[o]) return outputs[o];
+    return e->direct[o] ? inputs[e->writeback[o]] : e->scratch[e->scratch_of[o]];
+}
+
+bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *err) {
+    const IrGraph *g = e->g;
+    for (uint32_t o = 0; o < g->n_outputs; o++)
+        if (!outputs[o] && e->writeback[o] < 0) {
+            llmc_err_set(err, "@%s: output '%s' has no buffer, and no input of that name to write back to",
+                         ir_graph_name(g), ir_graph_str(g, g->outputs[o].name));
+            return false;
+        }
+    for (uint32_t i = 0; i < e->n_inputs; i++)
+        if (!inputs[i]) {
+            llmc_err_set(err, "@%s: input '%s' has no buffer", ir_graph_name(g),
+                         ir_graph_str(g, ir_graph_node(g, e->input_ids[i])->attrs.input.name));
+            return false;
+        }
+    for (IrId id = 0; id < g->n_nodes; id++) {
+        switch (e->place[id]) {
+        case PLACE_NONE: e->ptr[id] = NULL; break;
+        case PLACE_INPUT: e->ptr[id] = inputs[e->place_index[id]]; break;
+        case PLACE_CONST: e->ptr[id] = e->consts[e->place_index[id]]; break;
+        case PLACE_ARENA: e->ptr[id] = (char *)e->arena + e->plan.offset[id]; break;
+        case PLACE_OUTPUT: e->ptr[id] = output_place(e, inputs, outputs, e->place_index[id]); break;
+        }
+    }
+    for (uint32_t c = 0; c < e->n_early; c++) {
+        IrId n = e->early[c].node;
+        memcpy(e->scratch[e->scratch_of[e->early[c].to]], e->ptr[n], ir_type_bytes(&ir_graph_node(g, n)->type));
+    }
+    for (uint32_t k = 0; k < e->fusion.n_kernels; k++) {
+        ExecKernel *ek = &e->kernels[k];
+        if (ek->copy_from != IR_ID_NONE) {
+            IrId root = e->fusion.kernels[k].root;
+            memcpy(e->ptr[root], e->ptr[ek->copy_from], ir_type_bytes(&ir_graph_node(g, root)->type));
+            continue;
+        }
+        for (uint32_t f = 0; f < ek->n_fns; f++) {
+            ExecFn *x = &ek->fns[f];
+            for (uint32_t b = 0; b < x->call.n_bufs; b++) x->bufs[b] = e->ptr[x->call.bufs[b]];
+            rt_pool_run(e->pool, (RtKernelFn)x->fn, x->bufs, x->call.items, x->call.grain);
+        }
+    }
+    for (uint32_t c = 0; c < e->n_late; c++) {
+        uint32_t o = e->late[c].to;
+        IrId n = e->late[c].node;
+        const void *from = e->scratch_of[o] != UINT32_MAX && is_source(ir_graph_node(g, n))
+                               ? e->scratch[e->scratch_of[o]]
+                               : e->ptr[n];
+        memcpy(output_dest(e, inputs, outputs, o), from, ir_type_bytes(&ir_graph_node(g, n)->type));
+    }
+    /* Write-backs that went to scratch. */
+    for (uint32_t o = 0; o < g->n_outputs; o++) {
+        IrId n = g->outputs[o].node;
+        if (outputs[o] || e->direct[o] || e->place[n] != PLACE_OUTPUT || e->place_index[n] != o) continue;
+        memcpy(inputs[e->writeback[o]], e->scratch[e->scratch_of[o]], ir_type_bytes(&ir_graph_node(g, n)->type));
+    }
+    e->stats.runs++;
+    return true;
+}
+
+const CcFusion *rt_exec_fusion(const RtExec *e) { return &e->fusion; }
+const CcMemPlan *rt_exec_memplan(const RtExec *e) { return &e->plan; }
+RtExecStats rt_exec_stats(const RtExec *e) { return e->stats; }
+const IrGraph *rt_exec_graph(const RtExec *e) { return e->g; }
