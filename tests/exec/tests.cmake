@@ -23,3 +23,4 @@ add_test(NAME test_llmir_jit COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_llmir_j
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_llmir_jit PROPERTIES LABELS jit TIMEOUT 300)
 llmc_test(test_exec_writeback jit ${CMAKE_CURRENT_LIST_DIR}/test_exec_writeback.c LIBS llmc_runtime llmc_compiler)
+llmc_test(test_exec_ops jit ${CMAKE_CURRENT_LIST_DIR}/test_exec_ops.c LIBS llmc_runtime llmc_compiler)

@@ -218,6 +218,27 @@ static void test_mlp(void) {
     ir_graph_free(g);
 }
 
+/* SwiGLU: (silu(x w1) * (x w3)) w2 + x, silu(a) = a / (1 + exp(-a)). The gate's
+ * elementwise chain becomes the epilogue of one of the two matmuls that feed it. */
+static void test_mlp_swiglu(void) {
+    IrBuilder b;
+    IrId x;
+    IrGraph *g = graph_new(&b, &x);
+    int64_t d1[2] = {COLS, 4 * COLS}, d2[2] = {4 * COLS, COLS};
+    IrId w1 = ir_build_input(&b, IR_ROLE_PARAM, "w1", ir_type_make(IR_DTYPE_F32, 2, d1));
+    IrId w3 = ir_build_input(&b, IR_ROLE_PARAM, "w3", ir_type_make(IR_DTYPE_F32, 2, d1));
+    IrId w2 = ir_build_input(&b, IR_ROLE_PARAM, "w2", ir_type_make(IR_DTYPE_F32, 2, d2));
+    IrId a = ir_build_matmul(&b, x, w1, false, false), u = ir_build_matmul(&b, x, w3, false, false);
+    IrId sig = ir_build_unary(&b, IR_OP_RECIP, scalar_op(&b, IR_OP_ADD, ir_build_unary(&b, IR_OP_EXP, ir_build_unary(&b, IR_OP_NEG, a)), 1.0));
+    IrId h = ir_build_binary(&b, IR_OP_MUL, ir_build_binary(&b, IR_OP_MUL, a, sig), u);
+    IrId y = ir_build_binary(&b, IR_OP_ADD, ir_build_matmul(&b, h, w2, false, false), x);
+    uint32_t kinds[CC_KERNEL_COUNT];
+    /* x w1 | x w3 + silu gate | h w2 + residual */
+    CHECK_EQ_INT(fuse_count(g, &b, y, kinds, "mlp (swiglu)"), 3);
+    CHECK_EQ_INT(kinds[CC_KERNEL_MATMUL], 3);
+    ir_graph_free(g);
+}
+
 /* A reshape∘permute chain read by two kernels is one MOVEMENT kernel (one copy);
  * collectives are RUNTIME kernels; a matmul whose user is not elementwise has no
  * epilogue. */
@@ -321,6 +342,7 @@ int main(void) {
     test_norm_backward(false);
     test_norm_backward(true);
     test_mlp();
+    test_mlp_swiglu();
     test_movement_runtime();
     test_print();
     test_models();
