@@ -264,7 +264,10 @@ static void plan_writeback(RtExec *e) {
     for (uint32_t o = 0; o < g->n_outputs; o++) e->writeback[o] = -1;
     for (uint32_t i = 0; i < e->n_inputs; i++) {
         uint32_t o = output_slot_of_input(g, e->input_ids[i]);
-        if (o == UINT32_MAX) continue;
+        /* only an output of the input's very type can take its bytes */
+        if (o == UINT32_MAX || !ir_type_equal(&ir_graph_node(g, g->outputs[o].node)->type,
+                                              &ir_graph_node(g, e->input_ids[i])->type))
+            continue;
         e->writeback[o] = (int32_t)i;
     }
     for (uint32_t k = 0; k < e->fusion.n_kernels; k++) {
@@ -343,7 +346,6 @@ static void plan_places(RtExec *e, uint32_t *scratch_of) {
         scratch_of[o] = UINT32_MAX;
         bool source = is_source(ir_graph_node(g, n));
         if (source || output_first_slot(g, n) != o) {
-            if (source && e->writeback[o] >= 0 && e->input_ids[e->writeback[o]] == n) continue; /* x -> x */
             if (source) { /* snapshot before any write-back can touch it */
                 scratch_of[o] = add_scratch(e, n);
                 add_copy(&e->early, &e->n_early, n, o);
@@ -412,8 +414,12 @@ RtExec *rt_exec_new(CcJit *jit, const IrGraph *g, RtPool *pool, LlmcErr *err) {
         return NULL;
     }
     e->stats.arena_bytes = e->plan.peak_bytes;
-    for (uint32_t o = 0; o < g->n_outputs; o++) e->stats.writeback_direct += e->direct[o];
-    for (uint32_t o = 0; o < g->n_outputs; o++) e->stats.writeback_copied += e->writeback[o] >= 0 && !e->direct[o];
+    for (uint32_t o = 0; o < g->n_outputs; o++) {
+        IrId n = g->outputs[o].node;
+        bool owns = e->place[n] == PLACE_OUTPUT && e->place_index[n] == o; /* a kernel node's first slot */
+        e->stats.writeback_direct += e->direct[o];
+        e->stats.writeback_copied += owns && e->writeback[o] >= 0 && !e->direct[o];
+    }
     return e;
 }
 
@@ -449,6 +455,12 @@ void rt_exec_free(RtExec *e) {
 
 /* --- running ---------------------------------------------------------------------- */
 
+/* Output o is input node n itself, written back (NULL buffer) over that same input:
+ * nothing to do. With a buffer of its own it is copied like any source output. */
+static bool is_self_writeback(const RtExec *e, void *const *outputs, uint32_t o, IrId n) {
+    return !outputs[o] && e->writeback[o] >= 0 && e->input_ids[e->writeback[o]] == n;
+}
+
 /* The buffer output slot o is delivered to. */
 static void *output_dest(const RtExec *e, void *const *inputs, void *const *outputs, uint32_t o) {
     return outputs[o] ? outputs[o] : inputs[e->writeback[o]];
@@ -464,7 +476,7 @@ bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *
     const IrGraph *g = e->g;
     for (uint32_t o = 0; o < g->n_outputs; o++)
         if (!outputs[o] && e->writeback[o] < 0) {
-            llmc_err_set(err, "@%s: output '%s' has no buffer, and no input of that name to write back to",
+            llmc_err_set(err, "@%s: output '%s' has no buffer, and no input of that name and type to write back to",
                          ir_graph_name(g), ir_graph_str(g, g->outputs[o].name));
             return false;
         }
@@ -485,6 +497,7 @@ bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *
     }
     for (uint32_t c = 0; c < e->n_early; c++) {
         IrId n = e->early[c].node;
+        if (is_self_writeback(e, outputs, e->early[c].to, n)) continue;
         memcpy(e->scratch[e->scratch_of[e->early[c].to]], e->ptr[n], ir_type_bytes(&ir_graph_node(g, n)->type));
     }
     for (uint32_t k = 0; k < e->fusion.n_kernels; k++) {
@@ -503,6 +516,7 @@ bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *
     for (uint32_t c = 0; c < e->n_late; c++) {
         uint32_t o = e->late[c].to;
         IrId n = e->late[c].node;
+        if (is_self_writeback(e, outputs, o, n)) continue;
         const void *from = e->scratch_of[o] != UINT32_MAX && is_source(ir_graph_node(g, n))
                                ? e->scratch[e->scratch_of[o]]
                                : e->ptr[n];

@@ -1,7 +1,7 @@
 /* runtime/pool.c — a fixed thread pool for kernel calls (rt_pool_*).
  *
- * One call at a time: rt_pool_run publishes (fn, bufs, n_items, grain) under the mutex,
- * bumps a generation counter and wakes the workers; worker w (1..threads-1) runs chunk w
+ * One call at a time: rt_pool_run writes (fn, bufs, n_items, grain), publishes them by
+ * bumping the atomic generation counter and wakes the workers that sleep; worker w (1..threads-1) runs chunk w
  * when there is one, the caller runs chunk 0, then waits until every worker has
  * counted down (those without a chunk too, so none still reads the call when the next
  * one is written). The chunk rule (runtime.h) depends only on n_items, grain and the
@@ -15,6 +15,8 @@
  * sleeps on done_cv. The sleeping side announces itself (sleepers, caller_sleeping)
  * and re-checks under the mutex; the waking side reads that flag after publishing (all
  * sequentially consistent atomics), and signals under the mutex, so no wake-up is lost.
+ * With more threads than online cores nobody polls. Every worker checks in on every
+ * call, so a call costs at least one hand-off to each worker.
  * A call with one chunk runs on the caller and wakes nobody. rt_pool_free sets `stop`,
  * wakes all and joins.
  *
@@ -52,6 +54,7 @@ struct RtPool {
     int64_t n_items, grain, units;
     uint32_t chunks;
     _Atomic uint32_t pending; /* workers that have not checked in for this call */
+    int spin;                 /* polls before blocking: SPIN_POLLS, 0 when oversubscribed */
 };
 
 enum { SPIN_POLLS = 20000 }; /* about 10-50 us of polling before blocking */
@@ -65,7 +68,7 @@ static void chunk_range(int64_t n, int64_t grain, int64_t units, uint32_t c, uin
 
 /* Blocks until the generation differs from `seen` or the pool stops. */
 static void worker_wait(RtPool *p, uint64_t seen) {
-    for (int i = 0; i < SPIN_POLLS; i++)
+    for (int i = 0; i < p->spin; i++)
         if (atomic_load(&p->generation) != seen || atomic_load(&p->stop)) return;
     pthread_mutex_lock(&p->mu);
     atomic_fetch_add(&p->sleepers, 1);
@@ -106,6 +109,8 @@ static uint32_t online_cores(void) {
 RtPool *rt_pool_new(uint32_t threads, LlmcErr *err) {
     RtPool *p = llmc_xcalloc(1, sizeof *p);
     p->threads = threads ? threads : online_cores();
+    /* more threads than cores: a polling thread would take a core from a working one */
+    p->spin = p->threads <= online_cores() ? SPIN_POLLS : 0;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work_cv, NULL);
     pthread_cond_init(&p->done_cv, NULL);
@@ -152,7 +157,7 @@ void rt_pool_run(RtPool *p, RtKernelFn fn, void **bufs, int64_t n_items, int64_t
     int64_t begin, end;
     chunk_range(n_items, grain, units, chunks, 0, &begin, &end);
     if (begin < end) fn(bufs, begin, end);
-    for (int i = 0; i < SPIN_POLLS && atomic_load(&p->pending); i++) {
+    for (int i = 0; i < p->spin && atomic_load(&p->pending); i++) {
     }
     if (atomic_load(&p->pending)) {
         pthread_mutex_lock(&p->mu);

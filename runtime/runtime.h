@@ -232,7 +232,8 @@ void rt_tensor_free(RtTensor *t); /* frees name and data of a tensor made above 
  * chunks as evenly as integer division allows (chunk i: units [i*U/C, (i+1)*U/C)), and
  * chunk i runs on thread i (the caller is thread 0). Kernels split only over
  * independent outputs, and each item is computed by exactly one call, so the bytes are
- * the same for any thread count and grain. Idle workers sleep on a condition variable.
+ * the same for any thread count and grain. Idle workers poll briefly for the next call,
+ * then sleep on a condition variable (no polling when there are more threads than cores).
  * Not reentrant: one thread calls rt_pool_run at a time, and fn must not call it. */
 
 /* The signature of a kernel (CcKernelFn in compiler.h): items [begin, end). */
@@ -293,8 +294,9 @@ typedef struct RtExecStats {
 RtExec *rt_exec_new(CcJit *jit, const IrGraph *g, RtPool *pool, LlmcErr *err);
 void rt_exec_free(RtExec *e);
 /* One run. inputs[i]: dense native buffer of the i-th input (ir_graph_inputs order);
- * outputs[o]: the buffer for output o, or NULL for an output named like an input: it is
- * then written back into that input's buffer (the update graph's params, moments, step).
+ * outputs[o]: the buffer for output o, or NULL for an output named like an input of the
+ * same type: it is then written back into that input's buffer (the update graph's
+ * params, moments, step).
  * Buffers must not overlap one another. false + message on a missing buffer. */
 bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *err);
 const CcFusion *rt_exec_fusion(const RtExec *e);

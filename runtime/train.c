@@ -163,6 +163,11 @@ RtTrainer *rt_trainer_new(CcJit *jit, const CcTrainStep *s, RtPool *pool, const 
     RtTrainer *t = llmc_xcalloc(1, sizeof *t);
     t->step = s;
     t->accumulate = s->micro->train.present ? s->micro->train.accumulate : 1;
+    if (t->accumulate < 1 || t->accumulate > INT32_MAX) {
+        llmc_err_set(err, "accumulate = %lld micro-batches: must be in [1, 2^31)", (long long)t->accumulate);
+        free(t);
+        return NULL;
+    }
     if (s->update->train.present && s->update->train.accumulate != t->accumulate) {
         llmc_err_set(err, "the micro graph accumulates %lld micro-batches but the update graph divides by %lld",
                      (long long)t->accumulate, (long long)s->update->train.accumulate);
@@ -275,9 +280,11 @@ bool rt_trainer_step(RtTrainer *t, RtBatchFn batch, void *ctx, CcStepResult *res
     double l = scalar_at(sums[t->loss_out], loss->type.dtype) / (double)t->accumulate;
     res->loss = loss->type.dtype == IR_DTYPE_F32 ? (double)(float)l : l;
     if (!rt_exec_run(t->update, t->update_in, t->update_out, err)) return false;
-    if (t->lr_out >= 0)
+    /* lr and grad_norm are the trainer's own buffers (never written back: no var has
+     * those names, else update_out would be NULL and the value is in the var) */
+    if (t->lr_out >= 0 && t->update_out[t->lr_out])
         res->lr = scalar_at(t->update_out[t->lr_out], ir_graph_node(update, update->outputs[t->lr_out].node)->type.dtype);
-    if (t->norm_out >= 0)
+    if (t->norm_out >= 0 && t->update_out[t->norm_out])
         res->grad_norm =
             scalar_at(t->update_out[t->norm_out], ir_graph_node(update, update->outputs[t->norm_out].node)->type.dtype);
     return true;

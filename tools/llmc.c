@@ -466,7 +466,9 @@ static int run(const Options *o) {
             CcTextKind kind = o->emit == EMIT_ASM ? CC_TEXT_ASM : o->no_opt ? CC_TEXT_LLVM : CC_TEXT_LLVM_OPT;
             if (!emit_kernels(&m, src.name, kind, &out, &err)) {
                 if (!err.set) llmc_err_set(&err, "kernel text failed");
-                write_output(o, &out); /* what could be generated; the exit status says it is incomplete */
+                /* what could be generated (the exit status says it is incomplete); never an
+                 * empty file over -o when nothing was */
+                if (out.len) write_output(o, &out);
             }
         } else if (o->emit == EMIT_GRAD) {
             CcGradOptions go = {.remat_layers = fwd->train.remat == IR_REMAT_LAYERS};

@@ -6,7 +6,9 @@
  *   - p = 2 p while a later kernel still reads p (s = sum(p)): copied, s from the old p;
  *   - a swap-like pair a' = a + b, b' = a - b: each reads the other's input, so at
  *     least one is copied, and both see the old values;
- *   - an output that is an input itself, and an output named twice;
+ *   - an output that is an input itself (also "seed" -> "seed", with and without a buffer
+ *     of its own), and an output named twice;
+ *   - an output named like an input of another type is never written back;
  *   - a NULL buffer for an output with no input of its name is an error;
  *   - a collective over 1 rank is a copy; over 2 ranks the build is refused.
  * Every case on 1 and 3 threads.
@@ -136,6 +138,36 @@ static void swap_case(RtPool *pool) {
     ir_graph_free(g);
 }
 
+/* "seed" passed through (an output that is its own input): a buffer of its own gets the
+ * value, NULL leaves the input as it is. An output named like an input but of another
+ * type is never written back: NULL for it is an error, not an overflow. */
+static void passthrough_case(RtPool *pool) {
+    IrGraph *g = ir_graph_new("pass");
+    IrBuilder b;
+    ir_builder_init(&b, g);
+    IrId p = ir_build_input(&b, IR_ROLE_PARAM, "p", ir_type_make(IR_DTYPE_F32, 1, (int64_t[]){4}));
+    IrId seed = ir_build_input(&b, IR_ROLE_STATE, "seed", ir_type_scalar(IR_DTYPE_I32));
+    ir_graph_add_output(g, "seed", seed);
+    ir_graph_add_output(g, "p", ir_build_unary(&b, IR_OP_NEG, ir_build_broadcast_to(&b, p, 2, (int64_t[]){8, 4})));
+    CHECK(ir_builder_ok(&b));
+    RtExec *e = build(g, pool);
+    CHECK(e != NULL);
+    if (e) {
+        float pv[4] = {1, 2, 3, 4}, pout[32];
+        int32_t sv = 1234, sout = -1;
+        void *in[2] = {pv, &sv}, *out[2] = {&sout, pout};
+        LlmcErr err = {0};
+        CHECK(rt_exec_run(e, in, out, &err));
+        CHECK(sout == 1234 && pout[31] == -4 && pout[0] == -1);
+        void *back[2] = {NULL, pout};
+        CHECK(rt_exec_run(e, in, back, &err) && sv == 1234);
+        void *bad[2] = {&sout, NULL}; /* f32[8,4] cannot go back over f32[4] */
+        CHECK(!rt_exec_run(e, in, bad, &err) && strstr(err.msg, "'p'") != NULL);
+        rt_exec_free(e);
+    }
+    ir_graph_free(g);
+}
+
 static void collective_case(RtPool *pool) {
     for (int ranks = 1; ranks <= 2; ranks++) {
         IrGraph *g = ir_graph_new("coll");
@@ -173,6 +205,7 @@ int main(void) {
         sgd_case(pools[p]);
         later_reader_case(pools[p]);
         swap_case(pools[p]);
+        passthrough_case(pools[p]);
         collective_case(pools[p]);
     }
     rt_pool_free(pools[0]);
