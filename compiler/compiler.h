@@ -463,6 +463,34 @@ bool cc_jit_add_kernel_cached(CcJit *jit, CcObjCache *cache, struct LLVMOpaqueMo
                               struct LLVMOrcOpaqueThreadSafeContext *tsctx, const char *base, void **addr,
                               bool *hit, LlmcErr *err);
 
+/* Bundles (llmc -o X.llmc, runtime/bundle.c) carry a model's compiled kernels: llmc
+ * compiles through a cache with a recorder set and collects what it hands over; llmrun
+ * installs the bundle's objects into a cache with cc_objcache_store, after checking
+ * that cc_objcache_target matches, so building the executors hits every kernel. */
+typedef struct CcObjRecord {
+    CcObjKey key;         /* the entry's key; the kernel function is "<base>_h<key hex>" */
+    const void *obj;      /* the object file the JIT linked (hit or miss alike) */
+    size_t obj_len;
+    const void *bitcode;  /* LLVM bitcode of the kernel module as keyed: prepared for the
+                             host (triple, data layout, renamed), before optimization */
+    size_t bitcode_len;   /* 0 when LLVM could not write it */
+} CcObjRecord;
+/* Called once for every object the cache links into a JIT, on a hit or a miss (not for
+ * kernels the JIT already had: stats.reused); the record's bytes live only during the
+ * call. fn NULL: no recorder (the default). */
+typedef void (*CcObjRecordFn)(void *ctx, const CcObjRecord *r);
+void cc_objcache_set_recorder(CcObjCache *c, CcObjRecordFn fn, void *ctx);
+/* Writes an entry for `key` holding object `obj` (the entry format of objcache.c's
+ * banner), atomically. The caller vouches that obj is what the key's kernel compiles to. */
+bool cc_objcache_store(CcObjCache *c, CcObjKey key, const void *obj, size_t len, LlmcErr *err);
+/* Everything but the key text that goes into a key for this JIT, as text (malloc'd):
+ *     "format <CC_OBJCACHE_FORMAT>\nllvm <x.y.z>\ntriple <t>\ncpu <name>\nfeatures <f>\n"
+ * Two JITs with the same target text key every kernel the same, so objects move between
+ * them (through a bundle) exactly when their texts are equal. */
+char *cc_objcache_target(const CcJit *jit);
+/* Adds a warning to the cache's diagnostics (cc_objcache_diags), as "path: warning: ...". */
+void cc_objcache_warn(CcObjCache *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* cc_codegen_elementwise / cc_codegen_matmul through the cache (cache NULL: the uncached
  * call, *hit false). Identical kernels share one function within a JIT. */
 bool cc_codegen_elementwise_cached(CcJit *jit, CcObjCache *cache, const IrGraph *g, const IrId *nodes,

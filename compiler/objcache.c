@@ -42,11 +42,17 @@
  * locked. A crash can leave a stray temporary; it is never read (cleaning it is left to
  * the user or a later `llmc cache clean`).
  *
+ * Recording (for bundles): with cc_objcache_set_recorder, every object linked through the
+ * cache — hit or miss — is handed to a callback with its key and the kernel module's
+ * bitcode (before optimization), so llmc can pack a model's kernels into a bundle;
+ * cc_objcache_store writes such an object back as an entry in another cache.
+ *
  * Deliberately not here: eviction or size limits, locking, sharing between machines
  * (the key has the CPU, so it would only miss), and thread safety (one thread per cache).
  */
 #include "compiler_int.h"
 
+#include <llvm-c/BitWriter.h>
 #include <llvm-c/Core.h>
 #include <llvm-c/Orc.h>
 
@@ -64,6 +70,8 @@ struct CcObjCache {
     char *dir;
     CcObjCacheStats stats;
     LlmcDiags diags;
+    CcObjRecordFn record; /* cc_objcache_set_recorder; NULL: none */
+    void *record_ctx;
 };
 
 /* --- hashing --------------------------------------------------------------------------- */
@@ -124,6 +132,19 @@ CcObjKey cc_objcache_key(const CcJit *jit, const char *triple, const char *key_t
     fnv128_str(&h, "text", num);
     fnv128_put(&h, key_text, key_len);
     return (CcObjKey){.lo = h.lo, .hi = h.hi};
+}
+
+char *cc_objcache_target(const CcJit *jit) {
+    const char *features = NULL;
+    const char *cpu = cc_jit_cpu(jit, &features);
+    unsigned major = 0, minor = 0, patch = 0;
+    LLVMGetVersion(&major, &minor, &patch);
+    char *triple = LLVMGetDefaultTargetTriple(); /* what cc_jit_new targets */
+    LlmcBuf b = {0};
+    llmc_buf_printf(&b, "format %u\nllvm %u.%u.%u\ntriple %s\ncpu %s\nfeatures %s\n", CC_OBJCACHE_FORMAT, major, minor,
+                    patch, triple, cpu, features ? features : "");
+    LLVMDisposeMessage(triple);
+    return b.data;
 }
 
 void cc_objkey_hex(CcObjKey k, char hex[33]) {
@@ -196,13 +217,17 @@ char *cc_objcache_entry_path(const CcObjCache *c, CcObjKey k) {
     return b.data;
 }
 
-static void warn(CcObjCache *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void warn(CcObjCache *c, const char *path, const char *fmt, ...) {
+void cc_objcache_warn(CcObjCache *c, const char *path, const char *fmt, ...) {
     LlmcSource src = {.name = path};
     va_list ap;
     va_start(ap, fmt);
     llmc_diag_vat(&c->diags, LLMC_SEV_WARNING, &src, 0, 0, fmt, ap);
     va_end(ap);
+}
+
+void cc_objcache_set_recorder(CcObjCache *c, CcObjRecordFn fn, void *ctx) {
+    c->record = fn;
+    c->record_ctx = ctx;
 }
 
 /* --- entries ----------------------------------------------------------------------------- */
@@ -251,6 +276,30 @@ static const char *entry_check(CcObjKey k, const unsigned char *d, size_t n) {
     return NULL;
 }
 
+bool cc_objcache_store(CcObjCache *c, CcObjKey key, const void *obj, size_t len, LlmcErr *err) {
+    char *path = cc_objcache_entry_path(c, key);
+    size_t n = 0;
+    unsigned char *entry = entry_build(key, obj, len, &n);
+    bool ok = llmc_file_write(path, entry, n, err);
+    free(entry);
+    free(path);
+    return ok;
+}
+
+/* Hands the recorder (if any) the object and the bitcode of mod (prepared, not yet
+ * optimized: the module the key was computed from). */
+static void record(CcObjCache *c, CcObjKey key, LLVMModuleRef mod, const void *obj, size_t len) {
+    if (!c->record) return;
+    LLVMMemoryBufferRef mb = LLVMWriteBitcodeToMemoryBuffer(mod);
+    CcObjRecord r = {.key = key, .obj = obj, .obj_len = len};
+    if (mb) {
+        r.bitcode = LLVMGetBufferStart(mb);
+        r.bitcode_len = LLVMGetBufferSize(mb);
+    }
+    c->record(c->record_ctx, &r);
+    if (mb) LLVMDisposeMemoryBuffer(mb);
+}
+
 /* --- adding modules --------------------------------------------------------------------------- */
 
 static bool add_with_key(CcJit *jit, CcObjCache *c, LLVMModuleRef mod, LLVMOrcThreadSafeContextRef tsctx,
@@ -266,14 +315,15 @@ static bool add_with_key(CcJit *jit, CcObjCache *c, LLVMModuleRef mod, LLVMOrcTh
         LlmcErr rerr = {0};
         if (!llmc_file_read(path, &data, &n, &rerr)) {
             /* gone since the stat: another process replaced a corrupt entry; not news */
-            if (stat(path, &st) == 0) warn(c, path, "cannot read cache entry (%s); recompiling", rerr.msg);
+            if (stat(path, &st) == 0) cc_objcache_warn(c, path, "cannot read cache entry (%s); recompiling", rerr.msg);
         } else {
             const char *why = entry_check(key, (const unsigned char *)data, n);
             if (why) {
                 corrupt = true;
-                warn(c, path, "corrupt cache entry (%s); rebuilding it", why);
+                cc_objcache_warn(c, path, "corrupt cache entry (%s); rebuilding it", why);
             } else {
                 ok = cc_jit_add_object(jit, data + ENTRY_HEADER, n - ENTRY_HEADER, hex, err);
+                if (ok) record(c, key, mod, data + ENTRY_HEADER, n - ENTRY_HEADER);
                 free(data);
                 LLVMDisposeModule(mod);
                 LLVMOrcDisposeThreadSafeContext(tsctx);
@@ -290,6 +340,7 @@ static bool add_with_key(CcJit *jit, CcObjCache *c, LLVMModuleRef mod, LLVMOrcTh
     if (hit) *hit = false;
     char *obj = NULL;
     size_t len = 0;
+    LLVMMemoryBufferRef bc = c->record ? LLVMWriteBitcodeToMemoryBuffer(mod) : NULL; /* before O3 */
     ok = cc_jit_emit_object(jit, mod, &obj, &len, err);
     LLVMDisposeModule(mod);
     LLVMOrcDisposeThreadSafeContext(tsctx);
@@ -301,12 +352,21 @@ static bool add_with_key(CcJit *jit, CcObjCache *c, LLVMModuleRef mod, LLVMOrcTh
         LlmcErr werr = {0};
         if (!llmc_file_write(path, entry, n, &werr)) {
             c->stats.store_failures++;
-            warn(c, path, "cannot store cache entry: %s", werr.msg);
+            cc_objcache_warn(c, path, "cannot store cache entry: %s", werr.msg);
             if (corrupt) unlink(path);
         }
         free(entry);
         ok = cc_jit_add_object(jit, obj, len, hex, err);
+        if (ok && c->record) {
+            CcObjRecord r = {.key = key, .obj = obj, .obj_len = len};
+            if (bc) {
+                r.bitcode = LLVMGetBufferStart(bc);
+                r.bitcode_len = LLVMGetBufferSize(bc);
+            }
+            c->record(c->record_ctx, &r);
+        }
     }
+    if (bc) LLVMDisposeMemoryBuffer(bc);
     free(obj);
     free(path);
     return ok;

@@ -144,5 +144,9 @@ typedef struct FeLowerOptions {
  * parameter). Both are verified. Diagnostics point into the .llm source (or at the -D
  * option they come from). Returns false on any error; *out is then empty. */
 bool fe_lower(const FeProgram *p, const FeLowerOptions *opt, IrModule *out, LlmcDiags *diags);
+/* fe_lower with batch = 1 and seq = 1 appended to the overrides: the module that names
+ * the architecture alone (parameter names, shapes, every op) and not the recipe, which
+ * the model hash of bundles and checkpoints is taken from (rt_model_hash of @forward). */
+bool fe_lower_architecture(const FeProgram *p, const FeLowerOptions *opt, IrModule *out, LlmcDiags *diags);
 
 #endif /* LLMC_FRONTEND_H */

@@ -1714,3 +1714,15 @@ done:
     free(L);
     return ok;
 }
+
+bool fe_lower_architecture(const FeProgram *p, const FeLowerOptions *opt, IrModule *out, LlmcDiags *diags) {
+    uint32_t n = opt ? opt->n_overrides : 0;
+    FeOverride *ov = llmc_xcalloc(n + 2, sizeof *ov);
+    if (n) memcpy(ov, opt->overrides, n * sizeof *ov);
+    ov[n] = (FeOverride){"batch", "1"};
+    ov[n + 1] = (FeOverride){"seq", "1"}; /* the last -D of a name wins */
+    FeLowerOptions lo = {ov, n + 2};
+    bool ok = fe_lower(p, &lo, out, diags);
+    free(ov);
+    return ok;
+}

@@ -36,6 +36,7 @@
 
 #include "compiler.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -91,6 +92,7 @@ struct RtExec {
     uint32_t n_early;
     void *arena;
     void **ptr;            /* [n_nodes] per run */
+    bool check_finite;     /* rt_exec_set_check_finite: stop at the first non-finite write */
     RtExecStats stats;
 };
 
@@ -455,6 +457,45 @@ void rt_exec_free(RtExec *e) {
 
 /* --- running ---------------------------------------------------------------------- */
 
+void rt_exec_set_check_finite(RtExec *e, bool on) { e->check_finite = on; }
+
+/* The index of the first nan or inf among n values of dtype dt at p, or -1. */
+static int64_t first_non_finite(const void *p, IrDtype dt, int64_t n) {
+    if (dt == IR_DTYPE_F32) {
+        for (int64_t i = 0; i < n; i++)
+            if (!isfinite(((const float *)p)[i])) return i;
+    } else if (dt == IR_DTYPE_F64) {
+        for (int64_t i = 0; i < n; i++)
+            if (!isfinite(((const double *)p)[i])) return i;
+    }
+    return -1;
+}
+
+/* After kernel k's function f: the first output element that is not finite, named by
+ * kernel, node and the node's .llm provenance (scope, file:line:col). */
+static bool check_written(const RtExec *e, uint32_t k, const ExecFn *x, LlmcErr *err) {
+    const IrGraph *g = e->g;
+    for (uint32_t b = x->call.n_bufs - x->call.n_written; b < x->call.n_bufs; b++) {
+        IrId id = x->call.bufs[b];
+        const IrNode *n = ir_graph_node(g, id);
+        int64_t at = first_non_finite(e->ptr[id], n->type.dtype, ir_type_numel(&n->type));
+        if (at < 0) continue;
+        double v = n->type.dtype == IR_DTYPE_F32 ? ((const float *)e->ptr[id])[at] : ((const double *)e->ptr[id])[at];
+        char t[IR_TYPE_STR_MAX];
+        LlmcBuf where = {0};
+        if (n->scope) llmc_buf_printf(&where, " in %s", ir_graph_str(g, n->scope));
+        if (n->loc.file)
+            llmc_buf_printf(&where, " (%s:%u:%u)", ir_graph_str(g, n->loc.file), n->loc.line, n->loc.col);
+        llmc_err_set(err, "@%s kernel %%k%u (%s, root %%%u): %%%u = %s : %s%s is %g at element %lld",
+                     ir_graph_name(g), k, cc_kernel_kind_name(e->fusion.kernels[k].kind), e->fusion.kernels[k].root,
+                     id, ir_op_name(n->op), ir_type_format(&n->type, t, sizeof t), where.data ? where.data : "", v,
+                     (long long)at);
+        llmc_buf_free(&where);
+        return false;
+    }
+    return true;
+}
+
 /* Output o is input node n itself, written back (NULL buffer) over that same input:
  * nothing to do. With a buffer of its own it is copied like any source output. */
 static bool is_self_writeback(const RtExec *e, void *const *outputs, uint32_t o, IrId n) {
@@ -511,6 +552,7 @@ bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *
             ExecFn *x = &ek->fns[f];
             for (uint32_t b = 0; b < x->call.n_bufs; b++) x->bufs[b] = e->ptr[x->call.bufs[b]];
             rt_pool_run(e->pool, (RtKernelFn)x->fn, x->bufs, x->call.items, x->call.grain);
+            if (e->check_finite && !check_written(e, k, x, err)) return false;
         }
     }
     for (uint32_t c = 0; c < e->n_late; c++) {

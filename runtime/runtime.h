@@ -10,10 +10,10 @@
  * And execution: the thread pool (static, deterministic work split), the executor (a
  * graph as JIT kernels over one arena, state written back in place), native buffers and
  * the tree-ordered accumulator, and RtTrainer (whole optimizer steps through JIT code).
+ * And training runs: token shards and the data loader, checkpoints (atomic, with a
+ * manifest), and compiled bundles (`llmc -o`), all documented in docs/formats.md.
  *
- * What comes later (see DESIGN.md section 7): loading a compiled bundle, MPI
- * collectives, token shards and data loading, the tokenizer, checkpoints (safetensors +
- * a JSON manifest) and metrics.
+ * What comes later (see DESIGN.md section 7): MPI collectives, the BPE tokenizer.
  *
  * Every reader validates what it reads and reports a bad input through LlmcErr with a
  * message that names the file and the problem; no input makes a reader crash.
@@ -149,6 +149,13 @@ void rt_json_double(RtJsonWriter *w, double v);
 void rt_json_bool(RtJsonWriter *w, bool v);
 void rt_json_null(RtJsonWriter *w);
 
+/* The checksum of llmc's files (runtime/checksum.c): 64-bit FNV-1a, written as 16 lower-
+ * case hex digits in JSON. rt_checksum_update continues a running hash (start from
+ * RT_CHECKSUM_INIT), so data can be hashed in pieces. */
+#define RT_CHECKSUM_INIT 0xcbf29ce484222325ull
+uint64_t rt_checksum(const void *data, size_t len);
+uint64_t rt_checksum_update(uint64_t h, const void *data, size_t len);
+
 /* ===================================================================================
  * safetensors
  * ===================================================================================
@@ -251,6 +258,240 @@ void rt_pool_run(RtPool *pool, RtKernelFn fn, void **bufs, int64_t n_items, int6
 void rt_pool_free(RtPool *pool);
 
 /* ===================================================================================
+ * Token shards and data (runtime/shards.c, runtime/data.c)
+ * ===================================================================================
+ * A token shard (docs/formats.md, "Token shards") is a 48-byte little-endian header —
+ *   magic "LLMTOK\0\0" | u32 version (1) | u32 id bytes (2 or 4) | u32 vocab |
+ *   u32 reserved (0) | u64 count | u64 checksum of the id bytes | u64 checksum of the
+ *   40 header bytes before it
+ * — then `count` little-endian ids, u16 when vocab <= 65536, else u32. Checksums are
+ * rt_checksum. Every id is < vocab. Data directories hold shards named *.shard. */
+
+#define RT_SHARD_MAGIC "LLMTOK\0\0" /* 8 bytes, the two NULs included */
+#define RT_SHARD_VERSION 1u
+#define RT_SHARD_HEADER_BYTES 48u
+
+/* A shard's header fields, as read (all validated when the read succeeds). */
+typedef struct RtShardHeader {
+    uint32_t version;         /* RT_SHARD_VERSION */
+    uint32_t id_bytes;        /* 2 or 4, as the vocab implies */
+    uint32_t vocab;           /* >= 1; every id is below it */
+    uint64_t count;           /* ids in the file */
+    uint64_t checksum;        /* rt_checksum of the id bytes as stored */
+    uint64_t header_checksum; /* rt_checksum of header bytes [0, 40) */
+} RtShardHeader;
+
+/* Writes ids[0..count) as a shard for vocab (>= 1) atomically (llmc_file_write: temp
+ * file, fsync, rename). An id >= vocab is rejected ("PATH: token T at position P is >=
+ * vocab V") and nothing is written. count may be 0. */
+bool rt_shard_write(const char *path, const uint32_t *ids, uint64_t count, uint32_t vocab, LlmcErr *err);
+/* Reads and validates a whole shard: magic, version, header checksum, id width (must
+ * match the vocab), reserved field, size (truncated / trailing bytes), data checksum,
+ * every id < vocab. On success *ids is a malloc'd [count] array (never NULL, free it),
+ * widened to u32. On failure *ids is NULL, *count and *vocab are 0, and err says "PATH:
+ * problem". */
+bool rt_shard_read(const char *path, uint32_t **ids, uint64_t *count, uint32_t *vocab, LlmcErr *err);
+/* The same over bytes in memory (tests, fuzzing, `llmdata info`); name is used in
+ * messages. hdr (may be NULL) receives the header fields; ids may be NULL to validate
+ * only. */
+bool rt_shard_parse(const void *bytes, size_t len, const char *name, RtShardHeader *hdr, uint32_t **ids,
+                    LlmcErr *err);
+
+/* The data loader: every shard of a directory, concatenated, split into a training and
+ * a validation part, and cut into windows of seq+1 tokens (stride seq: a window's last
+ * token is the next one's first) for next-token prediction.
+ *
+ * Split: the last ceil(val_fraction * N) of the N tokens are the validation split —
+ * but at least one window (seq+1 tokens) when val_fraction > 0, and the training split
+ * must keep at least one window too. The split therefore depends on seq (fixed for a
+ * run); rt_data_split gives the exact numbers.
+ *
+ * Order: training sample s = micro_index * batch + b of global micro-batch micro_index
+ * is in epoch e = s / W (W training windows) and reads window perm(seed, e)(s mod W),
+ * a pseudo-random permutation of [0, W) keyed by (seed, epoch) (a Feistel network with
+ * cycle walking, runtime/data.c). It is a pure function of (seed, micro_index, batch,
+ * seq) and the data: neither the number of ranks nor the order of calls changes any
+ * batch, and each epoch reads every window exactly once. Validation batches read the
+ * windows in order, unshuffled (sample s reads window s mod W_val). */
+typedef struct RtData RtData;
+
+typedef struct RtDataSplit {
+    uint64_t train_tokens, val_tokens;   /* train_tokens + val_tokens == all tokens */
+    uint64_t train_windows, val_windows; /* windows of seq+1 tokens, stride seq */
+} RtDataSplit;
+
+/* Opens every *.shard file of dir (dot-files skipped) in byte order of the names, checks
+ * each (rt_shard_read) and that its vocab <= model_vocab, and concatenates the ids.
+ * model_vocab must be in [1, 2^31) (ids become int32); val_fraction in [0, 1).
+ * Errors name the directory or the shard: a missing directory, no shards, no tokens. */
+RtData *rt_data_open(const char *dir, uint32_t model_vocab, double val_fraction, LlmcErr *err);
+/* The split for windows of seq+1 tokens; false + "DIR: too little data ..." when either
+ * split (the validation one only when val_fraction > 0) cannot hold one window. */
+bool rt_data_split(const RtData *d, int64_t seq, RtDataSplit *out, LlmcErr *err);
+/* Fills tokens and targets, both [batch, seq] row-major: row b is window w's tokens
+ * [0, seq) and targets [1, seq] (the next token), w as described above. false + message
+ * on batch or seq < 1, too little data, or sample numbers past 2^64. */
+bool rt_data_batch(RtData *d, bool validation, uint64_t seed, uint64_t micro_index, int64_t batch, int64_t seq,
+                   int32_t *tokens, int32_t *targets, LlmcErr *err);
+/* The training epoch (0-based) of the last sample of micro-batch micro_index, so the
+ * first micro-batch that repeats data reports 1 ("data repeats: epoch 2 starts at step
+ * N"). 0 when rt_data_batch would fail for these batch and seq (it reports why). */
+uint64_t rt_data_epoch(const RtData *d, uint64_t micro_index, int64_t batch, int64_t seq);
+/* Tokens in the split as cut by val_fraction alone: ceil(val_fraction * N) for
+ * validation, the rest for training. rt_data_split adds the one-window minimum. */
+uint64_t rt_data_tokens(const RtData *d, bool validation);
+uint32_t rt_data_shards(const RtData *d); /* shards read */
+void rt_data_free(RtData *d);             /* NULL is fine */
+
+/* ===================================================================================
+ * Bundles (runtime/bundle.c): the compiled model `llmc MODEL.llm -o MODEL.llmc` writes.
+ * The byte layout and every section's contents are in the banner of runtime/bundle.c
+ * and docs/formats.md ("Bundles").
+ * =================================================================================== */
+
+#define RT_BUNDLE_MAGIC "LLMCBNDL"
+#define RT_BUNDLE_VERSION 1u
+#define RT_BUNDLE_MAX_SECTIONS 64u
+#define RT_BUNDLE_NAME_MAX 32u /* a section name's bytes, its NUL included */
+
+typedef struct RtBundleSection {
+    char name[RT_BUNDLE_NAME_MAX]; /* "config.json", "module.llir", ... */
+    const unsigned char *data;     /* [size]: into the bundle's blob (read), or the
+                                      caller's bytes (write) */
+    uint64_t size;
+} RtBundleSection;
+
+typedef struct RtBundle {
+    RtBundleSection *sections; /* [n_sections] in file order; names unique */
+    uint32_t n_sections;
+    uint32_t version;
+    void *blob;                /* owns the file's bytes */
+    size_t blob_len;
+} RtBundle;
+
+/* The sections every bundle has (rt_bundle_read rejects a bundle without one). */
+extern const char *const rt_bundle_required[]; /* NULL-terminated */
+
+/* Serializes sections into *out (appending): header, table, header checksum, then the
+ * sections back to back in the given order. Asserts on bad names or more than
+ * RT_BUNDLE_MAX_SECTIONS; deterministic. */
+void rt_bundle_serialize(const RtBundleSection *sections, uint32_t n, LlmcBuf *out);
+/* Serializes and writes atomically (llmc_file_write). */
+bool rt_bundle_write(const char *path, const RtBundleSection *sections, uint32_t n, LlmcErr *err);
+/* Validates and loads: magic, version, the header checksum, the table (names, offsets,
+ * sizes, no gaps or overlaps, nothing after the last section), every section's
+ * checksum, the required sections, config.json and memplan.json as JSON objects.
+ * Every byte of a valid file is covered by a checksum, so any flipped bit is an error.
+ * Errors read "PATH: problem" (truncated, not a bundle, unsupported version, corrupt
+ * header or section, missing section). On failure *out is zeroed. */
+bool rt_bundle_read(const char *path, RtBundle *out, LlmcErr *err);
+/* The same over bytes in memory (copied); name is used in messages. */
+bool rt_bundle_parse(const void *bytes, size_t len, const char *name, RtBundle *out, LlmcErr *err);
+/* Whether bytes start like a bundle (the magic): for tools that take .llir or .llmc. */
+bool rt_bundle_sniff(const void *bytes, size_t len);
+const RtBundleSection *rt_bundle_section(const RtBundle *b, const char *name); /* NULL if none */
+void rt_bundle_free(RtBundle *b);
+
+/* module.llir parsed and verified (ir_parse_module): @forward, @init (when the model has
+ * parameters), @micro, @update. Diagnostics are named "NAME:module.llir". */
+bool rt_bundle_module(const RtBundle *b, const char *name, IrModule *out, LlmcDiags *diags);
+
+/* The blob tables of the sections "objects" and "kernels.bc": a target text
+ * (cc_objcache_target of the JIT that compiled them) and entries (key, bytes): object
+ * files for "objects", kernel-module bitcode for "kernels.bc", in compile order. */
+typedef struct RtBundleBlob {
+    uint64_t key_lo, key_hi; /* a CcObjKey */
+    const unsigned char *data;
+    uint64_t size;
+} RtBundleBlob;
+typedef struct RtBundleBlobs {
+    char *target;          /* NUL-terminated copy */
+    RtBundleBlob *items;   /* [count]; data points into the section */
+    uint32_t count;
+} RtBundleBlobs;
+void rt_bundle_blobs_serialize(const char *target, const RtBundleBlob *items, uint32_t n, LlmcBuf *out);
+/* Parses section `section` of b; false + "NAME: section 'S': problem" when malformed. */
+bool rt_bundle_blobs(const RtBundle *b, const char *section, const char *name, RtBundleBlobs *out, LlmcErr *err);
+void rt_bundle_blobs_free(RtBundleBlobs *t);
+
+/* Writes every object of the bundle into `cache` as an entry (cc_objcache_store), so an
+ * executor built with jit + cache from the bundle's @micro / @update loads every kernel
+ * (hits, no codegen). Only when the bundle's target text equals cc_objcache_target(jit)
+ * (same LLVM, CPU, features, cache format): otherwise nothing is installed, *installed
+ * is 0, a warning saying why is added to the cache's diagnostics (cc_objcache_diags), and
+ * the kernels will simply be compiled. false + message on a malformed section or a
+ * failed write. */
+typedef struct CcObjCache CcObjCache; /* compiler.h */
+typedef struct CcJit CcJit;           /* compiler.h */
+bool rt_bundle_install_objects(const RtBundle *b, const char *name, CcObjCache *cache, const CcJit *jit,
+                               uint32_t *installed, LlmcErr *err);
+
+/* The model hash of config.json: rt_checksum of the canonical .llir text (ir_print_graph)
+ * of `fwd` with its train record left out. llmc hashes the @forward graph lowered at
+ * batch = 1, seq = 1, so the hash names the architecture (parameter names, shapes and
+ * dtypes; every op, attribute and constant) and not the recipe: batch, seq and every
+ * train {} field may change under the same hash. */
+uint64_t rt_model_hash(const IrGraph *fwd);
+
+/* ===================================================================================
+ * Checkpoints (runtime/ckpt.c)
+ * ===================================================================================
+ * RUN_DIR/ckpt-<step, 8 digits>/{state.safetensors, manifest.json}, RUN_DIR/latest naming
+ * the newest; the manifest's fields and checksums are in ckpt.c's banner and
+ * docs/formats.md. Saves are atomic: a crash or a full disk never leaves a damaged
+ * checkpoint under a checkpoint's name, and never moves `latest` off a complete one. */
+
+/* One recipe entry. value is JSON text: a number ("0.001", "64") or a string literal
+ * with its quotes ("\"cosine\""); on save, a value that is neither is taken as a plain
+ * string ("cosine"). The manifest stores values canonically (numbers in shortest round-
+ * trip form, integers as integers), and load returns that canonical JSON text, strings
+ * quoted. */
+typedef struct RtKv {
+    char *key;
+    char *value;
+} RtKv;
+
+typedef struct RtCkptMeta {
+    int64_t step;         /* optimizer steps done; >= 0 */
+    uint64_t data_pos;    /* the next global micro-batch index */
+    uint64_t seed;        /* the run's seed: the RNG streams are keyed by it */
+    char model_hash[17];  /* 16 lower-case hex digits + NUL */
+    RtKv *recipe;         /* [n_recipe]: hyperparameters, global batch, seed...; keys unique */
+    uint32_t n_recipe;
+    uint32_t world_size;  /* >= 1; informational: a resume may change it */
+} RtCkptMeta;
+
+typedef struct RtCkpt {
+    RtCkptMeta meta;      /* recipe owned */
+    RtSafetensors state;  /* params and optimizer state, as saved */
+    char *dir;            /* the checkpoint folder it was read from */
+} RtCkpt;
+
+/* Saves tensors (names as given; rt_safetensors_serialize's rules) and meta as
+ * RUN_DIR/ckpt-<step> (created with its parents; one of the same step is replaced),
+ * points RUN_DIR/latest at it, then removes the oldest other checkpoints so that `keep`
+ * remain counting this one (keep = 0 keeps all; the one just written always stays, the
+ * others go by descending step) and leftovers of killed saves. Every file and folder is
+ * fsync'd before it is renamed into place. On failure (disk full, I/O error, a failed
+ * rename: "PATH: problem: errno text") nothing previously saved is changed and the
+ * temporary folder is removed. */
+bool rt_ckpt_save(const char *run_dir, const RtCkptMeta *meta, const RtTensor *tensors, uint32_t n,
+                  uint32_t keep, LlmcErr *err);
+/* path: a RUN_DIR (follows `latest`) or a checkpoint folder. Validates the manifest
+ * (format, version, its own checksum, every field and type), the state file's size and
+ * checksum, then reads it (rt_safetensors_read). On failure *out is zeroed and err says
+ * "PATH: problem". Free with rt_ckpt_free (a zeroed RtCkpt is fine). */
+bool rt_ckpt_load(const char *path, RtCkpt *out, LlmcErr *err);
+void rt_ckpt_free(RtCkpt *c);
+/* false + "DIR: checkpoint is of another model (hash X, this model Y)" on a mismatch. */
+bool rt_ckpt_check_model(const RtCkpt *c, const char *model_hash, LlmcErr *err);
+/* Compares the recipe saved in a with the current one (canonical values, so "1e-3"
+ * equals "0.001"). Appends one line per difference to msg (may be NULL):
+ * "lr: 0.001 -> 0.002", "warmup: (not set) -> 100", "clip: 1 -> (not set)"; saved keys
+ * first in saved order, then added ones. Returns the number of differences. */
+uint32_t rt_ckpt_recipe_diff(const RtCkptMeta *a, const RtKv *now, uint32_t n, LlmcBuf *msg);
+
+/* ===================================================================================
  * Native buffers (runtime/native.c): dense float / double / int32_t arrays, as kernels
  * read and write them, and the interpreter's values.
  * =================================================================================== */
@@ -299,6 +540,10 @@ void rt_exec_free(RtExec *e);
  * params, moments, step).
  * Buffers must not overlap one another. false + message on a missing buffer. */
 bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *err);
+/* Debugging aid (llmrun --debug-nan): after every kernel function, scan what it wrote;
+ * the first nan or inf stops the run with an error naming the kernel, the IR node and
+ * its .llm provenance. Costs a pass over every output. */
+void rt_exec_set_check_finite(RtExec *e, bool on);
 const CcFusion *rt_exec_fusion(const RtExec *e);
 const CcMemPlan *rt_exec_memplan(const RtExec *e);
 const IrGraph *rt_exec_graph(const RtExec *e);
@@ -315,7 +560,8 @@ typedef struct CcStepResult CcStepResult;
 typedef bool (*RtBatchFn)(void *ctx, uint32_t micro_index, const char *input, IrValue *out, LlmcErr *err);
 typedef struct RtTrainer RtTrainer;
 /* Copies vars (params, optimizer state, hp.*: every non-data input of both graphs, e.g.
- * @init's params plus cc_train_state_new) into native buffers and compiles both graphs.
+ * @init's params plus cc_train_state_new) into native buffers (a value with no data
+ * starts as zeros: fill it through rt_trainer_var_data) and compiles both graphs.
  * s, jit and pool must outlive the trainer. NULL + message on failure. */
 RtTrainer *rt_trainer_new(CcJit *jit, const CcTrainStep *s, RtPool *pool, const CcVar *vars, uint32_t n_vars,
                           LlmcErr *err);
@@ -323,8 +569,18 @@ void rt_trainer_free(RtTrainer *t);
 /* One optimizer step (batch: the micro graph's data inputs, as for cc_step_interp). On
  * failure the vars may hold a partial step. */
 bool rt_trainer_step(RtTrainer *t, RtBatchFn batch, void *ctx, CcStepResult *res, LlmcErr *err);
+/* The last step's tree-ordered sum of scalar micro output `name` over its micro-batches
+ * ("loss", "moe_dropped_tokens"); false if there is no such scalar output. */
+bool rt_trainer_micro_output(const RtTrainer *t, const char *name, double *value);
 /* Var `name`'s current value as an interpreter value (allocated); false if unknown. */
 bool rt_trainer_var(const RtTrainer *t, const char *name, IrValue *out);
 const RtExec *rt_trainer_exec(const RtTrainer *t, bool update);
+/* The vars in the order given to rt_trainer_new, and var `name`'s native buffer (the
+ * very bytes the next step reads: checkpoints read and restore them here); NULL if
+ * unknown. *type (may be NULL) gets its type. */
+void rt_trainer_set_check_finite(RtTrainer *t, bool on); /* rt_exec_set_check_finite on both */
+uint32_t rt_trainer_n_vars(const RtTrainer *t);
+const char *rt_trainer_var_name(const RtTrainer *t, uint32_t i);
+void *rt_trainer_var_data(const RtTrainer *t, const char *name, IrType *type);
 
 #endif /* LLMC_RUNTIME_H */

@@ -176,8 +176,9 @@ RtTrainer *rt_trainer_new(CcJit *jit, const CcTrainStep *s, RtPool *pool, const 
     }
     t->vars = llmc_xcalloc(n_vars ? n_vars : 1, sizeof *t->vars);
     t->n_vars = n_vars;
-    for (uint32_t i = 0; i < n_vars; i++)
-        t->vars[i] = (Var){vars[i].name, vars[i].value.type, rt_native_from_value(&vars[i].value)};
+    for (uint32_t i = 0; i < n_vars; i++) /* a value without data starts as zeros */
+        t->vars[i] = (Var){vars[i].name, vars[i].value.type,
+                           vars[i].value.data ? rt_native_from_value(&vars[i].value) : alloc_for(&vars[i].value.type)};
     if (!bind_micro(t, err) || !bind_update(t, err) || !(t->micro = rt_exec_new(jit, s->micro, pool, err)) ||
         !(t->update = rt_exec_new(jit, s->update, pool, err))) {
         rt_trainer_free(t);
@@ -290,6 +291,16 @@ bool rt_trainer_step(RtTrainer *t, RtBatchFn batch, void *ctx, CcStepResult *res
     return true;
 }
 
+bool rt_trainer_micro_output(const RtTrainer *t, const char *name, double *value) {
+    const IrGraph *g = t->step->micro;
+    int32_t o = output_index(g, name);
+    if (o < 0) return false;
+    const IrNode *n = ir_graph_node(g, g->outputs[o].node);
+    if (n->type.rank != 0) return false;
+    *value = scalar_at(t->accumulate == 1 ? t->micro_out[o] : t->micro_sum[o], n->type.dtype);
+    return true;
+}
+
 bool rt_trainer_var(const RtTrainer *t, const char *name, IrValue *out) {
     Var *v = find_var(t, name);
     if (!v) return false;
@@ -298,3 +309,19 @@ bool rt_trainer_var(const RtTrainer *t, const char *name, IrValue *out) {
 }
 
 const RtExec *rt_trainer_exec(const RtTrainer *t, bool update) { return update ? t->update : t->micro; }
+
+uint32_t rt_trainer_n_vars(const RtTrainer *t) { return t->n_vars; }
+
+const char *rt_trainer_var_name(const RtTrainer *t, uint32_t i) { return i < t->n_vars ? t->vars[i].name : NULL; }
+
+void *rt_trainer_var_data(const RtTrainer *t, const char *name, IrType *type) {
+    Var *v = find_var(t, name);
+    if (!v) return NULL;
+    if (type) *type = v->type;
+    return v->buf;
+}
+
+void rt_trainer_set_check_finite(RtTrainer *t, bool on) {
+    rt_exec_set_check_finite(t->micro, on);
+    rt_exec_set_check_finite(t->update, on);
+}

@@ -4,18 +4,22 @@
  *   llmc MODEL.llm --emit=STAGE       print a stage: ast, forward, init, grad, train, ...
  *   llmc MODEL.llm --emit=llvm|asm    every kernel of the training step as LLVM IR / host asm
  *   llmc MODEL.llm --stats            parameters by group, FLOPs per token, activations
+ *   llmc MODEL.llm -o MODEL.llmc      compile everything into a bundle, print a report
  *   -D NAME=VALUE                     override a top-level config value (repeatable)
  *
  * Exit codes: 0 success, 1 bad input (file, syntax, model errors), 2 bad usage.
- * Later stages (bundles) arrive with the runtime issues. This file only handles arguments
- * and output; the work is in frontend/, compiler/ and ir/.
+ * This file only handles arguments and output; the work is in frontend/, compiler/, ir/
+ * and runtime/ (the bundle format: runtime/bundle.c).
  */
 #include "compiler.h"
 #include "frontend.h"
 #include "ir.h"
+#include "runtime.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 enum { EXIT_OK = 0, EXIT_BAD_INPUT = 1, EXIT_USAGE = 2 };
 
@@ -42,7 +46,13 @@ static const char *const usage_text =
     "                      training-graph sizes before and after simplification\n"
     "  -D NAME=VALUE       override a top-level assignment of the model or train\n"
     "                      block, e.g. -D dim=128 -D layers=2 (repeatable)\n"
-    "  -o FILE             write the emitted text to FILE instead of stdout\n"
+    "  -o FILE             with --emit: write the emitted text to FILE instead of stdout;\n"
+    "                      alone: compile everything (train step, fusion, memory plan,\n"
+    "                      every kernel for this CPU) into the bundle FILE (MODEL.llmc,\n"
+    "                      for llmrun and llmir) and print a compile report\n"
+    "  --no-cache          with -o FILE.llmc: compile every kernel afresh (a private\n"
+    "                      temporary object cache) instead of through the user's cache\n"
+    "                      ($LLMC_CACHE_DIR, else ~/.cache/llmc)\n"
     "  -h, --help          this text\n"
     "  --version           version\n"
     "\n"
@@ -63,7 +73,7 @@ typedef enum Emit {
 typedef struct Options {
     const char *path;
     const char *out;
-    bool check, stats, no_opt;
+    bool check, stats, no_opt, no_cache;
     Emit emit;
     FeOverride *overrides;
     uint32_t n_overrides;
@@ -120,6 +130,8 @@ static int parse_args(int argc, char **argv, Options *o) {
                                    s);
         } else if (strcmp(a, "--no-opt") == 0) {
             o->no_opt = true;
+        } else if (strcmp(a, "--no-cache") == 0) {
+            o->no_cache = true;
         } else if (strcmp(a, "-D") == 0) {
             if (i + 1 >= argc) return usage_error("%s needs NAME=VALUE", a);
             int st = add_override(o, argv[++i]);
@@ -142,6 +154,7 @@ static int parse_args(int argc, char **argv, Options *o) {
     int modes = o->check + o->stats + (o->emit != EMIT_NONE);
     if (modes > 1) return usage_error("%s", "choose one of --check, --emit, --stats");
     if (o->no_opt && o->emit != EMIT_LLVM) return usage_error("%s", "--no-opt goes with --emit=llvm");
+    if (o->no_cache && (modes || !o->out)) return usage_error("%s", "--no-cache goes with -o FILE.llmc");
     return EXIT_OK;
 }
 
@@ -437,12 +450,416 @@ static bool emit_kernels(const IrModule *m, const char *file, CcTextKind kind, L
     return ok;
 }
 
+/* --- bundle (-o FILE without --emit) ------------------------------------------------- */
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* What the object cache hands over while the kernels compile (cc_objcache_set_recorder):
+ * owned copies of each distinct kernel's object and bitcode, in compile order. */
+typedef struct Recorded {
+    RtBundleBlob *objs, *bcs; /* [n]; data malloc'd */
+    uint32_t n, cap;
+} Recorded;
+
+static void *copy_bytes(const void *p, size_t n) {
+    void *q = llmc_xmalloc(n ? n : 1);
+    if (n) memcpy(q, p, n);
+    return q;
+}
+
+static void on_record(void *ctx, const CcObjRecord *r) {
+    Recorded *rec = ctx;
+    if (rec->n == rec->cap) {
+        rec->cap = rec->cap ? 2 * rec->cap : 64;
+        rec->objs = llmc_xrealloc(rec->objs, rec->cap * sizeof *rec->objs);
+        rec->bcs = llmc_xrealloc(rec->bcs, rec->cap * sizeof *rec->bcs);
+    }
+    rec->objs[rec->n] = (RtBundleBlob){r->key.lo, r->key.hi, copy_bytes(r->obj, r->obj_len), r->obj_len};
+    rec->bcs[rec->n] = (RtBundleBlob){r->key.lo, r->key.hi, copy_bytes(r->bitcode, r->bitcode_len), r->bitcode_len};
+    rec->n++;
+}
+
+static void recorded_free(Recorded *rec) {
+    for (uint32_t i = 0; i < rec->n; i++) {
+        free((void *)rec->objs[i].data);
+        free((void *)rec->bcs[i].data);
+    }
+    free(rec->objs);
+    free(rec->bcs);
+}
+
+/* One compiled graph of the step: its fusion and memory plan. */
+typedef struct Planned {
+    const IrGraph *g;
+    CcFusion fusion;
+    CcMemPlan plan;
+    bool fused, planned;
+    uint32_t functions;
+} Planned;
+
+/* Sums of the report. */
+typedef struct Report {
+    uint64_t params, param_bytes, grad_bytes, state_bytes, act_micro, act_update;
+    double flops_step;
+    int64_t tokens_step;
+    uint32_t kernels[2], functions;
+    double t_frontend, t_step, t_fuse, t_llvm;
+    uint64_t hash;
+    CcObjCacheStats cache;
+} Report;
+
+/* The value of line "KEY value" of a cc_objcache_target text (malloc'd; "" if absent). */
+static char *target_field(const char *target, const char *key) {
+    size_t kl = strlen(key);
+    for (const char *p = target; p && *p;) {
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n > kl && strncmp(p, key, kl) == 0 && p[kl] == ' ') {
+            char *v = llmc_xmalloc(n - kl);
+            memcpy(v, p + kl + 1, n - kl - 1);
+            v[n - kl - 1] = 0;
+            return v;
+        }
+        p = e ? e + 1 : NULL;
+    }
+    return llmc_xstrdup("");
+}
+
+static void json_str_field(RtJsonWriter *w, const char *key, const char *value) {
+    rt_json_key(w, key);
+    rt_json_string(w, value);
+}
+static void json_int_field(RtJsonWriter *w, const char *key, int64_t value) {
+    rt_json_key(w, key);
+    rt_json_int(w, value);
+}
+
+/* The train record, field by field from its schema (so a new field needs no edit here). */
+static void json_train(RtJsonWriter *w, const IrGraph *g) {
+    const IrAttrSchema *sc = ir_train_schema();
+    const char *base = (const char *)&g->train;
+    rt_json_begin_object(w);
+    for (uint32_t i = 0; i < sc->count; i++) {
+        const IrAttrField *f = &sc->fields[i];
+        const char *p = base + f->offset;
+        rt_json_key(w, f->name);
+        switch (f->kind) {
+        case IR_ATTR_INT: {
+            int64_t v;
+            memcpy(&v, p, sizeof v);
+            rt_json_int(w, v);
+            break;
+        }
+        case IR_ATTR_BOOL: {
+            bool v;
+            memcpy(&v, p, sizeof v);
+            rt_json_bool(w, v);
+            break;
+        }
+        case IR_ATTR_FLOAT: {
+            double v;
+            memcpy(&v, p, sizeof v);
+            rt_json_double(w, v);
+            break;
+        }
+        case IR_ATTR_ENUM: {
+            int v;
+            memcpy(&v, p, sizeof v);
+            rt_json_string(w, v >= 0 && f->enum_names ? f->enum_names[v] : "?");
+            break;
+        }
+        case IR_ATTR_STRING: {
+            uint32_t v;
+            memcpy(&v, p, sizeof v);
+            rt_json_string(w, ir_graph_str(g, v));
+            break;
+        }
+        case IR_ATTR_INVALID:
+        case IR_ATTR_INTS:
+        case IR_ATTR_DATA:
+        case IR_ATTR_COUNT: rt_json_null(w); break;
+        }
+    }
+    rt_json_end_object(w);
+}
+
+static void build_config(LlmcBuf *out, const char *src_name, const IrGraph *fwd, const Report *r,
+                         const char *target) {
+    RtJsonWriter w;
+    rt_json_writer_init(&w, out, RT_JSON_PRETTY);
+    rt_json_begin_object(&w);
+    json_str_field(&w, "format", "llmc-bundle");
+    json_str_field(&w, "model", ir_graph_str(fwd, fwd->train.model));
+    json_str_field(&w, "source", src_name);
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)r->hash);
+    json_str_field(&w, "model_hash", hex);
+    rt_json_key(&w, "train");
+    json_train(&w, fwd);
+    json_int_field(&w, "tokens_per_step", r->tokens_step);
+    json_int_field(&w, "parameters", (int64_t)r->params);
+    rt_json_key(&w, "flops_per_step");
+    rt_json_double(&w, r->flops_step);
+    rt_json_key(&w, "memory");
+    rt_json_begin_object(&w);
+    json_int_field(&w, "params", (int64_t)r->param_bytes);
+    json_int_field(&w, "grads", (int64_t)r->grad_bytes);
+    json_int_field(&w, "optimizer_state", (int64_t)r->state_bytes);
+    json_int_field(&w, "activations_micro", (int64_t)r->act_micro);
+    json_int_field(&w, "activations_update", (int64_t)r->act_update);
+    json_int_field(&w, "total",
+                   (int64_t)(r->param_bytes + r->grad_bytes + r->state_bytes + r->act_micro + r->act_update));
+    rt_json_end_object(&w);
+    rt_json_key(&w, "kernels");
+    rt_json_begin_object(&w);
+    json_int_field(&w, "micro", r->kernels[0]);
+    json_int_field(&w, "update", r->kernels[1]);
+    json_int_field(&w, "functions", r->functions);
+    rt_json_end_object(&w);
+    rt_json_key(&w, "target");
+    rt_json_begin_object(&w);
+    static const char *const keys[] = {"llvm", "triple", "cpu", "features"};
+    for (int i = 0; i < 4; i++) {
+        char *v = target_field(target, keys[i]);
+        json_str_field(&w, keys[i], v);
+        free(v);
+    }
+    rt_json_end_object(&w);
+    rt_json_end_object(&w);
+    llmc_buf_putc(out, '\n');
+}
+
+static void build_memplan(LlmcBuf *out, const Planned *pl, uint32_t n) {
+    RtJsonWriter w;
+    rt_json_writer_init(&w, out, RT_JSON_COMPACT);
+    rt_json_begin_object(&w);
+    rt_json_key(&w, "graphs");
+    rt_json_begin_array(&w);
+    for (uint32_t i = 0; i < n; i++) {
+        const CcMemPlan *p = &pl[i].plan;
+        rt_json_begin_object(&w);
+        json_str_field(&w, "name", ir_graph_name(pl[i].g));
+        json_int_field(&w, "kernels", pl[i].fusion.n_kernels);
+        json_int_field(&w, "functions", pl[i].functions);
+        json_int_field(&w, "peak_bytes", (int64_t)p->peak_bytes);
+        json_int_field(&w, "total_bytes", (int64_t)p->total_bytes);
+        rt_json_key(&w, "buffers"); /* [node id, offset, size] per arena buffer */
+        rt_json_begin_array(&w);
+        for (uint32_t id = 0; id < p->n_nodes; id++) {
+            if (p->offset[id] == CC_MEMPLAN_NONE) continue;
+            rt_json_begin_array(&w);
+            rt_json_int(&w, id);
+            rt_json_int(&w, (int64_t)p->offset[id]);
+            rt_json_int(&w, (int64_t)p->size[id]);
+            rt_json_end_array(&w);
+        }
+        rt_json_end_array(&w);
+        rt_json_end_object(&w);
+    }
+    rt_json_end_array(&w);
+    rt_json_end_object(&w);
+    llmc_buf_putc(out, '\n');
+}
+
+static uint64_t role_bytes(const IrGraph *g, IrRole role, uint64_t *numel) {
+    uint64_t b = 0;
+    for (IrId id = 0; id < g->n_nodes; id++) {
+        const IrNode *n = &g->nodes[id];
+        if (n->op != IR_OP_INPUT || n->attrs.input.role != role) continue;
+        b += ir_type_bytes(&n->type);
+        if (numel) *numel += (uint64_t)ir_type_numel(&n->type);
+    }
+    return b;
+}
+
+/* The model hash (rt_model_hash) of @forward lowered again at batch = 1, seq = 1 (so the
+ * recipe does not change it); false when that lowering fails. */
+static bool model_hash(const FeProgram *p, const Options *o, uint64_t *hash) {
+    FeLowerOptions lo = {o->overrides, o->n_overrides};
+    IrModule m = {0};
+    LlmcDiags d = {0};
+    bool ok = fe_lower_architecture(p, &lo, &m, &d) && m.n_graphs > 0;
+    if (ok) *hash = rt_model_hash(m.graphs[0]);
+    ir_module_free(&m);
+    llmc_diags_free(&d);
+    return ok;
+}
+
+static void print_bytes_line(const char *label, uint64_t b, const char *extra) {
+    printf("  %-18s %10.2f MiB  %14llu bytes%s\n", label, (double)b / 1048576.0, (unsigned long long)b, extra);
+}
+
+static void print_report(const Options *o, const char *src_name, const IrGraph *fwd, const Report *r,
+                         size_t file_bytes, uint32_t objects, const char *cpu) {
+    const IrTrainConfig *t = &fwd->train;
+    printf("llmc: wrote %s (%.2f MiB) from %s\n", o->out, (double)file_bytes / 1048576.0, src_name);
+    printf("model              %s, hash %016llx\n", ir_graph_str(fwd, t->model), (unsigned long long)r->hash);
+    printf("parameters         %llu\n", (unsigned long long)r->params);
+    printf("tokens per step    %lld (batch %lld x seq %lld x accumulate %lld)\n", (long long)r->tokens_step,
+           (long long)t->batch, (long long)t->seq, (long long)t->accumulate);
+    printf("FLOPs per step     %.4g (%.4g per token)\n", r->flops_step,
+           r->flops_step / (double)(r->tokens_step ? r->tokens_step : 1));
+    uint64_t act = r->act_micro + r->act_update;
+    printf("peak memory        %.2f MiB\n",
+           (double)(r->param_bytes + r->grad_bytes + r->state_bytes + act) / 1048576.0);
+    print_bytes_line("params", r->param_bytes, "");
+    print_bytes_line("grads", r->grad_bytes, "");
+    print_bytes_line("optimizer state", r->state_bytes, "");
+    char extra[128];
+    snprintf(extra, sizeof extra, "  (arena: @micro %llu, @update %llu)", (unsigned long long)r->act_micro,
+             (unsigned long long)r->act_update);
+    print_bytes_line("activations arena", act, extra);
+    printf("kernels            %u (@micro %u, @update %u): %u functions, %u distinct objects for %s\n",
+           r->kernels[0] + r->kernels[1], r->kernels[0], r->kernels[1], r->functions, objects, cpu);
+    printf("object cache       %llu hits, %llu misses%s\n", (unsigned long long)r->cache.hits,
+           (unsigned long long)r->cache.misses, o->no_cache ? " (private, --no-cache)" : "");
+    double total = r->t_frontend + r->t_step + r->t_fuse + r->t_llvm;
+    printf("compile time       %10.1f ms\n", total);
+    printf("  %-18s %10.1f ms\n", "frontend", r->t_frontend);
+    printf("  %-18s %10.1f ms\n", "train step", r->t_step);
+    printf("  %-18s %10.1f ms\n", "fusion + memplan", r->t_fuse);
+    printf("  %-18s %10.1f ms\n", "LLVM codegen", r->t_llvm);
+}
+
+/* Removes a private cache directory's entries (those recorded) and the directory. */
+static void private_cache_remove(CcObjCache *c, const Recorded *rec) {
+    for (uint32_t i = 0; i < rec->n; i++) {
+        char *path = cc_objcache_entry_path(c, (CcObjKey){rec->objs[i].key_lo, rec->objs[i].key_hi});
+        unlink(path);
+        free(path);
+    }
+    rmdir(cc_objcache_dir(c));
+}
+
+/* Compiles m (lowered from p) into the bundle o->out and prints the report. */
+static bool write_bundle(const Options *o, const char *src_name, const FeProgram *p, const IrModule *m,
+                         double t_frontend, LlmcErr *err) {
+    const IrGraph *fwd = m->graphs[0], *init = m->n_graphs > 1 ? m->graphs[1] : NULL;
+    Report r = {.t_frontend = t_frontend};
+    if (!model_hash(p, o, &r.hash)) r.hash = rt_model_hash(fwd); /* documented fallback */
+    double t0 = now_ms();
+    CcTrainStep step = {0};
+    if (!cc_train_step_build(m, &step, err)) return false;
+    r.t_step = now_ms() - t0;
+
+    t0 = now_ms();
+    Planned pl[2] = {{.g = step.micro}, {.g = step.update}};
+    bool ok = true;
+    for (int i = 0; i < 2 && ok; i++) {
+        ok = (pl[i].fused = cc_fuse(pl[i].g, &pl[i].fusion, err)) &&
+             (pl[i].planned = cc_memplan(&pl[i].fusion, &pl[i].plan, err));
+        if (ok)
+            for (uint32_t k = 0; k < pl[i].fusion.n_kernels; k++)
+                pl[i].functions += cc_kernel_functions(&pl[i].fusion.kernels[k]);
+    }
+    r.t_fuse = now_ms() - t0;
+
+    t0 = now_ms();
+    CcJit *jit = ok ? cc_jit_new(err) : NULL;
+    CcObjCache *cache = NULL;
+    char tmpdir[] = "/tmp/llmc-bundle-XXXXXX";
+    if (jit) {
+        if (o->no_cache && !mkdtemp(tmpdir)) {
+            llmc_err_set(err, "%s: cannot create a temporary directory", tmpdir);
+        } else {
+            cache = cc_objcache_open(o->no_cache ? tmpdir : NULL, err);
+        }
+    }
+    ok = cache != NULL;
+    Recorded rec = {0};
+    if (ok) {
+        cc_objcache_set_recorder(cache, on_record, &rec);
+        cc_jit_set_cache(jit, cache);
+    }
+    for (int i = 0; i < 2 && ok; i++)
+        for (uint32_t k = 0; k < pl[i].fusion.n_kernels && ok; k++) {
+            const CcKernel *kn = &pl[i].fusion.kernels[k];
+            for (uint32_t f = 0; f < cc_kernel_functions(kn) && ok; f++) {
+                CcKernelFn fn;
+                LlmcErr ke = {0};
+                ok = cc_codegen_kernel(jit, pl[i].g, kn, f, &fn, &ke);
+                if (!ok)
+                    llmc_err_set(err, "@%s kernel %%k%u (%s, root %%%u): %s", ir_graph_name(pl[i].g), k,
+                                 cc_kernel_kind_name(kn->kind), kn->root, ke.msg);
+            }
+        }
+    r.t_llvm = now_ms() - t0;
+
+    if (ok) {
+        uint64_t state_update = role_bytes(step.update, IR_ROLE_STATE, NULL);
+        r.param_bytes = role_bytes(fwd, IR_ROLE_PARAM, &r.params);
+        r.grad_bytes = r.param_bytes;
+        r.state_bytes = state_update;
+        r.act_micro = pl[0].plan.peak_bytes;
+        r.act_update = pl[1].plan.peak_bytes;
+        IrStats sm, su;
+        ir_graph_stats(step.micro, &sm);
+        ir_graph_stats(step.update, &su);
+        const IrTrainConfig *t = &fwd->train;
+        r.flops_step = sm.flops * (double)t->accumulate + su.flops;
+        r.tokens_step = t->batch * t->seq * t->accumulate;
+        r.kernels[0] = pl[0].fusion.n_kernels;
+        r.kernels[1] = pl[1].fusion.n_kernels;
+        r.functions = pl[0].functions + pl[1].functions;
+        r.cache = cc_objcache_stats(cache);
+
+        char *target = cc_objcache_target(jit);
+        LlmcBuf config = {0}, module = {0}, memplan = {0}, bc = {0}, objs = {0};
+        build_config(&config, src_name, fwd, &r, target);
+        const IrGraph *graphs[4] = {fwd, init, step.micro, step.update};
+        for (int i = 0; i < 4; i++)
+            if (graphs[i]) {
+                if (module.len) llmc_buf_putc(&module, '\n');
+                ir_print_graph(graphs[i], &module);
+            }
+        build_memplan(&memplan, pl, 2);
+        rt_bundle_blobs_serialize(target, rec.bcs, rec.n, &bc);
+        rt_bundle_blobs_serialize(target, rec.objs, rec.n, &objs);
+        RtBundleSection sec[5] = {
+            {"config.json", (const unsigned char *)config.data, config.len},
+            {"module.llir", (const unsigned char *)module.data, module.len},
+            {"memplan.json", (const unsigned char *)memplan.data, memplan.len},
+            {"kernels.bc", (const unsigned char *)bc.data, bc.len},
+            {"objects", (const unsigned char *)objs.data, objs.len},
+        };
+        LlmcBuf file = {0};
+        rt_bundle_serialize(sec, 5, &file);
+        ok = llmc_file_write(o->out, file.data, file.len, err);
+        if (ok) print_report(o, src_name, fwd, &r, file.len, rec.n, cc_jit_cpu(jit, NULL));
+        llmc_buf_free(&file);
+        llmc_buf_free(&config);
+        llmc_buf_free(&module);
+        llmc_buf_free(&memplan);
+        llmc_buf_free(&bc);
+        llmc_buf_free(&objs);
+        free(target);
+    }
+    if (cache) {
+        llmc_diags_print(cc_objcache_diags(cache), stderr);
+        if (o->no_cache) private_cache_remove(cache, &rec);
+    }
+    recorded_free(&rec);
+    cc_objcache_free(cache);
+    cc_jit_free(jit);
+    for (int i = 0; i < 2; i++) {
+        if (pl[i].planned) cc_memplan_free(&pl[i].plan);
+        if (pl[i].fused) cc_fusion_free(&pl[i].fusion);
+    }
+    cc_train_step_free(&step);
+    return ok;
+}
+
 /* --- main ---------------------------------------------------------------------------- */
 
 static int run(const Options *o) {
     char *text = NULL;
     size_t len = 0;
     if (!read_source(o->path, &text, &len)) return EXIT_BAD_INPUT;
+    double t_start = now_ms();
     LlmcSource src = {strcmp(o->path, "-") == 0 ? "<stdin>" : o->path, text, len};
     LlmcDiags diags = {0};
     int status = EXIT_BAD_INPUT;
@@ -516,6 +933,10 @@ static int run(const Options *o) {
     } else if (o->stats) {
         print_stats(fwd);
         status = print_train_stats(&m) ? EXIT_OK : EXIT_BAD_INPUT;
+    } else if (o->out && !o->check) {
+        LlmcErr err = {0};
+        if (write_bundle(o, src.name, p, &m, now_ms() - t_start, &err)) status = EXIT_OK;
+        else fprintf(stderr, "llmc: %s: %s\n", src.name, err.msg);
     } else {
         if (!o->check) printf("%s: ok (%u forward nodes)\n", src.name, fwd->n_nodes);
         status = EXIT_OK;

@@ -6,6 +6,7 @@
  *   llmir stats F.llir     op histogram, FLOPs, params, bytes
  *   llmir run F.llir ...   interpret with the reference interpreter
  *   llmir opt F.llir --passes=a,b,c [--stats]   run compiler passes, print the result
+ * Every command also takes a bundle (llmc -o F.llmc) and works on the IR inside it.
  *
  * Exit codes: 0 success, 1 bad input (file, parse, verify, run, a pass refusing its
  * input), 2 bad usage, 3 internal error (a pass produced a graph that does not verify).
@@ -27,7 +28,8 @@ enum { EXIT_OK = 0, EXIT_BAD_INPUT = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
 static const char *const usage_text =
     "usage: llmir COMMAND FILE.llir [options]\n"
     "\n"
-    "Reads a .llir file (the llmc tensor IR; '-' reads stdin), verifies it and:\n"
+    "Reads a .llir file (the llmc tensor IR; '-' reads stdin) or the IR inside a bundle\n"
+    "(llmc -o F.llmc), verifies it and:\n"
     "  print   prints it canonically (print(parse(print(g))) is byte-identical)\n"
     "  check   reports diagnostics only; exit status 1 if there are errors\n"
     "  dot     prints one graph as Graphviz: llmir dot g.llir | dot -Tsvg > g.svg\n"
@@ -101,7 +103,8 @@ static bool read_stdin(char **data, size_t *len) {
     return !ferror(stdin);
 }
 
-/* Parses and verifies; prints diagnostics. Returns false on any error. */
+/* Parses and verifies; prints diagnostics. Returns false on any error. A bundle (its
+ * magic) is validated whole (runtime/bundle.c) and its module.llir section is read. */
 static bool load_module(const char *path, IrModule *m) {
     char *text = NULL;
     size_t len = 0;
@@ -119,7 +122,16 @@ static bool load_module(const char *path, IrModule *m) {
     }
     LlmcSource src = {path, text, len};
     LlmcDiags diags = {0};
-    bool ok = ir_parse_module(&src, m, &diags);
+    bool ok;
+    if (rt_bundle_sniff(text, len)) { /* a bundle (llmc -o X.llmc): the IR inside it */
+        RtBundle b;
+        ok = rt_bundle_parse(text, len, path, &b, &err);
+        if (!ok) fprintf(stderr, "llmir: %s\n", err.msg);
+        else ok = rt_bundle_module(&b, path, m, &diags);
+        rt_bundle_free(&b);
+    } else {
+        ok = ir_parse_module(&src, m, &diags);
+    }
     llmc_diags_print(&diags, stderr);
     if (!ok && diags.errors) fprintf(stderr, "%u error%s\n", diags.errors, diags.errors == 1 ? "" : "s");
     llmc_diags_free(&diags);
