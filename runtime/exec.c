@@ -459,26 +459,28 @@ void rt_exec_free(RtExec *e) {
 
 void rt_exec_set_check_finite(RtExec *e, bool on) { e->check_finite = on; }
 
-/* The index of the first nan or inf among n values of dtype dt at p, or -1. */
-static int64_t first_non_finite(const void *p, IrDtype dt, int64_t n) {
+/* The index of the first nan among n values of dtype dt at p, or -1. Infinities are
+ * not flagged: attention masks fill scores with -inf on purpose, and an overflow that
+ * matters turns into a nan (inf - inf, 0 * inf) a kernel or two later. */
+static int64_t first_nan(const void *p, IrDtype dt, int64_t n) {
     if (dt == IR_DTYPE_F32) {
         for (int64_t i = 0; i < n; i++)
-            if (!isfinite(((const float *)p)[i])) return i;
+            if (isnan(((const float *)p)[i])) return i;
     } else if (dt == IR_DTYPE_F64) {
         for (int64_t i = 0; i < n; i++)
-            if (!isfinite(((const double *)p)[i])) return i;
+            if (isnan(((const double *)p)[i])) return i;
     }
     return -1;
 }
 
-/* After kernel k's function f: the first output element that is not finite, named by
+/* After kernel k's function f: the first output element that is nan, named by
  * kernel, node and the node's .llm provenance (scope, file:line:col). */
 static bool check_written(const RtExec *e, uint32_t k, const ExecFn *x, LlmcErr *err) {
     const IrGraph *g = e->g;
     for (uint32_t b = x->call.n_bufs - x->call.n_written; b < x->call.n_bufs; b++) {
         IrId id = x->call.bufs[b];
         const IrNode *n = ir_graph_node(g, id);
-        int64_t at = first_non_finite(e->ptr[id], n->type.dtype, ir_type_numel(&n->type));
+        int64_t at = first_nan(e->ptr[id], n->type.dtype, ir_type_numel(&n->type));
         if (at < 0) continue;
         double v = n->type.dtype == IR_DTYPE_F32 ? ((const float *)e->ptr[id])[at] : ((const double *)e->ptr[id])[at];
         char t[IR_TYPE_STR_MAX];

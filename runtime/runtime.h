@@ -541,8 +541,8 @@ void rt_exec_free(RtExec *e);
  * Buffers must not overlap one another. false + message on a missing buffer. */
 bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *err);
 /* Debugging aid (llmrun --debug-nan): after every kernel function, scan what it wrote;
- * the first nan or inf stops the run with an error naming the kernel, the IR node and
- * its .llm provenance. Costs a pass over every output. */
+ * the first nan stops the run with an error naming the kernel, the IR node and its .llm
+ * provenance (infinities pass: masks use -inf). Costs a pass over every output. */
 void rt_exec_set_check_finite(RtExec *e, bool on);
 const CcFusion *rt_exec_fusion(const RtExec *e);
 const CcMemPlan *rt_exec_memplan(const RtExec *e);

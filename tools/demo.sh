@@ -1,26 +1,27 @@
 #!/usr/bin/env bash
-# tools/demo.sh — the README's main command. For now: install, build, and walk a model
-# through everything that exists: llmc checks and lowers models/llama-tiny.llm, prints
-# its statistics, the init graph draws its parameters from a seed, and the reference
-# interpreter computes the first training loss (≈ ln(vocab) for a fresh model). It
-# becomes "train a small model and print a sample" as the compiler and runtime land.
+# tools/demo.sh — the README's main command: install, build, and train a small model.
+# The corpus is this repository's own documentation (until the data issue brings a
+# default corpus and BPE): llmdata turns it into byte-level token shards, llmc compiles
+# models/llama-tiny.llm (vocab 256: one token per byte; 1000 steps) into a bundle and
+# prints its compile report, and llmrun trains it for those 1000 steps through JIT
+# kernels, printing progress and validation loss; metrics and checkpoints land in
+# build/demo/run. Ctrl-C stops it with a checkpoint; run the printed --resume command
+# to continue exactly where it stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release -j"$(nproc 2>/dev/null || echo 2)" --target llmc llmir
-LLMC=build/release/tools/llmc
-LLMIR=build/release/tools/llmir
-MODEL=models/llama-tiny.llm
+cmake --build build/release -j"$(nproc 2>/dev/null || echo 2)" --target llmc llmrun llmdata
+BIN=build/release/tools
 OUT=build/demo
+rm -rf "$OUT"
 mkdir -p "$OUT"
-echo "== llmc $MODEL --stats"
-$LLMC $MODEL --stats
-echo "== llmc $MODEL --emit=forward | llmir stats"
-$LLMC $MODEL --emit=forward -o "$OUT/forward.llir"
-$LLMC $MODEL --emit=init -o "$OUT/init.llir"
-$LLMIR stats "$OUT/forward.llir" | head -n 40
-echo "== init: parameters from seed -> $OUT/params.safetensors"
-$LLMIR run "$OUT/init.llir" --seed 1 --show 0 --out "$OUT/params.safetensors" | tail -n 1
-echo "== forward on random tokens: the initial loss (ln 512 = 6.238)"
-$LLMIR run "$OUT/forward.llir" --seed 2 --input "$OUT/params.safetensors"
+cat README.md docs/*.md models/README.md > "$OUT/corpus.txt"
+echo "== llmdata: the docs as byte-level token shards"
+$BIN/llmdata shard "$OUT/corpus.txt" --out "$OUT/data"
+echo "== llmc models/llama-tiny.llm -D vocab=256 -D steps=1000 -o $OUT/llama-tiny.llmc"
+$BIN/llmc models/llama-tiny.llm -D vocab=256 -D steps=1000 -o "$OUT/llama-tiny.llmc"
+echo "== llmrun: 1000 steps (the loss starts near ln 256 = 5.55)"
+$BIN/llmrun "$OUT/llama-tiny.llmc" --data "$OUT/data" --out "$OUT/run" --eval-every 100 --ckpt-every 100
+echo "== $OUT/run: $(ls "$OUT/run" | tr '\n' ' ')"
+echo "   last metrics: $(tail -n 1 "$OUT/run/metrics.jsonl")"

@@ -54,7 +54,7 @@ static const char *const usage_text =
     "                     the recipe values the compiled step takes as inputs (lr, betas,\n"
     "                     eps, weight_decay, momentum, min_lr, warmup, steps, clip, seed)\n"
     "  --debug-nan        check every kernel's output; name the first kernel and IR node\n"
-    "                     that produces a nan or inf (slow)\n"
+    "                     that produces a nan (slow)\n"
     "  -h, --help         this text\n"
     "\n"
     "exit status: 0 done, 1 bad input or failed run, 2 bad usage, 130/143 stopped by\n"
@@ -711,6 +711,18 @@ static bool run_setup(Run *r, LlmcErr *err) {
     size_t n = (size_t)(r->batch * r->seq);
     r->tokens = llmc_xcalloc(n, sizeof *r->tokens), r->targets = llmc_xcalloc(n, sizeof *r->targets);
     r->val_tokens = llmc_xcalloc(n, sizeof *r->tokens), r->val_targets = llmc_xcalloc(n, sizeof *r->targets);
+    if (!r->o->resume) { /* a fresh run never writes over an earlier one */
+        char path[4096];
+        struct stat st;
+        for (int i = 0; i < 2; i++) {
+            snprintf(path, sizeof path, "%s/%s", r->o->out, i ? "metrics.jsonl" : "latest");
+            if (stat(path, &st) == 0) {
+                llmc_err_set(err, "%s already holds a run (%s); continue it with --resume %s, or choose another --out",
+                             r->o->out, path, r->o->out);
+                return false;
+            }
+        }
+    }
     if (!fits_in_memory(r->md, err)) return false;
     if (!(r->data = rt_data_open(r->o->data, (uint32_t)r->md->vocab, r->o->val_fraction, err))) return false;
     if (r->o->eval_every && !rt_data_tokens(r->data, true)) {
