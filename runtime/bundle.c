@@ -385,6 +385,7 @@ bool rt_bundle_install_objects(const RtBundle *b, const char *name, CcObjCache *
 uint64_t rt_model_hash(const IrGraph *fwd) {
     IrGraph *g = ir_graph_clone(fwd);
     g->train.present = false;
+    for (IrId id = 0; id < g->n_nodes; id++) g->nodes[id].loc = (IrLoc){0}; /* not the path nor the lines */
     LlmcBuf text = {0};
     ir_print_graph(g, &text);
     uint64_t h = rt_checksum(text.data ? text.data : "", text.len);

@@ -427,7 +427,8 @@ bool rt_bundle_install_objects(const RtBundle *b, const char *name, CcObjCache *
                                uint32_t *installed, LlmcErr *err);
 
 /* The model hash of config.json: rt_checksum of the canonical .llir text (ir_print_graph)
- * of `fwd` with its train record left out. llmc hashes the @forward graph lowered at
+ * of `fwd` with its train record and its .llm locations left out (the same model compiled
+ * from another path or with edited comments has the same hash). llmc hashes the @forward graph lowered at
  * batch = 1, seq = 1, so the hash names the architecture (parameter names, shapes and
  * dtypes; every op, attribute and constant) and not the recipe: batch, seq and every
  * train {} field may change under the same hash. */

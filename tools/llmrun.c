@@ -303,7 +303,10 @@ static bool model_load(Model *md, const Options *o) {
         fprintf(stderr, "llmrun: %s\n", err.msg);
         return false;
     }
-    if (rt_bundle_sniff(text, len)) {
+    /* a bundle by its magic; a .llmc or binary file without it is a bad bundle, and
+     * rt_bundle_read says so (rather than the .llm parser's flood of errors) */
+    size_t n = strlen(o->model);
+    if (rt_bundle_sniff(text, len) || (n > 5 && strcmp(o->model + n - 5, ".llmc") == 0) || memchr(text, 0, len)) {
         free(text);
         return bundle_load(md, o) && find_vocab(md);
     }
@@ -399,7 +402,7 @@ static uint64_t available_bytes(void) {
 /* What training will hold at once, before anything big is allocated: params and
  * optimizer state (every var), two copies of the micro outputs (one micro-batch's and
  * the tree sums), and both arenas. */
-static bool fits_in_memory(const Model *md, LlmcErr *err) {
+static bool fits_in_memory(const Model *md, const char *path, LlmcErr *err) {
     uint64_t vars = 0, grads = 0, arenas = 0;
     const IrGraph *gs[2] = {md->step.micro, md->step.update};
     for (int k = 0; k < 2; k++) {
@@ -429,9 +432,9 @@ static bool fits_in_memory(const Model *md, LlmcErr *err) {
         grads += 2 * ir_type_bytes(&md->step.micro->nodes[md->step.micro->outputs[o].node].type);
     uint64_t need = vars + grads + arenas, have = available_bytes();
     if (need <= have) return true;
-    llmc_err_set(err, "the model needs %.2f GB (params and optimizer state %.2f GB, gradients %.2f GB, "
+    llmc_err_set(err, "%s: the model needs %.2f GB (params and optimizer state %.2f GB, gradients %.2f GB, "
                       "activation arenas %.2f GB) but %.2f GB are available",
-                 need / 1e9, vars / 1e9, grads / 1e9, arenas / 1e9, have / 1e9);
+                 path, need / 1e9, vars / 1e9, grads / 1e9, arenas / 1e9, have / 1e9);
     return false;
 }
 
@@ -723,7 +726,7 @@ static bool run_setup(Run *r, LlmcErr *err) {
             }
         }
     }
-    if (!fits_in_memory(r->md, err)) return false;
+    if (!fits_in_memory(r->md, r->o->model, err)) return false;
     if (!(r->data = rt_data_open(r->o->data, (uint32_t)r->md->vocab, r->o->val_fraction, err))) return false;
     if (r->o->eval_every && !rt_data_tokens(r->data, true)) {
         llmc_err_set(err, "--eval-every needs a validation split (--val-fraction > 0)");
@@ -753,7 +756,7 @@ static bool run_setup(Run *r, LlmcErr *err) {
                                  {init->nodes[init->outputs[o].node].type, NULL}};
     for (uint32_t i = 0; i < n_state; i++) vars[n_vars++] = state[i];
     double t0 = now_s();
-    fprintf(stderr, "llmrun: compiling %s ...\n", r->o->model);
+    fprintf(stderr, "llmrun: %s %s ...\n", r->md->is_bundle ? "loading the kernels of" : "compiling", r->o->model);
     r->t = rt_trainer_new(r->jit, &r->md->step, r->pool, vars, n_vars, err);
     for (uint32_t i = 0; i < n_state; i++) ir_value_free(&state[i].value);
     free(state);
@@ -821,12 +824,17 @@ static int run_loop(Run *r) {
         CcStepResult res;
         if (!rt_trainer_step(r->t, run_batch, r, &res, &err)) {
             fprintf(stderr, "%sllmrun: step %lld: %s\n", r->tty ? "\n" : "", (long long)r->step + 1, err.msg);
+            if (r->last_ckpt >= 0)
+                fprintf(stderr, "llmrun: the last good checkpoint (step %lld) is intact\n", (long long)r->last_ckpt);
             return EXIT_BAD_INPUT;
         }
         r->step++;
         if (!isfinite(res.loss) || !isfinite(res.grad_norm)) {
-            fprintf(stderr, "%sllmrun: step %lld: the loss is %g (grad norm %g); stopping. ", r->tty ? "\n" : "",
-                    (long long)r->step, res.loss, res.grad_norm);
+            char loss[32], gnorm[32]; /* a nan's sign means nothing: never "-nan" */
+            snprintf(loss, sizeof loss, "%g", isnan(res.loss) ? NAN : res.loss);
+            snprintf(gnorm, sizeof gnorm, "%g", isnan(res.grad_norm) ? NAN : res.grad_norm);
+            fprintf(stderr, "%sllmrun: step %lld: the loss is %s (grad norm %s); stopping. ", r->tty ? "\n" : "",
+                    (long long)r->step, loss, gnorm);
             if (r->last_ckpt >= 0) fprintf(stderr, "The last good checkpoint (step %lld) is intact.", (long long)r->last_ckpt);
             fprintf(stderr, "%s\n", r->o->debug_nan ? "" : " Run with --debug-nan to find the first kernel that makes it.");
             return EXIT_BAD_INPUT;
@@ -864,6 +872,7 @@ int main(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    signal(SIGXFSZ, SIG_IGN); /* past a file-size limit a write fails with EFBIG: a checkpoint error, not a kill */
     Model md;
     Run r = {.o = &o, .md = &md, .tty = isatty(STDERR_FILENO) != 0};
     LlmcErr err = {0};
