@@ -464,6 +464,7 @@ typedef struct Run {
     RtKv *recipe;
     uint32_t n_recipe;
     int64_t last_ckpt;           /* step of the newest checkpoint, -1: none */
+    RtCkpt ck;                   /* --resume's checkpoint, from before compiling to restoring */
     bool tty;
     double t0;                   /* the first timed step */
     int64_t t0_step;
@@ -567,15 +568,24 @@ static bool save_checkpoint(Run *r, LlmcErr *err) {
     return ok;
 }
 
-static bool restore_checkpoint(Run *r, LlmcErr *err) {
-    RtCkpt ck;
-    if (!rt_ckpt_load(r->o->resume, &ck, err)) return false;
-    bool ok = rt_ckpt_check_model(&ck, r->md->hash, err);
+/* Loads and checks --resume's checkpoint before anything is compiled: another model's
+ * checkpoint costs no compile. */
+static bool open_checkpoint(Run *r, RtCkpt *ck, LlmcErr *err) {
+    if (!rt_ckpt_load(r->o->resume, ck, err)) return false;
+    if (!rt_ckpt_check_model(ck, r->md->hash, err)) return false;
     LlmcBuf diff = {0};
-    if (ok && rt_ckpt_recipe_diff(&ck.meta, r->recipe, r->n_recipe, &diff))
+    if (rt_ckpt_recipe_diff(&ck->meta, r->recipe, r->n_recipe, &diff))
         fprintf(stderr, "llmrun: warning: the recipe changed since %s; the run is no longer exactly reproducible:\n%s",
-                ck.dir, diff.data);
+                ck->dir, diff.data);
     llmc_buf_free(&diff);
+    return true;
+}
+
+/* The checkpoint's training state into the trainer's vars (hp.* and the seed stay the
+ * run's recipe). */
+static bool restore_checkpoint(Run *r, const RtCkpt *ckp, LlmcErr *err) {
+    const RtCkpt ck = *ckp;
+    bool ok = true;
     uint32_t n = rt_trainer_n_vars(r->t);
     for (uint32_t i = 0; ok && i < n; i++) {
         const char *name = rt_trainer_var_name(r->t, i);
@@ -606,7 +616,6 @@ static bool restore_checkpoint(Run *r, LlmcErr *err) {
         }
     }
     if (ok) fprintf(stderr, "llmrun: resumed from %s at step %lld\n", ck.dir, (long long)r->step);
-    rt_ckpt_free(&ck);
     return ok;
 }
 
@@ -727,6 +736,7 @@ static bool run_setup(Run *r, LlmcErr *err) {
         }
     }
     if (!fits_in_memory(r->md, r->o->model, err)) return false;
+    if (r->o->resume && !open_checkpoint(r, &r->ck, err)) return false;
     if (!(r->data = rt_data_open(r->o->data, (uint32_t)r->md->vocab, r->o->val_fraction, err))) return false;
     if (r->o->eval_every && !rt_data_tokens(r->data, true)) {
         llmc_err_set(err, "--eval-every needs a validation split (--val-fraction > 0)");
@@ -764,7 +774,8 @@ static bool run_setup(Run *r, LlmcErr *err) {
     if (!r->t) return false;
     if (r->o->debug_nan) rt_trainer_set_check_finite(r->t, true);
     if (r->o->resume) {
-        if (!restore_checkpoint(r, err)) return false;
+        if (!restore_checkpoint(r, &r->ck, err)) return false;
+        rt_ckpt_free(&r->ck); /* its tensors are in the trainer now */
     } else { /* @init as JIT code, writing straight into the trainer's param buffers */
         RtExec *ie = rt_exec_new(r->jit, init, r->pool, err);
         if (!ie) return false;
@@ -792,6 +803,7 @@ static bool run_setup(Run *r, LlmcErr *err) {
 }
 
 static void run_free(Run *r) {
+    rt_ckpt_free(&r->ck);
     rt_trainer_free(r->t);
     rt_exec_free(r->eval);
     if (r->eval_out)
