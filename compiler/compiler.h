@@ -45,7 +45,9 @@ typedef struct CcGradOptions {
  * "grad.<input name>", in input order (params first seen first). The seed is d loss = 1.
  * Inputs the loss does not depend on get a zero gradient. Only nodes on a path from a
  * differentiated input to the loss get gradients; non-differentiable ops (IR_TRAIT_NONDIFF,
- * integer values) stop them. The result is verified. NULL + message on error. */
+ * integer values) stop them. An extern_call differentiates through its `backward` symbol;
+ * one without is an error when a gradient must pass it. The result is verified. NULL +
+ * message on error. */
 IrGraph *cc_grad(const IrGraph *fwd, const CcGradOptions *opt, LlmcErr *err);
 
 /* Bytes of forward values that the backward pass reads (the activations that must be

@@ -16,9 +16,14 @@
  *   call f @L:C                        + "arg: " expr (positional) or
  *                                        "arg NAME @L:C = " expr (named, at the name)
  *
+ *   extern "LIB" fn NAME @L:C          + "param X: f32[*] @L:C" per parameter, "result:
+ *                                        f32[same] @L:C", and "backward NAME @L:C" with
+ *                                        the same children when its signature is spelled
+ *
  * Floats print in the shortest form that reads back exactly (ir_format_f64); strings
- * escaped as \" \\ \n \t and \xNN for other control bytes. The model block comes first,
- * then the train block, whatever their order in the file.
+ * escaped as \" \\ \n \t and \xNN for other control bytes. Extern declarations come
+ * first, in order; then the model block, then the train block, whatever their order in
+ * the file.
  *
  * Not here: pretty-printing back to .llm source.
  */
@@ -196,9 +201,40 @@ static void print_block(LlmcBuf *out, const FeBlock *b) {
     print_body(out, &b->body, 1);
 }
 
+static void print_xtype(LlmcBuf *out, const FeExternType *t) {
+    llmc_buf_printf(out, "%s[%s]", t->dtype ? t->dtype : "?", t->shape == FE_XSHAPE_ANY ? "*" : "same");
+    put_loc(out, t->loc);
+}
+
+static void print_xsig(LlmcBuf *out, const FeExternSig *sig, int depth) {
+    if (!sig->spelled) return;
+    for (uint32_t i = 0; i < sig->n_params; i++) {
+        indent(out, depth);
+        llmc_buf_printf(out, "param %s: ", sig->params[i].name);
+        print_xtype(out, &sig->params[i].type);
+    }
+    indent(out, depth);
+    llmc_buf_puts(out, "result: ");
+    print_xtype(out, &sig->result);
+}
+
 void fe_ast_print(const FeProgram *p, LlmcBuf *out) {
     llmc_buf_put(out, "", 0);
     if (!p) return;
+    for (uint32_t i = 0; i < p->n_externs; i++) {
+        const FeExtern *x = &p->externs[i];
+        llmc_buf_puts(out, "extern ");
+        put_string(out, x->library);
+        llmc_buf_printf(out, " fn %s", x->fn.name);
+        put_loc(out, x->loc);
+        print_xsig(out, &x->fn, 1);
+        if (x->has_backward) {
+            indent(out, 1);
+            llmc_buf_printf(out, "backward %s", x->backward.name);
+            put_loc(out, x->backward.loc);
+            print_xsig(out, &x->backward, 2);
+        }
+    }
     print_block(out, p->model);
     print_block(out, p->train);
 }

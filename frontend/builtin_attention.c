@@ -120,16 +120,37 @@ IrId fe_build_attention(FeBuild *fb, IrId x, const FeAttentionSpec *s, const cha
     q = ir_build_permute(b, q, 5, (int64_t[]){0, 2, 3, 1, 4}); /* [B, K, G, T, hd] */
     k = split_heads(b, k, B, T, K, hd);                        /* [B, K, T, hd] */
     v = split_heads(b, v, B, T, K, hd);                        /* [B, K, T, hd] */
+    /* Inference (lower_infer.c): @prefill records k (after RoPE) and v as its caches;
+     * @decode (T = 1, at position pos) writes them into row pos of the caches and
+     * attends to rows 0..pos of those: S key positions, the cache length. */
+    bool decode = fb->infer && fb->infer->kind == FE_INFER_DECODE;
     if (s->rope) { /* one pair of tables for q and k */
         IrId cs, sn;
-        if (!rope_tables(fb, T, hd, s->rope_theta, &cs, &sn)) return IR_ID_NONE;
+        if (!rope_tables(fb, decode ? fb->infer->cache_len : T, hd, s->rope_theta, &cs, &sn)) return IR_ID_NONE;
+        if (decode) cs = fe_infer_rows(fb, cs), sn = fe_infer_rows(fb, sn); /* [1, hd/2] at pos */
         q = rope_apply(fb, q, cs, sn);
         k = rope_apply(fb, k, cs, sn);
     }
+    int64_t S = T;
+    if (fb->infer && fb->infer->kind == FE_INFER_PREFILL) {
+        fe_infer_cache_output(fb, site, "k", k);
+        fe_infer_cache_output(fb, site, "v", v);
+    } else if (decode) {
+        k = fe_infer_cache_write(fb, site, "k", k); /* [B, K, C, hd] */
+        v = fe_infer_cache_write(fb, site, "v", v);
+        S = fb->infer->cache_len;
+        ir_builder_set_scope(b, site);
+    }
     q = ir_build_reshape(b, q, 4, (int64_t[]){B, K, G * T, hd});   /* row g*T + t */
-    IrId sc = ir_build_matmul(b, q, k, false, true);                /* [B, K, G*T, T] */
+    IrId sc = ir_build_matmul(b, q, k, false, true);                /* [B, K, G*T, S] */
     sc = ir_build_binary_bcast(b, IR_OP_MUL, sc, fe_build_scalar(fb, 1.0 / sqrt((double)hd)));
-    if (s->causal) {
+    if (decode) { /* keys after pos are not written yet */
+        IrType it = ir_type_make(IR_DTYPE_I32, 4, (int64_t[]){B, K, G, S});
+        IrId kpos = ir_build_iota(b, it, 3);
+        IrId qpos = ir_build_broadcast_to(b, fe_infer_pos(fb), 4, (int64_t[]){B, K, G, S});
+        IrId future = ir_build_binary(b, IR_OP_CMPLT, qpos, kpos);
+        sc = ir_build_select(b, future, fe_build_full(fb, -INFINITY, sc), sc);
+    } else if (s->causal) {
         IrType it = ir_type_make(IR_DTYPE_I32, 3, (int64_t[]){G, T, T});
         IrId qpos = ir_build_iota(b, it, 1), kpos = ir_build_iota(b, it, 2);
         IrId future = ir_build_binary(b, IR_OP_CMPLT, qpos, kpos);  /* 1 where key > query: [G, T, T] */

@@ -58,12 +58,17 @@ IrId fe_build_embed(FeBuild *fb, IrId ids, const FeEmbedSpec *s, const char *tok
         }
         ir_builder_set_scope(b, pos_site);
         IrId pe = fe_build_param(fb, pos_site, 2, (int64_t[]){s->context, D}, FE_INIT_NORMAL); /* [ctx, D] */
-        if (T < s->context) pe = ir_build_slice(b, pe, (int64_t[]){0, 0}, (int64_t[]){T, D}, NULL); /* [T, D] */
+        if (fb->infer && fb->infer->kind == FE_INFER_DECODE) pe = fe_infer_rows(fb, pe); /* [1, D] at pos */
+        else if (T < s->context) pe = ir_build_slice(b, pe, (int64_t[]){0, 0}, (int64_t[]){T, D}, NULL); /* [T, D] */
         x = ir_build_binary_bcast(b, IR_OP_ADD, x, pe);
         break;
     }
     case FE_POS_SINUSOIDAL:
-        x = ir_build_binary_bcast(b, IR_OP_ADD, x, fe_build_sinusoid_table(fb, T, D));
+        if (fb->infer && fb->infer->kind == FE_INFER_DECODE) /* the row at pos */
+            x = ir_build_binary_bcast(b, IR_OP_ADD, x,
+                                      fe_infer_rows(fb, fe_build_sinusoid_table(fb, fb->infer->cache_len, D)));
+        else
+            x = ir_build_binary_bcast(b, IR_OP_ADD, x, fe_build_sinusoid_table(fb, T, D));
         break;
     case FE_POS_COUNT:
         LLMC_ASSERT(!"bad position kind");

@@ -62,7 +62,7 @@ IrId fe_build_dropout(FeBuild *fb, IrId x, double p, const char *site) {
         llmc_err_set(&fb->b.err, "p must be in [0, 1), got %g", p);
         return IR_ID_NONE;
     }
-    if (p == 0) return x;
+    if (p == 0 || fb->infer) return x; /* inference: dropout off */
     IrBuilder *b = &fb->b;
     ir_builder_set_scope(b, site);
     IrId r = fe_build_rand_like(fb, x, site);                            /* uniform [0, 1) */

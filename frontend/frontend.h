@@ -105,12 +105,53 @@ typedef struct FeBlock {
     FeBody body;
 } FeBlock;
 
+/* extern "library" fn NAME(PARAMS) -> TYPE [backward NAME [(PARAMS) -> TYPE]]
+ * (docs/llm.md "Extern functions"). Checked by the lowering (lower_extern.c). */
+typedef enum FeExternShape {
+    FE_XSHAPE_INVALID = 0,
+    FE_XSHAPE_ANY,  /* [*]: any shape */
+    FE_XSHAPE_SAME, /* [same]: the first parameter's shape */
+    FE_XSHAPE_COUNT
+} FeExternShape;
+
+typedef struct FeExternType {
+    const char *dtype; /* as written: "f32" */
+    FeExternShape shape;
+    FeLoc loc;
+} FeExternType;
+
+typedef struct FeExternParam {
+    const char *name;
+    FeLoc loc;
+    FeExternType type;
+} FeExternParam;
+
+typedef struct FeExternSig {
+    const char *name; /* the C function */
+    FeLoc loc;
+    bool spelled;     /* a backward may leave its signature out */
+    FeExternParam *params;
+    uint32_t n_params;
+    FeExternType result;
+} FeExternSig;
+
+typedef struct FeExtern {
+    FeLoc loc;           /* 'extern' */
+    const char *library; /* as written (unescaped) */
+    FeLoc library_loc;
+    FeExternSig fn;
+    bool has_backward;
+    FeExternSig backward;
+} FeExtern;
+
 /* A parsed .llm file: one model block and at most one train block. Owns all its
  * memory (one arena) and a copy of the source text, so diagnostics can quote it. */
 typedef struct FeProgram {
     LlmcSource src;
     FeBlock *model;
     FeBlock *train; /* NULL when absent: defaults apply */
+    FeExtern *externs; /* top-level extern declarations, in order */
+    uint32_t n_externs;
     LlmcArena arena;
 } FeProgram;
 
@@ -148,5 +189,29 @@ bool fe_lower(const FeProgram *p, const FeLowerOptions *opt, IrModule *out, Llmc
  * the architecture alone (parameter names, shapes, every op) and not the recipe, which
  * the model hash of bundles and checkpoints is taken from (rt_model_hash of @forward). */
 bool fe_lower_architecture(const FeProgram *p, const FeLowerOptions *opt, IrModule *out, LlmcDiags *diags);
+
+/* Inference graphs (lower_infer.c), lowered from the same program with batch = 1 and
+ * every dropout off; the model must bind `logits` (a float [1, T, vocab] tensor). Inputs
+ * come params first (all of them, in @forward's order), then the kind's own:
+ *   @logits   tokens i32[1, T]                    -> logits f32[1, T, V]
+ *   @prefill  tokens i32[1, C], pos i32[]         -> logits f32[1, 1, V] (at position pos),
+ *                                                    cache.<attn site>.k / .v [1, kv_heads, C, hd]
+ *   @decode   tokens i32[1, 1], pos i32[],        -> logits f32[1, 1, V],
+ *             cache.<site>.k / .v (state)            cache.<site>.k / .v (written back in place)
+ * T = seq when seq > 0, else the model's context; C (the cache length) is always the
+ * context. K is stored after RoPE. Prefill reads the prompt padded to C (causal masking
+ * keeps the padding out of earlier positions); decode writes row pos of every cache and
+ * attends to rows 0..pos. */
+typedef enum FeInferKind {
+    FE_INFER_NONE = 0,
+    FE_INFER_LOGITS,
+    FE_INFER_PREFILL,
+    FE_INFER_DECODE,
+    FE_INFER_COUNT
+} FeInferKind;
+const char *fe_infer_graph_name(FeInferKind k); /* "logits", "prefill", "decode" */
+/* One inference graph into out (appended; verified). false + diagnostics on error. */
+bool fe_lower_inference(const FeProgram *p, const FeLowerOptions *opt, FeInferKind kind, int64_t seq, IrModule *out,
+                        LlmcDiags *diags);
 
 #endif /* LLMC_FRONTEND_H */

@@ -27,12 +27,13 @@ typedef enum FeTokKind {
     FE_TOK_FLOAT,
     FE_TOK_STRING,
     /* keywords (contiguous, MODEL to DIV) */
-    FE_TOK_MODEL, FE_TOK_TRAIN, FE_TOK_REPEAT, FE_TOK_AS, FE_TOK_IF, FE_TOK_ELSE,
+    FE_TOK_MODEL, FE_TOK_TRAIN, FE_TOK_EXTERN, FE_TOK_REPEAT, FE_TOK_AS, FE_TOK_IF, FE_TOK_ELSE,
     FE_TOK_TRUE, FE_TOK_FALSE, FE_TOK_AND, FE_TOK_OR, FE_TOK_NOT, FE_TOK_DIV,
     /* punctuation */
     FE_TOK_PLUS, FE_TOK_MINUS, FE_TOK_STAR, FE_TOK_SLASH, FE_TOK_PERCENT, FE_TOK_POW,
     FE_TOK_EQ, FE_TOK_NE, FE_TOK_LT, FE_TOK_LE, FE_TOK_GT, FE_TOK_GE, FE_TOK_ASSIGN,
     FE_TOK_LPAREN, FE_TOK_RPAREN, FE_TOK_LBRACE, FE_TOK_RBRACE, FE_TOK_COMMA, FE_TOK_SEMI,
+    FE_TOK_LBRACKET, FE_TOK_RBRACKET, FE_TOK_COLON, FE_TOK_ARROW, /* extern signatures: [ ] : -> */
     FE_TOK_ERROR, /* a run of bad characters, already reported */
     FE_TOK_COUNT
 } FeTokKind;
@@ -126,8 +127,21 @@ typedef struct FeParam {
 /* A graph under construction plus what the composites share: the activation dtype,
  * the parameters created so far, and the rand keys (seed, step, micro) once a dropout
  * needs them. Scope and loc of new nodes are the builder's (b.scope, b.loc). */
+/* What the composites do differently in an inference graph (lower_infer.c; frontend.h
+ * "Inference graphs"). NULL in FeBuild.infer when lowering for training. */
+typedef struct FeInfer {
+    FeInferKind kind;
+    int64_t seq;       /* tokens per run: T (logits), C (prefill), 1 (decode) */
+    int64_t cache_len; /* C: the model's context */
+    IrId pos;          /* prefill / decode: input pos i32[] (created on first use) */
+    IrId *cache_in, *cache_out; /* [n_cache]: decode inputs / prefill + decode outputs */
+    const char **cache_names;   /* [n_cache]: "cache.<site>.k", in the FeBuild arena */
+    uint32_t n_cache, cap_cache;
+} FeInfer;
+
 typedef struct FeBuild {
     IrBuilder b;
+    FeInfer *infer; /* NULL: training */
     IrDtype dt; /* float dtype of activations, params and constants (f32; tests use f64) */
     LlmcArena arena;
     FeParam *params;
@@ -413,6 +427,33 @@ const FeArgSpec *fe_train_settings(uint32_t *n);
 /* Reads the train block's bindings into t (defaults for the rest; t->seq = 0 when seq
  * is not set: the model's context decides) and checks their ranges. */
 bool fe_lower_train(FeLower *L, IrTrainConfig *t);
+
+/* Inference lowering (lower_infer.c). fe_lower_run is fe_lower with `infer` (NULL:
+ * training) set on the builder; finishing an inference program goes to
+ * fe_infer_finish instead of the loss. */
+bool fe_lower_run(const FeProgram *p, const FeLowerOptions *opt, FeInfer *infer, IrModule *out, LlmcDiags *diags);
+bool fe_infer_finish(FeLower *L, FeBuild *fb, const FeBinding *logits, IrId tokens, const LlmcSource *src,
+                     FeLoc model_loc, IrModule *out);
+/* Decode/prefill attention pieces: pos i32[] (the input, made on first use), and the
+ * cache of (site, "k"|"v") recorded as input (decode) and output. */
+IrId fe_infer_pos(FeBuild *fb);
+/* Row pos of table [N, ..]: [1, ..] (positions in decode). */
+IrId fe_infer_rows(FeBuild *fb, IrId table);
+/* Prefill: value [B, K, C, hd] is output "cache.<site>.<kv>". */
+void fe_infer_cache_output(FeBuild *fb, const char *site, const char *kv, IrId value);
+/* Decode: input "cache.<site>.<kv>" [B, K, C, hd] with row pos replaced by x [B, K, 1, hd],
+ * which is also the output of that name (written back in place). */
+IrId fe_infer_cache_write(FeBuild *fb, const char *site, const char *kv, IrId x);
+
+/* Extern functions (lower_extern.c). */
+const FeBuiltin *fe_lower_find_builtin(const char *name); /* lower.c; NULL if none */
+const FeExtern *fe_extern_find(const FeProgram *p, const char *name); /* NULL if none */
+/* Checks every declaration (dtypes, shapes, the backward's signature, names). */
+bool fe_extern_check_decls(FeLower *L, const FeProgram *p);
+/* A call of extern x with its arguments evaluated (args[call's n_args]); fb is the
+ * forward graph's builder positioned at the call, NULL outside the model block. */
+bool fe_extern_call(FeLower *L, const LlmcSource *src, FeBuild *fb, const FeExtern *x, const FeExpr *call,
+                    const FeValue *args, FeValue *out);
 
 /* "did you mean": the candidate closest to `name` by edit distance, or NULL when none
  * is close enough to be a likely typo. */

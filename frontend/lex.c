@@ -3,12 +3,12 @@
  * Tokens (docs/llm.md, "Lexical structure"):
  *
  *   IDENT   := [A-Za-z_][A-Za-z0-9_]*     minus the keywords
- *              model train repeat as if else true false and or not div
+ *              model train extern repeat as if else true false and or not div
  *   INT     := digits                      digits := DIGIT { ['_'] DIGIT }
  *   FLOAT   := digits '.' digits [ exp ] | digits exp
  *              exp := ('e' | 'E') ['+' | '-'] digits
  *   STRING  := '"' { any byte but '"' '\\' '\n' NUL | '\"' | '\\' | '\n' | '\t' } '"'
- *   punct   := + - * ** / % == != < <= > >= = ( ) { } , ;
+ *   punct   := + - * ** / % == != < <= > >= = ( ) { } , ; [ ] : ->
  *   NEWLINE := a line end outside parentheses
  *
  * Blanks are ' ', '\t' and '\r'. '//' comments run to the end of the line; block
@@ -119,6 +119,7 @@ const char *fe_tok_kind_text(FeTokKind k) {
     case FE_TOK_STRING: return "string";
     case FE_TOK_MODEL: return "model";
     case FE_TOK_TRAIN: return "train";
+    case FE_TOK_EXTERN: return "extern";
     case FE_TOK_REPEAT: return "repeat";
     case FE_TOK_AS: return "as";
     case FE_TOK_IF: return "if";
@@ -148,6 +149,10 @@ const char *fe_tok_kind_text(FeTokKind k) {
     case FE_TOK_RBRACE: return "}";
     case FE_TOK_COMMA: return ",";
     case FE_TOK_SEMI: return ";";
+    case FE_TOK_LBRACKET: return "[";
+    case FE_TOK_RBRACKET: return "]";
+    case FE_TOK_COLON: return ":";
+    case FE_TOK_ARROW: return "->";
     case FE_TOK_ERROR: return "bad character";
     case FE_TOK_COUNT: return "invalid token";
     }
@@ -357,7 +362,7 @@ static const struct {
     const char *text;
     FeTokKind kind;
 } keywords[] = {
-    {"model", FE_TOK_MODEL}, {"train", FE_TOK_TRAIN}, {"repeat", FE_TOK_REPEAT}, {"as", FE_TOK_AS},
+    {"model", FE_TOK_MODEL}, {"train", FE_TOK_TRAIN}, {"extern", FE_TOK_EXTERN}, {"repeat", FE_TOK_REPEAT}, {"as", FE_TOK_AS},
     {"if", FE_TOK_IF},       {"else", FE_TOK_ELSE},   {"true", FE_TOK_TRUE},     {"false", FE_TOK_FALSE},
     {"and", FE_TOK_AND},     {"or", FE_TOK_OR},       {"not", FE_TOK_NOT},       {"div", FE_TOK_DIV},
 };
@@ -384,7 +389,7 @@ static FeTokKind lex_punct(FeLexer *L) {
     size_t n = 1;
     switch (c) {
     case '+': k = FE_TOK_PLUS; break;
-    case '-': k = FE_TOK_MINUS; break;
+    case '-': k = d == '>' ? (n = 2, FE_TOK_ARROW) : FE_TOK_MINUS; break;
     case '*': k = d == '*' ? (n = 2, FE_TOK_POW) : FE_TOK_STAR; break;
     case '/': k = FE_TOK_SLASH; break; /* a second '/' or a '*' after it made a comment */
     case '%': k = FE_TOK_PERCENT; break;
@@ -398,6 +403,9 @@ static FeTokKind lex_punct(FeLexer *L) {
     case '}': k = FE_TOK_RBRACE; break;
     case ',': k = FE_TOK_COMMA; break;
     case ';': k = FE_TOK_SEMI; break;
+    case '[': k = FE_TOK_LBRACKET; break;
+    case ']': k = FE_TOK_RBRACKET; break;
+    case ':': k = FE_TOK_COLON; break;
     default: break;
     }
     if (k != FE_TOK_INVALID) L->pos += n;
@@ -409,7 +417,7 @@ static bool is_bad(int c) {
     if (c < 0) return false;
     if (c == 0) return true;
     return !(is_ident_char(c) || c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' || c == '\'' ||
-             c == '#' || strchr("+-*/%=<>(){},;", c));
+             c == '#' || strchr("+-*/%=<>(){},;[]:", c));
 }
 
 /* A run of bad characters (a byte >= 0x80 and its UTF-8 continuation bytes, '&&', ...)

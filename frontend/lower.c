@@ -93,6 +93,7 @@ struct FeLower {
     IrId moe_aux, moe_dropped;
     bool has_moe;
     bool seq_reported;
+    FeInfer *infer; /* an inference graph (lower_infer.c); NULL: training */
 };
 
 static const FeValue error_value = {.kind = FE_VAL_ERROR};
@@ -804,10 +805,22 @@ static bool bind_args(FeLower *L, const FeBuiltin *bi, const FeArg *args, uint32
     return ok;
 }
 
+const FeBuiltin *fe_lower_find_builtin(const char *name) { return find_builtin(name); }
+
 static FeValue eval_call(FeLower *L, const FeExpr *e) {
     const char *callee = e->u.call.callee;
     const FeBuiltin *bi = find_builtin(callee);
     char dym[96];
+    const FeExtern *ext = bi ? NULL : fe_extern_find(L->p, callee);
+    if (ext) { /* an extern function (lower_extern.c): arguments in order, then the call */
+        FeValue *vals = llmc_arena_alloc(&L->arena, (e->u.call.n_args + 1) * sizeof *vals);
+        for (uint32_t i = 0; i < e->u.call.n_args; i++) vals[i] = eval(L, e->u.call.args[i].value);
+        bool model = L->block == FE_BLOCK_MODEL;
+        if (model) set_builder_at(L, NULL, e->loc);
+        FeValue out = error_value;
+        fe_extern_call(L, L->src, model ? &L->fb : NULL, ext, e, vals, &out);
+        return out;
+    }
     if (!bi) {
         if (env_find(L->env, callee)) {
             error_at(L, e->loc, "'%s' is a value, not a builtin; it cannot be called", callee);
@@ -1624,6 +1637,10 @@ static bool finish(FeLower *L, IrModule *out) {
             }
         }
     }
+    if (L->infer) { /* an inference graph: the logits, not the loss */
+        if (error_count(L) > 0 || !ok) return false;
+        return fe_infer_finish(L, &L->fb, env_find(&L->model_env, "logits"), L->tokens, src, m->loc, out);
+    }
     if (error_count(L) > 0 || !ok || total == IR_ID_NONE) return false;
     ir_graph_add_output(L->g, "loss", total);
     if (L->has_moe) {
@@ -1665,9 +1682,14 @@ static bool finish(FeLower *L, IrModule *out) {
  * =================================================================================== */
 
 bool fe_lower(const FeProgram *p, const FeLowerOptions *opt, IrModule *out, LlmcDiags *diags) {
+    return fe_lower_run(p, opt, NULL, out, diags);
+}
+
+bool fe_lower_run(const FeProgram *p, const FeLowerOptions *opt, FeInfer *infer, IrModule *out, LlmcDiags *diags) {
     memset(out, 0, sizeof *out);
     FeLower *L = llmc_xcalloc(1, sizeof *L);
     L->p = p;
+    L->infer = infer;
     L->diags = diags;
     L->errors0 = diags->errors;
     L->src = &p->src;
@@ -1679,6 +1701,7 @@ bool fe_lower(const FeProgram *p, const FeLowerOptions *opt, IrModule *out, Llmc
         goto done;
     }
     prepare_overrides(L, opt);
+    fe_extern_check_decls(L, p);
 
     /* the train block, with -D values for settings it does not assign */
     L->block = FE_BLOCK_TRAIN;
@@ -1691,12 +1714,17 @@ bool fe_lower(const FeProgram *p, const FeLowerOptions *opt, IrModule *out, Llmc
     if (p->train) exec_body(L, &p->train->body, true);
     fe_lower_train(L, &L->train);
     apply_recipe_args(L);
+    if (infer) { /* one sequence of infer->seq tokens (0: the model's context) */
+        L->train.batch = 1;
+        L->train.seq = infer->seq;
+    }
 
     /* the model block */
     L->block = FE_BLOCK_MODEL;
     L->env = &L->model_env;
     L->g = ir_graph_new("forward");
     fe_build_init(&L->fb, L->g, IR_DTYPE_F32);
+    L->fb.infer = infer;
     exec_body(L, &p->model->body, true);
     ok = !L->stop && finish(L, out) && error_count(L) == 0;
 done:

@@ -137,14 +137,15 @@ static bool skip_to_brace(Parser *P) {
     }
 }
 
-/* Recovery at the top level, where only blocks may be: on to the next 'model' or
- * 'train' that starts a line outside braces, or EOF. Always moves past the current
- * token unless it is EOF. */
+/* Recovery at the top level, where only blocks and extern declarations may be: on to
+ * the next 'model', 'train' or 'extern' that starts a line outside braces, or EOF.
+ * Always moves past the current token unless it is EOF. */
 static void skip_top(Parser *P) {
     uint32_t braces = 0;
     bool line_start = false;
     while (!is(P, FE_TOK_EOF)) {
-        if (braces == 0 && line_start && (is(P, FE_TOK_MODEL) || is(P, FE_TOK_TRAIN))) return;
+        if (braces == 0 && line_start && (is(P, FE_TOK_MODEL) || is(P, FE_TOK_TRAIN) || is(P, FE_TOK_EXTERN)))
+            return;
         line_start = is(P, FE_TOK_NEWLINE);
         if (is(P, FE_TOK_LBRACE)) braces++;
         if (is(P, FE_TOK_RBRACE) && braces) braces--;
@@ -385,12 +386,13 @@ static FeExpr *parse_primary(Parser *P) {
         advance(P);
         return with_height(P, e, height + 1);
     }
-    case FE_TOK_INVALID: case FE_TOK_EOF: case FE_TOK_NEWLINE: case FE_TOK_MODEL: case FE_TOK_TRAIN:
+    case FE_TOK_INVALID: case FE_TOK_EOF: case FE_TOK_NEWLINE: case FE_TOK_MODEL: case FE_TOK_TRAIN: case FE_TOK_EXTERN:
     case FE_TOK_REPEAT: case FE_TOK_AS: case FE_TOK_IF: case FE_TOK_ELSE: case FE_TOK_AND: case FE_TOK_OR:
     case FE_TOK_NOT: case FE_TOK_DIV: case FE_TOK_PLUS: case FE_TOK_MINUS: case FE_TOK_STAR: case FE_TOK_SLASH:
     case FE_TOK_PERCENT: case FE_TOK_POW: case FE_TOK_EQ: case FE_TOK_NE: case FE_TOK_LT: case FE_TOK_LE:
     case FE_TOK_GT: case FE_TOK_GE: case FE_TOK_ASSIGN: case FE_TOK_RPAREN: case FE_TOK_LBRACE:
-    case FE_TOK_RBRACE: case FE_TOK_COMMA: case FE_TOK_SEMI: case FE_TOK_ERROR: case FE_TOK_COUNT: break;
+    case FE_TOK_RBRACE: case FE_TOK_COMMA: case FE_TOK_SEMI: case FE_TOK_ERROR: case FE_TOK_COUNT:
+    case FE_TOK_LBRACKET: case FE_TOK_RBRACKET: case FE_TOK_COLON: case FE_TOK_ARROW: break;
     }
     expected(P, "an expression");
     return NULL;
@@ -704,6 +706,8 @@ static FeStmt *parse_stmt(Parser *P) {
     else if (k == FE_TOK_MODEL || k == FE_TOK_TRAIN)
         error_at(P, &P->tok, "a %s block cannot be inside another block (is a '}' missing before it?)",
                  fe_tok_kind_text(k));
+    else if (k == FE_TOK_EXTERN)
+        error_at(P, &P->tok, "an extern declaration belongs at the top level, outside the blocks");
     else if (starts_expr(k))
         expected(P, "a name to assign to");
     else
@@ -755,7 +759,113 @@ static void parse_top_block(Parser *P) {
         P->prog->train = b;
 }
 
-/* program := { NEWLINE | ';' | model_block | train_block } EOF
+/* xtype := IDENT '[' ( '*' | 'same' ) ']'        -- f32[*], f32[same] */
+static bool parse_xtype(Parser *P, FeExternType *t) {
+    t->loc = loc_of(&P->tok);
+    if (!is(P, FE_TOK_IDENT)) return expected(P, "a tensor type such as f32[*] or f32[same]");
+    t->dtype = P->tok.v.str;
+    advance(P);
+    if (!accept(P, FE_TOK_LBRACKET)) return expected(P, "'[' and a shape ('*' or 'same') after the dtype");
+    if (accept(P, FE_TOK_STAR)) {
+        t->shape = FE_XSHAPE_ANY;
+    } else if (is(P, FE_TOK_IDENT) && strcmp(P->tok.v.str, "same") == 0) {
+        t->shape = FE_XSHAPE_SAME;
+        advance(P);
+    } else {
+        return expected(P, "a shape: '*' (any) or 'same' (the first parameter's)");
+    }
+    if (!accept(P, FE_TOK_RBRACKET)) return expected(P, "']' after the shape");
+    return true;
+}
+
+/* xsig   := '(' [ xparam { ',' xparam } [ ',' ] ] ')' '->' xtype
+ * xparam := IDENT ':' xtype */
+static bool parse_xsig(Parser *P, FeExternSig *sig) {
+    FeToken open = P->tok;
+    if (!accept(P, FE_TOK_LPAREN)) return expected(P, "'(' and the parameters");
+    uint32_t cap = 0;
+    sig->spelled = true;
+    while (!is(P, FE_TOK_RPAREN)) {
+        FeExternParam prm = {0};
+        prm.loc = loc_of(&P->tok);
+        if (!is(P, FE_TOK_IDENT)) return expected(P, "a parameter name or ')'");
+        prm.name = P->tok.v.str;
+        advance(P);
+        if (!accept(P, FE_TOK_COLON)) return expected(P, "':' and the parameter's type");
+        if (!parse_xtype(P, &prm.type)) return false;
+        sig->params = grow(P, sig->params, sig->n_params, &cap, sizeof *sig->params);
+        sig->params[sig->n_params++] = prm;
+        if (accept(P, FE_TOK_COMMA)) continue;
+        if (!is(P, FE_TOK_RPAREN)) {
+            expected(P, "',' or ')'");
+            note_open(P, &open, "'('");
+            return false;
+        }
+    }
+    advance(P);
+    if (!accept(P, FE_TOK_ARROW)) return expected(P, "'->' and the result type");
+    return parse_xtype(P, &sig->result);
+}
+
+/* extern_decl := 'extern' STRING 'fn' IDENT xsig [ [ NEWLINE ] 'backward' IDENT [ xsig ] ]
+ * 'fn', 'backward' and 'same' are plain identifiers elsewhere. */
+static void parse_extern(Parser *P) {
+    FeExtern x = {0};
+    x.loc = loc_of(&P->tok);
+    advance(P);
+    bool ok = false;
+    if (!is(P, FE_TOK_STRING)) {
+        expected(P, "the library as a string after 'extern' (extern \"libname.so\" fn ...)");
+        goto done;
+    }
+    x.library = P->tok.v.str;
+    x.library_loc = loc_of(&P->tok);
+    advance(P);
+    if (!is(P, FE_TOK_IDENT) || strcmp(P->tok.v.str, "fn") != 0) {
+        expected(P, "'fn' after the library");
+        goto done;
+    }
+    advance(P);
+    if (!is(P, FE_TOK_IDENT)) {
+        expected(P, "the function's name after 'fn'");
+        goto done;
+    }
+    x.fn.name = P->tok.v.str;
+    x.fn.loc = loc_of(&P->tok);
+    advance(P);
+    if (!parse_xsig(P, &x.fn)) goto done;
+    if (is(P, FE_TOK_NEWLINE) && peek(P)->kind == FE_TOK_IDENT && strcmp(peek(P)->v.str, "backward") == 0)
+        advance(P);
+    if (is(P, FE_TOK_IDENT) && strcmp(P->tok.v.str, "backward") == 0) {
+        advance(P);
+        x.has_backward = true;
+        if (!is(P, FE_TOK_IDENT)) {
+            expected(P, "the backward function's name after 'backward'");
+            goto done;
+        }
+        x.backward.name = P->tok.v.str;
+        x.backward.loc = loc_of(&P->tok);
+        advance(P);
+        if (is(P, FE_TOK_LPAREN) && !parse_xsig(P, &x.backward)) goto done;
+    }
+    if (!is(P, FE_TOK_EOF) && !is(P, FE_TOK_NEWLINE) && !is(P, FE_TOK_SEMI)) {
+        expected(P, "the end of the extern declaration");
+        goto done;
+    }
+    ok = true;
+done:
+    if (!ok) {
+        skip_top(P);
+        return;
+    }
+    FeProgram *prog = P->prog;
+    FeExtern *v = llmc_arena_alloc(P->arena, (prog->n_externs + 1) * sizeof *v);
+    if (prog->n_externs) memcpy(v, prog->externs, prog->n_externs * sizeof *v);
+    v[prog->n_externs++] = x;
+    prog->externs = v;
+}
+
+/* program := { NEWLINE | ';' | model_block | train_block | extern_decl } EOF
  *            -- exactly one model block, at most one train block */
 static void parse_program(Parser *P) {
     for (;;) {
@@ -765,7 +875,11 @@ static void parse_program(Parser *P) {
             parse_top_block(P);
             continue;
         }
-        expected(P, "a 'model' or 'train' block");
+        if (is(P, FE_TOK_EXTERN)) {
+            parse_extern(P);
+            continue;
+        }
+        expected(P, "a 'model' or 'train' block, or an extern declaration");
         skip_top(P);
     }
     if (P->first_model.kind == FE_TOK_INVALID)

@@ -290,10 +290,16 @@ IrId ir_build_rand(IrBuilder *b, IrType type, IrId seed, IrId step, IrId micro, 
     return ir_build(b, IR_OP_RAND, ops, 3, &a, &type);
 }
 
-IrId ir_build_extern_call(IrBuilder *b, const char *symbol, const IrId *args, uint32_t n, IrType result) {
+IrId ir_build_extern_call_bwd(IrBuilder *b, const char *symbol, const char *backward, const IrId *args, uint32_t n,
+                              IrType result) {
     IrAttrs a = attrs_for(IR_OP_EXTERN_CALL);
     a.extern_call.symbol = ir_graph_intern(b->g, symbol);
+    if (backward) a.extern_call.backward = ir_graph_intern(b->g, backward);
     return ir_build(b, IR_OP_EXTERN_CALL, args, n, &a, &result);
+}
+
+IrId ir_build_extern_call(IrBuilder *b, const char *symbol, const IrId *args, uint32_t n, IrType result) {
+    return ir_build_extern_call_bwd(b, symbol, NULL, args, n, result);
 }
 
 static IrId build_collective(IrBuilder *b, IrOp op, IrId x, int64_t axis, int64_t concat_axis, int64_t ranks,

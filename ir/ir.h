@@ -212,7 +212,7 @@ typedef union IrAttrs {
     /* shard_axis >= 0: this node is block `rank` along shard_axis of an unsharded
      * tensor `shards` times as long there, and draws that block's values. */
     struct { int64_t site; IrRandDist dist; int64_t shard_axis, shards; } rand;
-    struct { uint32_t symbol; } extern_call;                /* interned */
+    struct { uint32_t symbol, backward; } extern_call;      /* interned "lib:fn"; backward 0 = none */
     struct { int64_t axis, concat_axis, ranks; IrReduceKind reduce; } coll;
 } IrAttrs;
 
@@ -443,6 +443,10 @@ IrId ir_build_onehot(IrBuilder *b, IrId idx, int64_t depth, IrDtype dt);
 IrId ir_build_cumsum(IrBuilder *b, IrId x, int64_t axis, bool exclusive, bool reverse);
 IrId ir_build_rand(IrBuilder *b, IrType type, IrId seed, IrId step, IrId micro, int64_t site,
                    IrRandDist dist);
+/* extern_call with a backward symbol (NULL: none): autodiff's rule calls it as
+ * dx = backward(x, dy) (see compiler/grad_misc.c). */
+IrId ir_build_extern_call_bwd(IrBuilder *b, const char *symbol, const char *backward, const IrId *args, uint32_t n,
+                              IrType result);
 IrId ir_build_extern_call(IrBuilder *b, const char *symbol, const IrId *args, uint32_t n,
                           IrType result);
 IrId ir_build_all_gather(IrBuilder *b, IrId x, int64_t axis, int64_t ranks);

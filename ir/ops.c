@@ -98,6 +98,7 @@ static const IrAttrField rand_fields[] = {
 SCHEMA(rand, rand_fields);
 
 static const IrAttrField extern_call_fields[] = {
+    FIELD("backward", STRING, extern_call.backward),
     FIELD("symbol", STRING, extern_call.symbol, .required = true),
 };
 SCHEMA(extern_call, extern_call_fields);

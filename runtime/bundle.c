@@ -31,6 +31,10 @@
  *                 "total_bytes", "buffers": [[node id, offset, size], ...]}, ...]}
  *   kernels.bc    a blob table (below) of LLVM bitcode, one kernel module per entry
  *   objects       a blob table of host object files, one per kernel, as cache entries
+ *                 (the inference graphs' kernels included)
+ * and one optional section (a bundle without it trains but cannot sample):
+ *   inference.llir  ir_print_module of the simplified inference graphs @logits, @prefill,
+ *                 @decode (frontend.h "Inference graphs"), for llmrun generate
  * Blob table: u32 count, u32 target length L, L bytes of target text
  * (cc_objcache_target: cache format, LLVM version, triple, cpu, features), then per
  * entry: u64 key lo, u64 key hi (the CcObjKey), u64 length, the bytes.

@@ -5,9 +5,12 @@
  * intermediate an offset in one arena, and every kernel function is generated through
  * cc_codegen_kernel (the JIT's object cache, if one is set, makes a second build skip
  * codegen). Nothing is interpreted: a kernel that codegen does not support makes the
- * build fail with its message. RUNTIME kernels are the collectives; the executor runs
- * one rank, where a collective over 1 rank is the identity (a copy); collectives over
- * more ranks and extern_call are refused.
+ * build fail with its message. RUNTIME kernels are the collectives and extern_call. The
+ * executor runs one rank, where a collective over 1 rank is the identity (a copy);
+ * collectives over more ranks are refused. An extern_call is one call of the user's
+ * function through libffi (runtime/extern.c), resolved at build time, so a missing
+ * library or symbol fails rt_exec_new; it is never split, and its determinism is the
+ * library's business.
  *
  * Buffers. Inputs and outputs are the caller's dense row-major arrays in their native
  * dtype (float, double, int32_t; a rank-0 value is one element). Constants are
@@ -51,6 +54,7 @@ typedef struct ExecKernel {
     ExecFn *fns;        /* [n_fns] in run order (write-back constraints) */
     uint32_t n_fns;
     IrId copy_from;     /* RUNTIME kernel: identity collective copy operand -> root */
+    RtExtern *ext;      /* RUNTIME kernel: an extern_call (runtime/extern.c) */
 } ExecKernel;
 
 /* Where a node's bytes are during a run. */
@@ -123,6 +127,7 @@ static bool call_writes(const CcKernelCall *c, IrId id) {
 static bool kernel_reads(const RtExec *e, uint32_t k, IrId id) {
     const ExecKernel *ek = &e->kernels[k];
     if (ek->copy_from == id) return true;
+    if (ek->ext && rt_extern_reads(ek->ext, id)) return true;
     for (uint32_t f = 0; f < ek->n_fns; f++)
         if (call_reads(&ek->fns[f].call, id)) return true;
     return false;
@@ -133,6 +138,12 @@ static bool kernel_reads(const RtExec *e, uint32_t k, IrId id) {
 static bool build_runtime_kernel(RtExec *e, uint32_t k, LlmcErr *err) {
     const CcKernel *kn = &e->fusion.kernels[k];
     const IrNode *n = ir_graph_node(e->g, kn->root);
+    if (n->op == IR_OP_EXTERN_CALL) {
+        LlmcErr xe = {0};
+        e->kernels[k].ext = rt_extern_new(e->g, kn->root, &xe);
+        if (!e->kernels[k].ext) llmc_err_set(err, "@%s %%%u: %s", ir_graph_name(e->g), kn->root, xe.msg);
+        return e->kernels[k].ext != NULL;
+    }
     if (!is_collective(n->op)) {
         llmc_err_set(err, "@%s %%%u: %s is not supported by the executor yet", ir_graph_name(e->g), kn->root,
                      ir_op_name(n->op));
@@ -372,6 +383,14 @@ static bool check_places(const RtExec *e, LlmcErr *err) {
                          k, root);
             return false;
         }
+        const IrNode *rn = ir_graph_node(e->g, root);
+        for (uint32_t o = 0; ek->ext && o <= rn->n_operands; o++) {
+            IrId id = o < rn->n_operands ? rn->operands[o] : root;
+            if (e->place[id] != PLACE_NONE) continue;
+            llmc_err_set(err, "internal error: @%s kernel %%k%u: extern_call %%%u: %%%u has no buffer",
+                         ir_graph_name(e->g), k, root, id);
+            return false;
+        }
         for (uint32_t f = 0; f < ek->n_fns; f++)
             for (uint32_t b = 0; b < ek->fns[f].call.n_bufs; b++) {
                 IrId id = ek->fns[f].call.bufs[b];
@@ -434,6 +453,7 @@ void rt_exec_free(RtExec *e) {
                 free(e->kernels[k].fns[f].bufs);
             }
             free(e->kernels[k].fns);
+            rt_extern_free(e->kernels[k].ext);
         }
     free(e->kernels);
     for (uint32_t i = 0; i < e->n_consts; i++) free(e->consts[i]);
@@ -547,6 +567,10 @@ bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *
         if (ek->copy_from != IR_ID_NONE) {
             IrId root = e->fusion.kernels[k].root;
             memcpy(e->ptr[root], e->ptr[ek->copy_from], ir_type_bytes(&ir_graph_node(g, root)->type));
+            continue;
+        }
+        if (ek->ext) {
+            rt_extern_run(ek->ext, e->ptr);
             continue;
         }
         for (uint32_t f = 0; f < ek->n_fns; f++) {

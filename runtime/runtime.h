@@ -13,7 +13,9 @@
  * And training runs: token shards and the data loader, checkpoints (atomic, with a
  * manifest), and compiled bundles (`llmc -o`), all documented in docs/formats.md.
  *
- * What comes later (see DESIGN.md section 7): MPI collectives, the BPE tokenizer.
+ * And text: the byte-level BPE tokenizer, and extern ops called through libffi.
+ *
+ * What comes later (see DESIGN.md section 8): MPI collectives.
  *
  * Every reader validates what it reads and reports a bad input through LlmcErr with a
  * message that names the file and the problem; no input makes a reader crash.
@@ -493,6 +495,104 @@ bool rt_ckpt_check_model(const RtCkpt *c, const char *model_hash, LlmcErr *err);
 uint32_t rt_ckpt_recipe_diff(const RtCkptMeta *a, const RtKv *now, uint32_t n, LlmcBuf *msg);
 
 /* ===================================================================================
+ * BPE tokenizer (runtime/bpe.c): byte-level BPE as in GPT-2. The `*.tok` layout is in
+ * docs/formats.md ("BPE tokenizer").
+ * ===================================================================================
+ * Ids: 0..255 are the 256 single bytes (a permutation: identity for trained tokenizers,
+ * GPT-2's order for imported ones), merge i makes id 256 + i from two lower ids, and the
+ * special tokens follow (vocab = 256 + merges + specials). Text is cut into pre-tokens
+ * (rt_bpe_pretoken), each encoded alone by applying merges lowest rank first; decoding
+ * concatenates the tokens' bytes, so any byte string round-trips exactly. Special tokens
+ * are never produced from text (text "<|endoftext|>" encodes as ordinary bytes): callers
+ * add them by id (rt_bpe_special). */
+
+#define RT_BPE_MAGIC "LLMCBPE\0" /* 8 bytes, the NUL included */
+#define RT_BPE_VERSION 1u
+#define RT_BPE_EOT "<|endoftext|>"
+#define RT_BPE_MAX_TOKEN_BYTES 1024u /* the longest token (merged or special) */
+#define RT_BPE_MAX_MERGES (1u << 24)
+#define RT_BPE_MAX_SPECIALS 1024u
+
+typedef struct RtBpe RtBpe;
+typedef struct RtBpeMerge {
+    uint32_t left, right; /* both < 256 + the merge's index */
+} RtBpeMerge;
+typedef struct RtBpeText {
+    const char *data; /* [len] bytes, any values */
+    size_t len;
+} RtBpeText;
+/* A growable id array; zero-initialize, free `ids` with free(). */
+typedef struct RtBpeIds {
+    uint32_t *ids; /* [count] */
+    size_t count, cap;
+} RtBpeIds;
+
+/* The length (>= 1) of the pre-token starting at text[pos] (pos < len), GPT-2's pattern
+ *   's|'t|'re|'ve|'m|'ll|'d| ?L+| ?N+| ?[^\sLN]+|\s+(?!\S)|\s+
+ * over bytes: L = ASCII letters and every byte >= 0x80, N = ASCII digits, \s = space,
+ * \t \n \v \f \r. A whitespace run before a non-space leaves its last byte to the next
+ * pre-token. */
+size_t rt_bpe_pretoken(const void *text, size_t len, size_t pos);
+
+/* Builds a tokenizer from its parts, validating them like the file reader: byte_of (may
+ * be NULL for identity) a permutation of 0..255 giving the byte of ids 0..255; merges
+ * referring only to earlier ids, no pair twice, no token above RT_BPE_MAX_TOKEN_BYTES;
+ * specials non-empty, unique, at most RT_BPE_MAX_TOKEN_BYTES each. Copies everything.
+ * NULL + "NAME: problem" on bad parts. */
+RtBpe *rt_bpe_new(const uint8_t *byte_of, const RtBpeMerge *merges, uint32_t n_merges, const char *const *specials,
+                  const size_t *special_lens, uint32_t n_specials, const char *name, LlmcErr *err);
+void rt_bpe_free(RtBpe *t); /* NULL is fine */
+
+/* Progress of training: called every few hundred merges and at the end. */
+typedef void (*RtBpeProgressFn)(void *ctx, uint32_t merges_done, uint32_t merges_wanted);
+
+/* Learns merges from docs (pre-tokenized, counted as words) until vocab = 256 + merges
+ * + 1 (the one special token RT_BPE_EOT) or no pair occurs twice (the vocab is then
+ * smaller: rt_bpe_vocab tells). Each step merges the most frequent adjacent pair; ties
+ * go to the smaller (left, right); a pair whose token would exceed
+ * RT_BPE_MAX_TOKEN_BYTES is never merged. Pair counts are updated incrementally (only
+ * the words holding the merged pair), so the result is a pure function of the texts and
+ * vocab. Pre-tokens longer than 64 bytes are counted as 64-byte pieces (so a page of
+ * letters without a space costs no more than text; encoding is not affected). vocab
+ * must be in [257, 256 + RT_BPE_MAX_MERGES]. progress may be NULL. */
+RtBpe *rt_bpe_train(const RtBpeText *docs, size_t n_docs, uint32_t vocab, RtBpeProgressFn progress, void *ctx,
+                    LlmcErr *err);
+
+uint32_t rt_bpe_vocab(const RtBpe *t);
+uint32_t rt_bpe_n_merges(const RtBpe *t);
+uint32_t rt_bpe_n_specials(const RtBpe *t);
+RtBpeMerge rt_bpe_merge(const RtBpe *t, uint32_t i); /* i < n_merges */
+uint8_t rt_bpe_byte_of(const RtBpe *t, uint32_t id); /* id < 256 */
+/* Token id's bytes (a special token's text); NULL when id >= vocab. */
+const unsigned char *rt_bpe_token(const RtBpe *t, uint32_t id, size_t *len);
+/* The id of special token `text` (e.g. RT_BPE_EOT), or -1. */
+int64_t rt_bpe_special(const RtBpe *t, const char *text);
+
+/* Appends the ids of text[0..len) to *out. Never fails. Keeps a cache of pre-token
+ * encodings inside t, so a tokenizer is not to be used by two threads at once. */
+void rt_bpe_encode(RtBpe *t, const void *text, size_t len, RtBpeIds *out);
+/* Appends the bytes of ids[0..n) to *out; false + "token T at position P is >= vocab V"
+ * on a bad id (the bytes before it are appended). */
+bool rt_bpe_decode(const RtBpe *t, const uint32_t *ids, size_t n, LlmcBuf *out, LlmcErr *err);
+
+/* The file (docs/formats.md): serialize appends the bytes (deterministic); write is
+ * atomic (llmc_file_write). read / parse validate everything (magic, version, sizes,
+ * checksum, then rt_bpe_new's rules) and fail with "PATH: problem". */
+void rt_bpe_serialize(const RtBpe *t, LlmcBuf *out);
+bool rt_bpe_write(const char *path, const RtBpe *t, LlmcErr *err);
+RtBpe *rt_bpe_parse(const void *bytes, size_t len, const char *name, LlmcErr *err);
+RtBpe *rt_bpe_read(const char *path, LlmcErr *err);
+
+/* GPT-2 / tiktoken-style files: encoder.json maps token strings (bytes through GPT-2's
+ * bytes_to_unicode table) to ids; vocab.bpe lists merges "A B", one a line, after an
+ * optional "#version" line. Ids must follow GPT-2's layout: 0..255 the single bytes,
+ * merge i (line order) makes id 256 + i, every other entry (e.g. "<|endoftext|>") is a
+ * special token after them. The ids are kept, so they match the original vocabulary. */
+RtBpe *rt_bpe_import_gpt2(const char *encoder_json, const char *vocab_bpe, LlmcErr *err);
+/* GPT-2's bytes_to_unicode: the code point byte b is written as in those files. */
+uint32_t rt_bpe_gpt2_char(uint8_t b);
+
+/* ===================================================================================
  * Native buffers (runtime/native.c): dense float / double / int32_t arrays, as kernels
  * read and write them, and the interpreter's values.
  * =================================================================================== */
@@ -511,6 +611,36 @@ void rt_accum_finish(RtAccum *a, void *const *out);
 void rt_accum_free(RtAccum *a);
 
 /* ===================================================================================
+ * Extern functions (runtime/extern.c): extern_call through libffi. Symbol
+ * "library:function", library opened with dlopen as written; the C signature is
+ *     void function(const float *x1, ..., const float *xk, float *out, int64_t n)
+ * (every buffer dense f32 with n elements; docs/llm.md "Extern functions").
+ * =================================================================================== */
+
+typedef struct RtExtern RtExtern;
+/* Whether extern_call node id of g fits the calling convention (f32, one element count);
+ * false + "extern 'lib:fn': the call cannot satisfy ..." otherwise. */
+bool rt_extern_check(const IrGraph *g, IrId id, LlmcErr *err);
+/* Checks node id, loads its library and resolves its function: NULL + a message naming
+ * the library and function when either is missing. */
+RtExtern *rt_extern_new(const IrGraph *g, IrId id, LlmcErr *err);
+/* Calls it once: ptr[] is the executor's per-node buffer table [n_nodes]. */
+void rt_extern_run(const RtExtern *x, void *const *ptr);
+bool rt_extern_reads(const RtExtern *x, IrId id); /* id is one of its operands */
+void rt_extern_free(RtExtern *x);
+
+/* The interpreter's extern hook over the same libraries: values go through float
+ * buffers, or in f64 mode through "<function>_f64" (same convention over double) when
+ * the library exports it. One host caches the functions it resolved. */
+typedef struct RtExternHost RtExternHost;
+RtExternHost *rt_extern_host_new(IrPrecision precision);
+void rt_extern_host_free(RtExternHost *h);
+/* opt->extern_hook = rt_extern_hook, opt->extern_ctx = h. */
+void rt_extern_host_install(RtExternHost *h, IrInterpOptions *opt);
+bool rt_extern_hook(void *host, const char *symbol, const IrValue *args, uint32_t n_args, IrValue *out,
+                    LlmcErr *err);
+
+/* ===================================================================================
  * Executor (runtime/exec.c): one graph as JIT kernels over one arena, run on the pool.
  * The rules (buffers, write-back of state, determinism) are in the file's banner.
  * =================================================================================== */
@@ -522,7 +652,7 @@ typedef struct RtExec RtExec;
 typedef struct RtExecStats {
     uint32_t kernels;          /* of the fusion, RUNTIME ones included */
     uint32_t functions;        /* compiled kernel functions */
-    uint32_t runtime_kernels;  /* collectives over one rank: copies */
+    uint32_t runtime_kernels;  /* collectives over one rank (copies) and extern calls */
     uint64_t arena_bytes;      /* the memory plan's peak */
     uint32_t writeback_direct; /* outputs written straight over their input */
     uint32_t writeback_copied; /* outputs written back through a scratch copy */

@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
-# tools/demo.sh — the README's main command: install, build, and train a small model.
-# The corpus is this repository's own documentation (until the data issue brings a
-# default corpus and BPE): llmdata turns it into byte-level token shards, llmc compiles
-# models/llama-tiny.llm (vocab 256: one token per byte; 1000 steps) into a bundle and
-# prints its compile report, and llmrun trains it for those 1000 steps through JIT
-# kernels, printing progress and validation loss; metrics and checkpoints land in
-# build/demo/run. Ctrl-C stops it with a checkpoint; run the printed --resume command
-# to continue exactly where it stopped.
+# tools/demo.sh [TEXT_FILE_OR_DIR] — the README's main command: from text to a model that
+# writes text. It installs what it needs, builds, trains a byte-level BPE tokenizer
+# (vocab 4096) on the corpus — by default Debian's fortunes, /usr/share/games/fortunes,
+# each fortune a document — encodes the corpus into token shards, compiles
+# models/fortune.llm into a bundle (printing its compile report), trains it on 2 cores
+# for DEMO_STEPS steps (default 600, a few minutes) with the progress line and the
+# validation loss in view, and prints a sample. Everything lands in build/demo; Ctrl-C
+# during training saves a checkpoint, and the printed --resume command continues it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+CORPUS=${1:-/usr/share/games/fortunes}
+STEPS=${DEMO_STEPS:-600}
 tools/install-deps.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release -j"$(nproc 2>/dev/null || echo 2)" --target llmc llmrun llmdata
+cmake --build build/release -j"$(nproc 2>/dev/null || echo 2)" --target llmc llmrun llmtok
 BIN=build/release/tools
 OUT=build/demo
 rm -rf "$OUT"
 mkdir -p "$OUT"
-cat README.md docs/*.md models/README.md > "$OUT/corpus.txt"
-echo "== llmdata: the docs as byte-level token shards"
-$BIN/llmdata shard "$OUT/corpus.txt" --out "$OUT/data"
-echo "== llmc models/llama-tiny.llm -D vocab=256 -D steps=1000 -o $OUT/llama-tiny.llmc"
-$BIN/llmc models/llama-tiny.llm -D vocab=256 -D steps=1000 -o "$OUT/llama-tiny.llmc"
-echo "== llmrun: 1000 steps (the loss starts near ln 256 = 5.55)"
-$BIN/llmrun "$OUT/llama-tiny.llmc" --data "$OUT/data" --out "$OUT/run" --eval-every 100 --ckpt-every 100
-echo "== $OUT/run: $(ls "$OUT/run" | tr '\n' ' ')"
-echo "   last metrics: $(tail -n 1 "$OUT/run/metrics.jsonl")"
+echo "== llmtok: a byte-level BPE tokenizer from $CORPUS"
+$BIN/llmtok train "$CORPUS" --vocab 4096 -o "$OUT/corpus.tok"
+$BIN/llmtok encode --tok "$OUT/corpus.tok" "$CORPUS" -o "$OUT/data"
+echo "== llmc models/fortune.llm -D steps=$STEPS -o $OUT/fortune.llmc"
+$BIN/llmc models/fortune.llm -D steps="$STEPS" -o "$OUT/fortune.llmc"
+echo "== llmrun: $STEPS steps (the loss starts near ln 4096 = 8.3)"
+$BIN/llmrun "$OUT/fortune.llmc" --data "$OUT/data" --out "$OUT/run" --eval-every 100 --ckpt-every 100
+echo "== llmrun generate: a sample"
+$BIN/llmrun generate "$OUT/run" --model "$OUT/fortune.llmc" --tok "$OUT/corpus.tok" --prompt "The " \
+    --tokens 200 --temperature 0.8 --top-k 40 --seed 1
+echo

@@ -9,6 +9,7 @@ PACKAGES=(
   llvm-19-dev                        # codegen + ORC JIT (C API, shared libLLVM)
   libffi-dev                         # extern ops called with native signatures
   libopenmpi-dev openmpi-bin         # distributed training
+  fortunes                           # the default corpus (/usr/share/games/fortunes)
 )
 
 missing=()

@@ -5,6 +5,7 @@
  *   llmc MODEL.llm --emit=llvm|asm    every kernel of the training step as LLVM IR / host asm
  *   llmc MODEL.llm --stats            parameters by group, FLOPs per token, activations
  *   llmc MODEL.llm -o MODEL.llmc      compile everything into a bundle, print a report
+ *   llmc MODEL.llm --emit=logits|prefill|decode   an inference graph (llmrun generate)
  *   -D NAME=VALUE                     override a top-level config value (repeatable)
  *
  * Exit codes: 0 success, 1 bad input (file, syntax, model errors), 2 bad usage.
@@ -41,6 +42,10 @@ static const char *const usage_text =
     "                        llvm     every kernel function of @micro and @update as\n"
     "                                 LLVM IR for the host, optimized (default<O3>)\n"
     "                        asm      the same kernels as host assembly (AT&T syntax)\n"
+    "                        logits   the inference graph tokens -> logits (no loss,\n"
+    "                                 dropout off, batch 1, seq = context)\n"
+    "                        prefill  the prompt -> last logits + the K/V caches\n"
+    "                        decode   one token + the caches -> logits + the caches\n"
     "  --no-opt            with --emit=llvm: the IR as generated, before optimization\n"
     "  --stats             parameters by group, FLOPs per token, activation bytes,\n"
     "                      training-graph sizes before and after simplification\n"
@@ -67,7 +72,10 @@ typedef enum Emit {
     EMIT_TRAIN,
     EMIT_FUSED,
     EMIT_LLVM,
-    EMIT_ASM
+    EMIT_ASM,
+    EMIT_LOGITS,
+    EMIT_PREFILL,
+    EMIT_DECODE
 } Emit;
 
 typedef struct Options {
@@ -125,9 +133,15 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->emit = EMIT_LLVM;
             else if (strcmp(s, "asm") == 0)
                 o->emit = EMIT_ASM;
+            else if (strcmp(s, "logits") == 0)
+                o->emit = EMIT_LOGITS;
+            else if (strcmp(s, "prefill") == 0)
+                o->emit = EMIT_PREFILL;
+            else if (strcmp(s, "decode") == 0)
+                o->emit = EMIT_DECODE;
             else
-                return usage_error("unknown stage '%s' for --emit (ast, forward, init, grad, train, fused, llvm, asm)",
-                                   s);
+                return usage_error("unknown stage '%s' for --emit (ast, forward, init, grad, train, fused, llvm, asm, "
+                                   "logits, prefill, decode)", s);
         } else if (strcmp(a, "--no-opt") == 0) {
             o->no_opt = true;
         } else if (strcmp(a, "--no-cache") == 0) {
@@ -735,6 +749,39 @@ static void private_cache_remove(CcObjCache *c, const Recorded *rec) {
     rmdir(cc_objcache_dir(c));
 }
 
+/* The inference graphs llmrun generate runs (frontend.h "Inference graphs"), each
+ * simplified as the training step is: @logits, @prefill, @decode. A model the frontend
+ * cannot lower them for (no `logits`) gets none: a warning, and a bundle that trains but
+ * cannot sample. */
+static const FeInferKind infer_kinds[] = {FE_INFER_LOGITS, FE_INFER_PREFILL, FE_INFER_DECODE};
+#define N_INFER (sizeof infer_kinds / sizeof infer_kinds[0])
+
+static bool lower_inference(const FeProgram *p, const Options *o, IrModule *out) {
+    FeLowerOptions lo = {o->overrides, o->n_overrides};
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < N_INFER; i++) {
+        IrModule m = {0};
+        LlmcDiags d = {0};
+        LlmcErr err = {0};
+        IrGraph *s = NULL;
+        if (fe_lower_inference(p, &lo, infer_kinds[i], 0, &m, &d)) s = cc_pass_simplify(m.graphs[0], &err);
+        if (!s) {
+            fprintf(stderr, "llmc: warning: no inference graph @%s (llmrun generate needs it):\n",
+                    fe_infer_graph_name(infer_kinds[i]));
+            llmc_diags_print(&d, stderr);
+            if (err.set) fprintf(stderr, "%s\n", err.msg);
+            llmc_diags_free(&d);
+            ir_module_free(&m);
+            ir_module_free(out);
+            return false;
+        }
+        ir_module_add(out, s);
+        llmc_diags_free(&d);
+        ir_module_free(&m);
+    }
+    return true;
+}
+
 /* Compiles m (lowered from p) into the bundle o->out and prints the report. */
 static bool write_bundle(const Options *o, const char *src_name, const FeProgram *p, const IrModule *m,
                          double t_frontend, LlmcErr *err) {
@@ -757,6 +804,14 @@ static bool write_bundle(const Options *o, const char *src_name, const FeProgram
                 pl[i].functions += cc_kernel_functions(&pl[i].fusion.kernels[k]);
     }
     r.t_fuse = now_ms() - t0;
+    IrModule inf = {0};
+    bool has_inf = ok && lower_inference(p, o, &inf);
+    CcFusion inf_fu[N_INFER];
+    uint32_t n_inf_fu = 0;
+    for (uint32_t i = 0; has_inf && ok && i < inf.n_graphs; i++) {
+        ok = cc_fuse(inf.graphs[i], &inf_fu[i], err);
+        if (ok) n_inf_fu++;
+    }
 
     t0 = now_ms();
     CcJit *jit = ok ? cc_jit_new(err) : NULL;
@@ -787,6 +842,20 @@ static bool write_bundle(const Options *o, const char *src_name, const FeProgram
                                  cc_kernel_kind_name(kn->kind), kn->root, ke.msg);
             }
         }
+    uint32_t inf_kernels = 0;
+    for (uint32_t i = 0; i < n_inf_fu && ok; i++) /* the inference kernels, recorded alike */
+        for (uint32_t k = 0; k < inf_fu[i].n_kernels && ok; k++) {
+            const CcKernel *kn = &inf_fu[i].kernels[k];
+            inf_kernels++;
+            for (uint32_t f = 0; f < cc_kernel_functions(kn) && ok; f++) {
+                CcKernelFn fn;
+                LlmcErr ke = {0};
+                ok = cc_codegen_kernel(jit, inf.graphs[i], kn, f, &fn, &ke);
+                if (!ok)
+                    llmc_err_set(err, "@%s kernel %%k%u (%s, root %%%u): %s", ir_graph_name(inf.graphs[i]), k,
+                                 cc_kernel_kind_name(kn->kind), kn->root, ke.msg);
+            }
+        }
     r.t_llvm = now_ms() - t0;
 
     if (ok) {
@@ -808,7 +877,8 @@ static bool write_bundle(const Options *o, const char *src_name, const FeProgram
         r.cache = cc_objcache_stats(cache);
 
         char *target = cc_objcache_target(jit);
-        LlmcBuf config = {0}, module = {0}, memplan = {0}, bc = {0}, objs = {0};
+        LlmcBuf config = {0}, module = {0}, memplan = {0}, bc = {0}, objs = {0}, infer = {0};
+        if (has_inf) ir_print_module(&inf, &infer);
         build_config(&config, src_name, fwd, &r, target);
         const IrGraph *graphs[4] = {fwd, init, step.micro, step.update};
         for (int i = 0; i < 4; i++)
@@ -819,17 +889,24 @@ static bool write_bundle(const Options *o, const char *src_name, const FeProgram
         build_memplan(&memplan, pl, 2);
         rt_bundle_blobs_serialize(target, rec.bcs, rec.n, &bc);
         rt_bundle_blobs_serialize(target, rec.objs, rec.n, &objs);
-        RtBundleSection sec[5] = {
+        RtBundleSection sec[6] = {
             {"config.json", (const unsigned char *)config.data, config.len},
             {"module.llir", (const unsigned char *)module.data, module.len},
             {"memplan.json", (const unsigned char *)memplan.data, memplan.len},
             {"kernels.bc", (const unsigned char *)bc.data, bc.len},
             {"objects", (const unsigned char *)objs.data, objs.len},
+            {"inference.llir", (const unsigned char *)infer.data, infer.len},
         };
         LlmcBuf file = {0};
-        rt_bundle_serialize(sec, 5, &file);
+        rt_bundle_serialize(sec, has_inf ? 6 : 5, &file);
         ok = llmc_file_write(o->out, file.data, file.len, err);
         if (ok) print_report(o, src_name, fwd, &r, file.len, rec.n, cc_jit_cpu(jit, NULL));
+        if (ok && has_inf) {
+            printf("inference graphs  ");
+            for (uint32_t i = 0; i < inf.n_graphs; i++) printf(" @%s", ir_graph_name(inf.graphs[i]));
+            printf(" (%u kernels, in the bundle's objects)\n", inf_kernels);
+        }
+        llmc_buf_free(&infer);
         llmc_buf_free(&file);
         llmc_buf_free(&config);
         llmc_buf_free(&module);
@@ -849,6 +926,8 @@ static bool write_bundle(const Options *o, const char *src_name, const FeProgram
         if (pl[i].planned) cc_memplan_free(&pl[i].plan);
         if (pl[i].fused) cc_fusion_free(&pl[i].fusion);
     }
+    for (uint32_t i = 0; i < n_inf_fu; i++) cc_fusion_free(&inf_fu[i]);
+    ir_module_free(&inf);
     cc_train_step_free(&step);
     return ok;
 }
@@ -873,6 +952,17 @@ static int run(const Options *o) {
         goto done;
     }
     FeLowerOptions lo = {o->overrides, o->n_overrides};
+    if (p && (o->emit == EMIT_LOGITS || o->emit == EMIT_PREFILL || o->emit == EMIT_DECODE)) {
+        FeInferKind kind = o->emit == EMIT_LOGITS    ? FE_INFER_LOGITS
+                           : o->emit == EMIT_PREFILL ? FE_INFER_PREFILL
+                                                     : FE_INFER_DECODE;
+        if (!fe_lower_inference(p, &lo, kind, 0, &m, &diags)) goto done;
+        LlmcBuf out = {0};
+        ir_print_graph(m.graphs[0], &out);
+        status = write_output(o, &out) ? EXIT_OK : EXIT_BAD_INPUT;
+        llmc_buf_free(&out);
+        goto done;
+    }
     if (!p || !fe_lower(p, &lo, &m, &diags)) goto done;
     const IrGraph *fwd = m.graphs[0], *init = m.n_graphs > 1 ? m.graphs[1] : NULL;
     if (o->emit == EMIT_GRAD || o->emit == EMIT_TRAIN || o->emit == EMIT_FUSED || o->emit == EMIT_LLVM ||

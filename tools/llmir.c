@@ -542,8 +542,12 @@ static int cmd_run(const IrModule *m, const RunOptions *o_in) {
         if (!run_jit(g, o, ins, outs)) goto done;
     } else {
         IrInterpOptions opt = {.precision = o->precision, .ranks = o->ranks};
+        RtExternHost *host = rt_extern_host_new(o->precision); /* extern_call: the same libraries as --jit */
+        rt_extern_host_install(host, &opt);
         LlmcErr err = {0};
-        if (!ir_interp_run(g, &opt, ins, outs, &err)) {
+        bool ran = ir_interp_run(g, &opt, ins, outs, &err);
+        rt_extern_host_free(host);
+        if (!ran) {
             fprintf(stderr, "llmir: run @%s: %s\n", ir_graph_name(g), err.msg);
             if (o->ranks == 1 && graph_ranks(g) > 1)
                 fprintf(stderr, "llmir: note: try --ranks %u\n", graph_ranks(g));

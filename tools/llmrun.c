@@ -15,6 +15,7 @@
 #include "compiler.h"
 #include "frontend.h"
 #include "ir.h"
+#include "llmrun.h"
 #include "runtime.h"
 
 #include <errno.h>
@@ -42,6 +43,10 @@ static const char *const usage_text =
     "  --steps N          stop at absolute step N (default: the train block's steps, which\n"
     "                     stays the schedule's horizon either way)\n"
     "  --resume RUN_DIR   continue from RUN_DIR's latest checkpoint (bit-exact)\n"
+    "  --init FILE        the initial params from FILE.safetensors (`llmrun export`), not\n"
+    "                     @init: every param, with its dtype and shape (also spelled\n"
+    "                     `llmrun import FILE MODEL ...`); with --steps 0, a fresh run only\n"
+    "                     saves its initial params as the checkpoint of step 0\n"
     "  --threads N        kernel threads (default: the number of cores); results do not\n"
     "                     depend on it\n"
     "  --seed N           the run's seed (init, dropout, data order); same as -D seed=N\n"
@@ -58,10 +63,17 @@ static const char *const usage_text =
     "  -h, --help         this text\n"
     "\n"
     "exit status: 0 done, 1 bad input or failed run, 2 bad usage, 130/143 stopped by\n"
-    "SIGINT/SIGTERM (a checkpoint was saved first)\n";
+    "SIGINT/SIGTERM (a checkpoint was saved first)\n"
+    "\n"
+    "other commands (each has --help):\n"
+    "  llmrun generate RUN_DIR|CKPT_DIR --model M.llmc|M.llm --prompt TEXT --tokens N\n"
+    "                 [--temperature T --top-k K --top-p P --seed S --tok TOK]  sample text\n"
+    "  llmrun export RUN_DIR|CKPT_DIR -o FILE.safetensors    a checkpoint's params\n"
+    "  llmrun import FILE.safetensors MODEL ...              = llmrun MODEL ... --init FILE\n";
 
 typedef struct Options {
     const char *model, *data, *out, *resume;
+    const char *init;     /* --init FILE: params from safetensors instead of @init */
     int64_t steps;        /* -1: the record's */
     uint32_t threads;
     int64_t eval_every, eval_batches, ckpt_every;
@@ -110,6 +122,7 @@ static int parse_args(int argc, char **argv, Options *o) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int64_t n = 0;
         bool takes = strcmp(a, "--data") == 0 || strcmp(a, "--out") == 0 || strcmp(a, "--resume") == 0 ||
+                     strcmp(a, "--init") == 0 ||
                      strcmp(a, "--steps") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--seed") == 0 ||
                      strcmp(a, "--eval-every") == 0 || strcmp(a, "--eval-batches") == 0 ||
                      strcmp(a, "--ckpt-every") == 0 || strcmp(a, "--keep") == 0 || strcmp(a, "--val-fraction") == 0 ||
@@ -124,6 +137,8 @@ static int parse_args(int argc, char **argv, Options *o) {
             o->out = v;
         } else if (strcmp(a, "--resume") == 0) {
             o->resume = v;
+        } else if (strcmp(a, "--init") == 0) {
+            o->init = v;
         } else if (strcmp(a, "--steps") == 0) {
             if (!parse_i64(v, 0, INT32_MAX, &o->steps)) return usage_error("--steps needs a step count, got '%s'", v);
         } else if (strcmp(a, "--threads") == 0) {
@@ -169,6 +184,7 @@ static int parse_args(int argc, char **argv, Options *o) {
     if (!o->model) return usage_error("%s", "missing MODEL.llm");
     if (!o->data) return usage_error("%s", "missing --data DIR");
     if (!o->out) return usage_error("%s", "missing --out RUN_DIR");
+    if (o->init && o->resume) return usage_error("%s", "--init starts a run; --resume continues one: not both");
     return EXIT_OK;
 }
 
@@ -465,6 +481,7 @@ typedef struct Run {
     uint32_t n_recipe;
     int64_t last_ckpt;           /* step of the newest checkpoint, -1: none */
     RtCkpt ck;                   /* --resume's checkpoint, from before compiling to restoring */
+    RtSafetensors init_w;        /* --init's weights, checked before compiling, then restored */
     bool tty;
     double t0;                   /* the first timed step */
     int64_t t0_step;
@@ -737,6 +754,7 @@ static bool run_setup(Run *r, LlmcErr *err) {
     }
     if (!fits_in_memory(r->md, r->o->model, err)) return false;
     if (r->o->resume && !open_checkpoint(r, &r->ck, err)) return false;
+    if (r->o->init && !llmrun_weights_open(r->o->init, r->md->init, r->md->hash, &r->init_w, err)) return false;
     if (!(r->data = rt_data_open(r->o->data, (uint32_t)r->md->vocab, r->o->val_fraction, err))) return false;
     if (r->o->eval_every && !rt_data_tokens(r->data, true)) {
         llmc_err_set(err, "--eval-every needs a validation split (--val-fraction > 0)");
@@ -776,6 +794,11 @@ static bool run_setup(Run *r, LlmcErr *err) {
     if (r->o->resume) {
         if (!restore_checkpoint(r, &r->ck, err)) return false;
         rt_ckpt_free(&r->ck); /* its tensors are in the trainer now */
+    } else if (r->o->init) { /* --init: the file's params instead of @init */
+        if (!llmrun_weights_restore(&r->init_w, r->md->init, r->t, err)) return false;
+        rt_safetensors_free(&r->init_w);
+        memset(&r->init_w, 0, sizeof r->init_w);
+        fprintf(stderr, "llmrun: params from %s\n", r->o->init);
     } else { /* @init as JIT code, writing straight into the trainer's param buffers */
         RtExec *ie = rt_exec_new(r->jit, init, r->pool, err);
         if (!ie) return false;
@@ -804,6 +827,7 @@ static bool run_setup(Run *r, LlmcErr *err) {
 
 static void run_free(Run *r) {
     rt_ckpt_free(&r->ck);
+    rt_safetensors_free(&r->init_w);
     rt_trainer_free(r->t);
     rt_exec_free(r->eval);
     if (r->eval_out)
@@ -876,9 +900,17 @@ static int run_loop(Run *r) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "generate") == 0) return llmrun_generate(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "export") == 0) return llmrun_export_main(argc - 1, argv + 1);
+    char **import_argv = argc > 1 && strcmp(argv[1], "import") == 0 ? llmrun_import_argv(&argc, argv) : NULL;
+    if (argc > 1 && strcmp(argv[1], "import") == 0 && !import_argv) return EXIT_USAGE;
+    if (import_argv) argv = import_argv;
     Options o;
     int st = parse_args(argc, argv, &o);
-    if (st != EXIT_OK) return st;
+    if (st != EXIT_OK) {
+        free(import_argv);
+        return st;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -893,6 +925,10 @@ int main(int argc, char **argv) {
     } else if (!run_setup(&r, &err)) {
         fprintf(stderr, "llmrun: %s\n", err.msg);
         st = EXIT_BAD_INPUT;
+    } else if (!o.resume && r.end == 0) { /* --steps 0 on a fresh run: the initial params as a checkpoint */
+        st = save_checkpoint(&r, &err) ? EXIT_OK : EXIT_BAD_INPUT;
+        fprintf(stderr, "llmrun: %s%s\n", st ? "saving the checkpoint of step 0: " : "step 0 saved in ",
+                st ? err.msg : o.out);
     } else if (r.step >= r.end) {
         fprintf(stderr, "llmrun: already at step %lld (--steps %lld): nothing to do\n", (long long)r.step,
                 (long long)r.end);
@@ -904,5 +940,6 @@ int main(int argc, char **argv) {
     model_free(&md);
     for (uint32_t i = 0; i < o.n_ov; i++) free((char *)o.ov[i].name);
     free(o.ov);
+    free(import_argv);
     return st;
 }

@@ -6,8 +6,9 @@
  * takes floats. Inputs are random in the op's domain; integer operands (indices) in
  * range. Tolerances, per output tensor: f64 ||jit - ref|| / ||ref|| <= 1e-12, f32 <= 1e-5;
  * integer outputs exact. Collectives at world size 1 are the identity (the executor's
- * RUNTIME kernels copy); extern_call is carried out by the runtime through libffi
- * (a later issue) and has no kernel: it is the one op listed as not run here.
+ * RUNTIME kernels copy); extern_call is carried out by the runtime through libffi and
+ * has no kernel: it is the one op listed as not run here (tests/extern/ runs it, with a
+ * library of its own).
  * The deeper per-kind tests (edge values, every ta/tb, splits) are tests/jit/.
  */
 #include <math.h>
@@ -190,7 +191,7 @@ static void op_case(IrOp op, IrDtype dt) {
     case IR_OP_REDUCE_SCATTER: y = ir_build_reduce_scatter(b, input(&c, x67, ANY, 0), 0, 1, IR_REDUCE_SUM); break;
     case IR_OP_ALL_REDUCE: y = ir_build_all_reduce(b, input(&c, x67, ANY, 0), 1, IR_REDUCE_MAX); break;
     case IR_OP_ALL_TO_ALL: y = ir_build_all_to_all(b, input(&c, x67, ANY, 0), 0, 1, 1); break;
-    case IR_OP_EXTERN_CALL: /* the runtime's (libffi), not a kernel: not run here */
+    case IR_OP_EXTERN_CALL: /* the runtime's (libffi), not a kernel: tests/extern/ */
     case IR_OP_INPUT: case IR_OP_CONST: /* sources: every case has them */
     case IR_OP_INVALID: case IR_OP_COUNT: break;
     }

@@ -625,7 +625,7 @@ static void test_parse_expr(void) {
             FeStmt s = {FE_STMT_ASSIGN, {1, 1}, {.assign = {"v", {1, 1}, e}}};
             FeStmt *sp = &s;
             FeBlock blk = {FE_BLOCK_MODEL, "m", {1, 1}, {&sp, 1}};
-            FeProgram prog = {src, &blk, NULL, {0}};
+            FeProgram prog = {.src = src, .model = &blk};
             char *t = ast_text(&prog);
             LlmcBuf want = {0};
             llmc_buf_puts(&want, "model m @1:1\n  assign v @1:1\n");

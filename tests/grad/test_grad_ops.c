@@ -112,6 +112,24 @@ static void gc_free(GCase *c) {
     ir_graph_free(c->g);
 }
 
+/* extern_call through a hook in the test: "sq" y = x^2 with backward "sq_grad"
+ * dx = 2 x dy; anything else fails. */
+static bool test_extern_hook(void *ctx, const char *symbol, const IrValue *args, uint32_t n_args, IrValue *out,
+                             LlmcErr *err) {
+    (void)ctx;
+    int64_t n = ir_type_numel(&out->type);
+    if (strcmp(symbol, "t:sq") == 0 && n_args == 1) {
+        for (int64_t i = 0; i < n; i++) out->data[i] = args[0].data[i] * args[0].data[i];
+        return true;
+    }
+    if (strcmp(symbol, "t:sq_grad") == 0 && n_args == 2) {
+        for (int64_t i = 0; i < n; i++) out->data[i] = 2 * args[0].data[i] * args[1].data[i];
+        return true;
+    }
+    llmc_err_set(err, "no test extern '%s'", symbol);
+    return false;
+}
+
 /* Runs g on the case's inputs (f64); outputs[r * n_out + o]. */
 static bool gc_run(const GCase *c, const IrGraph *g, IrValue *outputs, LlmcErr *err) {
     IrValue in[MAX_RANKS * MAX_IN];
@@ -121,7 +139,7 @@ static bool gc_run(const GCase *c, const IrGraph *g, IrValue *outputs, LlmcErr *
             in[r * c->n_in + i].type = c->in_type[i];
             in[r * c->n_in + i].data = c->in_val[i] + r * n; /* borrowed: the interpreter copies */
         }
-    IrInterpOptions opt = {.precision = IR_PRECISION_F64, .ranks = c->ranks};
+    IrInterpOptions opt = {.precision = IR_PRECISION_F64, .ranks = c->ranks, .extern_hook = test_extern_hook};
     return ir_interp_run(g, &opt, in, outputs, err);
 }
 
@@ -565,7 +583,7 @@ static bool is_zero_const(const IrGraph *g, IrId id) {
 /* Non-differentiable ops with a float operand fed by a param: the param's gradient is
  * the zero constant, and no gradient node exists except it and the seed. */
 static void test_nondiff_end_to_end(void) {
-    for (int which = 0; which < 4; which++) {
+    for (int which = 0; which < 3; which++) {
         IrGraph *g = ir_graph_new("fwd");
         IrBuilder b;
         ir_builder_init(&b, g);
@@ -576,7 +594,6 @@ static void test_nondiff_end_to_end(void) {
         case 0: y = ir_build_binary(&b, IR_OP_CMPLT, p, c); break;
         case 1: y = ir_build_binary(&b, IR_OP_CMPEQ, p, c); break;
         case 2: y = ir_build_cast(&b, ir_build_topk(&b, p, 2), F64); break;
-        case 3: y = ir_build_extern_call(&b, "f", (IrId[]){p}, 1, TY(F64, 2, 3)); break;
         }
         int64_t n = ir_type_numel(&g->nodes[y].type);
         IrId l = ir_build_reduce(&b, IR_OP_REDUCE_SUM, ir_build_reshape(&b, y, 1, &n), 0, false);
@@ -706,6 +723,14 @@ static void expect_grad_error(IrGraph *g, const CcGradOptions *opt, const char *
     ir_graph_free(gg);
 }
 
+/* extern_call: differentiable through its declared backward (dx = backward(x, dy)). */
+static void test_extern(void) {
+    GCase c;
+    gc_begin(&c, "extern_call", 1);
+    IrId x = gc_param(&c, TY(F64, 2, 3));
+    gc_check(&c, ir_build_extern_call_bwd(&c.b, "t:sq", "t:sq_grad", &x, 1, TY(F64, 2, 3)));
+}
+
 static void test_errors(void) {
     IrGraph *g = ir_graph_new("fwd");
     IrBuilder b;
@@ -727,6 +752,19 @@ static void test_errors(void) {
     const char *missing[] = {"nope"}, *ints[] = {"tokens"};
     expect_grad_error(g, &(CcGradOptions){.loss = "max", .extra = missing, .n_extra = 1}, "no input 'nope'");
     expect_grad_error(g, &(CcGradOptions){.loss = "max", .extra = ints, .n_extra = 1}, "only float inputs");
+    ir_graph_free(g);
+    /* an extern without a backward on the loss's path; with two operands */
+    g = ir_graph_new("fwd");
+    ir_builder_init(&b, g);
+    p = ir_build_input(&b, IR_ROLE_PARAM, "p", TY(F64, 4));
+    ir_builder_set_loc(&b, "m.llm", 3, 9);
+    IrId y = ir_build_extern_call(&b, "t:sq", &p, 1, TY(F64, 4));
+    IrId y2 = ir_build_extern_call_bwd(&b, "t:mul", "t:mul_grad", (IrId[]){p, p}, 2, TY(F64, 4));
+    ir_graph_add_output(g, "loss", ir_build_reduce(&b, IR_OP_REDUCE_SUM, y, 0, false));
+    ir_graph_add_output(g, "loss2", ir_build_reduce(&b, IR_OP_REDUCE_SUM, y2, 0, false));
+    CHECK(ir_builder_ok(&b));
+    expect_grad_error(g, NULL, "extern 't:sq' (%1 (m.llm:3:9)) has no backward");
+    expect_grad_error(g, &(CcGradOptions){.loss = "loss2"}, "a backward is supported for one-argument functions only");
     ir_graph_free(g);
 }
 
@@ -758,6 +796,7 @@ int main(void) {
     test_index();
     test_collectives();
     test_nondiff_end_to_end();
+    test_extern();
     test_driver();
     test_errors();
     test_activation_bytes();

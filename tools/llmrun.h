@@ -1,0 +1,61 @@
+/* tools/llmrun.h — what llmrun.c shares with the other files of the llmrun tool
+ * (subcommands and helpers kept out of llmrun.c). Not a library header: only the
+ * llmrun executable includes it.
+ */
+#ifndef LLMC_LLMRUN_H
+#define LLMC_LLMRUN_H
+
+#include "runtime.h"
+
+/* --- weights interchange (llmrun_weights.c) ----------------------------------------- */
+
+/* `llmrun export RUN_DIR|CKPT_DIR -o FILE`: the checkpoint's params (not optimizer
+ * state, step, seed or hp.*) as FILE.safetensors, by their DESIGN §4 names, with the
+ * metadata format "llmc-weights", model_hash and step. argv[0] is "export". Returns
+ * the exit status (0 done, 1 bad input, 2 bad usage). */
+int llmrun_export_main(int argc, char **argv);
+
+/* `llmrun import FILE MODEL ARGS...` is `llmrun MODEL ARGS... --init FILE`: returns a
+ * new argv (malloc'd array; the strings are argv's) of *argc entries, NULL-terminated,
+ * or NULL with a message on stderr when FILE is missing. argv[1] is "import". */
+char **llmrun_import_argv(int *argc, char **argv);
+
+/* --init FILE: reads FILE and checks it against the model's params (the outputs of
+ * @init): every param present with its exact dtype and shape, no other tensor. On
+ * failure *out is zeroed and err says "FILE: tensor 'NAME' ...". A model_hash in the
+ * metadata other than the model's only warns: the check is by name and shape. */
+bool llmrun_weights_open(const char *path, const IrGraph *init, const char *model_hash, RtSafetensors *out,
+                         LlmcErr *err);
+/* Copies the checked tensors into the trainer's param buffers (after
+ * llmrun_weights_open with the same @init); false + message on a param the trainer
+ * lacks. */
+bool llmrun_weights_restore(const RtSafetensors *w, const IrGraph *init, RtTrainer *t, LlmcErr *err);
+
+/* --- sampling (llmrun_generate.c) --------------------------------------------------- */
+
+/* `llmrun generate RUN_DIR|CKPT_DIR --model M ...`: samples text from a checkpoint
+ * through the model's inference graphs. argv[0] is "generate". Returns the exit status
+ * (0 done, 1 bad input, 2 bad usage). */
+int llmrun_generate(int argc, char **argv);
+
+/* The sampler's RNG: splitmix64 seeding an xorshift64* stream; reproducible per seed. */
+typedef struct LlmrunRng {
+    uint64_t s;
+} LlmrunRng;
+void llmrun_rng_seed(LlmrunRng *r, uint64_t seed);
+uint64_t llmrun_rng_next(LlmrunRng *r);
+double llmrun_rng_uniform(LlmrunRng *r); /* [0, 1), 53 bits */
+
+/* One token from logits[0..n): temperature 0 is greedy (argmax, the lowest id on a tie);
+ * otherwise softmax(logits / temperature) restricted to the top_k largest (0: all) and
+ * then to the smallest prefix, by descending probability, whose mass reaches top_p
+ * (1: all), renormalized, and drawn with one uniform from rng. Ties in the order go to
+ * the lower id, so the result is a pure function of the logits, options and rng state. */
+typedef struct LlmrunSampling {
+    double temperature; /* >= 0 */
+    uint32_t top_k;     /* 0: off */
+    double top_p;       /* (0, 1]; 1: off */
+} LlmrunSampling;
+uint32_t llmrun_sample(const float *logits, uint32_t n, const LlmrunSampling *s, LlmrunRng *rng);
+
+#endif /* LLMC_LLMRUN_H */
