@@ -527,7 +527,7 @@ static IrGraph *extern_graph(const char *symbol, const IrType *in, uint32_t n, I
     ir_builder_init(&b, g);
     IrId ids[4];
     for (uint32_t i = 0; i < n; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "x%u", i);
         ids[i] = ir_build_input(&b, IR_ROLE_DATA, name, in[i]);
     }
