@@ -5,7 +5,7 @@
 # each fortune a document — encodes the corpus into token shards, compiles
 # models/fortune.llm into a bundle (printing its compile report), trains it on 2 cores
 # for DEMO_STEPS steps (default 600, a few minutes) with the progress line and the
-# validation loss in view, and prints a sample. Everything lands in build/demo; Ctrl-C
+# validation loss in view, and prints four samples. Everything lands in build/demo; Ctrl-C
 # during training saves a checkpoint, and the printed --resume command continues it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,9 @@ echo "== llmc models/fortune.llm -D steps=$STEPS -o $OUT/fortune.llmc"
 $BIN/llmc models/fortune.llm -D steps="$STEPS" -o "$OUT/fortune.llmc"
 echo "== llmrun: $STEPS steps (the loss starts near ln 4096 = 8.3)"
 $BIN/llmrun "$OUT/fortune.llmc" --data "$OUT/data" --out "$OUT/run" --eval-every 100 --ckpt-every 100
-echo "== llmrun generate: a sample"
-$BIN/llmrun generate "$OUT/run" --model "$OUT/fortune.llmc" --tok "$OUT/corpus.tok" --prompt "The " \
-    --tokens 200 --temperature 0.8 --top-k 40 --seed 1
-echo
+echo "== llmrun generate: four samples (each stops at the end of its fortune)"
+for seed in 1 2 3 4; do
+    $BIN/llmrun generate "$OUT/run" --model "$OUT/fortune.llmc" --tok "$OUT/corpus.tok" --prompt "The" \
+        --tokens 200 --temperature 0.8 --top-k 40 --seed "$seed" 2>/dev/null
+    echo "%"
+done

@@ -12,3 +12,10 @@ foreach(t e2e resume faults)
   set_tests_properties(test_run_${t} PROPERTIES LABELS e2e TIMEOUT 300
                        ENVIRONMENT LLMC_CACHE_DIR=${CMAKE_BINARY_DIR}/kernel-cache)
 endforeach()
+# The README demo's pipeline, shortened (llmtok, llmc, llmrun, llmrun generate).
+add_test(NAME test_demo_short
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_demo_short.sh $<TARGET_FILE:llmrun> $<TARGET_FILE:llmc>
+                 $<TARGET_FILE:llmtok>
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_demo_short PROPERTIES LABELS e2e TIMEOUT 300
+                     ENVIRONMENT LLMC_CACHE_DIR=${CMAKE_BINARY_DIR}/kernel-cache)
