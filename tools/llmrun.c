@@ -91,15 +91,6 @@ static int usage_error(const char *fmt, const char *arg) {
     return EXIT_USAGE;
 }
 
-static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
-
 static int add_override(Options *o, const char *name, const char *value) {
     o->ov = llmc_xrealloc(o->ov, (o->n_ov + 1) * sizeof *o->ov);
     o->ov[o->n_ov++] = (FeOverride){name, value};
@@ -140,21 +131,21 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strcmp(a, "--init") == 0) {
             o->init = v;
         } else if (strcmp(a, "--steps") == 0) {
-            if (!parse_i64(v, 0, INT32_MAX, &o->steps)) return usage_error("--steps needs a step count, got '%s'", v);
+            if (!llmrun_parse_i64(v, 0, INT32_MAX, &o->steps)) return usage_error("--steps needs a step count, got '%s'", v);
         } else if (strcmp(a, "--threads") == 0) {
-            if (!parse_i64(v, 1, 1024, &n)) return usage_error("--threads needs an integer in [1, 1024], got '%s'", v);
+            if (!llmrun_parse_i64(v, 1, 1024, &n)) return usage_error("--threads needs an integer in [1, 1024], got '%s'", v);
             o->threads = (uint32_t)n;
         } else if (strcmp(a, "--seed") == 0) {
-            if (!parse_i64(v, 0, INT32_MAX, &n)) return usage_error("--seed needs an integer in [0, 2^31), got '%s'", v);
+            if (!llmrun_parse_i64(v, 0, INT32_MAX, &n)) return usage_error("--seed needs an integer in [0, 2^31), got '%s'", v);
             add_override(o, llmc_xstrdup("seed"), v);
         } else if (strcmp(a, "--eval-every") == 0) {
-            if (!parse_i64(v, 0, INT32_MAX, &o->eval_every)) return usage_error("--eval-every needs a count, got '%s'", v);
+            if (!llmrun_parse_i64(v, 0, INT32_MAX, &o->eval_every)) return usage_error("--eval-every needs a count, got '%s'", v);
         } else if (strcmp(a, "--eval-batches") == 0) {
-            if (!parse_i64(v, 1, 1 << 20, &o->eval_batches)) return usage_error("--eval-batches needs a count, got '%s'", v);
+            if (!llmrun_parse_i64(v, 1, 1 << 20, &o->eval_batches)) return usage_error("--eval-batches needs a count, got '%s'", v);
         } else if (strcmp(a, "--ckpt-every") == 0) {
-            if (!parse_i64(v, 0, INT32_MAX, &o->ckpt_every)) return usage_error("--ckpt-every needs a count, got '%s'", v);
+            if (!llmrun_parse_i64(v, 0, INT32_MAX, &o->ckpt_every)) return usage_error("--ckpt-every needs a count, got '%s'", v);
         } else if (strcmp(a, "--keep") == 0) {
-            if (!parse_i64(v, 0, 1 << 20, &n)) return usage_error("--keep needs a count, got '%s'", v);
+            if (!llmrun_parse_i64(v, 0, 1 << 20, &n)) return usage_error("--keep needs a count, got '%s'", v);
             o->keep = (uint32_t)n;
         } else if (strcmp(a, "--val-fraction") == 0) {
             char *end;

@@ -7,6 +7,12 @@
 
 #include "runtime.h"
 
+/* --- arguments (llmrun_args.c) ------------------------------------------------------ */
+
+/* The whole of s as an integer / a finite number in [lo, hi]; false otherwise. */
+bool llmrun_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
+bool llmrun_parse_f64(const char *s, double lo, double hi, double *out);
+
 /* --- weights interchange (llmrun_weights.c) ----------------------------------------- */
 
 /* `llmrun export RUN_DIR|CKPT_DIR -o FILE`: the checkpoint's params (not optimizer

@@ -165,24 +165,6 @@ static int usage_error(const char *fmt, const char *arg) {
     return EXIT_USAGE;
 }
 
-static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_f64(const char *s, double lo, double hi, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) return false;
-    *out = v;
-    return true;
-}
-
 /* Returns EXIT_OK, EXIT_USAGE, or -1 after printing the help. */
 static int parse_args(int argc, char **argv, GenOptions *o) {
     *o = (GenOptions){.prompt = "\n", .tokens = 100, .sampling = {.temperature = 1.0, .top_k = 0, .top_p = 1.0}};
@@ -206,15 +188,15 @@ static int parse_args(int argc, char **argv, GenOptions *o) {
         } else if (strcmp(a, "--tok") == 0) {
             o->tok = v;
         } else if (strcmp(a, "--tokens") == 0) {
-            if (!parse_i64(v, 0, 1 << 24, &o->tokens)) return usage_error("--tokens needs a count in [0, 2^24], got '%s'", v);
+            if (!llmrun_parse_i64(v, 0, 1 << 24, &o->tokens)) return usage_error("--tokens needs a count in [0, 2^24], got '%s'", v);
         } else if (strcmp(a, "--temperature") == 0) {
-            if (!parse_f64(v, 0, 1e6, &o->sampling.temperature))
+            if (!llmrun_parse_f64(v, 0, 1e6, &o->sampling.temperature))
                 return usage_error("--temperature needs a number >= 0, got '%s'", v);
         } else if (strcmp(a, "--top-k") == 0) {
-            if (!parse_i64(v, 0, INT32_MAX, &n)) return usage_error("--top-k needs a count >= 0, got '%s'", v);
+            if (!llmrun_parse_i64(v, 0, INT32_MAX, &n)) return usage_error("--top-k needs a count >= 0, got '%s'", v);
             o->sampling.top_k = (uint32_t)n;
         } else if (strcmp(a, "--top-p") == 0) {
-            if (!parse_f64(v, 0, 1, &o->sampling.top_p) || o->sampling.top_p <= 0)
+            if (!llmrun_parse_f64(v, 0, 1, &o->sampling.top_p) || o->sampling.top_p <= 0)
                 return usage_error("--top-p needs a number in (0, 1], got '%s'", v);
         } else if (strcmp(a, "--seed") == 0) {
             char *end;
@@ -223,7 +205,7 @@ static int parse_args(int argc, char **argv, GenOptions *o) {
             if (errno || end == v || *end || v[0] == '-') return usage_error("--seed needs an integer >= 0, got '%s'", v);
             o->seed = s;
         } else if (strcmp(a, "--threads") == 0) {
-            if (!parse_i64(v, 1, 1024, &n)) return usage_error("--threads needs an integer in [1, 1024], got '%s'", v);
+            if (!llmrun_parse_i64(v, 1, 1024, &n)) return usage_error("--threads needs an integer in [1, 1024], got '%s'", v);
             o->threads = (uint32_t)n;
         } else if (strcmp(a, "--no-kv-cache") == 0) {
             o->no_kv_cache = true;
