@@ -404,6 +404,10 @@ void fe_lower_count_attention(FeLower *L);
 /* Reports, once per run, that the sequence length exceeds the model's context, at the
  * train block's seq (where the fix belongs). Returns false. */
 bool fe_lower_seq_exceeds(FeLower *L, int64_t seq, int64_t context);
+/* Whether a -D override replaces recipe argument `arg` (lr, warmup, min_lr...): the
+ * train block then skips its own range check of the source value, and the record is
+ * checked once the override is applied (lower.c, apply_recipe_args). */
+bool fe_lower_recipe_overridden(const FeLower *L, const char *arg);
 void fe_lower_add_moe(FeLower *L, const FeMoeResult *r);
 
 /* For the train block (lower_train.c). */

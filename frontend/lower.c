@@ -1217,6 +1217,8 @@ static const Override *find_override(const FeLower *L, Target target, const char
 
 static void exec_body(FeLower *L, const FeBody *body, bool top);
 
+bool fe_lower_recipe_overridden(const FeLower *L, const char *arg) { return find_override(L, TARGET_ARG, arg) != NULL; }
+
 /* Evaluates `expr` from `src` and binds it to `name`. */
 static void assign(FeLower *L, const char *name, FeLoc name_loc, const FeExpr *expr, const LlmcSource *src) {
     const LlmcSource *saved = L->src;

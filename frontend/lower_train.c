@@ -152,13 +152,17 @@ bool fe_lower_train(FeLower *L, IrTrainConfig *t) {
                       : strcmp(name, "linear") == 0 ? IR_SCHEDULE_LINEAR
                                                     : IR_SCHEDULE_CONSTANT;
         int64_t warmup = fe_spec_arg(s, "warmup")->u.i;
-        if (warmup < 0 || warmup > t->steps)
+        if (fe_lower_recipe_overridden(L, "warmup")) {
+            /* -D warmup replaces it; checked against steps once applied */
+        } else if (warmup < 0 || warmup > t->steps)
             ok = fe_lower_error(L, s->src, *fe_spec_loc(s, "warmup"), "argument 'warmup' of %s must be in [0, steps = "
                                 "%lld], got %lld", name, (long long)t->steps, (long long)warmup);
         else
             t->warmup = warmup;
         const FeValue *min_lr = fe_spec_arg(s, "min_lr");
-        if (min_lr) {
+        if (min_lr && (fe_lower_recipe_overridden(L, "min_lr") || fe_lower_recipe_overridden(L, "lr"))) {
+            t->min_lr = min_lr->u.f; /* a -D replaces it or lr: checked once applied */
+        } else if (min_lr) {
             if (!(min_lr->u.f >= 0 && min_lr->u.f <= t->lr))
                 ok = fe_lower_error(L, s->src, *fe_spec_loc(s, "min_lr"), "argument 'min_lr' of %s must be in [0, lr = "
                                     "%g], got %g", name, t->lr, min_lr->u.f);

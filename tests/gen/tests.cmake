@@ -8,7 +8,7 @@
 #   test_gen_e2e (e2e)       llmc -o, llmrun training a tiny model to memorize a text,
 #                            then llmrun generate: greedy reproduces the text (cached and
 #                            not), seeds reproduce and differ, every error case.
-llmc_test(test_gen_sample unit ${CMAKE_CURRENT_LIST_DIR}/test_gen_sample.c ${CMAKE_SOURCE_DIR}/tools/llmrun_generate.c
+llmc_test(test_gen_sample unit ${CMAKE_CURRENT_LIST_DIR}/test_gen_sample.c ${CMAKE_SOURCE_DIR}/tools/llmrun_generate.c ${CMAKE_SOURCE_DIR}/tools/llmrun_args.c
           LIBS llmc_compiler llmc_frontend)
 target_include_directories(test_gen_sample PRIVATE ${CMAKE_SOURCE_DIR}/tools)
 llmc_test(test_gen_logits e2e ${CMAKE_CURRENT_LIST_DIR}/test_gen_logits.c ARGS gpt2-tiny

@@ -331,6 +331,22 @@ static void test_overrides(void) {
                       bad8, 1, "-D steps=5", 0, 0, "'steps' is not assigned at the top level");
     FeOverride bad7[] = {{"x", "1"}}; /* x is assigned at the top level: allowed, but then it is an int */
     expect_error_with(small_src, bad7, 1, "t.llm", 5, 35, "argument 'x' of rmsnorm must be a tensor, got an int");
+
+    /* A recipe -D replaces the source argument before its range check: a shorter run
+     * with its own warmup is fine; steps alone still meets the source warmup. */
+    static const char sched_src[] =
+        "model m {\n vocab = 8; context = 4; dim = 4\n"
+        " loss = cross_entropy(lm_head(embed(tokens, vocab, dim)), targets)\n}\n"
+        "train { steps = 100; schedule = cosine(warmup = 50, min_lr = 1e-4) }\n";
+    FeOverride short_run[] = {{"steps", "8"}, {"warmup", "2"}};
+    ok = lower_with(sched_src, short_run, 2, &r);
+    CHECK(ok);
+    if (ok) CHECK(forward(&r)->train.steps == 8 && forward(&r)->train.warmup == 2);
+    run_free(&r);
+    FeOverride steps_only[] = {{"steps", "8"}};
+    expect_error_with(sched_src, steps_only, 1, "t.llm", 5, 49, "argument 'warmup' of cosine must be in [0, steps = 8]");
+    FeOverride low_lr[] = {{"lr", "1e-5"}};
+    expect_error_with(sched_src, low_lr, 1, "-D lr=1e-5", 1, 1, "min_lr must be in [0, lr=1e-05]");
 }
 
 /* --- diagnostics ----------------------------------------------------------------------- */
