@@ -4,6 +4,7 @@
  */
 #include "runtime.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,18 @@ void rt_native_to_value(const void *p, IrType type, IrValue *out) {
     case IR_DTYPE_COUNT: break;
     }
     LLMC_ASSERT(!"rt_native_to_value: unsupported dtype");
+}
+
+double rt_native_at(const void *p, IrDtype dt, int64_t i) {
+    switch (dt) {
+    case IR_DTYPE_F32: return ((const float *)p)[i];
+    case IR_DTYPE_F64: return ((const double *)p)[i];
+    case IR_DTYPE_I32: return ((const int32_t *)p)[i];
+    case IR_DTYPE_BF16:
+    case IR_DTYPE_INVALID:
+    case IR_DTYPE_COUNT: break;
+    }
+    return NAN;
 }
 
 /* --- RtAccum: compiler/accumulate.c's binary counter over native buffers ------------- */

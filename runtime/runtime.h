@@ -600,6 +600,7 @@ uint32_t rt_bpe_gpt2_char(uint8_t b);
 void *rt_native_from_value(const IrValue *v);      /* malloc'd, rounded to the dtype */
 void rt_native_store(const IrValue *v, void *p);    /* into an existing buffer */
 void rt_native_to_value(const void *p, IrType type, IrValue *out); /* allocates *out */
+double rt_native_at(const void *p, IrDtype dt, int64_t i);        /* element i; NaN for bf16 */
 
 /* The tree-ordered sum over micro-batches (compiler/accumulate.c's binary counter, same
  * order, same per-addition rounding in the dtype) over native buffers. push copies;

@@ -255,20 +255,14 @@ static bool fill_data(RtTrainer *t, uint32_t index, RtBatchFn batch, void *ctx, 
     return ok;
 }
 
-static double scalar_at(const void *p, IrDtype dt) {
-    switch (dt) {
-    case IR_DTYPE_F32: return *(const float *)p;
-    case IR_DTYPE_F64: return *(const double *)p;
-    case IR_DTYPE_I32: return *(const int32_t *)p;
-    case IR_DTYPE_BF16:
-    case IR_DTYPE_INVALID:
-    case IR_DTYPE_COUNT: break;
-    }
-    return NAN;
+/* Scalar output o of the update graph, from the trainer's buffer. */
+static double update_scalar(const RtTrainer *t, int32_t o) {
+    const IrGraph *g = t->step->update;
+    return rt_native_at(t->update_out[o], ir_graph_node(g, g->outputs[o].node)->type.dtype, 0);
 }
 
 bool rt_trainer_step(RtTrainer *t, RtBatchFn batch, void *ctx, CcStepResult *res, LlmcErr *err) {
-    const IrGraph *micro = t->step->micro, *update = t->step->update;
+    const IrGraph *micro = t->step->micro;
     memset(res, 0, sizeof *res);
     void **sums = t->accumulate == 1 ? t->micro_out : t->micro_sum;
     for (int64_t i = 0; i < t->accumulate; i++) {
@@ -278,16 +272,15 @@ bool rt_trainer_step(RtTrainer *t, RtBatchFn batch, void *ctx, CcStepResult *res
     }
     if (t->accumulate > 1) rt_accum_finish(t->acc, t->micro_sum);
     const IrNode *loss = ir_graph_node(micro, micro->outputs[t->loss_out].node);
-    double l = scalar_at(sums[t->loss_out], loss->type.dtype) / (double)t->accumulate;
+    double l = rt_native_at(sums[t->loss_out], loss->type.dtype, 0) / (double)t->accumulate;
     res->loss = loss->type.dtype == IR_DTYPE_F32 ? (double)(float)l : l;
     if (!rt_exec_run(t->update, t->update_in, t->update_out, err)) return false;
     /* lr and grad_norm are the trainer's own buffers (never written back: no var has
      * those names, else update_out would be NULL and the value is in the var) */
     if (t->lr_out >= 0 && t->update_out[t->lr_out])
-        res->lr = scalar_at(t->update_out[t->lr_out], ir_graph_node(update, update->outputs[t->lr_out].node)->type.dtype);
+        res->lr = update_scalar(t, t->lr_out);
     if (t->norm_out >= 0 && t->update_out[t->norm_out])
-        res->grad_norm =
-            scalar_at(t->update_out[t->norm_out], ir_graph_node(update, update->outputs[t->norm_out].node)->type.dtype);
+        res->grad_norm = update_scalar(t, t->norm_out);
     return true;
 }
 
@@ -297,7 +290,7 @@ bool rt_trainer_micro_output(const RtTrainer *t, const char *name, double *value
     if (o < 0) return false;
     const IrNode *n = ir_graph_node(g, g->outputs[o].node);
     if (n->type.rank != 0) return false;
-    *value = scalar_at(t->accumulate == 1 ? t->micro_out[o] : t->micro_sum[o], n->type.dtype);
+    *value = rt_native_at(t->accumulate == 1 ? t->micro_out[o] : t->micro_sum[o], n->type.dtype, 0);
     return true;
 }
 

@@ -14,6 +14,7 @@
  */
 #include "ir.h"
 #include "runtime.h"
+#include "subcmd.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -64,26 +65,7 @@ static const char *const info_help =
     "  -h, --help           this text\n";
 
 static int usage_error(const char *cmd, const char *fmt, const char *arg) {
-    fprintf(stderr, "llmdata: ");
-    if (cmd) fprintf(stderr, "%s: ", cmd);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'llmdata %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
-    return EXIT_USAGE;
-}
-
-static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || s[0] == '+' || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
-
-static bool wants_help(int argc, char **argv) {
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return true;
-    return false;
+    return subcmd_usage_error("llmdata", cmd, fmt, arg);
 }
 
 /* --- tokenizers ---------------------------------------------------------------------- */
@@ -211,9 +193,9 @@ static int parse_shard_args(int argc, char **argv, ShardArgs *a) {
                 if (!*v) return usage_error("shard", "%s", "--out needs a directory");
                 a->out = v;
             } else if (strcmp(w, "--shard-tokens") == 0) {
-                if (!parse_u64(v, 1, (uint64_t)1 << 40, &a->shard_tokens))
+                if (!subcmd_parse_u64(v, 1, (uint64_t)1 << 40, &a->shard_tokens))
                     return usage_error("shard", "--shard-tokens needs an integer in [1, 2^40], got '%s'", v);
-            } else if (!parse_u64(v, 1, UINT32_MAX, &a->vocab)) {
+            } else if (!subcmd_parse_u64(v, 1, UINT32_MAX, &a->vocab)) {
                 return usage_error("shard", "--vocab needs an integer in [1, 2^32), got '%s'", v);
             }
         } else if (w[0] == '-' && w[1] != 0) {
@@ -333,49 +315,11 @@ static int cmd_info(int argc, char **argv) {
 
 /* --- main ---------------------------------------------------------------------------- */
 
-typedef struct Command {
-    const char *name;
-    const char *help;
-    int (*run)(int argc, char **argv); /* the arguments after the command name */
-} Command;
-
-static const Command commands[] = {
+static const SubCommand commands[] = {
     {"shard", shard_help, cmd_shard},
     {"info", info_help, cmd_info},
 };
 
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        fputs(usage_text, stderr);
-        return EXIT_USAGE;
-    }
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
-        fputs(usage_text, stdout);
-        return EXIT_OK;
-    }
-    if (strcmp(cmd, "--version") == 0) {
-        printf("llmdata (llmc) 0.1.0\n");
-        return EXIT_OK;
-    }
-    const Command *c = NULL;
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(cmd, commands[i].name) == 0) c = &commands[i];
-    if (!c) {
-        if (cmd[0] == '-') return usage_error(NULL, "unknown option '%s'", cmd);
-        return usage_error(NULL, "unknown command '%s' (shard, info)", cmd);
-    }
-    int status;
-    if (wants_help(argc - 2, argv + 2)) {
-        fputs(c->help, stdout);
-        status = EXIT_OK;
-    } else {
-        status = c->run(argc - 2, argv + 2);
-    }
-    /* Output that could not be written is lost work: say so and fail. */
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "llmdata: error writing standard output: %s\n", strerror(errno));
-        return EXIT_BAD_INPUT;
-    }
-    return status;
+    return subcmd_main("llmdata", usage_text, commands, sizeof commands / sizeof commands[0], argc, argv);
 }

@@ -16,6 +16,7 @@
  */
 #include "ir.h"
 #include "runtime.h"
+#include "subcmd.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -94,26 +95,7 @@ static const char *const import_help =
     "  -h, --help      this text\n";
 
 static int usage_error(const char *cmd, const char *fmt, const char *arg) {
-    fprintf(stderr, "llmtok: ");
-    if (cmd) fprintf(stderr, "%s: ", cmd);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'llmtok %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
-    return EXIT_USAGE;
-}
-
-static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || s[0] == '+' || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
-
-static bool wants_help(int argc, char **argv) {
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return true;
-    return false;
+    return subcmd_usage_error("llmtok", cmd, fmt, arg);
 }
 
 static double now_s(void) {
@@ -160,10 +142,10 @@ static int parse_args(const char *cmd, const char *allowed, int argc, char **arg
         } else if (strcmp(opt, "ids") == 0) {
             a->ids = v;
         } else if (strcmp(opt, "vocab") == 0) {
-            if (!parse_u64(v, 257, 256 + RT_BPE_MAX_MERGES + 1, &a->vocab))
+            if (!subcmd_parse_u64(v, 257, 256 + RT_BPE_MAX_MERGES + 1, &a->vocab))
                 return usage_error(cmd, "--vocab needs an integer in [257, 16777473], got '%s'", v);
             a->has_vocab = true;
-        } else if (!parse_u64(v, 1, (uint64_t)1 << 40, &a->shard_tokens)) {
+        } else if (!subcmd_parse_u64(v, 1, (uint64_t)1 << 40, &a->shard_tokens)) {
             return usage_error(cmd, "--shard-tokens needs an integer in [1, 2^40], got '%s'", v);
         }
     }
@@ -557,13 +539,7 @@ static int cmd_import(int argc, char **argv) {
 
 /* --- main ---------------------------------------------------------------------------- */
 
-typedef struct Command {
-    const char *name;
-    const char *help;
-    int (*run)(int argc, char **argv); /* the arguments after the command name */
-} Command;
-
-static const Command commands[] = {
+static const SubCommand commands[] = {
     {"train", train_help, cmd_train},
     {"encode", encode_help, cmd_encode},
     {"decode", decode_help, cmd_decode},
@@ -571,36 +547,5 @@ static const Command commands[] = {
 };
 
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        fputs(usage_text, stderr);
-        return EXIT_USAGE;
-    }
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
-        fputs(usage_text, stdout);
-        return EXIT_OK;
-    }
-    if (strcmp(cmd, "--version") == 0) {
-        printf("llmtok (llmc) 0.1.0\n");
-        return EXIT_OK;
-    }
-    const Command *c = NULL;
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(cmd, commands[i].name) == 0) c = &commands[i];
-    if (!c) {
-        if (cmd[0] == '-') return usage_error(NULL, "unknown option '%s'", cmd);
-        return usage_error(NULL, "unknown command '%s' (train, encode, decode, import-gpt2)", cmd);
-    }
-    int status;
-    if (wants_help(argc - 2, argv + 2)) {
-        fputs(c->help, stdout);
-        status = EXIT_OK;
-    } else {
-        status = c->run(argc - 2, argv + 2);
-    }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "llmtok: error writing standard output: %s\n", strerror(errno));
-        return EXIT_BAD_INPUT;
-    }
-    return status;
+    return subcmd_main("llmtok", usage_text, commands, sizeof commands / sizeof commands[0], argc, argv);
 }

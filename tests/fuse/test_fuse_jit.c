@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "fuse_check.h"
+#include "runtime.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
 static double urand(void) { /* [0, 1) */
@@ -22,34 +23,6 @@ static double urand(void) { /* [0, 1) */
     rng ^= rng >> 7;
     rng ^= rng << 17;
     return (double)(rng >> 11) * 0x1.0p-53;
-}
-
-static void *to_native(const IrValue *v) {
-    int64_t n = ir_type_numel(&v->type);
-    void *p = calloc((size_t)n, ir_dtype_size(v->type.dtype));
-    for (int64_t i = 0; i < n; i++) {
-        switch (v->type.dtype) {
-        case IR_DTYPE_F32: ((float *)p)[i] = (float)v->data[i]; break;
-        case IR_DTYPE_F64: ((double *)p)[i] = v->data[i]; break;
-        case IR_DTYPE_I32: ((int32_t *)p)[i] = (int32_t)v->data[i]; break;
-        case IR_DTYPE_INVALID:
-        case IR_DTYPE_BF16:
-        case IR_DTYPE_COUNT: break;
-        }
-    }
-    return p;
-}
-
-static double native_at(const void *p, IrDtype dt, int64_t i) {
-    switch (dt) {
-    case IR_DTYPE_F32: return ((const float *)p)[i];
-    case IR_DTYPE_F64: return ((const double *)p)[i];
-    case IR_DTYPE_I32: return ((const int32_t *)p)[i];
-    case IR_DTYPE_INVALID:
-    case IR_DTYPE_BF16:
-    case IR_DTYPE_COUNT: break;
-    }
-    return NAN;
 }
 
 /* Compiles and runs every ELEMENTWISE kernel of g; returns the number of functions. */
@@ -87,7 +60,7 @@ static uint32_t check_graph(CcJit *jit, const IrGraph *g) {
             }
             n_functions++;
             void **bufs = calloc(n_in + 1, sizeof *bufs);
-            for (uint32_t i = 0; i < n_in; i++) bufs[i] = to_native(&vals[ids[i]]);
+            for (uint32_t i = 0; i < n_in; i++) bufs[i] = rt_native_from_value(&vals[ids[i]]);
             const IrValue *ref = &vals[out];
             int64_t n = ir_type_numel(&ref->type);
             bufs[n_in] = calloc((size_t)n, ir_dtype_size(ref->type.dtype));
@@ -95,7 +68,7 @@ static uint32_t check_graph(CcJit *jit, const IrGraph *g) {
             double d2 = 0, r2 = 0;
             int bad = 0;
             for (int64_t i = 0; i < n; i++) {
-                double a = native_at(bufs[n_in], ref->type.dtype, i), r = ref->data[i];
+                double a = rt_native_at(bufs[n_in], ref->type.dtype, i), r = ref->data[i];
                 if ((isnan(a) && isnan(r)) || a == r) continue;
                 if (!isfinite(a) || !isfinite(r)) {
                     bad++;

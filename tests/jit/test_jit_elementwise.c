@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "runtime.h"
 #include "test.h"
 
 #define N 1007
@@ -68,34 +69,6 @@ static void fill(IrValue *v, Domain dom, int edge_shift) {
 
 /* --- running one kernel against the interpreter ---------------------------------------- */
 
-static void *to_native(const IrValue *v) {
-    int64_t n = ir_type_numel(&v->type);
-    void *p = calloc((size_t)n, ir_dtype_size(v->type.dtype));
-    for (int64_t i = 0; i < n; i++) {
-        switch (v->type.dtype) {
-        case IR_DTYPE_F32: ((float *)p)[i] = (float)v->data[i]; break;
-        case IR_DTYPE_F64: ((double *)p)[i] = v->data[i]; break;
-        case IR_DTYPE_I32: ((int32_t *)p)[i] = (int32_t)v->data[i]; break;
-        case IR_DTYPE_INVALID:
-        case IR_DTYPE_BF16:
-        case IR_DTYPE_COUNT: break;
-        }
-    }
-    return p;
-}
-
-static double native_at(const void *p, IrDtype dt, int64_t i) {
-    switch (dt) {
-    case IR_DTYPE_F32: return ((const float *)p)[i];
-    case IR_DTYPE_F64: return ((const double *)p)[i];
-    case IR_DTYPE_I32: return ((const int32_t *)p)[i];
-    case IR_DTYPE_INVALID:
-    case IR_DTYPE_BF16:
-    case IR_DTYPE_COUNT: break;
-    }
-    return NAN;
-}
-
 /* Exact: equal values, equal signs of zero, nan where ref has nan. Else the norm ratio over
  * the finite reference elements, and non-finite elements equal. Returns the ratio. */
 static double compare(const char *what, const void *jit_out, const IrValue *ref, bool exact, double tol) {
@@ -103,7 +76,7 @@ static double compare(const char *what, const void *jit_out, const IrValue *ref,
     double d2 = 0, r2 = 0;
     int bad = 0;
     for (int64_t i = 0; i < n; i++) {
-        double a = native_at(jit_out, ref->type.dtype, i), r = ref->data[i];
+        double a = rt_native_at(jit_out, ref->type.dtype, i), r = ref->data[i];
         bool same = (isnan(a) && isnan(r)) || (a == r && signbit(a) == signbit(r));
         if (same) continue;
         if (exact || !isfinite(r) || !isfinite(a)) {
@@ -161,7 +134,7 @@ static void run_kernel(const char *what, IrGraph *g, IrId out, const IrValue *in
     for (uint32_t k = 0; k < n_kin; k++) {
         bufs[k] = NULL;
         for (uint32_t j = 0; j < n_gin; j++)
-            if (gin[j] == kin[k]) bufs[k] = to_native(&inputs[j]);
+            if (gin[j] == kin[k]) bufs[k] = rt_native_from_value(&inputs[j]);
         CHECK(bufs[k] != NULL);
         if (!bufs[k]) return;
     }

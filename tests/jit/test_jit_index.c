@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "runtime.h"
 #include "test.h"
 
 static CcJit *jit;
@@ -52,40 +53,12 @@ static uint64_t next_u64(void) {
 static double urand(void) { return (double)(next_u64() >> 11) * 0x1.0p-53; }
 static int64_t irand(int64_t lo, int64_t hi) { return lo + (int64_t)(next_u64() % (uint64_t)(hi - lo + 1)); }
 
-static void *to_native(const IrValue *v) {
-    int64_t n = ir_type_numel(&v->type);
-    void *p = calloc((size_t)(n ? n : 1), ir_dtype_size(v->type.dtype));
-    for (int64_t i = 0; i < n; i++) {
-        switch (v->type.dtype) {
-        case IR_DTYPE_F32: ((float *)p)[i] = (float)v->data[i]; break;
-        case IR_DTYPE_F64: ((double *)p)[i] = v->data[i]; break;
-        case IR_DTYPE_I32: ((int32_t *)p)[i] = (int32_t)v->data[i]; break;
-        case IR_DTYPE_INVALID:
-        case IR_DTYPE_BF16:
-        case IR_DTYPE_COUNT: break;
-        }
-    }
-    return p;
-}
-
-static double native_at(const void *p, IrDtype dt, int64_t i) {
-    switch (dt) {
-    case IR_DTYPE_F32: return ((const float *)p)[i];
-    case IR_DTYPE_F64: return ((const double *)p)[i];
-    case IR_DTYPE_I32: return ((const int32_t *)p)[i];
-    case IR_DTYPE_INVALID:
-    case IR_DTYPE_BF16:
-    case IR_DTYPE_COUNT: break;
-    }
-    return NAN;
-}
-
 /* Exact (equal values and zero signs, nan for nan), or within rel per element. */
 static void compare(const char *what, const void *out, const IrValue *ref, double rel, bool is_normal) {
     int64_t n = ir_type_numel(&ref->type);
     int bad = 0;
     for (int64_t i = 0; i < n; i++) {
-        double a = native_at(out, ref->type.dtype, i), r = ref->data[i];
+        double a = rt_native_at(out, ref->type.dtype, i), r = ref->data[i];
         bool same = (isnan(a) && isnan(r)) || (a == r && signbit(a) == signbit(r));
         if (is_normal) {
             normal_elems++;
@@ -190,7 +163,7 @@ static void run_case(Case *c, IrId r, const char *what, double rel, bool is_norm
     CHECK(ok);
     if (ok) {
         void *bufs[8] = {0};
-        for (uint32_t i = 0; i < k->n_inputs; i++) bufs[i] = to_native(value_of(c, k->inputs[i]));
+        for (uint32_t i = 0; i < k->n_inputs; i++) bufs[i] = rt_native_from_value(value_of(c, k->inputs[i]));
         int64_t range = ir_type_numel(&n->type);
         if (n->op == IR_OP_CUMSUM) range = n->type.dims[n->attrs.cumsum.axis] ? range / n->type.dims[n->attrs.cumsum.axis] : 0;
         if (n->op == IR_OP_TOPK) range /= n->attrs.topk.k; /* rows */
@@ -299,7 +272,7 @@ static void gather_case(IrDtype dt, uint32_t xr, const int64_t *xd, int64_t axis
         IrInterpOptions opt = {.precision = IR_PRECISION_F64, .ranks = 1};
         CHECK(!ir_interp_run(c.g, &opt, c.vals, &ref, &err)); /* the interpreter refuses */
         if (fn) {
-            void *bufs[3] = {to_native(&c.vals[k->inputs[0] == x ? 0 : 1]), to_native(&c.vals[k->inputs[0] == x ? 1 : 0]),
+            void *bufs[3] = {rt_native_from_value(&c.vals[k->inputs[0] == x ? 0 : 1]), rt_native_from_value(&c.vals[k->inputs[0] == x ? 1 : 0]),
                              NULL};
             const IrType *ot = &c.g->nodes[r].type;
             void *out = run_split(fn, bufs, 2, ot, ir_type_numel(ot));
@@ -307,7 +280,7 @@ static void gather_case(IrDtype dt, uint32_t xr, const int64_t *xd, int64_t axis
             int64_t inner = 1;
             for (uint32_t i = (uint32_t)axis + 1; i < xr; i++) inner *= xd[i];
             int64_t zeros = 0;
-            for (int64_t i = 0; i < ir_type_numel(ot); i++) zeros += native_at(out, dt, i) == 0;
+            for (int64_t i = 0; i < ir_type_numel(ot); i++) zeros += rt_native_at(out, dt, i) == 0;
             CHECK(zeros >= inner);
             free(out);
             free(bufs[0]);
@@ -505,7 +478,7 @@ static void test_scatter_add(void) {
     IrInterpOptions opt = {.precision = IR_PRECISION_F64, .ranks = 1};
     CHECK(!ir_interp_run(c.g, &opt, c.vals, &ref, &err)); /* the interpreter refuses */
     if (fn) {
-        void *bufs[3] = {to_native(&c.vals[0]), to_native(&c.vals[1]), NULL};
+        void *bufs[3] = {rt_native_from_value(&c.vals[0]), rt_native_from_value(&c.vals[1]), NULL};
         void *out = run_split(fn, bufs, 2, &c.g->nodes[r].type, 4); /* 4 output rows */
         const double *o = out, *u = c.vals[1].data;
         for (int64_t col = 0; col < 3; col++) {

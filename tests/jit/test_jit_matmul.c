@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "runtime.h"
 #include "test.h"
 
 static CcJit *jit;
@@ -56,17 +57,6 @@ static IrGraph *case_graph(const Case *c, IrId *mm) {
     return g;
 }
 
-static void *to_native(const IrValue *v) {
-    int64_t n = ir_type_numel(&v->type);
-    size_t es = ir_dtype_size(v->type.dtype);
-    void *p = calloc((size_t)(n ? n : 1), es);
-    for (int64_t i = 0; i < n; i++) {
-        if (v->type.dtype == IR_DTYPE_F32) ((float *)p)[i] = (float)v->data[i];
-        else ((double *)p)[i] = v->data[i];
-    }
-    return p;
-}
-
 static double at(const void *p, IrDtype dt, int64_t i) {
     return dt == IR_DTYPE_F32 ? (double)((const float *)p)[i] : ((const double *)p)[i];
 }
@@ -104,7 +94,7 @@ static void run_case(const Case *c) {
         ir_value_free(&in[0]), ir_value_free(&in[1]), ir_value_free(&out), ir_graph_free(g);
         return;
     }
-    void *x = to_native(&in[0]), *y = to_native(&in[1]);
+    void *x = rt_native_from_value(&in[0]), *y = rt_native_from_value(&in[1]);
     int64_t n = ir_type_numel(&out.type);
     size_t bytes = (size_t)(n ? n : 1) * ir_dtype_size(c->dt);
     void *o1 = malloc(bytes), *o2 = malloc(bytes);

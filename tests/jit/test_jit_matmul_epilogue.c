@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "runtime.h"
 #include "frontend.h"
 #include "test.h"
 #include "fuse/fuse_check.h"
@@ -50,41 +51,13 @@ static double urand(void) { /* [0, 1) */
     return (double)(rng >> 11) * 0x1.0p-53;
 }
 
-static void *to_native(const IrValue *v) {
-    int64_t n = ir_type_numel(&v->type);
-    void *p = calloc((size_t)(n ? n : 1), ir_dtype_size(v->type.dtype));
-    for (int64_t i = 0; i < n; i++) {
-        switch (v->type.dtype) {
-        case IR_DTYPE_F32: ((float *)p)[i] = (float)v->data[i]; break;
-        case IR_DTYPE_F64: ((double *)p)[i] = v->data[i]; break;
-        case IR_DTYPE_I32: ((int32_t *)p)[i] = (int32_t)v->data[i]; break;
-        case IR_DTYPE_INVALID:
-        case IR_DTYPE_BF16:
-        case IR_DTYPE_COUNT: break;
-        }
-    }
-    return p;
-}
-
-static double native_at(const void *p, IrDtype dt, int64_t i) {
-    switch (dt) {
-    case IR_DTYPE_F32: return ((const float *)p)[i];
-    case IR_DTYPE_F64: return ((const double *)p)[i];
-    case IR_DTYPE_I32: return ((const int32_t *)p)[i];
-    case IR_DTYPE_INVALID:
-    case IR_DTYPE_BF16:
-    case IR_DTYPE_COUNT: break;
-    }
-    return NAN;
-}
-
 /* ||jit - ref|| / ||ref|| over finite elements; non-finite ones must be equal. */
 static void compare(const char *what, const void *out, const IrValue *ref, double tol) {
     int64_t n = ir_type_numel(&ref->type);
     double d2 = 0, r2 = 0;
     int bad = 0;
     for (int64_t i = 0; i < n; i++) {
-        double a = native_at(out, ref->type.dtype, i), r = ref->data[i];
+        double a = rt_native_at(out, ref->type.dtype, i), r = ref->data[i];
         if ((isnan(a) && isnan(r)) || a == r) continue;
         if (!isfinite(a) || !isfinite(r)) {
             bad++;
@@ -235,7 +208,7 @@ static void run_graph(IrGraph *g, IrDtype dt, const char *what) {
             uint32_t j = 0;
             while (j < n_in && in_ids[j] != k->inputs[i]) j++;
             CHECK(j < n_in);
-            bufs[i] = j < n_in ? to_native(&in[j]) : NULL;
+            bufs[i] = j < n_in ? rt_native_from_value(&in[j]) : NULL;
         }
         run_split(fn, bufs, k->n_inputs, g, k, plan.tasks, what);
         compare(what, bufs[k->n_inputs], &out, dt == IR_DTYPE_F32 ? 1e-5 : 1e-12);
@@ -456,7 +429,7 @@ static void test_gpt2_tiny(void) {
         CcMatmulPlan plan;
         CHECK(cc_matmul_plan(jit, g, mm, &plan, &err));
         void **bufs = calloc(kn->n_inputs + kn->n_outputs, sizeof *bufs);
-        for (uint32_t i = 0; i < kn->n_inputs; i++) bufs[i] = to_native(&vals[kn->inputs[i]]);
+        for (uint32_t i = 0; i < kn->n_inputs; i++) bufs[i] = rt_native_from_value(&vals[kn->inputs[i]]);
         char what[64];
         snprintf(what, sizeof what, "gpt2-tiny %%k%u (root %%%u, %u nodes)", k, kn->root, kn->n_nodes);
         run_split(fn, bufs, kn->n_inputs, g, kn, plan.tasks, what);
@@ -482,7 +455,7 @@ static void test_gpt2_tiny(void) {
 static double diff_norm(const void *out, const IrValue *ref) {
     double d2 = 0;
     for (int64_t i = 0; i < ir_type_numel(&ref->type); i++) {
-        double a = native_at(out, ref->type.dtype, i), r = ref->data[i];
+        double a = rt_native_at(out, ref->type.dtype, i), r = ref->data[i];
         if ((isnan(a) && isnan(r)) || a == r || !isfinite(a) || !isfinite(r)) continue;
         d2 += (a - r) * (a - r);
     }
@@ -542,7 +515,7 @@ static void test_model_kernels(const char *name) {
         }
         void **natives = calloc(g->n_nodes, sizeof *natives);
         for (IrId id = 0; id < g->n_nodes; id++)
-            if (vals[id].data) natives[id] = to_native(&vals[id]);
+            if (vals[id].data) natives[id] = rt_native_from_value(&vals[id]);
         uint32_t n_fns = 0, n_exact = 0, n_bound = 0, per_kind[CC_KERNEL_COUNT] = {0};
         for (uint32_t k = 0; k < f.n_kernels; k++) {
             const CcKernel *kn = &f.kernels[k];
@@ -586,7 +559,7 @@ static void test_model_kernels(const char *name) {
                     }
                     int bad = 0;
                     for (int64_t e = 0; e < ir_type_numel(&ref->type); e++) {
-                        double a = native_at(bufs[i], ref->type.dtype, e), r = ref->data[e];
+                        double a = rt_native_at(bufs[i], ref->type.dtype, e), r = ref->data[e];
                         if ((isnan(a) && isnan(r)) || (a == r && signbit(a) == signbit(r))) continue;
                         if (bad++ < 3) fprintf(stderr, "  %s [%lld]: jit %.9g ref %.9g\n", what, (long long)e, a, r);
                     }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "runtime.h"
 #include "test.h"
 
 static CcJit *jit;
@@ -24,18 +25,6 @@ static double urand(void) {
     rng ^= rng >> 7;
     rng ^= rng << 17;
     return (double)(rng >> 11) * 0x1.0p-53;
-}
-
-static void *to_native(const IrValue *v) {
-    int64_t n = ir_type_numel(&v->type);
-    size_t sz = ir_dtype_size(v->type.dtype);
-    uint8_t *p = calloc(1, (size_t)n * sz + 1);
-    for (int64_t i = 0; i < n; i++) {
-        if (v->type.dtype == IR_DTYPE_F32) ((float *)p)[i] = (float)v->data[i];
-        else if (v->type.dtype == IR_DTYPE_F64) ((double *)p)[i] = v->data[i];
-        else ((int32_t *)p)[i] = (int32_t)v->data[i];
-    }
-    return p;
 }
 
 /* g's one kernel is a MOVEMENT kernel over g's inputs: compile, run whole and split,
@@ -70,10 +59,10 @@ static void check_graph(IrGraph *g, IrDtype dt, const char *what) {
     if (ok) {
         CHECK(k->n_inputs == n_in);
         void **bufs = calloc(n_in + 1, sizeof *bufs);
-        for (uint32_t i = 0; i < n_in; i++) bufs[i] = to_native(&in[i]); /* inputs ascend, as k->inputs */
+        for (uint32_t i = 0; i < n_in; i++) bufs[i] = rt_native_from_value(&in[i]); /* inputs ascend, as k->inputs */
         int64_t n = ir_type_numel(&ref.type);
         size_t bytes = (size_t)n * ir_dtype_size(dt);
-        void *want = to_native(&ref), *whole = calloc(1, bytes + 1), *split = calloc(1, bytes + 1);
+        void *want = rt_native_from_value(&ref), *whole = calloc(1, bytes + 1), *split = calloc(1, bytes + 1);
         bufs[n_in] = whole;
         fn(bufs, 0, n);
         bufs[n_in] = split;

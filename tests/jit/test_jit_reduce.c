@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "runtime.h"
 #include "frontend.h"
 #include "test.h"
 #include "fuse/fuse_check.h"
@@ -49,34 +50,6 @@ static double urand(void) { /* [0, 1) */
     return (double)(rng >> 11) * 0x1.0p-53;
 }
 
-static void *to_native(const IrValue *v) {
-    int64_t n = ir_type_numel(&v->type);
-    void *p = calloc((size_t)(n ? n : 1), ir_dtype_size(v->type.dtype));
-    for (int64_t i = 0; i < n; i++) {
-        switch (v->type.dtype) {
-        case IR_DTYPE_F32: ((float *)p)[i] = (float)v->data[i]; break;
-        case IR_DTYPE_F64: ((double *)p)[i] = v->data[i]; break;
-        case IR_DTYPE_I32: ((int32_t *)p)[i] = (int32_t)v->data[i]; break;
-        case IR_DTYPE_INVALID:
-        case IR_DTYPE_BF16:
-        case IR_DTYPE_COUNT: break;
-        }
-    }
-    return p;
-}
-
-static double native_at(const void *p, IrDtype dt, int64_t i) {
-    switch (dt) {
-    case IR_DTYPE_F32: return ((const float *)p)[i];
-    case IR_DTYPE_F64: return ((const double *)p)[i];
-    case IR_DTYPE_I32: return ((const int32_t *)p)[i];
-    case IR_DTYPE_INVALID:
-    case IR_DTYPE_BF16:
-    case IR_DTYPE_COUNT: break;
-    }
-    return NAN;
-}
-
 /* Exact: equal values with equal zero signs, nan where ref has nan. Else the norm ratio
  * over finite elements, non-finite ones equal. */
 static bool compare(const char *what, const void *out, const IrValue *ref, bool exact, double tol) {
@@ -84,7 +57,7 @@ static bool compare(const char *what, const void *out, const IrValue *ref, bool 
     double d2 = 0, r2 = 0;
     int bad = 0;
     for (int64_t i = 0; i < n; i++) {
-        double a = native_at(out, ref->type.dtype, i), r = ref->data[i];
+        double a = rt_native_at(out, ref->type.dtype, i), r = ref->data[i];
         if ((isnan(a) && isnan(r)) || (a == r && signbit(a) == signbit(r))) continue;
         if (exact || !isfinite(r) || !isfinite(a)) {
             if (bad++ < 5) fprintf(stderr, "  %s[%lld]: jit %.17g ref %.17g\n", what, (long long)i, a, r);
@@ -198,7 +171,7 @@ static void one_case(IrOp op, IrDtype dt, uint32_t rank, const int64_t *dims, in
         CHECK(ok);
         if (ok) {
             void *bufs[4] = {0};
-            for (uint32_t i = 0; i < k->n_inputs; i++) bufs[i] = to_native(&in[k->inputs[i] == x ? 0 : 1]);
+            for (uint32_t i = 0; i < k->n_inputs; i++) bufs[i] = rt_native_from_value(&in[k->inputs[i] == x ? 0 : 1]);
             CHECK(k->n_inputs == (prod == PROD_EXP_SHIFT ? 2u : 1u));
             void *out = run_split(fn, bufs, k->n_inputs, &g->nodes[r].type);
             /* max is exact over exactly computed producers; expf may differ by an ulp */
@@ -269,7 +242,7 @@ static void test_unsupported(void) {
         fill_x(&in, FILL_RANDOM);
         IrInterpOptions opt = {.precision = IR_PRECISION_F32, .ranks = 1};
         CHECK(ir_interp_run(g, &opt, &in, &ref, &err));
-        void *bufs[2] = {to_native(&in), NULL};
+        void *bufs[2] = {rt_native_from_value(&in), NULL};
         void *out = run_split(fn, bufs, 1, &ref.type);
         compare("reduce_sum over permute", out, &ref, false, 1e-5);
         free(out);
@@ -308,7 +281,7 @@ static void test_unsupported(void) {
             fill_x(&in2[1], FILL_RANDOM);
             IrInterpOptions opt = {.precision = IR_PRECISION_F64, .ranks = 1};
             CHECK(ir_interp_run(g2, &opt, in2, &ref2, &err));
-            void *bufs2[3] = {to_native(&in2[0]), to_native(&in2[1]), NULL};
+            void *bufs2[3] = {rt_native_from_value(&in2[0]), rt_native_from_value(&in2[1]), NULL};
             void *out2 = run_split(fn2, bufs2, 2, &ref2.type);
             compare("reduce_sum over a chain", out2, &ref2, false, 1e-12);
             free(out2);
@@ -367,7 +340,7 @@ static bool cancelling(const CcKernel *kn, const IrGraph *g, const IrValue *vals
     for (uint32_t i = (uint32_t)axis + 1; i < x->type.rank; i++) inner *= x->type.dims[i];
     double d2 = 0, r2 = 0;
     for (int64_t i = 0; i < outer * inner; i++) {
-        double a = native_at(out, IR_DTYPE_F32, i), v = ref->data[i];
+        double a = rt_native_at(out, IR_DTYPE_F32, i), v = ref->data[i];
         d2 += (a - v) * (a - v);
         r2 += v * v;
     }
@@ -376,7 +349,7 @@ static bool cancelling(const CcKernel *kn, const IrGraph *g, const IrValue *vals
         for (int64_t j = 0; j < inner; j++) {
             double abs_sum = 0;
             for (int64_t i = 0; i < len; i++) abs_sum += fabs(x->data[(o * len + i) * inner + j]);
-            double a = native_at(out, IR_DTYPE_F32, o * inner + j), v = ref->data[o * inner + j];
+            double a = rt_native_at(out, IR_DTYPE_F32, o * inner + j), v = ref->data[o * inner + j];
             double bound = (double)(len + 1) * 0x1.0p-24 * abs_sum;
             if (!(fabs(a - v) <= bound)) {
                 fprintf(stderr, "  %%%u[%lld]: jit %.9g ref %.9g beyond the f32 bound %.3g\n", kn->root,
@@ -407,9 +380,9 @@ static void gpt2_graph(const IrGraph *g, const char *gname, uint32_t *n_supporte
             llmc_err_clear(&err);
             if (!ok) continue;
             void **bufs = calloc(kn->n_inputs + 1, sizeof *bufs);
-            for (uint32_t i = 0; i < kn->n_inputs; i++) bufs[i] = to_native(&vals[kn->inputs[i]]);
+            for (uint32_t i = 0; i < kn->n_inputs; i++) bufs[i] = rt_native_from_value(&vals[kn->inputs[i]]);
             const IrValue *ref = &vals[kn->root];
-            void *out = run_split(fn, bufs, kn->n_inputs, &ref->type), *want = to_native(ref);
+            void *out = run_split(fn, bufs, kn->n_inputs, &ref->type), *want = rt_native_from_value(ref);
             bool same = memcmp(out, want, (size_t)ir_type_numel(&ref->type) * ir_dtype_size(ref->type.dtype)) == 0;
             if (!same) fprintf(stderr, "  %%k%u (root %%%u, movement): bytes differ\n", k, kn->root);
             CHECK(same);
@@ -432,7 +405,7 @@ static void gpt2_graph(const IrGraph *g, const char *gname, uint32_t *n_supporte
         }
         supported++;
         void **bufs = calloc(kn->n_inputs + 1, sizeof *bufs);
-        for (uint32_t i = 0; i < kn->n_inputs; i++) bufs[i] = to_native(&vals[kn->inputs[i]]);
+        for (uint32_t i = 0; i < kn->n_inputs; i++) bufs[i] = rt_native_from_value(&vals[kn->inputs[i]]);
         const IrValue *ref = &vals[kn->root];
         void *out = run_split(fn, bufs, kn->n_inputs, &ref->type);
         char what[64];
@@ -517,7 +490,7 @@ static void **row_run(const IrGraph *g, const CcKernel *kn, void *const *natives
 static double norm_ratio(const void *out, const IrValue *ref) {
     double d2 = 0, r2 = 0;
     for (int64_t i = 0; i < ir_type_numel(&ref->type); i++) {
-        double a = native_at(out, ref->type.dtype, i), r = ref->data[i];
+        double a = rt_native_at(out, ref->type.dtype, i), r = ref->data[i];
         if ((isnan(a) && isnan(r)) || (a == r && signbit(a) == signbit(r)) || !isfinite(a) || !isfinite(r)) continue;
         d2 += (a - r) * (a - r);
         r2 += r * r;
@@ -529,7 +502,7 @@ static double norm_ratio(const void *out, const IrValue *ref) {
 static double ref_norm(const void *out, const IrValue *ref) {
     double r2 = 0;
     for (int64_t i = 0; i < ir_type_numel(&ref->type); i++) {
-        double a = native_at(out, ref->type.dtype, i), r = ref->data[i];
+        double a = rt_native_at(out, ref->type.dtype, i), r = ref->data[i];
         if ((isnan(a) && isnan(r)) || (a == r && signbit(a) == signbit(r)) || !isfinite(a) || !isfinite(r)) continue;
         r2 += r * r;
     }
@@ -592,7 +565,7 @@ static void test_model_rows(const char *name) {
     if (vals && cc_fuse(g, &f, &err)) {
         void **natives = calloc(g->n_nodes, sizeof *natives);
         for (IrId id = 0; id < g->n_nodes; id++)
-            if (vals[id].data) natives[id] = to_native(&vals[id]);
+            if (vals[id].data) natives[id] = rt_native_from_value(&vals[id]);
         for (uint32_t k = 0; k < f.n_kernels; k++) {
             const CcKernel *kn = &f.kernels[k];
             if (kn->kind != CC_KERNEL_ROW) continue;
@@ -665,7 +638,7 @@ static void test_softmax_row(IrDtype dt) {
         CHECK(f.kernels[0].n_inputs == 1 && f.kernels[0].inputs[0] == x && f.kernels[0].n_outputs == 1 &&
               f.kernels[0].outputs[0] == y);
         void **natives = calloc(g->n_nodes, sizeof *natives);
-        natives[x] = to_native(&in);
+        natives[x] = rt_native_from_value(&in);
         void **outs = row_run(g, &f.kernels[0], natives, "softmax row");
         if (outs) {
             compare("softmax row", outs[0], &ref, false, dt == IR_DTYPE_F64 ? 1e-12 : 1e-5);
@@ -720,9 +693,9 @@ static void test_layernorm_row(IrDtype dt) {
     CHECK(f.n_kernels == 1 && f.kernels[0].kind == CC_KERNEL_ROW);
     if (f.n_kernels == 1) {
         void **natives = calloc(g->n_nodes, sizeof *natives);
-        natives[x] = to_native(&in[0]);
-        natives[gain] = to_native(&in[1]);
-        natives[bias] = to_native(&in[2]);
+        natives[x] = rt_native_from_value(&in[0]);
+        natives[gain] = rt_native_from_value(&in[1]);
+        natives[bias] = rt_native_from_value(&in[2]);
         void **outs = row_run(g, &f.kernels[0], natives, "layernorm row");
         if (outs) {
             compare("layernorm row", outs[0], &ref, false, dt == IR_DTYPE_F64 ? 1e-12 : 1e-5);
