@@ -161,6 +161,91 @@ bool cc_step_interp(const CcTrainStep *s, CcVar *vars, uint32_t n_vars, CcBatchF
                     IrPrecision precision, CcStepResult *res, LlmcErr *err);
 
 /* ===================================================================================
+ * Sharding (compiler/shard.c): the shard pass of DESIGN §8. From a built training step
+ * and a strategy, the step every rank of an N-rank world runs, with the collectives
+ * written into its graphs. The full conventions are in compiler/shard.c's banner; what
+ * the runtime binds is here.
+ * =================================================================================== */
+
+typedef enum CcShard {
+    CC_SHARD_INVALID = 0,
+    CC_SHARD_NONE, /* DDP: params, grads and optimizer state replicated; grads all-reduced */
+    CC_SHARD_GRAD, /* ZeRO-2: grads and optimizer state sharded, params replicated */
+    CC_SHARD_FULL, /* FSDP / ZeRO-3: params sharded too, gathered around each layer's use */
+    CC_SHARD_COUNT
+} CcShard;
+const char *cc_shard_name(CcShard s);           /* "none", "grad", "full"; "?" if invalid */
+bool cc_shard_parse(const char *text, CcShard *out); /* false on an unknown name */
+
+/* Shards of a flat parameter are whole blocks of this many elements, so the grad-norm's
+ * per-block partial sums (the only reduction of the update graph over elements) are the
+ * same blocks, summed in the same order, for every number of ranks. */
+#define CC_SHARD_BLOCK 256
+
+/* A flat parameter ("flat.<group>") is its members' elements concatenated (each member
+ * row-major), zero-padded to ranks * shard; rank r owns elements [r*shard, (r+1)*shard). */
+typedef struct CcFlatMember {
+    const char *name;   /* the param's name; points into the source step's graphs */
+    IrType type;
+    uint64_t offset;    /* first element in the flat vector */
+    uint64_t numel;
+    bool decays;        /* cc_train_param_decays */
+} CcFlatMember;
+typedef struct CcFlatGroup {
+    char *name;            /* "layers.3", "embed", "head", "final" (malloc'd) */
+    CcFlatMember *members; /* [n_members]: decaying members first, then the others; each
+                              part in @forward input order */
+    uint32_t n_members;
+    IrDtype dtype;         /* every member's (f32 or f64) */
+    uint64_t numel;        /* sum of the members' numel */
+    uint64_t decay_end;    /* elements [0, decay_end) decay */
+    uint64_t shard;        /* elements per rank: a multiple of CC_SHARD_BLOCK */
+} CcFlatGroup;
+typedef struct CcShardPlan {
+    CcShard strategy;
+    uint32_t ranks;
+    CcFlatGroup *groups;   /* [n_groups], grad and full only (none: 0 groups) */
+    uint32_t n_groups;
+} CcShardPlan;
+
+/* The step each of `ranks` ranks runs under `strategy` (ranks >= 1; ranks must be a
+ * power of two that divides the record's accumulate: rank r runs the global micro-batches
+ * r, r + ranks, r + 2 ranks, ..., and the collectives' pairwise rank-order tree then
+ * coincides with DESIGN §8's tree over micro-batch indices; anything else is an error
+ * that says so). In every strategy, each scalar loss output of @micro ("loss",
+ * "moe_aux_loss", "moe_dropped_tokens") becomes all_reduce(sum) of itself, same name, so
+ * a micro run yields the sum over one round of `ranks` micro-batches.
+ *   none: every "grad.P" output becomes all_reduce(sum) of itself; @update is unchanged.
+ *   grad: @micro keeps its params; its "grad.P" outputs are replaced, per group G, by
+ *         "grad.flat.G" = reduce_scatter(sum) of the flat gradient ([shard]). @update
+ *         takes the full params P (param), "grad.flat.G" (data), "opt.m.flat.G",
+ *         "opt.v.flat.G" (state, [shard]), step, hp.*, and "rank" (data, i32[]); it
+ *         updates its shard and all-gathers the new params: outputs P (full), opt.*.flat.G,
+ *         step, lr, grad_norm.
+ *   full: @micro's param inputs are "flat.G" (param, [shard]); each is all-gathered just
+ *         before its group's forward (the next group's gather placed one group early:
+ *         the prefetch) and gathered again for its backward; grads as under grad.
+ *         @update takes and returns "flat.G" ([shard]) instead of P.
+ * The grad-norm under grad and full: per group, squares summed per CC_SHARD_BLOCK block,
+ * the block sums all-gathered and summed over the group's real blocks, groups in plan
+ * order. `out` gets new graphs (verified); plan (may be NULL) the groups. false +
+ * message on error. */
+bool cc_shard_step(const CcTrainStep *s, CcShard strategy, uint32_t ranks, CcTrainStep *out, CcShardPlan *plan,
+                   LlmcErr *err);
+void cc_shard_plan_free(CcShardPlan *p);
+/* The group and member holding param `name`; false if no group has it. */
+bool cc_shard_plan_find(const CcShardPlan *p, const char *name, uint32_t *group, uint32_t *member);
+/* The report of `llmc --emit=sharded` (compiler/shard_report.c), appended to out as
+ * "// " lines: per graph of the sharded step (fused as the executor runs it) every
+ * collective in schedule order — kernel, op, node, scope, dtype, elements, bytes this
+ * rank sends (runtime/comm.c's count), start and wait kernel and the compute kernels in
+ * flight between them (a prefetch with none is flagged); the bytes per micro run and per
+ * optimizer step next to the strategy's textbook formula; per-rank memory (params, grads,
+ * optimizer state, each graph's arena peak). false + message if fusion or the memory
+ * plan fails. */
+bool cc_shard_report(const CcTrainStep *sharded, const CcShardPlan *plan, LlmcBuf *out, LlmcErr *err);
+
+/* ===================================================================================
  * JIT and codegen (first slice): elementwise kernels through LLVM 19 and ORC LLJIT
  * (compiler/jit.c, compiler/codegen_elementwise.c). The LLVM handles below are the
  * llvm-c types spelled as their structs (struct LLVMOpaqueModule * is LLVMModuleRef),
@@ -308,6 +393,9 @@ bool cc_fuse(const IrGraph *g, CcFusion *out, LlmcErr *err);
  * outputs. */
 void cc_fusion_print(const CcFusion *f, LlmcBuf *out);
 void cc_fusion_free(CcFusion *f);
+/* The index of the first kernel (in f's order) that reads node id as an input;
+ * f->n_kernels when none does. Where a collective started early must be complete. */
+uint32_t cc_fusion_first_reader(const CcFusion *f, IrId id);
 const char *cc_kernel_kind_name(CcKernelKind k); /* "elementwise", ...; "?" if invalid */
 
 /* ===================================================================================

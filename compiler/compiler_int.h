@@ -232,4 +232,13 @@ struct LLVMOpaqueValue *cc_math_cos(struct LLVMOpaqueModule *mod, struct LLVMOpa
 struct LLVMOpaqueValue *cc_math_pow(struct LLVMOpaqueModule *mod, struct LLVMOpaqueBuilder *b,
                                     struct LLVMOpaqueValue *x, struct LLVMOpaqueValue *y);
 
+/* ===================================================================================
+ * Sharding (compiler/shard.c drives; the update graph of the grad and full strategies is
+ * built in compiler/shard_update.c, conventions in its banner).
+ * =================================================================================== */
+
+/* @update' over the plan's flat shards (plan->strategy grad or full), not yet
+ * simplified; verified. NULL + message on error. */
+IrGraph *cc_shard_update_build(const CcTrainStep *s, const CcShardPlan *plan, LlmcErr *err);
+
 #endif /* LLMC_COMPILER_INT_H */

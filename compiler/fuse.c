@@ -52,8 +52,9 @@
  *   5. MOVEMENT: walking ids downward, a movement op (reshape, permute, broadcast, slice,
  *      concat) that is not a graph output and whose users all lie in one REDUCE, MATMUL,
  *      INDEX or MOVEMENT kernel is absorbed into it as index arithmetic (chains of
- *      movement ops become one MOVEMENT kernel: one copy). Otherwise it is a MOVEMENT
- *      kernel of its own.
+ *      movement ops become one MOVEMENT kernel: one copy) — except a slice or concat
+ *      feeding a REDUCE kernel, which the reduce codegen cannot read through. Otherwise
+ *      it is a MOVEMENT kernel of its own.
  *
  * Invariant (what keeps the kernel graph acyclic): in every kernel but ROW kernels only
  * the root — its highest id — is read by nodes of other kernels; other members are read
@@ -503,8 +504,11 @@ static void fuse_movement(Fuser *f) {
         if (f->is_output[id]) continue;
         uint32_t k = users_group(f, id);
         if (k == NONE || k == own) continue;
+        IrOp op = g->nodes[id].op;
         switch (f->groups[k].kind) {
-        case CC_KERNEL_REDUCE:
+        case CC_KERNEL_REDUCE: /* the reduce codegen reads through reshape, permute, broadcast */
+            if (op != IR_OP_SLICE && op != IR_OP_CONCAT) group_merge(f, own, k);
+            break;
         case CC_KERNEL_MATMUL:
         case CC_KERNEL_INDEX:
         case CC_KERNEL_MOVEMENT: group_merge(f, own, k); break;
@@ -768,4 +772,11 @@ void cc_fusion_print(const CcFusion *f, LlmcBuf *out) {
     free(line_of);
     free(len_of);
     llmc_buf_free(&text);
+}
+
+uint32_t cc_fusion_first_reader(const CcFusion *f, IrId id) {
+    for (uint32_t k = 0; k < f->n_kernels; k++)
+        for (uint32_t i = 0; i < f->kernels[k].n_inputs; i++)
+            if (f->kernels[k].inputs[i] == id) return k;
+    return f->n_kernels;
 }

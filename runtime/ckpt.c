@@ -34,9 +34,21 @@
  * load reports). Folders are removed by first renaming them to a .tmp-ckpt- name, so a
  * deletion cut short never leaves a half-checkpoint under a checkpoint's name.
  *
- * Deliberately not here: what the tensors mean (llmrun names them), streaming writes (the
- * state file is built in memory, as rt_safetensors_write does), locking against two
- * processes saving into one run directory at once, and MPI (rank 0 saves).
+ * Save in pieces (rt_ckpt_save_pieces): the ranks of a world write one checkpoint
+ * together, each its own byte ranges, and the result is byte for byte the one
+ * rt_ckpt_save makes of the whole tensors (so any world size resumes from it). The state
+ * file's layout comes from the names and types alone (rt_safetensors_layout, the
+ * serializer's own); rank 0 creates the temporary folder and the file (header, size),
+ * every rank pwrite()s its pieces into it, and rank 0 checksums the file and installs
+ * the folder through the same steps as rt_ckpt_save. The rounds are described above the
+ * function. Errors: a rank's own problem is "rank R: ..." on every rank; a gap is no
+ * rank's fault and is reported as the bytes no rank writes.
+ *
+ * Deliberately not here: what the tensors mean (llmrun names them), streaming writes in
+ * rt_ckpt_save (its state file is built in memory, as rt_safetensors_write does; large
+ * states go through rt_ckpt_save_pieces, which never holds the whole file), locking
+ * against two processes saving into one run directory at once, and the communicator
+ * (runtime/comm.c; only its rank, size, gather and broadcast are used).
  */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE /* renameat2 and RENAME_EXCHANGE */
@@ -469,43 +481,399 @@ static bool write_latest(const char *run_dir, const char *name, LlmcErr *err) {
     return ok;
 }
 
+/* Reads the whole open file fd from where it is, hashing it: *bytes and *sum. Streamed,
+ * because a state file may be gigabytes. */
+static bool file_sum(int fd, const char *path, uint64_t *bytes, uint64_t *sum, LlmcErr *err) {
+    enum { CHUNK = 1 << 20 };
+    unsigned char *buf = llmc_xmalloc(CHUNK);
+    uint64_t h = RT_CHECKSUM_INIT, total = 0;
+    bool ok = true;
+    for (;;) {
+        ssize_t r = read(fd, buf, CHUNK);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            llmc_err_set(err, "%s: read error: %s", path, strerror(errno));
+            ok = false;
+            break;
+        }
+        if (r == 0) break;
+        h = rt_checksum_update(h, buf, (size_t)r);
+        total += (uint64_t)r;
+    }
+    free(buf);
+    *bytes = total;
+    *sum = h;
+    return ok;
+}
+
+/* One save from its temporary folder to the installed checkpoint. rt_ckpt_save and rank 0
+ * of rt_ckpt_save_pieces both go through it, so the two install checkpoints the same way:
+ * save_begin, the state file written into tmp by the caller, save_install, save_end. */
+typedef struct Save {
+    const char *run_dir;
+    const RtCkptMeta *meta;
+    char name[32];    /* ckpt-<step> */
+    LlmcBuf tmp;      /* RUN_DIR/.tmp-ckpt-<step>-<pid> */
+    char *state_path; /* tmp/state.safetensors */
+    bool made_tmp;    /* tmp exists and is ours to remove on failure */
+} Save;
+
+/* Checks meta, creates RUN_DIR and an empty temporary folder. */
+static bool save_begin(Save *s, const char *run_dir, const RtCkptMeta *meta, LlmcErr *err) {
+    memset(s, 0, sizeof *s);
+    s->run_dir = run_dir;
+    s->meta = meta;
+    if (!meta_check(run_dir, meta, err) || !mkdir_p(run_dir, err)) return false;
+    ckpt_name(meta->step, s->name, sizeof s->name);
+    llmc_buf_printf(&s->tmp, "%s/%s%s-%ld", run_dir, TMP_PREFIX, s->name + 5, (long)getpid());
+    s->state_path = path_join(s->tmp.data, STATE_FILE);
+    remove_tree(s->tmp.data, 0); /* a leftover of a killed process with our pid */
+    if (mkdir(s->tmp.data, 0755) != 0) {
+        llmc_err_set(err, "%s: cannot create directory: %s", s->tmp.data, strerror(errno));
+        return false;
+    }
+    s->made_tmp = true;
+    return true;
+}
+
+/* The state file in tmp is complete and durable (state_bytes, state_sum): writes the
+ * manifest, installs the folder, points `latest` at it, removes what `keep` drops. */
+static bool save_install(Save *s, uint64_t state_bytes, uint64_t state_sum, uint32_t keep, LlmcErr *err) {
+    LlmcBuf manifest = {0};
+    char *manifest_path = path_join(s->tmp.data, MANIFEST_FILE);
+    char *final = path_join(s->run_dir, s->name);
+    manifest_build(s->meta, state_bytes, state_sum, &manifest);
+    bool ok = write_file_sync(manifest_path, manifest.data, manifest.len, err);
+    ok = ok && fsync_dir(s->tmp.data, err);
+    ok = ok && install_folder(s->tmp.data, final, err);
+    if (ok) s->made_tmp = false; /* it is the checkpoint now */
+    ok = ok && fsync_dir(s->run_dir, err);
+    ok = ok && write_latest(s->run_dir, s->name, err);
+    if (ok) cleanup(s->run_dir, s->meta->step, keep);
+    llmc_buf_free(&manifest);
+    free(manifest_path);
+    free(final);
+    return ok;
+}
+
+/* Removes the temporary folder unless it was installed; frees s. */
+static void save_end(Save *s) {
+    if (s->made_tmp) remove_tree(s->tmp.data, 0);
+    s->made_tmp = false;
+    llmc_buf_free(&s->tmp);
+    free(s->state_path);
+    s->state_path = NULL;
+}
+
 bool rt_ckpt_save(const char *run_dir, const RtCkptMeta *meta, const RtTensor *tensors, uint32_t n, uint32_t keep,
                   LlmcErr *err) {
-    if (!meta_check(run_dir, meta, err) || !mkdir_p(run_dir, err)) return false;
-    char name[32];
-    ckpt_name(meta->step, name, sizeof name);
-    LlmcBuf tmp = {0}, state = {0}, manifest = {0};
-    llmc_buf_printf(&tmp, "%s/%s%s-%ld", run_dir, TMP_PREFIX, name + 5, (long)getpid());
-    char *final = path_join(run_dir, name);
-    char *state_path = path_join(tmp.data, STATE_FILE);
-    char *manifest_path = path_join(tmp.data, MANIFEST_FILE);
+    Save s;
+    LlmcBuf state = {0};
+    bool ok = save_begin(&s, run_dir, meta, err);
+    ok = ok && rt_safetensors_serialize(tensors, n, NULL, NULL, 0, s.state_path, &state, err);
+    ok = ok && write_file_sync(s.state_path, state.data ? state.data : "", state.len, err);
+    uint64_t bytes = state.len, sum = ok ? rt_checksum(state.data ? state.data : "", state.len) : 0;
+    llmc_buf_free(&state); /* the big one: release it before anything else is done */
+    ok = ok && save_install(&s, bytes, sum, keep, err);
+    save_end(&s);
+    return ok;
+}
 
-    bool ok = true, made_tmp = false;
-    remove_tree(tmp.data, 0); /* a leftover of a killed process with our pid */
-    if (mkdir(tmp.data, 0755) != 0) {
-        llmc_err_set(err, "%s: cannot create directory: %s", tmp.data, strerror(errno));
+/* ===================================================================================
+ * Save in pieces, by every rank of a world
+ * ===================================================================================
+ * Three rounds, each every rank's Report gathered to rank 0 and rank 0's Verdict
+ * broadcast back (so every rank returns the same result, and rank 0 alone touches the
+ * run directory's names):
+ *   1. every rank computes the layout from the specs and checks its pieces; rank 0 also
+ *      checks meta and creates the temporary folder and the state file (header, size).
+ *      The verdict carries the folder's name and the largest piece count.
+ *   2. every rank sends its pieces' (tensor, offset, nbytes), padded to that count; rank
+ *      0 checks that they tile every tensor exactly once.
+ *   3. every rank pwrite()s its pieces and fsyncs; rank 0 then reads the file back for
+ *      its checksum and installs the folder as rt_ckpt_save does.
+ * A failed round ends the save on every rank; rank 0 removes the temporary folder before
+ * it answers, so no rank returns while a half-written folder is still there. */
+
+#define REPORT_MSG_BYTES 512 /* an LlmcErr message */
+#define TMP_NAME_BYTES 64    /* ".tmp-ckpt-" + up to 19 step digits + "-" + a pid */
+#define NO_TENSOR UINT64_MAX /* a padding entry in round 2 */
+
+typedef struct Report { /* one rank -> rank 0, gathered */
+    uint64_t ok;
+    uint64_t n_pieces;
+    uint64_t layout_sum; /* rt_checksum of the header: every rank must agree */
+    char msg[REPORT_MSG_BYTES];
+} Report;
+
+typedef struct Verdict { /* rank 0 -> every rank, broadcast */
+    uint64_t ok;
+    uint64_t max_pieces;
+    char tmp_name[TMP_NAME_BYTES];
+    char msg[REPORT_MSG_BYTES + 32]; /* "rank R: " + the failed rank's message */
+} Verdict;
+
+typedef struct PieceRec { /* round 2's wire format */
+    uint64_t tensor, offset, nbytes;
+} PieceRec;
+
+typedef struct Covered { /* a nonempty piece, with its rank, for the coverage check */
+    uint64_t tensor, offset, end;
+    uint32_t rank;
+} Covered;
+
+static int covered_cmp(const void *a, const void *b) {
+    const Covered *x = a, *y = b;
+    if (x->tensor != y->tensor) return x->tensor < y->tensor ? -1 : 1;
+    if (x->offset != y->offset) return x->offset < y->offset ? -1 : 1;
+    return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+/* This rank's pieces, before anything is written: in range and with their bytes. */
+static bool pieces_check(const char *run_dir, const RtCkptSpec *specs, const uint64_t *sizes, uint32_t n_specs,
+                         const RtCkptPiece *pieces, uint32_t n_pieces, LlmcErr *err) {
+    if (n_pieces && !pieces) {
+        llmc_err_set(err, "%s: %u pieces but no piece array", run_dir, n_pieces);
+        return false;
+    }
+    for (uint32_t i = 0; i < n_pieces; i++) {
+        const RtCkptPiece *p = &pieces[i];
+        if (p->tensor >= n_specs) {
+            llmc_err_set(err, "%s: piece %u names tensor %u, but there are %u specs", run_dir, i, p->tensor,
+                         n_specs);
+            return false;
+        }
+        uint64_t size = sizes[p->tensor];
+        if (p->nbytes > size || p->offset > size - p->nbytes) {
+            llmc_err_set(err, "%s: piece %u: %llu bytes at offset %llu lie outside tensor '%s' (%llu bytes)", run_dir,
+                         i, (unsigned long long)p->nbytes, (unsigned long long)p->offset, specs[p->tensor].name,
+                         (unsigned long long)size);
+            return false;
+        }
+        if (p->nbytes && !p->bytes) {
+            llmc_err_set(err, "%s: piece %u of tensor '%s' has no bytes", run_dir, i, specs[p->tensor].name);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Rank 0, round 2: every byte of every tensor written exactly once. all [ranks * per]. */
+static bool coverage_check(const char *run_dir, const RtCkptSpec *specs, const uint64_t *sizes, uint32_t n_specs,
+                           const PieceRec *all, uint32_t ranks, uint64_t per, Verdict *v) {
+    uint64_t total = (uint64_t)ranks * per;
+    Covered *c = llmc_xmalloc((total ? total : 1) * sizeof *c);
+    uint64_t m = 0;
+    for (uint64_t i = 0; i < total; i++)
+        if (all[i].tensor != NO_TENSOR && all[i].nbytes)
+            c[m++] = (Covered){all[i].tensor, all[i].offset, all[i].offset + all[i].nbytes, (uint32_t)(i / per)};
+    qsort(c, m, sizeof *c, covered_cmp);
+    bool ok = true;
+    uint64_t k = 0;
+    for (uint32_t t = 0; t < n_specs && ok; t++) {
+        uint64_t pos = 0;
+        uint32_t last = 0;
+        for (; k < m && c[k].tensor == t && ok; k++) {
+            if (c[k].offset > pos) {
+                snprintf(v->msg, sizeof v->msg, "%s: tensor '%s': no rank writes bytes [%llu, %llu)", run_dir,
+                         specs[t].name, (unsigned long long)pos, (unsigned long long)c[k].offset);
+                ok = false;
+            } else if (c[k].offset < pos) {
+                snprintf(v->msg, sizeof v->msg, "rank %u: %s: tensor '%s': bytes [%llu, %llu) are also written by rank %u",
+                         c[k].rank, run_dir, specs[t].name, (unsigned long long)c[k].offset,
+                         (unsigned long long)(c[k].end < pos ? c[k].end : pos), last);
+                ok = false;
+            }
+            if (c[k].end > pos) pos = c[k].end, last = c[k].rank;
+        }
+        if (ok && pos < sizes[t]) {
+            snprintf(v->msg, sizeof v->msg, "%s: tensor '%s': no rank writes bytes [%llu, %llu)", run_dir,
+                     specs[t].name, (unsigned long long)pos, (unsigned long long)sizes[t]);
+            ok = false;
+        }
+    }
+    free(c);
+    return ok;
+}
+
+/* Rank 0, round 1: the state file with its header, sized to hold every tensor. */
+static bool state_create(const char *path, const LlmcBuf *header, uint64_t data_len, LlmcErr *err) {
+    if (!write_file_sync(path, header->data, header->len, err)) return false;
+    int fd = open(path, O_WRONLY);
+    if (fd < 0 || ftruncate(fd, (off_t)(header->len + data_len)) != 0) {
+        llmc_err_set(err, "%s: cannot size to %llu bytes: %s", path, (unsigned long long)(header->len + data_len),
+                     strerror(errno));
+        if (fd >= 0) close(fd);
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
+/* Round 3, every rank: its pieces at data_start + the tensor's offset + the piece's. The
+ * file is opened and fsync'd even with no pieces, so rank 0's fsync covers its header. */
+static bool pieces_write(const char *path, uint64_t data_start, const uint64_t *offsets, const RtCkptPiece *pieces,
+                         uint32_t n_pieces, LlmcErr *err) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) {
+        llmc_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+        return false;
+    }
+    bool ok = true;
+    for (uint32_t i = 0; i < n_pieces && ok; i++) {
+        const char *p = pieces[i].bytes;
+        uint64_t left = pieces[i].nbytes, at = data_start + offsets[pieces[i].tensor] + pieces[i].offset;
+        while (left > 0) {
+            ssize_t w = pwrite(fd, p, left < (1u << 30) ? left : (1u << 30), (off_t)at);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) {
+                llmc_err_set(err, "%s: write error at byte %llu: %s", path, (unsigned long long)at,
+                             w < 0 ? strerror(errno) : "no progress");
+                ok = false;
+                break;
+            }
+            p += w, at += (uint64_t)w, left -= (uint64_t)w;
+        }
+    }
+    if (ok && fsync(fd) != 0) {
+        llmc_err_set(err, "%s: cannot flush to disk: %s", path, strerror(errno));
         ok = false;
     }
-    made_tmp = ok;
-    ok = ok && rt_safetensors_serialize(tensors, n, NULL, NULL, 0, state_path, &state, err);
-    ok = ok && write_file_sync(state_path, state.data ? state.data : "", state.len, err);
-    if (ok) manifest_build(meta, state.len, rt_checksum(state.data ? state.data : "", state.len), &manifest);
-    llmc_buf_free(&state); /* the big one: release it before anything else is done */
-    ok = ok && write_file_sync(manifest_path, manifest.data, manifest.len, err);
-    ok = ok && fsync_dir(tmp.data, err);
-    ok = ok && install_folder(tmp.data, final, err);
-    if (ok) made_tmp = false; /* it is the checkpoint now */
-    ok = ok && fsync_dir(run_dir, err);
-    ok = ok && write_latest(run_dir, name, err);
-    if (made_tmp) remove_tree(tmp.data, 0);
-    if (ok) cleanup(run_dir, meta->step, keep);
-
-    free(final);
-    free(state_path);
-    free(manifest_path);
-    llmc_buf_free(&tmp);
-    llmc_buf_free(&manifest);
+    if (close(fd) != 0 && ok) {
+        llmc_err_set(err, "%s: cannot close: %s", path, strerror(errno));
+        ok = false;
+    }
     return ok;
+}
+
+/* Rank 0, round 3: the size and checksum of what the ranks wrote. */
+static bool state_sum(const char *path, uint64_t want_bytes, uint64_t *sum, LlmcErr *err) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        llmc_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+        return false;
+    }
+    uint64_t bytes;
+    bool ok = file_sum(fd, path, &bytes, sum, err);
+    close(fd);
+    if (ok && bytes != want_bytes) {
+        llmc_err_set(err, "%s: %llu bytes after the ranks wrote it, expected %llu", path, (unsigned long long)bytes,
+                     (unsigned long long)want_bytes);
+        ok = false;
+    }
+    return ok;
+}
+
+static void report_set(Report *r, bool ok, const LlmcErr *e) {
+    r->ok = ok;
+    snprintf(r->msg, sizeof r->msg, "%s", ok ? "" : e->set ? e->msg : "failed");
+}
+
+/* Gathers every rank's report to rank 0 (into all [ranks]); returns the lowest failed
+ * rank, or ranks when none failed. Meaningful on rank 0 only. */
+static uint32_t reports_gather(RtComm *comm, const Report *mine, Report *all, uint32_t ranks) {
+    rt_comm_gather_bytes(comm, mine, sizeof *mine, all);
+    for (uint32_t r = 0; r < ranks; r++)
+        if (!all[r].ok) return r;
+    return ranks;
+}
+
+static void verdict_fail(Verdict *v, uint32_t rank, const char *msg) {
+    v->ok = 0;
+    snprintf(v->msg, sizeof v->msg, "rank %u: %s", rank, msg);
+}
+
+bool rt_ckpt_save_pieces(RtComm *comm, const char *run_dir, const RtCkptMeta *meta, const RtCkptSpec *specs,
+                         uint32_t n_specs, const RtCkptPiece *pieces, uint32_t n_pieces, uint32_t keep,
+                         LlmcErr *err) {
+    LLMC_ASSERT(comm && run_dir && meta);
+    uint32_t rank = rt_comm_rank(comm), ranks = rt_comm_size(comm);
+    LlmcErr local = {0};
+    Report mine, *all = llmc_xcalloc(ranks, sizeof *all);
+    Verdict v;
+    Save s = {0};
+    memset(&mine, 0, sizeof mine); /* the padding goes over the wire too */
+    memset(&v, 0, sizeof v);
+
+    /* Round 1. Every rank computes the layout itself (it needs the offsets); the header's
+     * checksum catches ranks that were given different specs. */
+    RtTensor *ts = llmc_xcalloc(n_specs ? n_specs : 1, sizeof *ts);
+    uint64_t *offsets = llmc_xcalloc(n_specs ? n_specs : 1, sizeof *offsets);
+    uint64_t *sizes = llmc_xcalloc(n_specs ? n_specs : 1, sizeof *sizes), data_len = 0;
+    LlmcBuf header = {0};
+    PieceRec *recs = NULL, *all_recs = NULL;
+    LlmcBuf state_path = {0};
+    uint64_t per = 0;
+    for (uint32_t i = 0; i < n_specs; i++) ts[i] = (RtTensor){.name = (char *)specs[i].name, .type = specs[i].type};
+    bool ok = rt_safetensors_layout(ts, n_specs, NULL, NULL, 0, run_dir, &header, offsets, &data_len, &local);
+    for (uint32_t i = 0; ok && i < n_specs; i++) sizes[i] = ir_type_bytes(&specs[i].type);
+    ok = ok && pieces_check(run_dir, specs, sizes, n_specs, pieces, n_pieces, &local);
+    if (ok && rank == 0)
+        ok = save_begin(&s, run_dir, meta, &local) && state_create(s.state_path, &header, data_len, &local);
+    report_set(&mine, ok, &local);
+    mine.n_pieces = n_pieces;
+    mine.layout_sum = ok ? rt_checksum(header.data, header.len) : 0;
+    uint32_t failed = reports_gather(comm, &mine, all, ranks);
+    if (rank == 0) {
+        v.ok = 1;
+        if (failed < ranks) verdict_fail(&v, failed, all[failed].msg);
+        for (uint32_t r = 1; v.ok && r < ranks; r++)
+            if (all[r].layout_sum != all[0].layout_sum)
+                verdict_fail(&v, r, "its specs give another file layout than rank 0's (every rank must pass the "
+                                    "same specs)");
+        for (uint32_t r = 0; r < ranks; r++)
+            if (all[r].n_pieces > v.max_pieces) v.max_pieces = all[r].n_pieces;
+        const char *slash = strrchr(s.tmp.data ? s.tmp.data : "", '/');
+        if (v.ok) snprintf(v.tmp_name, sizeof v.tmp_name, "%s", slash ? slash + 1 : "");
+        if (!v.ok) save_end(&s);
+    }
+    rt_comm_broadcast(comm, &v, sizeof v, 0);
+    if (!v.ok) goto done;
+
+    /* Round 2: the coverage check, over every rank's pieces at rank 0. */
+    per = v.max_pieces;
+    if (per) {
+        recs = llmc_xmalloc(per * sizeof *recs);
+        for (uint64_t i = 0; i < per; i++)
+            recs[i] = i < n_pieces ? (PieceRec){pieces[i].tensor, pieces[i].offset, pieces[i].nbytes}
+                                   : (PieceRec){NO_TENSOR, 0, 0};
+        all_recs = llmc_xmalloc(ranks * per * sizeof *all_recs);
+        rt_comm_gather_bytes(comm, recs, per * sizeof *recs, all_recs);
+    }
+    if (rank == 0) {
+        v.ok = coverage_check(run_dir, specs, sizes, n_specs, all_recs, ranks, per, &v);
+        if (!v.ok) save_end(&s);
+    }
+    rt_comm_broadcast(comm, &v, sizeof v, 0);
+    if (!v.ok) goto done;
+
+    /* Round 3: the writes, then rank 0 checksums and installs. */
+    llmc_buf_printf(&state_path, "%s/%.*s/%s", run_dir, (int)sizeof v.tmp_name, v.tmp_name, STATE_FILE);
+    llmc_err_clear(&local);
+    ok = pieces_write(state_path.data, header.len, offsets, pieces, n_pieces, &local);
+    report_set(&mine, ok, &local);
+    failed = reports_gather(comm, &mine, all, ranks);
+    if (rank == 0) {
+        uint64_t sum = 0;
+        if (failed < ranks) verdict_fail(&v, failed, all[failed].msg);
+        else if (!state_sum(s.state_path, header.len + data_len, &sum, &local) ||
+                 !save_install(&s, header.len + data_len, sum, keep, &local))
+            verdict_fail(&v, 0, local.msg);
+        save_end(&s);
+    }
+    rt_comm_broadcast(comm, &v, sizeof v, 0);
+
+done:
+    if (!v.ok) llmc_err_set(err, "%s", v.msg);
+    free(all);
+    free(ts);
+    free(offsets);
+    free(sizes);
+    free(recs);
+    free(all_recs);
+    llmc_buf_free(&state_path);
+    llmc_buf_free(&header);
+    return v.ok != 0;
 }
 
 /* ===================================================================================
@@ -761,22 +1129,8 @@ static bool check_file(const char *dir, const FileRec *rec, LlmcErr *err) {
                      (uint64_t)st.st_size < rec->bytes ? "truncated?" : "appended to?");
         goto out;
     }
-    enum { CHUNK = 1 << 20 };
-    unsigned char *buf = llmc_xmalloc(CHUNK);
-    uint64_t h = RT_CHECKSUM_INIT, total = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf, CHUNK);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            llmc_err_set(err, "%s: read error: %s", path, strerror(errno));
-            free(buf);
-            goto out;
-        }
-        if (r == 0) break;
-        h = rt_checksum_update(h, buf, (size_t)r);
-        total += (uint64_t)r;
-    }
-    free(buf);
+    uint64_t h, total;
+    if (!file_sum(fd, path, &total, &h, err)) goto out;
     if (total != rec->bytes) {
         llmc_err_set(err, "%s: read %llu bytes, but the manifest says %llu", path, (unsigned long long)total,
                      (unsigned long long)rec->bytes);

@@ -6,8 +6,18 @@
  * cc_codegen_kernel (the JIT's object cache, if one is set, makes a second build skip
  * codegen). Nothing is interpreted: a kernel that codegen does not support makes the
  * build fail with its message. RUNTIME kernels are the collectives and extern_call. The
- * executor runs one rank, where a collective over 1 rank is the identity (a copy);
- * collectives over more ranks are refused. An extern_call is one call of the user's
+ * executor runs one rank of a world (rt_exec_new_world; rt_exec_new is a one-rank
+ * world): a collective's `ranks` must be the world's size, and over one rank it is the
+ * identity (a copy). Over more it goes through the communicator (runtime/comm.c, whose
+ * reductions follow the interpreter's rank-order tree). A collective whose operand is a
+ * graph input — the FSDP all-gather of a param shard, which the shard pass places one
+ * layer before its use — is started where the schedule puts it and waited for just
+ * before the first kernel that reads its result (cc_fusion_first_reader), so the layer
+ * computed in between hides the transfer; outstanding requests are polled between
+ * kernels, because MPI progresses non-blocking collectives only inside MPI calls. Any
+ * other collective completes where it stands: its operand lives in the arena, whose
+ * bytes the memory plan hands to later kernels once the collective has read them.
+ * An extern_call is one call of the user's
  * function through libffi (runtime/extern.c), resolved at build time, so a missing
  * library or symbol fails rt_exec_new; it is never split, and its determinism is the
  * library's business.
@@ -55,6 +65,14 @@ typedef struct ExecKernel {
     uint32_t n_fns;
     IrId copy_from;     /* RUNTIME kernel: identity collective copy operand -> root */
     RtExtern *ext;      /* RUNTIME kernel: an extern_call (runtime/extern.c) */
+    bool comm;          /* RUNTIME kernel: a collective through the communicator */
+    RtCommOp op;
+    uint64_t count;     /* elements per rank, as rt_comm_start counts them */
+    uint32_t wait_at;   /* kernel index before which the request must be complete (the
+                           next kernel for a blocking one; n_kernels: after the last) */
+    char *what;         /* "all_gather %12 (layers.3)" for timeout messages */
+    uint32_t prefetch_at; /* wait_at as planned (rt_exec_set_prefetch(false) waits at k + 1) */
+    RtCommReq *req;     /* in flight during a run */
 } ExecKernel;
 
 /* Where a node's bytes are during a run. */
@@ -75,6 +93,8 @@ typedef struct Late {
 struct RtExec {
     const IrGraph *g;
     RtPool *pool;
+    RtComm *comm;          /* NULL: a one-rank world */
+    uint32_t world;        /* its size */
     CcFusion fusion;
     CcMemPlan plan;
     ExecKernel *kernels;   /* [fusion.n_kernels] */
@@ -127,6 +147,7 @@ static bool call_writes(const CcKernelCall *c, IrId id) {
 static bool kernel_reads(const RtExec *e, uint32_t k, IrId id) {
     const ExecKernel *ek = &e->kernels[k];
     if (ek->copy_from == id) return true;
+    if (ek->comm && ir_graph_node(e->g, e->fusion.kernels[k].root)->operands[0] == id) return true;
     if (ek->ext && rt_extern_reads(ek->ext, id)) return true;
     for (uint32_t f = 0; f < ek->n_fns; f++)
         if (call_reads(&ek->fns[f].call, id)) return true;
@@ -134,6 +155,53 @@ static bool kernel_reads(const RtExec *e, uint32_t k, IrId id) {
 }
 
 /* --- building --------------------------------------------------------------------- */
+
+/* A collective over the world: which rt_comm operation, on how many elements, and when
+ * its request must be complete. */
+static bool build_comm_kernel(RtExec *e, uint32_t k, LlmcErr *err) {
+    ExecKernel *ek = &e->kernels[k];
+    IrId root = e->fusion.kernels[k].root;
+    const IrNode *n = ir_graph_node(e->g, root), *x = ir_graph_node(e->g, n->operands[0]);
+    int64_t numel = ir_type_numel(&x->type);
+    if (n->op == IR_OP_ALL_REDUCE) {
+        ek->op = RT_COMM_ALL_REDUCE;
+        ek->count = (uint64_t)numel;
+    } else if (n->op == IR_OP_ALL_GATHER) {
+        ek->op = RT_COMM_ALL_GATHER;
+        ek->count = (uint64_t)numel;
+    } else if (n->op == IR_OP_REDUCE_SCATTER) {
+        ek->op = RT_COMM_REDUCE_SCATTER;
+        ek->count = (uint64_t)(numel / e->world);
+    } else {
+        llmc_err_set(err, "@%s %%%u: %s over %u ranks is not supported by the executor", ir_graph_name(e->g), root,
+                     ir_op_name(n->op), e->world);
+        return false;
+    }
+    if (n->op != IR_OP_ALL_GATHER && n->attrs.coll.reduce != IR_REDUCE_SUM) {
+        llmc_err_set(err, "@%s %%%u: %s with a reduction other than sum is not supported over %u ranks",
+                     ir_graph_name(e->g), root, ir_op_name(n->op), e->world);
+        return false;
+    }
+    /* Blocks are whole leading slices only when everything before the axis is 1. */
+    int64_t axis = n->op == IR_OP_ALL_REDUCE ? 0 : n->attrs.coll.axis;
+    for (int64_t a = 0; a < axis; a++)
+        if (x->type.dims[a] != 1) {
+            llmc_err_set(err, "@%s %%%u: %s along axis %lld of %s is not contiguous per rank; the executor "
+                              "exchanges leading blocks only", ir_graph_name(e->g), root, ir_op_name(n->op),
+                         (long long)axis, ir_op_name(x->op));
+            return false;
+        }
+    LlmcBuf what = {0};
+    llmc_buf_printf(&what, "%s %%%u", ir_op_name(n->op), root);
+    if (n->scope) llmc_buf_printf(&what, " (%s)", ir_graph_str(e->g, n->scope));
+    llmc_buf_printf(&what, " of @%s", ir_graph_name(e->g));
+    ek->what = what.data;
+    ek->comm = true;
+    bool prefetch = x->op == IR_OP_INPUT || x->op == IR_OP_CONST;
+    ek->wait_at = prefetch ? cc_fusion_first_reader(&e->fusion, root) : k + 1;
+    ek->prefetch_at = ek->wait_at;
+    return true;
+}
 
 static bool build_runtime_kernel(RtExec *e, uint32_t k, LlmcErr *err) {
     const CcKernel *kn = &e->fusion.kernels[k];
@@ -149,13 +217,17 @@ static bool build_runtime_kernel(RtExec *e, uint32_t k, LlmcErr *err) {
                      ir_op_name(n->op));
         return false;
     }
-    if (n->attrs.coll.ranks != 1) {
-        llmc_err_set(err, "@%s %%%u: %s over %lld ranks; this executor runs one rank (use mpirun for more)",
-                     ir_graph_name(e->g), kn->root, ir_op_name(n->op), (long long)n->attrs.coll.ranks);
+    if (n->attrs.coll.ranks != (int64_t)e->world) {
+        llmc_err_set(err, "@%s %%%u: %s over %lld ranks, but this world has %u (%s)", ir_graph_name(e->g), kn->root,
+                     ir_op_name(n->op), (long long)n->attrs.coll.ranks, e->world,
+                     e->world == 1 ? "use mpirun for more" : "compile the step for this world size");
         return false;
     }
-    e->kernels[k].copy_from = n->operands[0]; /* over one rank every collective is the identity */
-    return true;
+    if (e->world == 1) {
+        e->kernels[k].copy_from = n->operands[0]; /* over one rank every collective is the identity */
+        return true;
+    }
+    return build_comm_kernel(e, k, err);
 }
 
 static bool build_kernels(RtExec *e, CcJit *jit, LlmcErr *err) {
@@ -404,9 +476,15 @@ static bool check_places(const RtExec *e, LlmcErr *err) {
 }
 
 RtExec *rt_exec_new(CcJit *jit, const IrGraph *g, RtPool *pool, LlmcErr *err) {
+    return rt_exec_new_world(jit, g, pool, NULL, err);
+}
+
+RtExec *rt_exec_new_world(CcJit *jit, const IrGraph *g, RtPool *pool, RtComm *comm, LlmcErr *err) {
     RtExec *e = llmc_xcalloc(1, sizeof *e);
     e->g = g;
     e->pool = pool;
+    e->comm = comm;
+    e->world = comm ? rt_comm_size(comm) : 1;
     e->n_inputs = ir_graph_inputs(g, NULL);
     e->input_ids = llmc_xcalloc(e->n_inputs ? e->n_inputs : 1, sizeof *e->input_ids);
     ir_graph_inputs(g, e->input_ids);
@@ -454,6 +532,7 @@ void rt_exec_free(RtExec *e) {
             }
             free(e->kernels[k].fns);
             rt_extern_free(e->kernels[k].ext);
+            free(e->kernels[k].what);
         }
     free(e->kernels);
     for (uint32_t i = 0; i < e->n_consts; i++) free(e->consts[i]);
@@ -478,6 +557,11 @@ void rt_exec_free(RtExec *e) {
 /* --- running ---------------------------------------------------------------------- */
 
 void rt_exec_set_check_finite(RtExec *e, bool on) { e->check_finite = on; }
+
+void rt_exec_set_prefetch(RtExec *e, bool on) {
+    for (uint32_t k = 0; k < e->fusion.n_kernels; k++)
+        if (e->kernels[k].comm) e->kernels[k].wait_at = on ? e->kernels[k].prefetch_at : k + 1;
+}
 
 /* The index of the first nan among n values of dtype dt at p, or -1. Infinities are
  * not flagged: attention masks fill scores with -inf on purpose, and an overflow that
@@ -534,6 +618,25 @@ static void *output_place(const RtExec *e, void *const *inputs, void *const *out
     return e->direct[o] ? inputs[e->writeback[o]] : e->scratch[e->scratch_of[o]];
 }
 
+/* Before kernel k: completes every request due there, polls the others (MPI moves a
+ * non-blocking collective on only inside MPI calls). Returns how many stay in flight. */
+static uint32_t settle(RtExec *e, uint32_t k, uint32_t in_flight) {
+    uint32_t left = 0;
+    for (uint32_t j = 0; j < k && in_flight; j++) {
+        ExecKernel *ek = &e->kernels[j];
+        if (!ek->req) continue;
+        in_flight--;
+        if (ek->wait_at <= k) {
+            rt_comm_wait(e->comm, ek->req);
+            ek->req = NULL;
+        } else {
+            rt_comm_test(e->comm, ek->req);
+            left++;
+        }
+    }
+    return left;
+}
+
 bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *err) {
     const IrGraph *g = e->g;
     for (uint32_t o = 0; o < g->n_outputs; o++)
@@ -562,8 +665,18 @@ bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *
         if (is_self_writeback(e, outputs, e->early[c].to, n)) continue;
         memcpy(e->scratch[e->scratch_of[e->early[c].to]], e->ptr[n], ir_type_bytes(&ir_graph_node(g, n)->type));
     }
+    uint32_t in_flight = 0;
     for (uint32_t k = 0; k < e->fusion.n_kernels; k++) {
         ExecKernel *ek = &e->kernels[k];
+        if (in_flight) in_flight = settle(e, k, in_flight);
+        if (ek->comm) {
+            IrId root = e->fusion.kernels[k].root;
+            const IrNode *n = ir_graph_node(g, root);
+            ek->req = rt_comm_start(e->comm, ek->op, n->type.dtype, e->ptr[n->operands[0]], e->ptr[root], ek->count,
+                                    ek->what);
+            in_flight++;
+            continue;
+        }
         if (ek->copy_from != IR_ID_NONE) {
             IrId root = e->fusion.kernels[k].root;
             memcpy(e->ptr[root], e->ptr[ek->copy_from], ir_type_bytes(&ir_graph_node(g, root)->type));
@@ -580,6 +693,7 @@ bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *
             if (e->check_finite && !check_written(e, k, x, err)) return false;
         }
     }
+    if (in_flight) settle(e, e->fusion.n_kernels, in_flight);
     for (uint32_t c = 0; c < e->n_late; c++) {
         uint32_t o = e->late[c].to;
         IrId n = e->late[c].node;

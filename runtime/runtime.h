@@ -212,6 +212,15 @@ void rt_safetensors_free(RtSafetensors *st);
 bool rt_safetensors_serialize(const RtTensor *tensors, uint32_t n, const char *const *meta_keys,
                               const char *const *meta_values, uint32_t n_meta, const char *name,
                               LlmcBuf *out, LlmcErr *err);
+/* The layout rt_safetensors_serialize gives these tensors, from their names and types
+ * alone (data and nbytes are not read): appends to *header the file's bytes before the
+ * data buffer (the u64 length and the padded JSON header), sets data_offsets[i] (the
+ * caller's array [n]) to tensor i's offset in the data buffer and *data_len to the
+ * buffer's size. The serializer is built on it, so the two cannot disagree. Rejected as
+ * by rt_safetensors_serialize (a type of more than 2^63 bytes instead of a bad nbytes). */
+bool rt_safetensors_layout(const RtTensor *tensors, uint32_t n, const char *const *meta_keys,
+                           const char *const *meta_values, uint32_t n_meta, const char *name,
+                           LlmcBuf *header, uint64_t *data_offsets, uint64_t *data_len, LlmcErr *err);
 /* Serializes, then writes atomically (llmc_file_write: temp file, fsync, rename). The
  * whole file is built in memory first. */
 bool rt_safetensors_write(const char *path, const RtTensor *tensors, uint32_t n,
@@ -480,6 +489,34 @@ typedef struct RtCkpt {
  * temporary folder is removed. */
 bool rt_ckpt_save(const char *run_dir, const RtCkptMeta *meta, const RtTensor *tensors, uint32_t n,
                   uint32_t keep, LlmcErr *err);
+/* A save by every rank of a world, each writing its own byte ranges of one canonical
+ * checkpoint: the same files, names and bytes as rt_ckpt_save of the whole tensors (the
+ * canonical layout any world size resumes from). Collective: every rank calls it with the
+ * same meta, specs and keep, and its own pieces. specs[i] names tensor i and its type
+ * (the safetensors layout is computed from the specs alone, as rt_safetensors_serialize
+ * orders it); piece bytes [nbytes] go to tensor `tensor` at byte `offset`. Between them
+ * the ranks' pieces must cover every byte of every tensor exactly once (checked: a gap or
+ * an overlap is an error). Rank 0 creates RUN_DIR/.tmp-ckpt-<step>-<rank 0's pid> (the
+ * name is broadcast) with the state file's header and size; every rank pwrite()s its
+ * pieces and fsyncs; rank 0 checksums the file, writes the manifest and installs the
+ * folder exactly as rt_ckpt_save does (rename, latest, keep, cleanup). The run directory
+ * must be one file system every rank sees. Returns the same result on every rank; on any
+ * rank's failure nothing previously saved changes and err (on every rank) names the rank
+ * and the problem. */
+typedef struct RtCkptSpec {
+    const char *name;
+    IrType type; /* F32, F64, I32 or BF16 */
+} RtCkptSpec;
+typedef struct RtCkptPiece {
+    uint32_t tensor;   /* index into specs */
+    uint64_t offset;   /* byte offset inside the tensor's data */
+    uint64_t nbytes;
+    const void *bytes;
+} RtCkptPiece;
+typedef struct RtComm RtComm; /* below, "Communication" */
+bool rt_ckpt_save_pieces(RtComm *comm, const char *run_dir, const RtCkptMeta *meta, const RtCkptSpec *specs,
+                         uint32_t n_specs, const RtCkptPiece *pieces, uint32_t n_pieces, uint32_t keep,
+                         LlmcErr *err);
 /* path: a RUN_DIR (follows `latest`) or a checkpoint folder. Validates the manifest
  * (format, version, its own checksum, every field and type), the state file's size and
  * checksum, then reads it (rt_safetensors_read). On failure *out is zeroed and err says
@@ -642,6 +679,80 @@ bool rt_extern_hook(void *host, const char *symbol, const IrValue *args, uint32_
                     LlmcErr *err);
 
 /* ===================================================================================
+ * Communication (runtime/comm.c): the world of ranks a job runs on, and the collectives
+ * the shard pass writes into the IR, carried out with MPI (OpenMPI).
+ * ===================================================================================
+ * Outside mpirun (no OMPI_COMM_WORLD_SIZE in the environment) the world is one rank and
+ * MPI is never initialized; every collective over one rank is a copy.
+ *
+ * Determinism (DESIGN §8): no MPI reduction is used. A reduction over ranks is the
+ * interpreter's pairwise tree in rank order (ir/interp_collective.c): reduce_scatter is an
+ * MPI_Ialltoall of the blocks followed by that tree over the N received blocks, each
+ * pairwise sum rounded to the dtype; all_reduce is that reduce_scatter over the element
+ * range cut into N near-equal blocks, then an MPI_Iallgatherv. So the result is bit-
+ * identical to the interpreter's simulation and independent of MPI's algorithms.
+ *
+ * Every operation is non-blocking: start returns a request, wait completes it. wait polls
+ * (MPI_Test) until the request completes or `timeout` seconds pass; on a timeout it prints
+ * "llmrun: rank R: collective <what> waited more than T s (comm-timeout); aborting" to
+ * stderr and calls MPI_Abort (exit status 3), so a stuck or dead peer ends the job. */
+
+typedef enum RtCommOp {
+    RT_COMM_INVALID = 0,
+    RT_COMM_ALL_GATHER,     /* in [count] from each rank -> out [ranks * count], rank order */
+    RT_COMM_REDUCE_SCATTER, /* in [ranks * count] -> out [count]: block `rank` of the tree sum */
+    RT_COMM_ALL_REDUCE,     /* in [count] -> out [count]: the tree sum */
+    RT_COMM_COUNT
+} RtCommOp;
+
+typedef struct RtComm RtComm;
+typedef struct RtCommReq RtCommReq;
+
+/* The job's world: MPI_Init_thread (FUNNELED) under mpirun, else one rank. NULL +
+ * message when MPI fails to start. Free (MPI_Finalize) with rt_comm_free. */
+RtComm *rt_comm_world(LlmcErr *err);
+/* A one-rank world that never touches MPI (tests, tools). */
+RtComm *rt_comm_single(void);
+void rt_comm_free(RtComm *c); /* NULL is fine */
+uint32_t rt_comm_rank(const RtComm *c);
+uint32_t rt_comm_size(const RtComm *c);
+bool rt_comm_is_mpi(const RtComm *c);
+/* Seconds a wait may last (0 = forever, the default). */
+void rt_comm_set_timeout(RtComm *c, double seconds);
+/* Ends the job from one rank: MPI_Abort under MPI, exit(status) otherwise. */
+_Noreturn void rt_comm_abort(RtComm *c, int status);
+
+/* Starts op over dtype dt (F32, F64 or I32; sums in the dtype's arithmetic, f32 rounded
+ * after every pairwise addition; I32 exact) on `count` elements as defined above.
+ * `in` and `out` must stay valid and untouched until the wait (out may be written at
+ * any time before it); they must not overlap. `what` names the operation in a timeout
+ * message (copied; e.g. "all_gather %812 (layers.3)"). */
+RtCommReq *rt_comm_start(RtComm *c, RtCommOp op, IrDtype dt, const void *in, void *out, uint64_t count,
+                         const char *what);
+/* Completes it (and frees it). Aborts the job on a timeout or an MPI error. */
+void rt_comm_wait(RtComm *c, RtCommReq *r);
+/* Lets MPI progress r without blocking (one MPI_Test; a two-phase all_reduce may move
+ * on to its second phase); true when r is complete. r must still be waited for. */
+bool rt_comm_test(RtComm *c, RtCommReq *r);
+/* Blocking conveniences over start + wait. */
+void rt_comm_run(RtComm *c, RtCommOp op, IrDtype dt, const void *in, void *out, uint64_t count, const char *what);
+void rt_comm_barrier(RtComm *c);
+/* Every rank's `bytes` [n] (same n everywhere) into out [ranks * n], rank order. */
+void rt_comm_gather_bytes(RtComm *c, const void *bytes, size_t n, void *out);
+/* Rank root's bytes [n] to everyone. */
+void rt_comm_broadcast(RtComm *c, void *bytes, size_t n, uint32_t root);
+
+/* What this rank has communicated since the world began (or the last reset): bytes it
+ * sent at the MPI calls, and seconds spent inside wait (blocked on communication). */
+typedef struct RtCommStats {
+    uint64_t bytes_sent;
+    uint64_t calls;
+    double wait_seconds;
+} RtCommStats;
+RtCommStats rt_comm_stats(const RtComm *c);
+void rt_comm_reset_stats(RtComm *c);
+
+/* ===================================================================================
  * Executor (runtime/exec.c): one graph as JIT kernels over one arena, run on the pool.
  * The rules (buffers, write-back of state, determinism) are in the file's banner.
  * =================================================================================== */
@@ -665,6 +776,9 @@ typedef struct RtExecStats {
  * cache, if set). g, jit and pool must outlive the executor. NULL + message (naming the
  * kernel) when a kernel cannot be generated: nothing falls back to interpretation. */
 RtExec *rt_exec_new(CcJit *jit, const IrGraph *g, RtPool *pool, LlmcErr *err);
+/* The same as one rank of comm's world (NULL: one rank); the graph's collectives must be
+ * over that many ranks. comm must outlive the executor. */
+RtExec *rt_exec_new_world(CcJit *jit, const IrGraph *g, RtPool *pool, RtComm *comm, LlmcErr *err);
 void rt_exec_free(RtExec *e);
 /* One run. inputs[i]: dense native buffer of the i-th input (ir_graph_inputs order);
  * outputs[o]: the buffer for output o, or NULL for an output named like an input of the
@@ -676,6 +790,10 @@ bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *
  * the first nan stops the run with an error naming the kernel, the IR node and its .llm
  * provenance (infinities pass: masks use -inf). Costs a pass over every output. */
 void rt_exec_set_check_finite(RtExec *e, bool on);
+/* Whether a collective of a graph input (the FSDP all-gather) may stay in flight until its
+ * first reader (the default) or must complete where it stands: for measuring what the
+ * overlap hides (llmrun --no-prefetch). The results are the same bytes either way. */
+void rt_exec_set_prefetch(RtExec *e, bool on);
 const CcFusion *rt_exec_fusion(const RtExec *e);
 const CcMemPlan *rt_exec_memplan(const RtExec *e);
 const IrGraph *rt_exec_graph(const RtExec *e);
@@ -697,7 +815,22 @@ typedef struct RtTrainer RtTrainer;
  * s, jit and pool must outlive the trainer. NULL + message on failure. */
 RtTrainer *rt_trainer_new(CcJit *jit, const CcTrainStep *s, RtPool *pool, const CcVar *vars, uint32_t n_vars,
                           LlmcErr *err);
+/* The same as one rank of comm's world (NULL: one rank) for a step from cc_shard_step
+ * for that world's size: rank r runs global micro-batches r, r + N, ... (runtime/train.c).
+ * The number of ranks must divide the record's accumulate. */
+RtTrainer *rt_trainer_new_world(CcJit *jit, const CcTrainStep *s, RtPool *pool, RtComm *comm, const CcVar *vars,
+                                uint32_t n_vars, LlmcErr *err);
 void rt_trainer_free(RtTrainer *t);
+/* This rank's memory, counted at the trainer's allocations: param vars; gradients (the
+ * micro graph's grad outputs and their sums); optimizer state (opt.* vars); everything
+ * else the trainer holds (step, seed, hp.*, data inputs, loss terms); each executor's
+ * arena; and peak = all of these with the larger arena (the two never run together). */
+typedef struct RtTrainerMemory {
+    uint64_t params, grads, optimizer, other;
+    uint64_t arena_micro, arena_update;
+    uint64_t peak;
+} RtTrainerMemory;
+RtTrainerMemory rt_trainer_memory(const RtTrainer *t);
 /* One optimizer step (batch: the micro graph's data inputs, as for cc_step_interp). On
  * failure the vars may hold a partial step. */
 bool rt_trainer_step(RtTrainer *t, RtBatchFn batch, void *ctx, CcStepResult *res, LlmcErr *err);
@@ -711,6 +844,7 @@ const RtExec *rt_trainer_exec(const RtTrainer *t, bool update);
  * very bytes the next step reads: checkpoints read and restore them here); NULL if
  * unknown. *type (may be NULL) gets its type. */
 void rt_trainer_set_check_finite(RtTrainer *t, bool on); /* rt_exec_set_check_finite on both */
+void rt_trainer_set_prefetch(RtTrainer *t, bool on);     /* rt_exec_set_prefetch on both */
 uint32_t rt_trainer_n_vars(const RtTrainer *t);
 const char *rt_trainer_var_name(const RtTrainer *t, uint32_t i);
 void *rt_trainer_var_data(const RtTrainer *t, const char *name, IrType *type);

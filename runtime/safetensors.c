@@ -13,7 +13,9 @@
  *
  * Deliberately not here: dtypes other than F32, F64, I32, BF16 (rejected, naming the
  * tensor); mmap and lazy loading; streaming writes (the writer builds the whole file in
- * memory, then writes it atomically); big-endian hosts (refused at compile time).
+ * memory, then writes it atomically; rt_safetensors_layout gives a writer that places
+ * the data itself — checkpoints saved in pieces — the same header and offsets); big-endian
+ * hosts (refused at compile time).
  */
 #include "runtime.h"
 
@@ -424,7 +426,9 @@ void rt_safetensors_free(RtSafetensors *st) {
  * Writer
  * =================================================================================== */
 
-static bool check_tensor(const char *file, const RtTensor *t, LlmcErr *err) {
+/* The checks on one tensor. Its byte size comes from the type (*bytes); with_data also
+ * requires nbytes to match it and the data to be there (a layout reads neither). */
+static bool check_tensor(const char *file, const RtTensor *t, bool with_data, uint64_t *bytes, LlmcErr *err) {
     if (!t->name) {
         llmc_err_set(err, "%s: a tensor has no name", file);
         return false;
@@ -449,15 +453,21 @@ static bool check_tensor(const char *file, const RtTensor *t, LlmcErr *err) {
                          (long long)t->type.dims[i]);
             return false;
         }
-    uint64_t numel = 0, bytes = 0;
+    uint64_t numel = 0;
     char ts[IR_TYPE_STR_MAX];
     ir_type_format(&t->type, ts, sizeof ts);
-    if (!shape_bytes(t->type.dtype, t->type.rank, t->type.dims, &numel, &bytes) || t->nbytes != bytes) {
-        llmc_err_set(err, "%s: tensor '%s': nbytes is %llu but %s needs %llu", file, t->name,
-                     (unsigned long long)t->nbytes, ts, (unsigned long long)bytes);
+    *bytes = 0;
+    bool sized = shape_bytes(t->type.dtype, t->type.rank, t->type.dims, &numel, bytes);
+    if (!with_data && !sized) {
+        llmc_err_set(err, "%s: tensor '%s': %s holds more than 2^63 bytes", file, t->name, ts);
         return false;
     }
-    if (bytes && !t->data) {
+    if (with_data && (!sized || t->nbytes != *bytes)) {
+        llmc_err_set(err, "%s: tensor '%s': nbytes is %llu but %s needs %llu", file, t->name,
+                     (unsigned long long)t->nbytes, ts, (unsigned long long)*bytes);
+        return false;
+    }
+    if (with_data && *bytes && !t->data) {
         llmc_err_set(err, "%s: tensor '%s': %s has no data", file, t->name, ts);
         return false;
     }
@@ -476,10 +486,12 @@ static const char *find_duplicate(const char **names, uint32_t n) {
     return NULL;
 }
 
+/* bytes [n]: each tensor's byte size, from its type. */
 static bool check_inputs(const char *file, const RtTensor *ts, uint32_t n, const char *const *keys,
-                         const char *const *values, uint32_t n_meta, LlmcErr *err) {
+                         const char *const *values, uint32_t n_meta, bool with_data, uint64_t *bytes,
+                         LlmcErr *err) {
     for (uint32_t i = 0; i < n; i++)
-        if (!check_tensor(file, &ts[i], err)) return false;
+        if (!check_tensor(file, &ts[i], with_data, &bytes[i], err)) return false;
     for (uint32_t i = 0; i < n_meta; i++) {
         if (!keys || !values || !keys[i] || !values[i] || !rt_utf8_valid(keys[i], strlen(keys[i])) ||
             !rt_utf8_valid(values[i], strlen(values[i]))) {
@@ -504,6 +516,7 @@ static bool check_inputs(const char *file, const RtTensor *ts, uint32_t n, const
 typedef struct Slot {
     const RtTensor *t;
     uint32_t index;
+    uint64_t bytes; /* from the type */
 } Slot;
 
 static int slot_cmp(const void *a, const void *b) {
@@ -541,10 +554,10 @@ static void write_header(const Slot *order, uint32_t n, const char *const *keys,
         rt_json_key(&w, "data_offsets");
         rt_json_begin_array(&w);
         rt_json_int(&w, (int64_t)offset);
-        rt_json_int(&w, (int64_t)(offset + t->nbytes));
+        rt_json_int(&w, (int64_t)(offset + order[i].bytes));
         rt_json_end_array(&w);
         rt_json_end_object(&w);
-        offset += t->nbytes;
+        offset += order[i].bytes;
     }
     rt_json_end_object(&w);
     LLMC_ASSERT(rt_json_writer_done(&w));
@@ -552,33 +565,73 @@ static void write_header(const Slot *order, uint32_t n, const char *const *keys,
     while (hdr->len % 8) llmc_buf_putc(hdr, ' ');
 }
 
-bool rt_safetensors_serialize(const RtTensor *tensors, uint32_t n, const char *const *meta_keys,
-                              const char *const *meta_values, uint32_t n_meta, const char *name,
-                              LlmcBuf *out, LlmcErr *err) {
-    if (!name) name = "<safetensors>";
-    if (!check_inputs(name, tensors, n, meta_keys, meta_values, n_meta, err)) return false;
+/* The one place the file's layout is decided: the serializer and rt_safetensors_layout
+ * (which checkpoints written in pieces rely on) both come here, so they cannot differ.
+ * Appends the u64 length and the padded header to *out only on success; offsets [n]
+ * (by input index); *order_out (optional) gets the tensors in data order. */
+static bool layout(const char *name, const RtTensor *tensors, uint32_t n, const char *const *meta_keys,
+                   const char *const *meta_values, uint32_t n_meta, bool with_data, LlmcBuf *out,
+                   uint64_t *offsets, uint64_t *data_len, Slot **order_out, LlmcErr *err) {
+    uint64_t *bytes = llmc_xmalloc((n ? n : 1) * sizeof *bytes);
+    if (!check_inputs(name, tensors, n, meta_keys, meta_values, n_meta, with_data, bytes, err)) {
+        free(bytes);
+        return false;
+    }
     uint64_t total = 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (tensors[i].nbytes > (uint64_t)INT64_MAX - total) {
+        if (bytes[i] > (uint64_t)INT64_MAX - total) {
             llmc_err_set(err, "%s: the tensors hold more than 2^63 bytes together", name);
+            free(bytes);
             return false;
         }
-        total += tensors[i].nbytes;
+        total += bytes[i];
     }
     Slot *order = llmc_xmalloc((n ? n : 1) * sizeof *order);
-    for (uint32_t i = 0; i < n; i++) order[i] = (Slot){&tensors[i], i};
+    for (uint32_t i = 0; i < n; i++) order[i] = (Slot){&tensors[i], i, bytes[i]};
+    free(bytes);
     qsort(order, n, sizeof *order, slot_cmp);
+    uint64_t at = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        offsets[order[i].index] = at;
+        at += order[i].bytes;
+    }
     LlmcBuf hdr = {0};
     write_header(order, n, meta_keys, meta_values, n_meta, &hdr);
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hdr.len >> (8 * i));
     llmc_buf_put(out, (const char *)len8, 8);
     llmc_buf_put(out, hdr.data, hdr.len);
-    for (uint32_t i = 0; i < n; i++)
-        if (order[i].t->nbytes) llmc_buf_put(out, order[i].t->data, order[i].t->nbytes);
     llmc_buf_free(&hdr);
-    free(order);
+    *data_len = total;
+    if (order_out) *order_out = order;
+    else free(order);
     return true;
+}
+
+bool rt_safetensors_layout(const RtTensor *tensors, uint32_t n, const char *const *meta_keys,
+                           const char *const *meta_values, uint32_t n_meta, const char *name,
+                           LlmcBuf *header, uint64_t *data_offsets, uint64_t *data_len, LlmcErr *err) {
+    if (!name) name = "<safetensors>";
+    return layout(name, tensors, n, meta_keys, meta_values, n_meta, false, header, data_offsets, data_len, NULL,
+                  err);
+}
+
+bool rt_safetensors_serialize(const RtTensor *tensors, uint32_t n, const char *const *meta_keys,
+                              const char *const *meta_values, uint32_t n_meta, const char *name,
+                              LlmcBuf *out, LlmcErr *err) {
+    if (!name) name = "<safetensors>";
+    uint64_t *offsets = llmc_xmalloc((n ? n : 1) * sizeof *offsets), data_len;
+    Slot *order = NULL;
+    bool ok = layout(name, tensors, n, meta_keys, meta_values, n_meta, true, out, offsets, &data_len, &order, err);
+    size_t data_start = out->len;
+    for (uint32_t i = 0; ok && i < n; i++) {
+        LLMC_ASSERT(out->len - data_start == offsets[order[i].index]);
+        if (order[i].bytes) llmc_buf_put(out, order[i].t->data, order[i].bytes);
+    }
+    LLMC_ASSERT(!ok || out->len - data_start == data_len);
+    free(order);
+    free(offsets);
+    return ok;
 }
 
 bool rt_safetensors_write(const char *path, const RtTensor *tensors, uint32_t n,

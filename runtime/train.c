@@ -9,7 +9,18 @@
  * shared by both executors: the micro graph reads the very bytes the update graph
  * wrote. Data inputs come from the CcBatchFn callback as interpreter values (converted
  * once per micro-batch); the data input "micro" is the micro-batch index.
- * Deliberately not here: ranks (issue 8), data loading, checkpoints.
+ *
+ * On a world of N ranks (rt_trainer_new_world) the step is the shard pass's
+ * (cc_shard_step): rank r runs the global micro-batches r, r + N, ... in rounds, each
+ * micro run ending in collectives that sum the round's N micro-batches over the ranks in
+ * rank-order pairs; the trainer then sums the rounds with the same binary counter. With N
+ * a power of two the rounds are aligned subtrees of DESIGN §8's tree, so 1 rank doing 4
+ * micro-batches, 2 doing 2 and 4 doing 1 add the same numbers in the same order. The
+ * update graph's data input "rank" (sharded updates) is this rank's index.
+ *
+ * Memory is counted where it is allocated (rt_trainer_memory): vars by kind, the
+ * micro-batch outputs and their sums, and both executors' arenas.
+ * Deliberately not here: data loading, checkpoints.
  */
 #include "runtime.h"
 
@@ -30,7 +41,11 @@ struct RtTrainer {
     RtExec *micro, *update;
     Var *vars;
     uint32_t n_vars;
-    int64_t accumulate;
+    int64_t accumulate;     /* global micro-batches per step */
+    int64_t rounds;         /* micro runs per step on this rank: accumulate / world */
+    uint32_t rank, world;
+    int32_t rank_value;     /* the update graph's "rank" input */
+    RtTrainerMemory mem;
     /* micro graph */
     void **micro_in;        /* [inputs] */
     bool *micro_in_data;    /* [inputs] filled per micro-batch from the callback */
@@ -57,9 +72,28 @@ static int32_t output_index(const IrGraph *g, const char *name) {
     return -1;
 }
 
-static void *alloc_for(const IrType *t) {
+/* A zeroed buffer for a value of type t, its bytes added to *counter. */
+static void *alloc_for(const IrType *t, uint64_t *counter) {
     uint64_t n = ir_type_bytes(t);
+    *counter += n;
     return llmc_xcalloc(1, n ? n : 1);
+}
+
+static bool has_prefix(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
+/* Which count a var's buffer goes to. */
+static uint64_t *var_counter(RtTrainer *t, const IrGraph *g, const char *name) {
+    if (has_prefix(name, "opt.")) return &t->mem.optimizer;
+    uint32_t n_in = ir_graph_inputs(g, NULL);
+    IrId *ids = llmc_xcalloc(n_in ? n_in : 1, sizeof *ids);
+    ir_graph_inputs(g, ids);
+    bool param = false;
+    for (uint32_t i = 0; i < n_in; i++) {
+        const IrNode *n = ir_graph_node(g, ids[i]);
+        param |= n->attrs.input.role == IR_ROLE_PARAM && strcmp(ir_graph_str(g, n->attrs.input.name), name) == 0;
+    }
+    free(ids);
+    return param ? &t->mem.params : &t->mem.other;
 }
 
 /* The var bound to input `node` of g, type-checked. */
@@ -91,7 +125,7 @@ static bool bind_micro(RtTrainer *t, LlmcErr *err) {
     for (uint32_t i = 0; ok && i < n_in; i++) {
         const IrNode *node = ir_graph_node(g, ids[i]);
         if (node->attrs.input.role == IR_ROLE_DATA) {
-            t->micro_in[i] = alloc_for(&node->type);
+            t->micro_in[i] = alloc_for(&node->type, &t->mem.other);
             t->micro_in_data[i] = true;
         } else {
             ok = (t->micro_in[i] = var_input(t, g, node, err)) != NULL;
@@ -104,8 +138,10 @@ static bool bind_micro(RtTrainer *t, LlmcErr *err) {
     IrType *types = llmc_xcalloc(n_out, sizeof *types);
     for (uint32_t o = 0; o < g->n_outputs; o++) {
         types[o] = ir_graph_node(g, g->outputs[o].node)->type;
-        t->micro_out[o] = alloc_for(&types[o]);
-        t->micro_sum[o] = alloc_for(&types[o]);
+        uint64_t *counter = has_prefix(ir_graph_str(g, g->outputs[o].name), CC_GRAD_PREFIX) ? &t->mem.grads
+                                                                                                : &t->mem.other;
+        t->micro_out[o] = alloc_for(&types[o], counter);
+        if (t->rounds > 1) t->micro_sum[o] = alloc_for(&types[o], counter); /* one round: its outputs are the sums */
     }
     t->acc = rt_accum_new(types, g->n_outputs);
     free(types);
@@ -134,9 +170,14 @@ static bool bind_update(RtTrainer *t, LlmcErr *err) {
                              ir_graph_name(micro));
                 ok = false;
             } else {
-                /* one micro-batch: its outputs are the sums */
-                t->update_in[i] = t->accumulate == 1 ? t->micro_out[o] : t->micro_sum[o];
+                /* one round: its outputs are the sums */
+                t->update_in[i] = t->rounds == 1 ? t->micro_out[o] : t->micro_sum[o];
             }
+            continue;
+        }
+        if (node->attrs.input.role == IR_ROLE_DATA && strcmp(name, "rank") == 0 && node->type.dtype == IR_DTYPE_I32 &&
+            node->type.rank == 0) {
+            t->update_in[i] = &t->rank_value;
             continue;
         }
         ok = (t->update_in[i] = var_input(t, g, node, err)) != NULL;
@@ -150,7 +191,8 @@ static bool bind_update(RtTrainer *t, LlmcErr *err) {
         for (uint32_t i = 0; i < n_in; i++)
             writes_back |= strcmp(ir_graph_str(g, ir_graph_node(g, ids[i])->attrs.input.name), name) == 0 &&
                            find_var(t, name) != NULL;
-        if (!writes_back) t->update_out[o] = t->update_own[o] = alloc_for(&ir_graph_node(g, g->outputs[o].node)->type);
+        if (!writes_back)
+            t->update_out[o] = t->update_own[o] = alloc_for(&ir_graph_node(g, g->outputs[o].node)->type, &t->mem.other);
     }
     free(ids);
     t->lr_out = output_index(g, "lr");
@@ -160,14 +202,29 @@ static bool bind_update(RtTrainer *t, LlmcErr *err) {
 
 RtTrainer *rt_trainer_new(CcJit *jit, const CcTrainStep *s, RtPool *pool, const CcVar *vars, uint32_t n_vars,
                           LlmcErr *err) {
+    return rt_trainer_new_world(jit, s, pool, NULL, vars, n_vars, err);
+}
+
+RtTrainer *rt_trainer_new_world(CcJit *jit, const CcTrainStep *s, RtPool *pool, RtComm *comm, const CcVar *vars,
+                                uint32_t n_vars, LlmcErr *err) {
     RtTrainer *t = llmc_xcalloc(1, sizeof *t);
     t->step = s;
+    t->rank = comm ? rt_comm_rank(comm) : 0;
+    t->world = comm ? rt_comm_size(comm) : 1;
+    t->rank_value = (int32_t)t->rank;
     t->accumulate = s->micro->train.present ? s->micro->train.accumulate : 1;
     if (t->accumulate < 1 || t->accumulate > INT32_MAX) {
         llmc_err_set(err, "accumulate = %lld micro-batches: must be in [1, 2^31)", (long long)t->accumulate);
         free(t);
         return NULL;
     }
+    if (t->accumulate % t->world != 0) {
+        llmc_err_set(err, "%u ranks cannot share accumulate = %lld micro-batches: the number of ranks must divide it",
+                     t->world, (long long)t->accumulate);
+        free(t);
+        return NULL;
+    }
+    t->rounds = t->accumulate / t->world;
     if (s->update->train.present && s->update->train.accumulate != t->accumulate) {
         llmc_err_set(err, "the micro graph accumulates %lld micro-batches but the update graph divides by %lld",
                      (long long)t->accumulate, (long long)s->update->train.accumulate);
@@ -176,14 +233,21 @@ RtTrainer *rt_trainer_new(CcJit *jit, const CcTrainStep *s, RtPool *pool, const 
     }
     t->vars = llmc_xcalloc(n_vars ? n_vars : 1, sizeof *t->vars);
     t->n_vars = n_vars;
-    for (uint32_t i = 0; i < n_vars; i++) /* a value without data starts as zeros */
-        t->vars[i] = (Var){vars[i].name, vars[i].value.type,
-                           vars[i].value.data ? rt_native_from_value(&vars[i].value) : alloc_for(&vars[i].value.type)};
-    if (!bind_micro(t, err) || !bind_update(t, err) || !(t->micro = rt_exec_new(jit, s->micro, pool, err)) ||
-        !(t->update = rt_exec_new(jit, s->update, pool, err))) {
+    for (uint32_t i = 0; i < n_vars; i++) { /* a value without data starts as zeros */
+        uint64_t *counter = var_counter(t, s->update, vars[i].name);
+        if (counter == &t->mem.other) counter = var_counter(t, s->micro, vars[i].name);
+        t->vars[i] = (Var){vars[i].name, vars[i].value.type, alloc_for(&vars[i].value.type, counter)};
+        if (vars[i].value.data) rt_native_store(&vars[i].value, t->vars[i].buf);
+    }
+    if (!bind_micro(t, err) || !bind_update(t, err) || !(t->micro = rt_exec_new_world(jit, s->micro, pool, comm, err)) ||
+        !(t->update = rt_exec_new_world(jit, s->update, pool, comm, err))) {
         rt_trainer_free(t);
         return NULL;
     }
+    t->mem.arena_micro = rt_exec_stats(t->micro).arena_bytes;
+    t->mem.arena_update = rt_exec_stats(t->update).arena_bytes;
+    uint64_t arena = t->mem.arena_micro > t->mem.arena_update ? t->mem.arena_micro : t->mem.arena_update;
+    t->mem.peak = t->mem.params + t->mem.grads + t->mem.optimizer + t->mem.other + arena;
     return t;
 }
 
@@ -264,13 +328,14 @@ static double update_scalar(const RtTrainer *t, int32_t o) {
 bool rt_trainer_step(RtTrainer *t, RtBatchFn batch, void *ctx, CcStepResult *res, LlmcErr *err) {
     const IrGraph *micro = t->step->micro;
     memset(res, 0, sizeof *res);
-    void **sums = t->accumulate == 1 ? t->micro_out : t->micro_sum;
-    for (int64_t i = 0; i < t->accumulate; i++) {
-        if (!fill_data(t, (uint32_t)i, batch, ctx, err) || !rt_exec_run(t->micro, t->micro_in, t->micro_out, err))
+    void **sums = t->rounds == 1 ? t->micro_out : t->micro_sum;
+    for (int64_t i = 0; i < t->rounds; i++) {
+        uint32_t index = (uint32_t)(i * t->world + t->rank); /* the global micro-batch this rank runs */
+        if (!fill_data(t, index, batch, ctx, err) || !rt_exec_run(t->micro, t->micro_in, t->micro_out, err))
             return false;
-        if (t->accumulate > 1) rt_accum_push(t->acc, t->micro_out);
+        if (t->rounds > 1) rt_accum_push(t->acc, t->micro_out);
     }
-    if (t->accumulate > 1) rt_accum_finish(t->acc, t->micro_sum);
+    if (t->rounds > 1) rt_accum_finish(t->acc, t->micro_sum);
     const IrNode *loss = ir_graph_node(micro, micro->outputs[t->loss_out].node);
     double l = rt_native_at(sums[t->loss_out], loss->type.dtype, 0) / (double)t->accumulate;
     res->loss = loss->type.dtype == IR_DTYPE_F32 ? (double)(float)l : l;
@@ -290,7 +355,7 @@ bool rt_trainer_micro_output(const RtTrainer *t, const char *name, double *value
     if (o < 0) return false;
     const IrNode *n = ir_graph_node(g, g->outputs[o].node);
     if (n->type.rank != 0) return false;
-    *value = rt_native_at(t->accumulate == 1 ? t->micro_out[o] : t->micro_sum[o], n->type.dtype, 0);
+    *value = rt_native_at(t->rounds == 1 ? t->micro_out[o] : t->micro_sum[o], n->type.dtype, 0);
     return true;
 }
 
@@ -318,3 +383,10 @@ void rt_trainer_set_check_finite(RtTrainer *t, bool on) {
     rt_exec_set_check_finite(t->micro, on);
     rt_exec_set_check_finite(t->update, on);
 }
+
+void rt_trainer_set_prefetch(RtTrainer *t, bool on) {
+    rt_exec_set_prefetch(t->micro, on);
+    rt_exec_set_prefetch(t->update, on);
+}
+
+RtTrainerMemory rt_trainer_memory(const RtTrainer *t) { return t->mem; }

@@ -6,6 +6,7 @@
  *   llmc MODEL.llm --stats            parameters by group, FLOPs per token, activations
  *   llmc MODEL.llm -o MODEL.llmc      compile everything into a bundle, print a report
  *   llmc MODEL.llm --emit=logits|prefill|decode   an inference graph (llmrun generate)
+ *   llmc MODEL.llm --emit=sharded --ranks N [--shard S]   the step one rank of N runs
  *   -D NAME=VALUE                     override a top-level config value (repeatable)
  *
  * Exit codes: 0 success, 1 bad input (file, syntax, model errors), 2 bad usage.
@@ -39,6 +40,11 @@ static const char *const usage_text =
     "                        train    the training step: @micro (forward + backward,\n"
     "                                 simplified) and @update (clip, schedule, optimizer)\n"
     "                        fused    @micro and @update as fused kernels (HLO-like)\n"
+    "                        sharded  the step one rank of --ranks runs under --shard\n"
+    "                                 (.llir, the collectives written in), then a\n"
+    "                                 report: every collective in schedule order with\n"
+    "                                 its bytes and the kernels overlapping it, bytes\n"
+    "                                 per micro-batch and per step, memory per rank\n"
     "                        llvm     every kernel function of @micro and @update as\n"
     "                                 LLVM IR for the host, optimized (default<O3>)\n"
     "                        asm      the same kernels as host assembly (AT&T syntax)\n"
@@ -47,6 +53,10 @@ static const char *const usage_text =
     "                        prefill  the prompt -> last logits + the K/V caches\n"
     "                        decode   one token + the caches -> logits + the caches\n"
     "  --no-opt            with --emit=llvm: the IR as generated, before optimization\n"
+    "  --ranks N           with --emit=sharded: the number of ranks (default 2; a power\n"
+    "                      of two that divides accumulate)\n"
+    "  --shard S           with --emit=sharded: none (DDP), grad (ZeRO-2) or full\n"
+    "                      (FSDP, the default)\n"
     "  --stats             parameters by group, FLOPs per token, activation bytes,\n"
     "                      training-graph sizes before and after simplification\n"
     "  -D NAME=VALUE       override a top-level assignment of the model or train\n"
@@ -71,6 +81,7 @@ typedef enum Emit {
     EMIT_GRAD,
     EMIT_TRAIN,
     EMIT_FUSED,
+    EMIT_SHARDED,
     EMIT_LLVM,
     EMIT_ASM,
     EMIT_LOGITS,
@@ -83,6 +94,8 @@ typedef struct Options {
     const char *out;
     bool check, stats, no_opt, no_cache;
     Emit emit;
+    uint32_t ranks;     /* --ranks; 0: not given */
+    CcShard shard;      /* --shard; CC_SHARD_INVALID: not given */
     FeOverride *overrides;
     uint32_t n_overrides;
 } Options;
@@ -129,6 +142,8 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->emit = EMIT_TRAIN;
             else if (strcmp(s, "fused") == 0)
                 o->emit = EMIT_FUSED;
+            else if (strcmp(s, "sharded") == 0)
+                o->emit = EMIT_SHARDED;
             else if (strcmp(s, "llvm") == 0)
                 o->emit = EMIT_LLVM;
             else if (strcmp(s, "asm") == 0)
@@ -140,10 +155,22 @@ static int parse_args(int argc, char **argv, Options *o) {
             else if (strcmp(s, "decode") == 0)
                 o->emit = EMIT_DECODE;
             else
-                return usage_error("unknown stage '%s' for --emit (ast, forward, init, grad, train, fused, llvm, asm, "
-                                   "logits, prefill, decode)", s);
+                return usage_error("unknown stage '%s' for --emit (ast, forward, init, grad, train, fused, sharded, llvm, "
+                                   "asm, logits, prefill, decode)", s);
         } else if (strcmp(a, "--no-opt") == 0) {
             o->no_opt = true;
+        } else if (strcmp(a, "--ranks") == 0) {
+            if (i + 1 >= argc) return usage_error("%s needs a number of ranks", a);
+            const char *v = argv[++i];
+            char *end = NULL;
+            unsigned long n = strtoul(v, &end, 10);
+            if (!*v || *end || v[0] == '-' || n < 1 || n > 65536)
+                return usage_error("--ranks needs a number of ranks from 1 to 65536, got '%s'", v);
+            o->ranks = (uint32_t)n;
+        } else if (strcmp(a, "--shard") == 0) {
+            if (i + 1 >= argc) return usage_error("%s needs none, grad or full", a);
+            if (!cc_shard_parse(argv[++i], &o->shard))
+                return usage_error("unknown strategy '%s' for --shard (none, grad, full)", argv[i]);
         } else if (strcmp(a, "--no-cache") == 0) {
             o->no_cache = true;
         } else if (strcmp(a, "-D") == 0) {
@@ -168,6 +195,8 @@ static int parse_args(int argc, char **argv, Options *o) {
     int modes = o->check + o->stats + (o->emit != EMIT_NONE);
     if (modes > 1) return usage_error("%s", "choose one of --check, --emit, --stats");
     if (o->no_opt && o->emit != EMIT_LLVM) return usage_error("%s", "--no-opt goes with --emit=llvm");
+    if ((o->ranks || o->shard != CC_SHARD_INVALID) && o->emit != EMIT_SHARDED)
+        return usage_error("%s", "--ranks and --shard go with --emit=sharded");
     if (o->no_cache && (modes || !o->out)) return usage_error("%s", "--no-cache goes with -o FILE.llmc");
     return EXIT_OK;
 }
@@ -932,6 +961,30 @@ static bool write_bundle(const Options *o, const char *src_name, const FeProgram
     return ok;
 }
 
+/* --- sharded ------------------------------------------------------------------------- */
+
+/* --emit=sharded: the sharded @micro and @update (.llir), then cc_shard_report's lines. */
+static bool emit_sharded(const Options *o, const IrModule *m, LlmcBuf *out, LlmcErr *err) {
+    uint32_t ranks = o->ranks ? o->ranks : 2;
+    CcShard strategy = o->shard != CC_SHARD_INVALID ? o->shard : CC_SHARD_FULL;
+    CcTrainStep step = {0}, sharded = {0};
+    CcShardPlan plan = {0};
+    bool ok = cc_train_step_build(m, &step, err) && cc_shard_step(&step, strategy, ranks, &sharded, &plan, err);
+    if (ok) {
+        IrModule both = {0};
+        ir_module_add(&both, sharded.micro);
+        ir_module_add(&both, sharded.update);
+        ir_print_module(&both, out);
+        free(both.graphs); /* the graphs still belong to sharded */
+        llmc_buf_putc(out, '\n');
+        ok = cc_shard_report(&sharded, &plan, out, err);
+    }
+    cc_shard_plan_free(&plan); /* before step: the members' names point into it */
+    cc_train_step_free(&sharded);
+    cc_train_step_free(&step);
+    return ok;
+}
+
 /* --- main ---------------------------------------------------------------------------- */
 
 static int run(const Options *o) {
@@ -965,8 +1018,8 @@ static int run(const Options *o) {
     }
     if (!p || !fe_lower(p, &lo, &m, &diags)) goto done;
     const IrGraph *fwd = m.graphs[0], *init = m.n_graphs > 1 ? m.graphs[1] : NULL;
-    if (o->emit == EMIT_GRAD || o->emit == EMIT_TRAIN || o->emit == EMIT_FUSED || o->emit == EMIT_LLVM ||
-        o->emit == EMIT_ASM) {
+    if (o->emit == EMIT_GRAD || o->emit == EMIT_TRAIN || o->emit == EMIT_FUSED || o->emit == EMIT_SHARDED ||
+        o->emit == EMIT_LLVM || o->emit == EMIT_ASM) {
         LlmcErr err = {0};
         LlmcBuf out = {0};
         if (o->emit == EMIT_LLVM || o->emit == EMIT_ASM) {
@@ -994,6 +1047,8 @@ static int run(const Options *o) {
                 }
             }
             cc_train_step_free(&step);
+        } else if (o->emit == EMIT_SHARDED) {
+            emit_sharded(o, &m, &out, &err);
         } else {
             CcTrainStep step = {0};
             if (cc_train_step_build(&m, &step, &err)) {

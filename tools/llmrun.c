@@ -9,6 +9,12 @@
  * continues bit-exactly: every bit of the training state is in the checkpoint, and the
  * data a step reads is a function of (seed, global micro-batch index) alone.
  *
+ * Under mpirun every rank runs this program: the step is sharded for the world
+ * (--shard, tools/llmrun_world.c), rank r runs the global micro-batches r, r + N, ...,
+ * every rank takes part in each checkpoint (writing its own ranges of the one canonical
+ * checkpoint), and rank 0 alone prints progress and writes metrics.jsonl. A rank that
+ * fails aborts the whole job (MPI_Abort), so no rank is left waiting in a collective.
+ *
  * Exit status: 0 done, 1 bad input or a failed run (a message names the problem; what is
  * saved stays saved), 2 bad usage, 130/143 stopped by SIGINT/SIGTERM after saving.
  */
@@ -60,10 +66,21 @@ static const char *const usage_text =
     "                     eps, weight_decay, momentum, min_lr, warmup, steps, clip, seed)\n"
     "  --debug-nan        check every kernel's output; name the first kernel and IR node\n"
     "                     that produces a nan (slow)\n"
+    "  --shard S          under mpirun: none (DDP: replicated state, all-reduced gradients),\n"
+    "                     grad (ZeRO-2: gradients and optimizer state sharded) or full\n"
+    "                     (FSDP: params sharded too); default none. Results are bit-\n"
+    "                     identical for any number of ranks that divides accumulate\n"
+    "  --comm-timeout S   abort the job when a collective waits more than S seconds\n"
+    "                     (default 300; 0: wait forever)\n"
+    "  --no-prefetch      complete every all-gather where it stands instead of overlapping\n"
+    "                     it with the layer before (to measure what the overlap hides)\n"
     "  -h, --help         this text\n"
     "\n"
-    "exit status: 0 done, 1 bad input or failed run, 2 bad usage, 130/143 stopped by\n"
-    "SIGINT/SIGTERM (a checkpoint was saved first)\n"
+    "exit status: 0 done, 1 bad input or failed run, 2 bad usage, 3 a collective timed out,\n"
+    "130/143 stopped by SIGINT/SIGTERM (a checkpoint was saved first)\n"
+    "\n"
+    "several ranks:  mpirun -np N llmrun MODEL --data DIR --out RUN_DIR --shard full\n"
+    "(N a power of two dividing the train block's accumulate; see the README for hosts)\n"
     "\n"
     "other commands (each has --help):\n"
     "  llmrun generate RUN_DIR|CKPT_DIR --model M.llmc|M.llm --prompt TEXT --tokens N\n"
@@ -79,7 +96,9 @@ typedef struct Options {
     int64_t eval_every, eval_batches, ckpt_every;
     uint32_t keep;
     double val_fraction;
-    bool debug_nan;
+    bool debug_nan, no_prefetch;
+    CcShard shard;
+    double comm_timeout;
     FeOverride *ov;
     uint32_t n_ov;
 } Options;
@@ -107,7 +126,8 @@ static int parse_define(Options *o, const char *arg) {
 }
 
 static int parse_args(int argc, char **argv, Options *o) {
-    *o = (Options){.steps = -1, .eval_batches = 4, .keep = 3, .val_fraction = 0.1};
+    *o = (Options){.steps = -1, .eval_batches = 4, .keep = 3, .val_fraction = 0.1, .shard = CC_SHARD_NONE,
+                   .comm_timeout = 300};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -117,7 +137,7 @@ static int parse_args(int argc, char **argv, Options *o) {
                      strcmp(a, "--steps") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--seed") == 0 ||
                      strcmp(a, "--eval-every") == 0 || strcmp(a, "--eval-batches") == 0 ||
                      strcmp(a, "--ckpt-every") == 0 || strcmp(a, "--keep") == 0 || strcmp(a, "--val-fraction") == 0 ||
-                     strcmp(a, "-D") == 0;
+                     strcmp(a, "--shard") == 0 || strcmp(a, "--comm-timeout") == 0 || strcmp(a, "-D") == 0;
         if (takes && !v) return usage_error("option '%s' needs a value", a);
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             fputs(usage_text, stdout);
@@ -152,8 +172,16 @@ static int parse_args(int argc, char **argv, Options *o) {
             o->val_fraction = strtod(v, &end);
             if (end == v || *end || !(o->val_fraction >= 0 && o->val_fraction < 1))
                 return usage_error("--val-fraction needs a number in [0, 1), got '%s'", v);
+        } else if (strcmp(a, "--shard") == 0) {
+            if (!cc_shard_parse(v, &o->shard)) return usage_error("--shard needs none, grad or full, got '%s'", v);
+        } else if (strcmp(a, "--comm-timeout") == 0) {
+            if (!llmrun_parse_f64(v, 0, 1e9, &o->comm_timeout))
+                return usage_error("--comm-timeout needs seconds (>= 0), got '%s'", v);
         } else if (strcmp(a, "--debug-nan") == 0) {
             o->debug_nan = true;
+            continue;
+        } else if (strcmp(a, "--no-prefetch") == 0) {
+            o->no_prefetch = true;
             continue;
         } else if (strcmp(a, "-D") == 0) {
             int st = parse_define(o, v);
@@ -454,6 +482,9 @@ static void on_signal(int sig) { g_signal = sig; }
 typedef struct Run {
     const Options *o;
     Model *md;
+    LlmrunWorld *w;
+    bool lead;                   /* rank 0: prints progress, writes metrics */
+    void **eval_params;          /* [fwd inputs] buffers of params no var holds (full) */
     CcJit *jit;
     CcObjCache *cache;
     RtPool *pool;
@@ -477,6 +508,8 @@ typedef struct Run {
     double t0;                   /* the first timed step */
     int64_t t0_step;
     FILE *metrics;
+    uint64_t comm_bytes;         /* rank's bytes sent up to the last report */
+    double comm_wait;            /* rank's seconds blocked in collectives, likewise */
 } Run;
 
 static double now_s(void) {
@@ -514,6 +547,7 @@ static bool eval_setup(Run *r, LlmcErr *err) {
     IrId *ids = llmc_xcalloc(n_in + 1, sizeof *ids);
     ir_graph_inputs(g, ids);
     r->eval_in = llmc_xcalloc(n_in + 1, sizeof *r->eval_in);
+    r->eval_params = llmc_xcalloc(n_in + 1, sizeof *r->eval_params);
     r->eval_micro = llmc_xcalloc(1, sizeof *r->eval_micro);
     bool ok = true;
     for (uint32_t i = 0; ok && i < n_in; i++) {
@@ -521,7 +555,9 @@ static bool eval_setup(Run *r, LlmcErr *err) {
         if (strcmp(name, "tokens") == 0) r->eval_in[i] = r->val_tokens;
         else if (strcmp(name, "targets") == 0) r->eval_in[i] = r->val_targets;
         else if (strcmp(name, "micro") == 0) r->eval_in[i] = r->eval_micro;
-        else r->eval_in[i] = rt_trainer_var_data(r->t, name, NULL);
+        else if (!(r->eval_in[i] = rt_trainer_var_data(r->t, name, NULL)) &&
+                 g->nodes[ids[i]].attrs.input.role == IR_ROLE_PARAM) /* sharded: gathered per evaluation */
+            r->eval_in[i] = r->eval_params[i] = llmc_xcalloc(1, ir_type_bytes(&g->nodes[ids[i]].type));
         if (!r->eval_in[i]) {
             llmc_err_set(err, "@forward input '%s' has no value for validation", name);
             ok = false;
@@ -536,6 +572,13 @@ static bool eval_setup(Run *r, LlmcErr *err) {
 /* The mean validation loss over --eval-batches micro-batches of the held-out split. */
 static bool eval_loss(Run *r, double *loss, LlmcErr *err) {
     const IrGraph *g = r->md->fwd;
+    uint32_t n_in = ir_graph_inputs(g, NULL);
+    IrId *ids = llmc_xcalloc(n_in + 1, sizeof *ids);
+    ir_graph_inputs(g, ids);
+    for (uint32_t i = 0; i < n_in; i++) /* in input order on every rank: the gathers match */
+        if (r->eval_params[i])
+            llmrun_world_param(r->w, r->t, ir_graph_str(g, g->nodes[ids[i]].attrs.input.name), r->eval_params[i]);
+    free(ids);
     double sum = 0;
     for (int64_t i = 0; i < r->o->eval_batches; i++) {
         if (!rt_data_batch(r->data, true, r->seed, (uint64_t)i, r->batch, r->seq, r->val_tokens, r->val_targets, err) ||
@@ -555,23 +598,19 @@ static bool eval_loss(Run *r, double *loss, LlmcErr *err) {
 static bool from_recipe(const char *var) { return strncmp(var, "hp.", 3) == 0 || strcmp(var, "seed") == 0; }
 
 static bool save_checkpoint(Run *r, LlmcErr *err) {
-    uint32_t n = rt_trainer_n_vars(r->t);
-    RtTensor *ts = llmc_xcalloc(n + 1, sizeof *ts);
-    for (uint32_t i = 0; i < n; i++) {
-        const char *name = rt_trainer_var_name(r->t, i);
-        IrType type;
-        void *data = rt_trainer_var_data(r->t, name, &type);
-        ts[i] = (RtTensor){(char *)name, type, data, ir_type_bytes(&type)};
-    }
+    RtCkptPiece *pieces = NULL;
+    uint32_t n_pieces = 0;
+    if (!llmrun_world_pieces(r->w, r->t, &pieces, &n_pieces, err)) return false;
     RtCkptMeta meta = {.step = r->step,
                        .data_pos = (uint64_t)r->step * (uint64_t)r->accumulate,
                        .seed = r->seed,
                        .recipe = r->recipe,
                        .n_recipe = r->n_recipe,
-                       .world_size = 1};
+                       .world_size = r->w->size};
     memcpy(meta.model_hash, r->md->hash, sizeof meta.model_hash);
-    bool ok = rt_ckpt_save(r->o->out, &meta, ts, n, r->o->keep, err);
-    free(ts);
+    bool ok = rt_ckpt_save_pieces(r->w->comm, r->o->out, &meta, r->w->specs, r->w->n_specs, pieces, n_pieces,
+                                  r->o->keep, err);
+    free(pieces);
     if (ok) r->last_ckpt = r->step;
     return ok;
 }
@@ -582,7 +621,7 @@ static bool open_checkpoint(Run *r, RtCkpt *ck, LlmcErr *err) {
     if (!rt_ckpt_load(r->o->resume, ck, err)) return false;
     if (!rt_ckpt_check_model(ck, r->md->hash, err)) return false;
     LlmcBuf diff = {0};
-    if (rt_ckpt_recipe_diff(&ck->meta, r->recipe, r->n_recipe, &diff))
+    if (rt_ckpt_recipe_diff(&ck->meta, r->recipe, r->n_recipe, &diff) && r->lead)
         fprintf(stderr, "llmrun: warning: the recipe changed since %s; the run is no longer exactly reproducible:\n%s",
                 ck->dir, diff.data);
     llmc_buf_free(&diff);
@@ -594,23 +633,20 @@ static bool open_checkpoint(Run *r, RtCkpt *ck, LlmcErr *err) {
 static bool restore_checkpoint(Run *r, const RtCkpt *ckp, LlmcErr *err) {
     const RtCkpt ck = *ckp;
     bool ok = true;
-    uint32_t n = rt_trainer_n_vars(r->t);
-    for (uint32_t i = 0; ok && i < n; i++) {
-        const char *name = rt_trainer_var_name(r->t, i);
-        if (from_recipe(name)) continue;
-        IrType type;
-        void *data = rt_trainer_var_data(r->t, name, &type);
-        const RtTensor *x = rt_safetensors_find(&ck.state, name);
+    for (uint32_t i = 0; ok && i < r->w->n_specs; i++) {
+        const RtCkptSpec *spec = &r->w->specs[i];
+        if (from_recipe(spec->name)) continue;
+        const RtTensor *x = rt_safetensors_find(&ck.state, spec->name);
         if (!x) {
-            llmc_err_set(err, "%s: the checkpoint has no tensor '%s'", ck.dir, name);
+            llmc_err_set(err, "%s: the checkpoint has no tensor '%s'", ck.dir, spec->name);
             ok = false;
-        } else if (!ir_type_equal(&x->type, &type)) {
+        } else if (!ir_type_equal(&x->type, &spec->type)) {
             char a[IR_TYPE_STR_MAX], b[IR_TYPE_STR_MAX];
-            llmc_err_set(err, "%s: tensor '%s' is %s, the model's is %s", ck.dir, name,
-                         ir_type_format(&x->type, a, sizeof a), ir_type_format(&type, b, sizeof b));
+            llmc_err_set(err, "%s: tensor '%s' is %s, the model's is %s", ck.dir, spec->name,
+                         ir_type_format(&x->type, a, sizeof a), ir_type_format(&spec->type, b, sizeof b));
             ok = false;
         } else {
-            memcpy(data, x->data, x->nbytes);
+            ok = llmrun_world_put(r->w, r->t, spec->name, x->type, x->data, err);
         }
     }
     if (ok) {
@@ -623,7 +659,9 @@ static bool restore_checkpoint(Run *r, const RtCkpt *ckp, LlmcErr *err) {
             ok = false;
         }
     }
-    if (ok) fprintf(stderr, "llmrun: resumed from %s at step %lld\n", ck.dir, (long long)r->step);
+    if (ok && r->lead)
+        fprintf(stderr, "llmrun: resumed from %s at step %lld (a checkpoint written by %u rank%s)\n", ck.dir,
+                (long long)r->step, ck.meta.world_size, ck.meta.world_size == 1 ? "" : "s");
     return ok;
 }
 
@@ -674,6 +712,12 @@ static void fmt_time(double s, char *out, size_t n) {
 }
 
 static void report_step(Run *r, const CcStepResult *res, bool has_val, double val) {
+    RtCommStats cs = rt_comm_stats(r->w->comm);
+    uint64_t comm_bytes = cs.bytes_sent - r->comm_bytes;
+    r->comm_bytes = cs.bytes_sent;
+    double wait_before = r->comm_wait;
+    r->comm_wait = cs.wait_seconds;
+    if (!r->lead) return;
     double tokens_per_step = (double)(r->batch * r->seq * r->accumulate);
     double elapsed = now_s() - r->t0, done = (double)(r->step - r->t0_step);
     double tps = elapsed > 0 ? done * tokens_per_step / elapsed : 0;
@@ -701,6 +745,11 @@ static void report_step(Run *r, const CcStepResult *res, bool has_val, double va
     rt_json_key(&w, "tokens_per_s"), rt_json_double(&w, tps);
     rt_json_key(&w, "elapsed_s"), rt_json_double(&w, elapsed);
     rt_json_key(&w, "eta_s"), rt_json_double(&w, eta);
+    if (r->w->size > 1) {
+        rt_json_key(&w, "ranks"), rt_json_int(&w, r->w->size);
+        rt_json_key(&w, "comm_bytes_rank0"), rt_json_int(&w, (int64_t)comm_bytes);
+        rt_json_key(&w, "comm_wait_s_rank0"), rt_json_double(&w, cs.wait_seconds - wait_before);
+    }
     double dropped;
     if (rt_trainer_micro_output(r->t, "moe_dropped_tokens", &dropped)) {
         rt_json_key(&w, "moe_dropped_tokens");
@@ -717,6 +766,100 @@ static void report_step(Run *r, const CcStepResult *res, bool has_val, double va
 }
 
 /* --- main --------------------------------------------------------------------------- */
+
+/* Every param input of the step's graphs once (whole params, or flat shards under full),
+ * with room for n_more vars after them. */
+static CcVar *param_vars(const CcTrainStep *s, uint32_t n_more, uint32_t *n) {
+    const IrGraph *gs[2] = {s->micro, s->update};
+    uint32_t cap = ir_graph_inputs(gs[0], NULL) + ir_graph_inputs(gs[1], NULL) + n_more + 1;
+    CcVar *vars = llmc_xcalloc(cap, sizeof *vars);
+    *n = 0;
+    for (int k = 0; k < 2; k++) {
+        uint32_t n_in = ir_graph_inputs(gs[k], NULL);
+        IrId *ids = llmc_xcalloc(n_in + 1, sizeof *ids);
+        ir_graph_inputs(gs[k], ids);
+        for (uint32_t i = 0; i < n_in; i++) {
+            const IrNode *node = ir_graph_node(gs[k], ids[i]);
+            if (node->attrs.input.role != IR_ROLE_PARAM) continue;
+            const char *name = ir_graph_str(gs[k], node->attrs.input.name);
+            bool seen = false;
+            for (uint32_t j = 0; j < *n; j++) seen |= strcmp(vars[j].name, name) == 0;
+            if (!seen) vars[(*n)++] = (CcVar){name, {node->type, NULL}};
+        }
+        free(ids);
+    }
+    return vars;
+}
+
+/* @init as JIT code into whole params, then each into this rank's vars. */
+static bool run_init(Run *r, LlmcErr *err) {
+    const IrGraph *init = r->md->init;
+    RtExec *ie = rt_exec_new(r->jit, init, r->pool, err);
+    if (!ie) return false;
+    int32_t seed = (int32_t)r->md->fwd->train.seed;
+    void *in[1] = {&seed}, **out = llmc_xcalloc(init->n_outputs + 1, sizeof *out);
+    for (uint32_t o = 0; o < init->n_outputs; o++)
+        out[o] = llmc_xcalloc(1, ir_type_bytes(&init->nodes[init->outputs[o].node].type));
+    bool ok = ir_graph_inputs(init, NULL) == 1 && rt_exec_run(ie, in, out, err);
+    if (!ok && !err->set) llmc_err_set(err, "@init should have one input, the seed");
+    for (uint32_t o = 0; ok && o < init->n_outputs; o++)
+        ok = llmrun_world_put(r->w, r->t, ir_graph_str(init, init->outputs[o].name),
+                              init->nodes[init->outputs[o].node].type, out[o], err);
+    for (uint32_t o = 0; o < init->n_outputs; o++) free(out[o]);
+    free(out);
+    rt_exec_free(ie);
+    return ok;
+}
+
+/* Every rank must run the same model with the same kernels (DESIGN §8): the model hash
+ * and the JIT's target (CPU and features) are compared across ranks. */
+static bool world_check(Run *r, LlmcErr *err) {
+    if (r->w->size == 1) return true;
+    const char *features = NULL;
+    const char *cpu = cc_jit_cpu(r->jit, &features);
+    uint64_t mine[2] = {rt_checksum(r->md->hash, strlen(r->md->hash)),
+                        rt_checksum_update(rt_checksum(cpu, strlen(cpu)), features ? features : "",
+                                           features ? strlen(features) : 0)};
+    uint64_t *all = llmc_xcalloc(2 * (size_t)r->w->size, sizeof *all);
+    rt_comm_gather_bytes(r->w->comm, mine, sizeof mine, all);
+    LlmcBuf bad = {0};
+    for (int k = 0; k < 2; k++)
+        for (uint32_t q = 1; q < r->w->size; q++)
+            if (all[2 * q + k] != all[k])
+                llmc_buf_printf(&bad, "%s rank %u differs from rank 0 in %s", bad.len ? ";" : "", q,
+                                k == 0 ? "the model (another bundle or .llm)" : "the CPU or its features (kernels "
+                                                                              "would differ)");
+    free(all);
+    if (bad.len) llmc_err_set(err, "the ranks disagree:%s", bad.data);
+    llmc_buf_free(&bad);
+    return !err->set;
+}
+
+static void print_bytes(const char *what, uint64_t b) {
+    fprintf(stderr, " %s %.2f MiB", what, (double)b / (1024.0 * 1024.0));
+}
+
+/* Each rank's memory as the trainer counted its allocations, printed by rank 0. */
+static void report_memory(Run *r) {
+    RtTrainerMemory m = rt_trainer_memory(r->t);
+    uint64_t mine[6] = {m.params, m.grads, m.optimizer, m.other, m.peak,
+                        m.arena_micro > m.arena_update ? m.arena_micro : m.arena_update};
+    uint64_t *all = llmc_xcalloc(6 * (size_t)r->w->size, sizeof *all);
+    if (r->w->size > 1) rt_comm_gather_bytes(r->w->comm, mine, sizeof mine, all);
+    else memcpy(all, mine, sizeof mine);
+    for (uint32_t q = 0; r->lead && q < r->w->size; q++) {
+        const uint64_t *v = all + 6 * q;
+        fprintf(stderr, "llmrun: rank %u memory:", q);
+        print_bytes("params", v[0]);
+        print_bytes("| grads", v[1]);
+        print_bytes("| optimizer", v[2]);
+        print_bytes("| other", v[3]);
+        print_bytes("| arena", v[5]);
+        print_bytes("| peak", v[4]);
+        fputc('\n', stderr);
+    }
+    free(all);
+}
 
 /* Compiles, initializes (or restores) and opens everything the loop needs. */
 static bool run_setup(Run *r, LlmcErr *err) {
@@ -763,57 +906,56 @@ static bool run_setup(Run *r, LlmcErr *err) {
     }
     if (!(r->pool = rt_pool_new(r->o->threads, err))) return false;
 
-    /* vars: params start empty (zeros) and are filled by @init or the checkpoint */
+    if (!llmrun_world_setup(r->w, &r->md->step, r->md->init, err) || !world_check(r, err)) return false;
+    /* vars: params (the step's param inputs: whole, or flat shards under full) start as
+     * zeros and are filled from @init, --init or the checkpoint */
     uint32_t n_state = 0;
-    CcVar *state = cc_train_state_new(&r->md->step, &n_state, err);
+    CcVar *state = cc_train_state_new(&r->w->step, &n_state, err);
     if (!state) return false;
     const IrGraph *init = r->md->init;
-    CcVar *vars = llmc_xcalloc(init->n_outputs + n_state + 1, sizeof *vars);
     uint32_t n_vars = 0;
-    for (uint32_t o = 0; o < init->n_outputs; o++)
-        vars[n_vars++] = (CcVar){ir_graph_str(init, init->outputs[o].name),
-                                 {init->nodes[init->outputs[o].node].type, NULL}};
+    CcVar *vars = param_vars(&r->w->step, n_state, &n_vars);
     for (uint32_t i = 0; i < n_state; i++) vars[n_vars++] = state[i];
     double t0 = now_s();
-    fprintf(stderr, "llmrun: %s %s ...\n", r->md->is_bundle ? "loading the kernels of" : "compiling", r->o->model);
-    r->t = rt_trainer_new(r->jit, &r->md->step, r->pool, vars, n_vars, err);
+    if (r->lead)
+        fprintf(stderr, "llmrun: %s %s ...\n", r->md->is_bundle ? "loading the kernels of" : "compiling", r->o->model);
+    r->t = rt_trainer_new_world(r->jit, &r->w->step, r->pool, r->w->comm, vars, n_vars, err);
     for (uint32_t i = 0; i < n_state; i++) ir_value_free(&state[i].value);
     free(state);
     free(vars);
     if (!r->t) return false;
     if (r->o->debug_nan) rt_trainer_set_check_finite(r->t, true);
+    if (r->o->no_prefetch) rt_trainer_set_prefetch(r->t, false);
     if (r->o->resume) {
         if (!restore_checkpoint(r, &r->ck, err)) return false;
         rt_ckpt_free(&r->ck); /* its tensors are in the trainer now */
     } else if (r->o->init) { /* --init: the file's params instead of @init */
-        if (!llmrun_weights_restore(&r->init_w, r->md->init, r->t, err)) return false;
+        for (uint32_t o = 0; o < init->n_outputs; o++) {
+            const RtTensor *x = rt_safetensors_find(&r->init_w, ir_graph_str(init, init->outputs[o].name));
+            if (!llmrun_world_put(r->w, r->t, x->name, x->type, x->data, err)) return false;
+        }
         rt_safetensors_free(&r->init_w);
         memset(&r->init_w, 0, sizeof r->init_w);
-        fprintf(stderr, "llmrun: params from %s\n", r->o->init);
-    } else { /* @init as JIT code, writing straight into the trainer's param buffers */
-        RtExec *ie = rt_exec_new(r->jit, init, r->pool, err);
-        if (!ie) return false;
-        int32_t seed = (int32_t)tc->seed;
-        void *in[1] = {&seed}, **out = llmc_xcalloc(init->n_outputs + 1, sizeof *out);
-        for (uint32_t o = 0; o < init->n_outputs; o++)
-            out[o] = rt_trainer_var_data(r->t, ir_graph_str(init, init->outputs[o].name), NULL);
-        bool ok = ir_graph_inputs(init, NULL) == 1 && rt_exec_run(ie, in, out, err);
-        if (!ok && !err->set) llmc_err_set(err, "@init should have one input, the seed");
-        free(out);
-        rt_exec_free(ie);
-        if (!ok) return false;
+        if (r->lead) fprintf(stderr, "llmrun: params from %s\n", r->o->init);
+    } else if (!run_init(r, err)) {
+        return false;
     }
     if (r->o->eval_every && !eval_setup(r, err)) return false;
     RtExecStats a = rt_exec_stats(rt_trainer_exec(r->t, false)), b = rt_exec_stats(rt_trainer_exec(r->t, true));
-    fprintf(stderr, "llmrun: %u kernels per step (%u functions), compiled in %.1f s; %lld tokens per step; %u thread%s\n",
-            a.kernels + b.kernels, a.functions + b.functions, now_s() - t0,
-            (long long)(r->batch * r->seq * r->accumulate), rt_pool_threads(r->pool),
-            rt_pool_threads(r->pool) == 1 ? "" : "s");
+    if (r->lead)
+        fprintf(stderr,
+                "llmrun: %u kernels per step (%u functions), compiled in %.1f s; %lld tokens per step; %u thread%s"
+                " x %u rank%s, --shard %s\n",
+                a.kernels + b.kernels, a.functions + b.functions, now_s() - t0,
+                (long long)(r->batch * r->seq * r->accumulate), rt_pool_threads(r->pool),
+                rt_pool_threads(r->pool) == 1 ? "" : "s", r->w->size, r->w->size == 1 ? "" : "s",
+                cc_shard_name(r->w->strategy));
+    report_memory(r);
     if (mkdir(r->o->out, 0777) != 0 && errno != EEXIST) {
         llmc_err_set(err, "%s: %s", r->o->out, strerror(errno));
         return false;
     }
-    return metrics_open(r, err);
+    return !r->lead || metrics_open(r, err);
 }
 
 static void run_free(Run *r) {
@@ -824,6 +966,9 @@ static void run_free(Run *r) {
     if (r->eval_out)
         for (uint32_t o = 0; o < r->md->fwd->n_outputs; o++) free(r->eval_out[o]);
     free(r->eval_out);
+    if (r->eval_params)
+        for (uint32_t i = 0; i < ir_graph_inputs(r->md->fwd, NULL); i++) free(r->eval_params[i]);
+    free(r->eval_params);
     free(r->eval_in);
     free(r->eval_micro);
     rt_data_free(r->data);
@@ -835,6 +980,24 @@ static void run_free(Run *r) {
     if (r->metrics) fclose(r->metrics);
 }
 
+/* Whether any rank got SIGINT / SIGTERM: all ranks must stop (and save) at the same step. */
+static bool stop_requested(Run *r) {
+    if (r->w->size == 1) return g_signal != 0;
+    int32_t mine = g_signal != 0, any = 0;
+    rt_comm_run(r->w->comm, RT_COMM_ALL_REDUCE, IR_DTYPE_I32, &mine, &any, 1, "all_reduce of the stop flag");
+    if (any && !g_signal) g_signal = SIGTERM;
+    return any != 0;
+}
+
+/* A failed rank ends the whole job: the others would wait in a collective forever. */
+static int fail(Run *r, int status) {
+    if (r->w->size > 1) {
+        fprintf(stderr, "llmrun: rank %u failed; aborting the job\n", r->w->rank);
+        rt_comm_abort(r->w->comm, status);
+    }
+    return status;
+}
+
 /* The loop: a step, its report, evaluation and checkpoints; stops at r->end, on a
  * signal (after saving), or on a non-finite loss (keeping the last good checkpoint). */
 static int run_loop(Run *r) {
@@ -843,7 +1006,7 @@ static int run_loop(Run *r) {
     r->t0_step = r->step;
     while (r->step < r->end) {
         uint64_t epoch = rt_data_epoch(r->data, (uint64_t)r->step * (uint64_t)r->accumulate, r->batch, r->seq);
-        if (epoch > r->last_epoch) {
+        if (epoch > r->last_epoch && r->lead) {
             fprintf(stderr, "%sllmrun: note: the data repeats: epoch %llu starts at step %lld\n", r->tty ? "\n" : "",
                     (unsigned long long)epoch + 1, (long long)r->step);
             r->last_epoch = epoch;
@@ -853,7 +1016,7 @@ static int run_loop(Run *r) {
             fprintf(stderr, "%sllmrun: step %lld: %s\n", r->tty ? "\n" : "", (long long)r->step + 1, err.msg);
             if (r->last_ckpt >= 0)
                 fprintf(stderr, "llmrun: the last good checkpoint (step %lld) is intact\n", (long long)r->last_ckpt);
-            return EXIT_BAD_INPUT;
+            return fail(r, EXIT_BAD_INPUT);
         }
         r->step++;
         if (!isfinite(res.loss) || !isfinite(res.grad_norm)) {
@@ -864,29 +1027,32 @@ static int run_loop(Run *r) {
                     (long long)r->step, loss, gnorm);
             if (r->last_ckpt >= 0) fprintf(stderr, "The last good checkpoint (step %lld) is intact.", (long long)r->last_ckpt);
             fprintf(stderr, "%s\n", r->o->debug_nan ? "" : " Run with --debug-nan to find the first kernel that makes it.");
-            return EXIT_BAD_INPUT;
+            return EXIT_BAD_INPUT; /* every rank sees the same loss: all stop here */
         }
         double val = 0;
         bool has_val = r->o->eval_every && (r->step % r->o->eval_every == 0 || r->step == r->end);
         if (has_val && !eval_loss(r, &val, &err)) {
             fprintf(stderr, "%sllmrun: validation at step %lld: %s\n", r->tty ? "\n" : "", (long long)r->step, err.msg);
-            return EXIT_BAD_INPUT;
+            return fail(r, EXIT_BAD_INPUT);
         }
         report_step(r, &res, has_val, val);
-        bool ckpt = r->step == r->end || g_signal || (r->o->ckpt_every && r->step % r->o->ckpt_every == 0);
+        bool stop = stop_requested(r);
+        bool ckpt = r->step == r->end || stop || (r->o->ckpt_every && r->step % r->o->ckpt_every == 0);
         if (ckpt && !save_checkpoint(r, &err)) {
             fprintf(stderr, "%sllmrun: saving the checkpoint of step %lld: %s\n", r->tty ? "\n" : "",
                     (long long)r->step, err.msg);
-            return EXIT_BAD_INPUT;
+            return EXIT_BAD_INPUT; /* the save is collective: every rank returns its failure */
         }
-        if (g_signal) {
-            fprintf(stderr, "%sllmrun: %s at step %lld: checkpoint saved in %s; resume with --resume %s\n",
+        if (stop) {
+            if (r->lead)
+                fprintf(stderr, "%sllmrun: %s at step %lld: checkpoint saved in %s; resume with --resume %s\n",
                     r->tty ? "\n" : "", g_signal == SIGINT ? "interrupted" : "terminated", (long long)r->step,
                     r->o->out, r->o->out);
             return 128 + g_signal;
         }
     }
-    fprintf(stderr, "llmrun: done at step %lld; checkpoint and metrics in %s\n", (long long)r->step, r->o->out);
+    if (r->lead)
+        fprintf(stderr, "llmrun: done at step %lld; checkpoint and metrics in %s\n", (long long)r->step, r->o->out);
     return EXIT_OK;
 }
 
@@ -908,26 +1074,40 @@ int main(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGXFSZ, SIG_IGN); /* past a file-size limit a write fails with EFBIG: a checkpoint error, not a kill */
-    Model md;
-    Run r = {.o = &o, .md = &md, .tty = isatty(STDERR_FILENO) != 0};
     LlmcErr err = {0};
-    if (!model_load(&md, &o)) {
-        st = EXIT_BAD_INPUT;
-    } else if (!run_setup(&r, &err)) {
+    LlmrunWorld w = {.strategy = o.shard};
+    if (!(w.comm = rt_comm_world(&err))) {
         fprintf(stderr, "llmrun: %s\n", err.msg);
-        st = EXIT_BAD_INPUT;
+        free(import_argv);
+        return EXIT_BAD_INPUT;
+    }
+    w.rank = rt_comm_rank(w.comm), w.size = rt_comm_size(w.comm);
+    rt_comm_set_timeout(w.comm, o.comm_timeout);
+    Model md;
+    Run r = {.o = &o, .md = &md, .w = &w, .lead = w.rank == 0, .tty = w.rank == 0 && isatty(STDERR_FILENO) != 0};
+    if (!model_load(&md, &o)) {
+        st = fail(&r, EXIT_BAD_INPUT);
+    } else if (!run_setup(&r, &err)) {
+        if (w.size > 1) fprintf(stderr, "llmrun: rank %u: %s\n", w.rank, err.msg);
+        else fprintf(stderr, "llmrun: %s\n", err.msg);
+        st = fail(&r, EXIT_BAD_INPUT);
     } else if (!o.resume && r.end == 0) { /* --steps 0 on a fresh run: the initial params as a checkpoint */
         st = save_checkpoint(&r, &err) ? EXIT_OK : EXIT_BAD_INPUT;
-        fprintf(stderr, "llmrun: %s%s\n", st ? "saving the checkpoint of step 0: " : "step 0 saved in ",
-                st ? err.msg : o.out);
+        if (r.lead || st)
+            fprintf(stderr, "llmrun: %s%s\n", st ? "saving the checkpoint of step 0: " : "step 0 saved in ",
+                    st ? err.msg : o.out);
     } else if (r.step >= r.end) {
-        fprintf(stderr, "llmrun: already at step %lld (--steps %lld): nothing to do\n", (long long)r.step,
-                (long long)r.end);
+        if (r.lead)
+            fprintf(stderr, "llmrun: already at step %lld (--steps %lld): nothing to do\n", (long long)r.step,
+                    (long long)r.end);
         st = EXIT_OK;
     } else {
         st = run_loop(&r);
     }
     run_free(&r);
+    RtComm *comm = w.comm;
+    llmrun_world_free(&w); /* zeroes w */
+    rt_comm_free(comm);
     model_free(&md);
     for (uint32_t i = 0; i < o.n_ov; i++) free((char *)o.ov[i].name);
     free(o.ov);

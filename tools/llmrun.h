@@ -64,4 +64,41 @@ typedef struct LlmrunSampling {
 } LlmrunSampling;
 uint32_t llmrun_sample(const float *logits, uint32_t n, const LlmrunSampling *s, LlmrunRng *rng);
 
+
+/* --- ranks and shards (llmrun_world.c) ----------------------------------------------- */
+
+#include "compiler.h"
+
+/* The job's world and what sharding does to the trainer's vars. Checkpoints, --init and
+ * @init speak canonical tensors — every param P and its opt.m.P / opt.v.P whole, as a
+ * one-rank run of the unsharded step holds them — whatever the strategy and world size;
+ * these functions map them onto this rank's vars (the flat shards "flat.G",
+ * "opt.m.flat.G", ... of cc_shard_step) and back. */
+typedef struct LlmrunWorld {
+    RtComm *comm;
+    uint32_t rank, size;
+    CcShard strategy;
+    CcTrainStep step;    /* what the trainer runs: the sharded step, or base's graphs */
+    bool owns_step;
+    CcShardPlan plan;
+    RtCkptSpec *specs;   /* [n_specs] the canonical tensors, in checkpoint order */
+    uint32_t n_specs;
+} LlmrunWorld;
+
+/* Shards base for w->strategy over w->size ranks (one rank with strategy none runs base
+ * as it is) and lists the canonical tensors: @init's params, then base's state. */
+bool llmrun_world_setup(LlmrunWorld *w, const CcTrainStep *base, const IrGraph *init, LlmcErr *err);
+void llmrun_world_free(LlmrunWorld *w);
+/* Canonical tensor `name` (type checked) into this rank's vars: its share of a sharded
+ * one, all of a replicated one. */
+bool llmrun_world_put(const LlmrunWorld *w, RtTrainer *t, const char *name, IrType type, const void *data,
+                      LlmcErr *err);
+/* This rank's pieces of every canonical tensor for rt_ckpt_save_pieces (replicated ones
+ * come from rank 0). *pieces is malloc'd; the bytes point into the trainer's vars. */
+bool llmrun_world_pieces(const LlmrunWorld *w, const RtTrainer *t, RtCkptPiece **pieces, uint32_t *n_pieces,
+                         LlmcErr *err);
+/* Param `name` whole into out (collective under full: every rank must call it, in the
+ * same order). false when no var holds it. */
+bool llmrun_world_param(const LlmrunWorld *w, const RtTrainer *t, const char *name, void *out);
+
 #endif /* LLMC_LLMRUN_H */
