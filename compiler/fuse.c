@@ -60,8 +60,8 @@
  * the root — its highest id — is read by nodes of other kernels; other members are read
  * only inside (or as graph outputs). Each merge of rules 1-5 keeps that, so those merges
  * cannot close a cycle; rule 4b checks acyclicity explicitly. Kernels are listed in
- * dependency order, the lowest root first among those ready (fuser_order): root order
- * whenever that is valid. Kernel nodes in ascending id are topological.
+ * dependency order, the lowest first output first among those ready (fuser_order): root
+ * order whenever that is valid. Kernel nodes in ascending id are topological.
  *
  * Decision: a movement op read by several kernels is not duplicated into each reader. The
  * partition (every node in exactly one kernel, kernel_of) is the contract of the memory
@@ -530,9 +530,12 @@ static int cmp_root(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Kernels in dependency order, the lowest root first among the ready ones: root order
- * itself whenever it is valid (a kernel reads another's root only: the root is lower), and
- * a topological order when a ROW kernel's lower member is read by a kernel of lower root. */
+/* Kernels in dependency order, among the ready ones first the kernel whose lowest output
+ * (the first of its values other kernels read) has the lowest id: root order itself
+ * whenever it is valid (a kernel reads another's root only: the root is lower). A ROW
+ * kernel whose root is a backward node but whose members feed the forward is placed by
+ * those members, so it does not pull every ready kernel of lower root (the FSDP gathers
+ * the shard pass placed layer by layer, and their slices) in front of it. */
 static void fuser_order(CcFusion *out) {
     uint32_t nk = out->n_kernels;
     if (nk == 0) return;
@@ -570,8 +573,9 @@ static void fuser_order(CcFusion *out) {
     bool in_order = true;
     for (uint32_t at = 0; at < nk; at++) {
         uint32_t pick = NONE;
-        for (uint32_t k = 0; k < nk && pick == NONE; k++)
-            if (!done[k] && indeg[k] == 0) pick = k;
+        for (uint32_t k = 0; k < nk; k++) /* the ready kernel whose first value others read comes first */
+            if (!done[k] && indeg[k] == 0 && (pick == NONE || out->kernels[k].outputs[0] < out->kernels[pick].outputs[0]))
+                pick = k;
         LLMC_ASSERT(pick != NONE); /* fuse_row keeps the kernel graph acyclic */
         in_order &= pick == at;
         done[pick] = 1;
