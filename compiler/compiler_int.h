@@ -233,6 +233,55 @@ struct LLVMOpaqueValue *cc_math_pow(struct LLVMOpaqueModule *mod, struct LLVMOpa
                                     struct LLVMOpaqueValue *x, struct LLVMOpaqueValue *y);
 
 /* ===================================================================================
+ * The update graph's arithmetic (compiler/train_math.c), shared by the unsharded update
+ * graph (train_step.c) and the sharded one (shard_update.c); the formulas are in
+ * train_step.c's banner. Callers set the builder's scope and location around each call.
+ * =================================================================================== */
+
+typedef enum CcHp {
+    CC_HP_LR, CC_HP_WARMUP, CC_HP_MIN_LR, CC_HP_STEPS, CC_HP_BETA1, CC_HP_BETA2, CC_HP_EPS, CC_HP_MOMENTUM,
+    CC_HP_WD, CC_HP_CLIP, CC_HP_N
+} CcHp;
+extern const char *const cc_hp_names[CC_HP_N]; /* "hp.lr", ...: the update graph's input order */
+#define CC_UPD_CLIP_EPS 1e-6 /* clip scale = clip / (norm + CC_UPD_CLIP_EPS), as torch */
+
+typedef struct CcUpd {
+    IrBuilder b;
+    const IrTrainConfig *t;
+    IrId hp[CC_HP_N];                 /* the hp.* inputs; IR_ID_NONE where the recipe has none */
+    IrId lr;                          /* lr(t), set by cc_upd_optimizer_scalars */
+    IrId bc1, bc2, omb1, omb2, lr_wd; /* AdamW: 1 - b^(t+1), 1 - b, lr * wd (when some param decays) */
+} CcUpd;
+IrId cc_upd_f32(CcUpd *u, double v);
+IrId cc_upd_bin(CcUpd *u, IrOp op, IrId x, IrId y); /* broadcasting */
+IrId cc_upd_un(CcUpd *u, IrOp op, IrId x);
+IrId cc_upd_as(CcUpd *u, IrId s, IrDtype dt);       /* s cast to dt (IR_ID_NONE stays) */
+IrId cc_upd_schedule(CcUpd *u, IrId t);             /* lr(t), t an f32[] */
+IrId cc_upd_clip_scale(CcUpd *u, IrId norm);        /* min(1, hp.clip / (norm + eps)) */
+void cc_upd_optimizer_scalars(CcUpd *u, IrId tf, IrId lr, bool any_decay);
+
+/* One param's (or flat shard's) step: in p, g (the processed gradient), m, v (AdamW),
+ * dt, decays; out p_new, m_new, v_new. Where it decays: everywhere when `where` is NULL,
+ * else where(ctx, decayed, plain) picks per element (the flat shards' mask). */
+typedef struct CcUpdParam {
+    IrDtype dt;
+    IrId p, g, m, v;
+    bool decays;
+    IrId (*where)(void *ctx, IrId decayed, IrId plain);
+    void *ctx;
+    IrId p_new, m_new, v_new;
+} CcUpdParam;
+void cc_upd_optimizer(CcUpd *u, CcUpdParam *q);
+
+/* Embedding tables, as the decay rule knows them: gathered[id] is true when node id is
+ * the table (operand 0) of some gather (malloc'd, [n_nodes + 1]); a param is an
+ * embedding when gathered or named tok_emb / pos_emb (tok_emb_N ...). */
+bool *cc_train_gathered_tables(const IrGraph *g);
+bool cc_train_is_embedding(const IrGraph *g, IrId param, const bool *gathered);
+/* cc_train_param_decays with the tables computed once. */
+bool cc_train_param_decays_in(const IrGraph *g, IrId param, const bool *gathered);
+
+/* ===================================================================================
  * Sharding (compiler/shard.c drives; the update graph of the grad and full strategies is
  * built in compiler/shard_update.c, conventions in its banner).
  * =================================================================================== */

@@ -106,24 +106,6 @@ bool cc_shard_plan_find(const CcShardPlan *p, const char *name, uint32_t *group,
     return false;
 }
 
-/* "tok_emb", "pos_emb_2", ...: as compiler/train_step.c names embedding tables. */
-static bool is_embedding_name(const char *name) {
-    const char *last = strrchr(name, '.');
-    last = last ? last + 1 : name;
-    static const char *const kinds[] = {"tok_emb", "pos_emb"};
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        size_t n = strlen(kinds[k]);
-        if (strncmp(last, kinds[k], n) != 0) continue;
-        const char *rest = last + n;
-        if (*rest == 0) return true;
-        if (*rest == '_' && rest[1]) {
-            for (rest++; *rest >= '0' && *rest <= '9'; rest++) {}
-            if (*rest == 0) return true;
-        }
-    }
-    return false;
-}
-
 enum { KIND_EMBED, KIND_LAYER, KIND_HEAD, KIND_FINAL };
 
 typedef struct GroupKey {
@@ -160,18 +142,15 @@ static bool plan_build(const IrGraph *micro, uint32_t ranks, CcShardPlan *plan, 
     uint32_t n_in = ir_graph_inputs(micro, NULL);
     IrId *ins = llmc_xcalloc(n_in ? n_in : 1, sizeof *ins);
     ir_graph_inputs(micro, ins);
-    bool *gathered = llmc_xcalloc(micro->n_nodes + 1, sizeof *gathered);
-    for (IrId id = 0; id < micro->n_nodes; id++)
-        if (micro->nodes[id].op == IR_OP_GATHER) gathered[micro->nodes[id].operands[0]] = true;
+    bool *gathered = cc_train_gathered_tables(micro);
     PParam *ps = llmc_xcalloc(n_in ? n_in : 1, sizeof *ps);
     uint32_t np = 0;
     for (uint32_t i = 0; i < n_in; i++) {
         const IrNode *n = &micro->nodes[ins[i]];
         if (n->attrs.input.role != IR_ROLE_PARAM) continue;
         const char *name = ir_graph_str(micro, n->attrs.input.name);
-        bool emb = gathered[ins[i]] || is_embedding_name(name);
-        ps[np++] = (PParam){name, ins[i], group_key(name, emb, n->type.rank),
-                            cc_train_param_decays(micro, ins[i])};
+        ps[np++] = (PParam){name, ins[i], group_key(name, cc_train_is_embedding(micro, ins[i], gathered), n->type.rank),
+                            cc_train_param_decays_in(micro, ins[i], gathered)};
     }
     free(gathered);
     free(ins);

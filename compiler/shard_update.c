@@ -14,9 +14,8 @@
  * Outputs: the params (grad: P, all-gathered; full: flat.G, this rank's shard) |
  * opt.m.flat.G | opt.v.flat.G | step | lr | grad_norm.
  *
- * The math is compiler/train_step.c's, op for op, elementwise over the shard (the
- * schedule, the bias corrections and the clip scale are the same scalar ops, so lr is
- * bit-identical to @update's), except:
+ * The math is compiler/train_step.c's, built by the same functions (compiler/train_math.c)
+ * elementwise over the shard (so lr is bit-identical to @update's), except:
  *   - the parameter shard: full has it as an input; grad reads element r*shard + i of
  *     concat(reshape(P, [numel]) for the members, zeros) with a gather (i an iota);
  *   - grad_norm: per group, g*g reshaped [shard/B, B] (B = CC_SHARD_BLOCK), summed over
@@ -35,69 +34,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLIP_EPS 1e-6 /* as compiler/train_step.c */
-#define PI 3.14159265358979323846
-
-typedef enum Hp {
-    HP_LR, HP_WARMUP, HP_MIN_LR, HP_STEPS, HP_BETA1, HP_BETA2, HP_EPS, HP_MOMENTUM, HP_WD, HP_CLIP, HP_N
-} Hp;
-static const char *const hp_names[HP_N] = {"hp.lr", "hp.warmup", "hp.min_lr", "hp.steps", "hp.beta1", "hp.beta2",
-                                           "hp.eps", "hp.momentum", "hp.weight_decay", "hp.clip"};
-
+/* The builder and the shared update arithmetic (compiler/train_math.c). */
 typedef struct Upd {
-    IrBuilder b;
-    const IrTrainConfig *t;
+    CcUpd m;
     int64_t ranks;
-    IrId hp[HP_N];
 } Upd;
 
-static IrId f32(Upd *u, double v) { return ir_build_scalar(&u->b, IR_DTYPE_F32, v); }
-static IrId bin(Upd *u, IrOp op, IrId x, IrId y) { return ir_build_binary_bcast(&u->b, op, x, y); }
-static IrId un(Upd *u, IrOp op, IrId x) { return ir_build_unary(&u->b, op, x); }
-
-static IrId as(Upd *u, IrId s, IrDtype dt) {
-    if (s == IR_ID_NONE || u->b.g->nodes[s].type.dtype == dt) return s;
-    return ir_build_cast(&u->b, s, dt);
-}
+static IrId f32(Upd *u, double v) { return cc_upd_f32(&u->m, v); }
+static IrId bin(Upd *u, IrOp op, IrId x, IrId y) { return cc_upd_bin(&u->m, op, x, y); }
+static IrId un(Upd *u, IrOp op, IrId x) { return cc_upd_un(&u->m, op, x); }
+static IrId as(Upd *u, IrId s, IrDtype dt) { return cc_upd_as(&u->m, s, dt); }
 
 static void at_scope(Upd *u, const char *scope) {
-    ir_builder_set_scope(&u->b, scope);
-    u->b.loc = (IrLoc){0, 0, 0};
-}
-
-static IrId need_hp(Upd *u, Hp h, LlmcErr *err) {
-    if (u->hp[h] == IR_ID_NONE && !err->set)
-        llmc_err_set(err, "internal error: shard: the update graph has no input '%s'", hp_names[h]);
-    return u->hp[h];
-}
-
-/* lr(t): compiler/train_step.c's build_schedule, op for op. */
-static IrId build_schedule(Upd *u, IrId t, LlmcErr *err) {
-    at_scope(u, "lr_schedule");
-    IrId lr = need_hp(u, HP_LR, err), warm = need_hp(u, HP_WARMUP, err), one = f32(u, 1);
-    IrId warm_lr = bin(u, IR_OP_MUL, lr, bin(u, IR_OP_DIV, bin(u, IR_OP_ADD, t, one), bin(u, IR_OP_MAX, warm, one)));
-    IrId after = IR_ID_NONE;
-    switch (u->t->schedule) {
-    case IR_SCHEDULE_CONSTANT: after = lr; break;
-    case IR_SCHEDULE_COSINE:
-    case IR_SCHEDULE_LINEAR: {
-        IrId min_lr = need_hp(u, HP_MIN_LR, err), steps = need_hp(u, HP_STEPS, err);
-        IrId span = bin(u, IR_OP_MAX, bin(u, IR_OP_SUB, steps, warm), one);
-        IrId p = bin(u, IR_OP_DIV, bin(u, IR_OP_SUB, t, warm), span);
-        p = bin(u, IR_OP_MIN, bin(u, IR_OP_MAX, p, f32(u, 0)), one);
-        if (u->t->schedule == IR_SCHEDULE_COSINE) {
-            IrId c = bin(u, IR_OP_ADD, one, un(u, IR_OP_COS, bin(u, IR_OP_MUL, f32(u, PI), p)));
-            after = bin(u, IR_OP_ADD, min_lr,
-                        bin(u, IR_OP_MUL, bin(u, IR_OP_MUL, f32(u, 0.5), bin(u, IR_OP_SUB, lr, min_lr)), c));
-        } else {
-            after = bin(u, IR_OP_ADD, lr, bin(u, IR_OP_MUL, bin(u, IR_OP_SUB, min_lr, lr), p));
-        }
-        break;
-    }
-    case IR_SCHEDULE_INVALID:
-    case IR_SCHEDULE_COUNT: LLMC_ASSERT(!"invalid schedule in a checked record");
-    }
-    return ir_build_select(&u->b, bin(u, IR_OP_CMPLT, t, warm), warm_lr, after);
+    ir_builder_set_scope(&u->m.b, scope);
+    u->m.b.loc = (IrLoc){0, 0, 0};
 }
 
 typedef struct UGroup {
@@ -108,14 +58,21 @@ typedef struct UGroup {
     IrId p_new, m_new, v_new;
 } UGroup;
 
-/* where the element decays: select(gidx < decay_end, yes, no); no select when every
- * element of the flat vector decays, `no` when none does. */
-static IrId where_decays(Upd *u, const UGroup *q, IrId yes, IrId no) {
-    if (q->grp->decay_end == 0) return no;
-    if (q->grp->decay_end >= q->grp->shard * (uint64_t)u->ranks) return yes;
+/* CcUpdParam.where for a flat shard: select(gidx < decay_end, decayed, plain); no
+ * select when every element of the flat vector decays. */
+typedef struct Where {
+    Upd *u;
+    const UGroup *q;
+} Where;
+
+static IrId where_decays(void *ctx, IrId decayed, IrId plain) {
+    const Where *w = ctx;
+    const UGroup *q = w->q;
+    IrBuilder *b = &w->u->m.b;
+    if (q->grp->decay_end >= q->grp->shard * (uint64_t)w->u->ranks) return decayed;
     double end = (double)q->grp->decay_end;
-    IrId lim = ir_build_const(&u->b, ir_type_make(IR_DTYPE_I32, 1, q->type.dims), &end, 1);
-    return ir_build_select(&u->b, ir_build_binary(&u->b, IR_OP_CMPLT, q->gidx, lim), yes, no);
+    IrId lim = ir_build_const(b, ir_type_make(IR_DTYPE_I32, 1, q->type.dims), &end, 1);
+    return ir_build_select(b, ir_build_binary(b, IR_OP_CMPLT, q->gidx, lim), decayed, plain);
 }
 
 /* prefix + "flat." + group, in buf (reused). */
@@ -142,11 +99,10 @@ IrGraph *cc_shard_update_build(const CcTrainStep *s, const CcShardPlan *plan, Ll
     IrGraph *g = ir_graph_new("update");
     g->train = *t;
     g->train.model = ir_graph_intern(g, ir_graph_str(src, t->model));
-    Upd u = {.t = t, .ranks = ranks};
-    ir_builder_init(&u.b, g);
-    IrBuilder *b = &u.b;
+    Upd u = {.m = {.t = t}, .ranks = ranks};
+    ir_builder_init(&u.m.b, g);
+    IrBuilder *b = &u.m.b;
     LlmcBuf name = {0};
-    LlmcErr e = {0};
     UGroup *qs = llmc_xcalloc(ng + 1, sizeof *qs);
     for (uint32_t i = 0; i < ng; i++) {
         int64_t shard = (int64_t)plan->groups[i].shard;
@@ -186,15 +142,15 @@ IrGraph *cc_shard_update_build(const CcTrainStep *s, const CcShardPlan *plan, Ll
     }
     at_scope(&u, CC_STEP);
     IrId step = ir_build_input(b, IR_ROLE_STATE, CC_STEP, ir_type_scalar(IR_DTYPE_I32));
-    for (int h = 0; h < HP_N; h++) u.hp[h] = IR_ID_NONE;
+    for (int h = 0; h < CC_HP_N; h++) u.m.hp[h] = IR_ID_NONE;
     for (uint32_t i = 0; i < n_src; i++) {
         const IrNode *n = &src->nodes[src_in[i]];
         const char *iname = ir_graph_str(src, n->attrs.input.name);
         if (strncmp(iname, "hp.", 3) != 0) continue;
         at_scope(&u, iname);
         IrId id = ir_build_input(b, n->attrs.input.role, iname, n->type);
-        for (int h = 0; h < HP_N; h++)
-            if (strcmp(iname, hp_names[h]) == 0) u.hp[h] = id;
+        for (int h = 0; h < CC_HP_N; h++)
+            if (strcmp(iname, cc_hp_names[h]) == 0) u.m.hp[h] = id;
     }
     at_scope(&u, "rank");
     IrId rank = ir_build_input(b, IR_ROLE_DATA, "rank", ir_type_scalar(IR_DTYPE_I32));
@@ -203,7 +159,8 @@ IrGraph *cc_shard_update_build(const CcTrainStep *s, const CcShardPlan *plan, Ll
     at_scope(&u, CC_STEP);
     IrId tf = ir_build_cast(b, step, IR_DTYPE_F32);
     IrId step_new = ir_build_binary(b, IR_OP_ADD, step, ir_build_scalar(b, IR_DTYPE_I32, 1));
-    IrId lr = build_schedule(&u, tf, &e);
+    at_scope(&u, "lr_schedule");
+    IrId lr = cc_upd_schedule(&u.m, tf);
 
     /* The shards, the mean gradient, the global norm (block sums, groups in plan order). */
     IrId total = IR_ID_NONE;
@@ -246,8 +203,7 @@ IrGraph *cc_shard_update_build(const CcTrainStep *s, const CcShardPlan *plan, Ll
     at_scope(&u, "grad_norm");
     IrId norm = ng ? un(&u, IR_OP_SQRT, total) : f32(&u, 0);
     if (clip) {
-        IrId scale = bin(&u, IR_OP_MIN, f32(&u, 1),
-                         bin(&u, IR_OP_DIV, need_hp(&u, HP_CLIP, &e), bin(&u, IR_OP_ADD, norm, f32(&u, CLIP_EPS))));
+        IrId scale = cc_upd_clip_scale(&u.m, norm);
         for (uint32_t i = 0; i < ng; i++) {
             at_scope(&u, qs[i].grp->name);
             qs[i].g = bin(&u, IR_OP_MUL, qs[i].g, as(&u, scale, qs[i].grp->dtype));
@@ -257,45 +213,16 @@ IrGraph *cc_shard_update_build(const CcTrainStep *s, const CcShardPlan *plan, Ll
     /* The optimizer. */
     bool any_decay = false;
     for (uint32_t i = 0; i < ng; i++) any_decay |= qs[i].grp->decay_end > 0;
-    IrId bc1 = IR_ID_NONE, bc2 = IR_ID_NONE, lr_wd = IR_ID_NONE, omb1 = IR_ID_NONE, omb2 = IR_ID_NONE;
     at_scope(&u, "optimizer");
-    if (adamw) {
-        IrId one = f32(&u, 1), t1 = bin(&u, IR_OP_ADD, tf, one);
-        IrId b1 = need_hp(&u, HP_BETA1, &e), b2 = need_hp(&u, HP_BETA2, &e);
-        bc1 = bin(&u, IR_OP_SUB, one, bin(&u, IR_OP_POW, b1, t1));
-        bc2 = bin(&u, IR_OP_SUB, one, bin(&u, IR_OP_POW, b2, t1));
-        omb1 = bin(&u, IR_OP_SUB, one, b1);
-        omb2 = bin(&u, IR_OP_SUB, one, b2);
-        if (any_decay) lr_wd = bin(&u, IR_OP_MUL, lr, need_hp(&u, HP_WD, &e));
-    }
+    cc_upd_optimizer_scalars(&u.m, tf, lr, any_decay);
     for (uint32_t i = 0; i < ng; i++) {
         UGroup *q = &qs[i];
-        IrDtype dt = q->grp->dtype;
         at_scope(&u, q->grp->name);
-        IrId lr_p = as(&u, lr, dt);
-        if (adamw) {
-            IrId b1 = as(&u, u.hp[HP_BETA1], dt), b2 = as(&u, u.hp[HP_BETA2], dt);
-            q->m_new = bin(&u, IR_OP_ADD, bin(&u, IR_OP_MUL, b1, q->m), bin(&u, IR_OP_MUL, as(&u, omb1, dt), q->g));
-            q->v_new = bin(&u, IR_OP_ADD, bin(&u, IR_OP_MUL, b2, q->v),
-                           bin(&u, IR_OP_MUL, as(&u, omb2, dt), bin(&u, IR_OP_MUL, q->g, q->g)));
-            IrId mhat = bin(&u, IR_OP_DIV, q->m_new, as(&u, bc1, dt));
-            IrId vhat = bin(&u, IR_OP_DIV, q->v_new, as(&u, bc2, dt));
-            IrId upd = bin(&u, IR_OP_DIV, mhat,
-                           bin(&u, IR_OP_ADD, un(&u, IR_OP_SQRT, vhat), as(&u, need_hp(&u, HP_EPS, &e), dt)));
-            q->p_new = bin(&u, IR_OP_SUB, q->p, bin(&u, IR_OP_MUL, lr_p, upd));
-            if (q->grp->decay_end > 0) {
-                IrId dec = bin(&u, IR_OP_SUB, q->p_new, bin(&u, IR_OP_MUL, as(&u, lr_wd, dt), q->p));
-                q->p_new = where_decays(&u, q, dec, q->p_new);
-            }
-        } else {
-            IrId gd = q->g;
-            if (q->grp->decay_end > 0) {
-                IrId dec = bin(&u, IR_OP_ADD, gd, bin(&u, IR_OP_MUL, as(&u, need_hp(&u, HP_WD, &e), dt), q->p));
-                gd = where_decays(&u, q, dec, gd);
-            }
-            q->m_new = bin(&u, IR_OP_ADD, bin(&u, IR_OP_MUL, as(&u, need_hp(&u, HP_MOMENTUM, &e), dt), q->m), gd);
-            q->p_new = bin(&u, IR_OP_SUB, q->p, bin(&u, IR_OP_MUL, lr_p, q->m_new));
-        }
+        Where w = {&u, q};
+        CcUpdParam x = {.dt = q->grp->dtype, .p = q->p, .g = q->g, .m = q->m, .v = q->v,
+                        .decays = q->grp->decay_end > 0, .where = where_decays, .ctx = &w};
+        cc_upd_optimizer(&u.m, &x);
+        q->p_new = x.p_new, q->m_new = x.m_new, q->v_new = x.v_new;
     }
 
     /* grad: the new params, all-gathered and cut back into P. */
@@ -318,10 +245,7 @@ IrGraph *cc_shard_update_build(const CcTrainStep *s, const CcShardPlan *plan, Ll
     }
 
     bool ok = true;
-    if (e.set) {
-        llmc_err_set(err, "%s", e.msg);
-        ok = false;
-    } else if (!ir_builder_ok(b)) {
+    if (!ir_builder_ok(b)) {
         llmc_err_set(err, "internal error: shard: building the update graph: %s", b->err.msg);
         ok = false;
     }

@@ -52,14 +52,12 @@
  * Deliberately not here: running anything (step_interp.c), the accumulation order
  * (accumulate.c), simplification of the result (the passes), sharding.
  */
-#include "compiler.h"
+#include "compiler_int.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CLIP_EPS 1e-6 /* clip scale = clip / (norm + CLIP_EPS), as torch */
-#define PI 3.14159265358979323846
 
 /* --- which params decay --------------------------------------------------------------- */
 
@@ -81,60 +79,58 @@ static bool is_embedding_name(const char *name) {
     return false;
 }
 
-/* The decay rule given whether the param is some gather's table (an embedding). */
-static bool param_decays(const IrGraph *fwd, IrId param, bool gathered) {
-    const IrNode *p = &fwd->nodes[param];
-    const IrTrainConfig *t = &fwd->train;
-    if (p->type.rank <= 1 && !t->decay_1d) return false;
-    if (t->decay_embeddings) return true;
-    return !gathered && !is_embedding_name(ir_graph_str(fwd, p->attrs.input.name));
+bool cc_train_is_embedding(const IrGraph *g, IrId param, const bool *gathered) {
+    return gathered[param] || is_embedding_name(ir_graph_str(g, g->nodes[param].attrs.input.name));
 }
 
-/* gathered[id]: node id is the table of some gather. One pass, so deciding every
- * param's decay stays linear in the graph size. */
-static bool *gathered_tables(const IrGraph *fwd) {
-    bool *gathered = llmc_xcalloc(fwd->n_nodes + 1, sizeof *gathered);
-    for (IrId id = 0; id < fwd->n_nodes; id++)
-        if (fwd->nodes[id].op == IR_OP_GATHER) gathered[fwd->nodes[id].operands[0]] = true;
+bool cc_train_param_decays_in(const IrGraph *g, IrId param, const bool *gathered) {
+    const IrNode *p = &g->nodes[param];
+    const IrTrainConfig *t = &g->train;
+    if (p->type.rank <= 1 && !t->decay_1d) return false;
+    if (t->decay_embeddings) return true;
+    return !cc_train_is_embedding(g, param, gathered);
+}
+
+/* One pass, so deciding every param's decay stays linear in the graph size. */
+bool *cc_train_gathered_tables(const IrGraph *g) {
+    bool *gathered = llmc_xcalloc(g->n_nodes + 1, sizeof *gathered);
+    for (IrId id = 0; id < g->n_nodes; id++)
+        if (g->nodes[id].op == IR_OP_GATHER) gathered[g->nodes[id].operands[0]] = true;
     return gathered;
 }
 
 bool cc_train_param_decays(const IrGraph *fwd, IrId param) {
     LLMC_ASSERT(param < fwd->n_nodes && fwd->nodes[param].op == IR_OP_INPUT);
-    bool *gathered = gathered_tables(fwd);
-    bool decays = param_decays(fwd, param, gathered[param]);
+    bool *gathered = cc_train_gathered_tables(fwd);
+    bool decays = cc_train_param_decays_in(fwd, param, gathered);
     free(gathered);
     return decays;
 }
 
 /* --- hyperparameter inputs ------------------------------------------------------------ */
 
-typedef enum Hp { HP_LR, HP_WARMUP, HP_MIN_LR, HP_STEPS, HP_BETA1, HP_BETA2, HP_EPS, HP_MOMENTUM, HP_WD, HP_CLIP, HP_N } Hp;
-static const char *const hp_names[HP_N] = {"hp.lr", "hp.warmup", "hp.min_lr", "hp.steps", "hp.beta1", "hp.beta2",
-                                           "hp.eps", "hp.momentum", "hp.weight_decay", "hp.clip"};
-
-static double hp_record_value(const IrTrainConfig *t, Hp h) {
+static double hp_record_value(const IrTrainConfig *t, CcHp h) {
     switch (h) {
-    case HP_LR: return t->lr;
-    case HP_WARMUP: return (double)t->warmup;
-    case HP_MIN_LR: return t->min_lr;
-    case HP_STEPS: return (double)t->steps;
-    case HP_BETA1: return t->beta1;
-    case HP_BETA2: return t->beta2;
-    case HP_EPS: return t->eps;
-    case HP_MOMENTUM: return t->momentum;
-    case HP_WD: return t->weight_decay;
-    case HP_CLIP: return t->clip_grad_norm;
-    case HP_N: break;
+    case CC_HP_LR: return t->lr;
+    case CC_HP_WARMUP: return (double)t->warmup;
+    case CC_HP_MIN_LR: return t->min_lr;
+    case CC_HP_STEPS: return (double)t->steps;
+    case CC_HP_BETA1: return t->beta1;
+    case CC_HP_BETA2: return t->beta2;
+    case CC_HP_EPS: return t->eps;
+    case CC_HP_MOMENTUM: return t->momentum;
+    case CC_HP_WD: return t->weight_decay;
+    case CC_HP_CLIP: return t->clip_grad_norm;
+    case CC_HP_N: break;
     }
     LLMC_ASSERT(!"bad hyperparameter");
     return 0;
 }
 
 bool cc_train_hp_value(const IrTrainConfig *t, const char *name, double *value) {
-    for (int h = 0; h < HP_N; h++)
-        if (strcmp(hp_names[h], name) == 0) {
-            *value = hp_record_value(t, (Hp)h);
+    for (int h = 0; h < CC_HP_N; h++)
+        if (strcmp(cc_hp_names[h], name) == 0) {
+            *value = hp_record_value(t, (CcHp)h);
             return true;
         }
     return false;
@@ -142,21 +138,12 @@ bool cc_train_hp_value(const IrTrainConfig *t, const char *name, double *value) 
 
 /* --- the update graph ----------------------------------------------------------------- */
 
-typedef struct Upd {
-    IrBuilder b;
-    const IrTrainConfig *t;
-    IrId hp[HP_N]; /* IR_ID_NONE when the recipe does not use it */
-} Upd;
+typedef CcUpd Upd;
 
-static IrId f32(Upd *u, double v) { return ir_build_scalar(&u->b, IR_DTYPE_F32, v); }
-static IrId bin(Upd *u, IrOp op, IrId x, IrId y) { return ir_build_binary_bcast(&u->b, op, x, y); }
-static IrId un(Upd *u, IrOp op, IrId x) { return ir_build_unary(&u->b, op, x); }
-
-/* A scalar in the dtype of a param (params of another float dtype than f32). */
-static IrId as(Upd *u, IrId s, IrDtype dt) {
-    if (s == IR_ID_NONE || u->b.g->nodes[s].type.dtype == dt) return s;
-    return ir_build_cast(&u->b, s, dt);
-}
+static IrId f32(Upd *u, double v) { return cc_upd_f32(u, v); }
+static IrId bin(Upd *u, IrOp op, IrId x, IrId y) { return cc_upd_bin(u, op, x, y); }
+static IrId un(Upd *u, IrOp op, IrId x) { return cc_upd_un(u, op, x); }
+static IrId as(Upd *u, IrId s, IrDtype dt) { return cc_upd_as(u, s, dt); }
 
 typedef struct UParam {
     const char *name;
@@ -201,35 +188,6 @@ static const char *prefixed(LlmcBuf *buf, const char *prefix, const char *name) 
     return buf->data;
 }
 
-/* lr(t) from the banner's formula; t is f32[]. */
-static IrId build_schedule(Upd *u, IrId t) {
-    at_shared(u, "lr_schedule");
-    IrId lr = u->hp[HP_LR], warm = u->hp[HP_WARMUP], one = f32(u, 1);
-    IrId warm_lr = bin(u, IR_OP_MUL, lr, bin(u, IR_OP_DIV, bin(u, IR_OP_ADD, t, one), bin(u, IR_OP_MAX, warm, one)));
-    IrId after = IR_ID_NONE;
-    switch (u->t->schedule) {
-    case IR_SCHEDULE_CONSTANT: after = lr; break;
-    case IR_SCHEDULE_COSINE:
-    case IR_SCHEDULE_LINEAR: {
-        IrId min_lr = u->hp[HP_MIN_LR], steps = u->hp[HP_STEPS];
-        IrId span = bin(u, IR_OP_MAX, bin(u, IR_OP_SUB, steps, warm), one);
-        IrId p = bin(u, IR_OP_DIV, bin(u, IR_OP_SUB, t, warm), span);
-        p = bin(u, IR_OP_MIN, bin(u, IR_OP_MAX, p, f32(u, 0)), one);
-        if (u->t->schedule == IR_SCHEDULE_COSINE) {
-            IrId c = bin(u, IR_OP_ADD, one, un(u, IR_OP_COS, bin(u, IR_OP_MUL, f32(u, PI), p)));
-            after = bin(u, IR_OP_ADD, min_lr,
-                        bin(u, IR_OP_MUL, bin(u, IR_OP_MUL, f32(u, 0.5), bin(u, IR_OP_SUB, lr, min_lr)), c));
-        } else {
-            after = bin(u, IR_OP_ADD, lr, bin(u, IR_OP_MUL, bin(u, IR_OP_SUB, min_lr, lr), p));
-        }
-        break;
-    }
-    case IR_SCHEDULE_INVALID:
-    case IR_SCHEDULE_COUNT: LLMC_ASSERT(!"invalid schedule in a checked record");
-    }
-    return ir_build_select(&u->b, bin(u, IR_OP_CMPLT, t, warm), warm_lr, after);
-}
-
 /* sum of x^2 over every element: f32[] (or the param's dtype). */
 static IrId sum_squares(Upd *u, IrId g) {
     const IrType *ty = &u->b.g->nodes[g].type;
@@ -256,7 +214,7 @@ IrGraph *cc_train_update_build(const IrGraph *fwd, LlmcErr *err) {
     IrId *inputs = llmc_xcalloc(n_inputs ? n_inputs : 1, sizeof *inputs);
     ir_graph_inputs(fwd, inputs);
     UParam *ps = llmc_xcalloc(n_inputs ? n_inputs : 1, sizeof *ps);
-    bool *gathered = gathered_tables(fwd);
+    bool *gathered = cc_train_gathered_tables(fwd);
     uint32_t np = 0;
     bool any_decay = false;
     for (uint32_t i = 0; i < n_inputs; i++) {
@@ -280,7 +238,7 @@ IrGraph *cc_train_update_build(const IrGraph *fwd, LlmcErr *err) {
             return NULL;
         }
         ps[np] = (UParam){.name = pname, .type = n->type, .loc = n->loc,
-                          .decays = param_decays(fwd, inputs[i], gathered[inputs[i]])};
+                          .decays = cc_train_param_decays_in(fwd, inputs[i], gathered)};
         any_decay |= ps[np].decays;
         np++;
     }
@@ -314,25 +272,26 @@ IrGraph *cc_train_update_build(const IrGraph *fwd, LlmcErr *err) {
     }
     at_shared(&u, CC_STEP);
     IrId step = ir_build_input(b, IR_ROLE_STATE, CC_STEP, ir_type_scalar(IR_DTYPE_I32));
-    bool used[HP_N] = {0};
-    used[HP_LR] = used[HP_WARMUP] = true;
-    used[HP_MIN_LR] = used[HP_STEPS] = t->schedule != IR_SCHEDULE_CONSTANT;
-    used[HP_BETA1] = used[HP_BETA2] = used[HP_EPS] = adamw;
-    used[HP_MOMENTUM] = !adamw;
-    used[HP_WD] = any_decay;
-    used[HP_CLIP] = clip;
-    for (int h = 0; h < HP_N; h++) {
+    bool used[CC_HP_N] = {0};
+    used[CC_HP_LR] = used[CC_HP_WARMUP] = true;
+    used[CC_HP_MIN_LR] = used[CC_HP_STEPS] = t->schedule != IR_SCHEDULE_CONSTANT;
+    used[CC_HP_BETA1] = used[CC_HP_BETA2] = used[CC_HP_EPS] = adamw;
+    used[CC_HP_MOMENTUM] = !adamw;
+    used[CC_HP_WD] = any_decay;
+    used[CC_HP_CLIP] = clip;
+    for (int h = 0; h < CC_HP_N; h++) {
         u.hp[h] = IR_ID_NONE;
         if (!used[h]) continue;
-        at_shared(&u, hp_names[h]);
-        u.hp[h] = ir_build_input(b, IR_ROLE_STATE, hp_names[h], ir_type_scalar(IR_DTYPE_F32));
+        at_shared(&u, cc_hp_names[h]);
+        u.hp[h] = ir_build_input(b, IR_ROLE_STATE, cc_hp_names[h], ir_type_scalar(IR_DTYPE_F32));
     }
 
     /* t and the schedule. */
     at_shared(&u, CC_STEP);
     IrId tf = ir_build_cast(b, step, IR_DTYPE_F32);
     IrId step_new = ir_build_binary(b, IR_OP_ADD, step, ir_build_scalar(b, IR_DTYPE_I32, 1));
-    IrId lr = build_schedule(&u, tf);
+    at_shared(&u, "lr_schedule");
+    IrId lr = cc_upd_schedule(&u, tf);
 
     /* Mean gradient, global norm (param order), clipping. */
     IrId total = IR_ID_NONE;
@@ -348,8 +307,7 @@ IrGraph *cc_train_update_build(const IrGraph *fwd, LlmcErr *err) {
     at_shared(&u, "grad_norm");
     IrId norm = np ? un(&u, IR_OP_SQRT, total) : f32(&u, 0);
     if (clip) {
-        IrId scale = bin(&u, IR_OP_MIN, f32(&u, 1),
-                         bin(&u, IR_OP_DIV, u.hp[HP_CLIP], bin(&u, IR_OP_ADD, norm, f32(&u, CLIP_EPS))));
+        IrId scale = cc_upd_clip_scale(&u, norm);
         for (uint32_t i = 0; i < np; i++) {
             at_param(&u, fwd, &ps[i]);
             ps[i].g = bin(&u, IR_OP_MUL, ps[i].g, as(&u, scale, ps[i].type.dtype));
@@ -357,37 +315,14 @@ IrGraph *cc_train_update_build(const IrGraph *fwd, LlmcErr *err) {
     }
 
     /* The optimizer. */
-    IrId bc1 = IR_ID_NONE, bc2 = IR_ID_NONE, lr_wd = IR_ID_NONE, omb1 = IR_ID_NONE, omb2 = IR_ID_NONE;
     at_shared(&u, "optimizer");
-    if (adamw) {
-        IrId one = f32(&u, 1), t1 = bin(&u, IR_OP_ADD, tf, one);
-        bc1 = bin(&u, IR_OP_SUB, one, bin(&u, IR_OP_POW, u.hp[HP_BETA1], t1)); /* 1 - b1^(t+1) */
-        bc2 = bin(&u, IR_OP_SUB, one, bin(&u, IR_OP_POW, u.hp[HP_BETA2], t1));
-        omb1 = bin(&u, IR_OP_SUB, one, u.hp[HP_BETA1]);
-        omb2 = bin(&u, IR_OP_SUB, one, u.hp[HP_BETA2]);
-        if (any_decay) lr_wd = bin(&u, IR_OP_MUL, lr, u.hp[HP_WD]);
-    }
+    cc_upd_optimizer_scalars(&u, tf, lr, any_decay);
     for (uint32_t i = 0; i < np; i++) {
         UParam *q = &ps[i];
-        IrDtype dt = q->type.dtype;
         at_param(&u, fwd, q);
-        IrId lr_p = as(&u, lr, dt);
-        if (adamw) {
-            IrId b1 = as(&u, u.hp[HP_BETA1], dt), b2 = as(&u, u.hp[HP_BETA2], dt);
-            q->m_new = bin(&u, IR_OP_ADD, bin(&u, IR_OP_MUL, b1, q->m), bin(&u, IR_OP_MUL, as(&u, omb1, dt), q->g));
-            q->v_new = bin(&u, IR_OP_ADD, bin(&u, IR_OP_MUL, b2, q->v),
-                           bin(&u, IR_OP_MUL, as(&u, omb2, dt), bin(&u, IR_OP_MUL, q->g, q->g)));
-            IrId mhat = bin(&u, IR_OP_DIV, q->m_new, as(&u, bc1, dt));
-            IrId vhat = bin(&u, IR_OP_DIV, q->v_new, as(&u, bc2, dt));
-            IrId upd = bin(&u, IR_OP_DIV, mhat, bin(&u, IR_OP_ADD, un(&u, IR_OP_SQRT, vhat), as(&u, u.hp[HP_EPS], dt)));
-            q->p_new = bin(&u, IR_OP_SUB, q->p, bin(&u, IR_OP_MUL, lr_p, upd));
-            if (q->decays) q->p_new = bin(&u, IR_OP_SUB, q->p_new, bin(&u, IR_OP_MUL, as(&u, lr_wd, dt), q->p));
-        } else {
-            IrId gd = q->g; /* torch's convention: the decay joins the gradient */
-            if (q->decays) gd = bin(&u, IR_OP_ADD, gd, bin(&u, IR_OP_MUL, as(&u, u.hp[HP_WD], dt), q->p));
-            q->m_new = bin(&u, IR_OP_ADD, bin(&u, IR_OP_MUL, as(&u, u.hp[HP_MOMENTUM], dt), q->m), gd);
-            q->p_new = bin(&u, IR_OP_SUB, q->p, bin(&u, IR_OP_MUL, lr_p, q->m_new));
-        }
+        CcUpdParam x = {.dt = q->type.dtype, .p = q->p, .g = q->g, .m = q->m, .v = q->v, .decays = q->decays};
+        cc_upd_optimizer(&u, &x);
+        q->p_new = x.p_new, q->m_new = x.m_new, q->v_new = x.v_new;
     }
 
     if (!ir_builder_ok(b)) {

@@ -94,6 +94,7 @@ struct RtExec {
     const IrGraph *g;
     RtPool *pool;
     RtComm *comm;          /* NULL: a one-rank world */
+    uint32_t *flight;      /* [n_kernels] kernels with a request out, during a run */
     uint32_t world;        /* its size */
     CcFusion fusion;
     CcMemPlan plan;
@@ -499,6 +500,7 @@ RtExec *rt_exec_new_world(CcJit *jit, const IrGraph *g, RtPool *pool, RtComm *co
         rt_exec_free(e);
         return NULL;
     }
+    e->flight = llmc_xcalloc(e->fusion.n_kernels + 1, sizeof *e->flight);
     plan_writeback(e);
     plan_places(e, e->scratch_of);
     if (!check_places(e, err)) {
@@ -535,6 +537,7 @@ void rt_exec_free(RtExec *e) {
             free(e->kernels[k].what);
         }
     free(e->kernels);
+    free(e->flight);
     for (uint32_t i = 0; i < e->n_consts; i++) free(e->consts[i]);
     free(e->consts);
     for (uint32_t i = 0; i < e->n_scratch; i++) free(e->scratch[i]);
@@ -618,20 +621,19 @@ static void *output_place(const RtExec *e, void *const *inputs, void *const *out
     return e->direct[o] ? inputs[e->writeback[o]] : e->scratch[e->scratch_of[o]];
 }
 
-/* Before kernel k: completes every request due there, polls the others (MPI moves a
- * non-blocking collective on only inside MPI calls). Returns how many stay in flight. */
-static uint32_t settle(RtExec *e, uint32_t k, uint32_t in_flight) {
+/* Before kernel k: completes the requests due there and polls the others (MPI moves a
+ * non-blocking collective on only inside MPI calls). flight[0..n) holds the kernels
+ * whose requests are out, in start order; returns how many stay out. */
+static uint32_t settle(RtExec *e, uint32_t k, uint32_t *flight, uint32_t n) {
     uint32_t left = 0;
-    for (uint32_t j = 0; j < k && in_flight; j++) {
-        ExecKernel *ek = &e->kernels[j];
-        if (!ek->req) continue;
-        in_flight--;
+    for (uint32_t i = 0; i < n; i++) {
+        ExecKernel *ek = &e->kernels[flight[i]];
         if (ek->wait_at <= k) {
             rt_comm_wait(e->comm, ek->req);
             ek->req = NULL;
         } else {
             rt_comm_test(e->comm, ek->req);
-            left++;
+            flight[left++] = flight[i];
         }
     }
     return left;
@@ -668,13 +670,13 @@ bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *
     uint32_t in_flight = 0;
     for (uint32_t k = 0; k < e->fusion.n_kernels; k++) {
         ExecKernel *ek = &e->kernels[k];
-        if (in_flight) in_flight = settle(e, k, in_flight);
+        if (in_flight) in_flight = settle(e, k, e->flight, in_flight);
         if (ek->comm) {
             IrId root = e->fusion.kernels[k].root;
             const IrNode *n = ir_graph_node(g, root);
             ek->req = rt_comm_start(e->comm, ek->op, n->type.dtype, e->ptr[n->operands[0]], e->ptr[root], ek->count,
                                     ek->what);
-            in_flight++;
+            e->flight[in_flight++] = k;
             continue;
         }
         if (ek->copy_from != IR_ID_NONE) {
@@ -693,7 +695,7 @@ bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *
             if (e->check_finite && !check_written(e, k, x, err)) return false;
         }
     }
-    if (in_flight) settle(e, e->fusion.n_kernels, in_flight);
+    if (in_flight) settle(e, e->fusion.n_kernels, e->flight, in_flight);
     for (uint32_t c = 0; c < e->n_late; c++) {
         uint32_t o = e->late[c].to;
         IrId n = e->late[c].node;

@@ -575,10 +575,22 @@ static bool eval_loss(Run *r, double *loss, LlmcErr *err) {
     uint32_t n_in = ir_graph_inputs(g, NULL);
     IrId *ids = llmc_xcalloc(n_in + 1, sizeof *ids);
     ir_graph_inputs(g, ids);
-    for (uint32_t i = 0; i < n_in; i++) /* in input order on every rank: the gathers match */
-        if (r->eval_params[i])
-            llmrun_world_param(r->w, r->t, ir_graph_str(g, g->nodes[ids[i]].attrs.input.name), r->eval_params[i]);
+    const char **names = llmc_xcalloc(n_in + 1, sizeof *names);
+    void **outs = llmc_xcalloc(n_in + 1, sizeof *outs);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < n_in; i++) /* the params no var holds whole (full) */
+        if (r->eval_params[i]) {
+            names[n] = ir_graph_str(g, g->nodes[ids[i]].attrs.input.name);
+            outs[n++] = r->eval_params[i];
+        }
+    bool ok = llmrun_world_params(r->w, r->t, names, outs, n);
+    free(names);
+    free(outs);
     free(ids);
+    if (!ok) {
+        llmc_err_set(err, "a param of @forward has no var to read it from");
+        return false;
+    }
     double sum = 0;
     for (int64_t i = 0; i < r->o->eval_batches; i++) {
         if (!rt_data_batch(r->data, true, r->seed, (uint64_t)i, r->batch, r->seq, r->val_tokens, r->val_targets, err) ||

@@ -32,10 +32,6 @@ char **llmrun_import_argv(int *argc, char **argv);
  * metadata other than the model's only warns: the check is by name and shape. */
 bool llmrun_weights_open(const char *path, const IrGraph *init, const char *model_hash, RtSafetensors *out,
                          LlmcErr *err);
-/* Copies the checked tensors into the trainer's param buffers (after
- * llmrun_weights_open with the same @init); false + message on a param the trainer
- * lacks. */
-bool llmrun_weights_restore(const RtSafetensors *w, const IrGraph *init, RtTrainer *t, LlmcErr *err);
 
 /* --- sampling (llmrun_generate.c) --------------------------------------------------- */
 
@@ -97,8 +93,10 @@ bool llmrun_world_put(const LlmrunWorld *w, RtTrainer *t, const char *name, IrTy
  * come from rank 0). *pieces is malloc'd; the bytes point into the trainer's vars. */
 bool llmrun_world_pieces(const LlmrunWorld *w, const RtTrainer *t, RtCkptPiece **pieces, uint32_t *n_pieces,
                          LlmcErr *err);
-/* Param `name` whole into out (collective under full: every rank must call it, in the
- * same order). false when no var holds it. */
-bool llmrun_world_param(const LlmrunWorld *w, const RtTrainer *t, const char *name, void *out);
+/* Params names[i] whole into outs[i] (collective under full: every rank calls it with
+ * the same names; each group asked for is all-gathered once). false when no var holds
+ * one. */
+bool llmrun_world_params(const LlmrunWorld *w, const RtTrainer *t, const char *const *names, void *const *outs,
+                         uint32_t n);
 
 #endif /* LLMC_LLMRUN_H */

@@ -170,18 +170,3 @@ bool llmrun_weights_open(const char *path, const IrGraph *init, const char *mode
                 path, hash, model_hash);
     return true;
 }
-
-bool llmrun_weights_restore(const RtSafetensors *w, const IrGraph *init, RtTrainer *t, LlmcErr *err) {
-    for (uint32_t o = 0; o < init->n_outputs; o++) {
-        const char *name = ir_graph_str(init, init->outputs[o].name);
-        IrType type;
-        void *data = rt_trainer_var_data(t, name, &type);
-        const RtTensor *x = rt_safetensors_find(w, name);
-        if (!data || !x || !ir_type_equal(&x->type, &type) || x->nbytes != ir_type_bytes(&type)) {
-            llmc_err_set(err, "param '%s': the trainer and the weights disagree", name);
-            return false;
-        }
-        memcpy(data, x->data, x->nbytes);
-    }
-    return true;
-}

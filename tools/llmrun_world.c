@@ -125,24 +125,38 @@ bool llmrun_world_pieces(const LlmrunWorld *w, const RtTrainer *t, RtCkptPiece *
     return true;
 }
 
-bool llmrun_world_param(const LlmrunWorld *w, const RtTrainer *t, const char *name, void *out) {
-    uint32_t g, m;
-    if (w->strategy != CC_SHARD_FULL || !cc_shard_plan_find(&w->plan, name, &g, &m)) {
+bool llmrun_world_params(const LlmrunWorld *w, const RtTrainer *t, const char *const *names, void *const *outs,
+                         uint32_t n) {
+    bool ok = true;
+    for (uint32_t i = 0; i < n; i++) { /* whole params: straight from their vars */
+        uint32_t g;
+        if (w->strategy == CC_SHARD_FULL && cc_shard_plan_find(&w->plan, names[i], &g, NULL)) continue;
         IrType type;
-        const void *buf = rt_trainer_var_data(t, name, &type);
-        if (buf) memcpy(out, buf, ir_type_bytes(&type));
-        return buf != NULL;
+        const void *buf = rt_trainer_var_data(t, names[i], &type);
+        if (buf) memcpy(outs[i], buf, ir_type_bytes(&type));
+        ok &= buf != NULL;
     }
-    const CcFlatGroup *grp = &w->plan.groups[g];
-    LlmcBuf var = {0};
-    llmc_buf_printf(&var, "flat.%s", grp->name);
-    const void *shard = rt_trainer_var_data(t, var.data, NULL);
-    llmc_buf_free(&var);
-    if (!shard) return false;
-    size_t es = ir_dtype_size(grp->dtype);
-    char *all = llmc_xmalloc(grp->shard * w->size * es);
-    rt_comm_run(w->comm, RT_COMM_ALL_GATHER, grp->dtype, shard, all, grp->shard, "all_gather of a param for evaluation");
-    memcpy(out, all + grp->members[m].offset * es, grp->members[m].numel * es);
-    free(all);
-    return true;
+    if (w->strategy != CC_SHARD_FULL) return ok;
+    for (uint32_t g = 0; g < w->plan.n_groups; g++) { /* each group asked for, gathered once */
+        const CcFlatGroup *grp = &w->plan.groups[g];
+        char *all = NULL;
+        size_t es = ir_dtype_size(grp->dtype);
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t pg, m;
+            if (!cc_shard_plan_find(&w->plan, names[i], &pg, &m) || pg != g) continue;
+            if (!all) {
+                LlmcBuf var = {0};
+                llmc_buf_printf(&var, "flat.%s", grp->name);
+                const void *shard = rt_trainer_var_data(t, var.data, NULL);
+                llmc_buf_free(&var);
+                if (!shard) return false;
+                all = llmc_xmalloc(grp->shard * w->size * es);
+                rt_comm_run(w->comm, RT_COMM_ALL_GATHER, grp->dtype, shard, all, grp->shard,
+                            "all_gather of a flat param for evaluation");
+            }
+            memcpy(outs[i], all + grp->members[m].offset * es, grp->members[m].numel * es);
+        }
+        free(all);
+    }
+    return ok;
 }

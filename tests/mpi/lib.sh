@@ -11,9 +11,9 @@ ranks() {
         mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$n" "$@"
     fi
 }
-losses() { # losses RUN_DIR: the step and loss of every metrics line
+losses() { # losses RUN_DIR: step, loss, grad norm and validation loss of every metrics line
     python3 -c "
 import json, sys
 for l in open(sys.argv[1] + '/metrics.jsonl'):
-    m = json.loads(l); print(m['step'], repr(m['loss']), repr(m['grad_norm']))" "$1"
+    m = json.loads(l); print(m['step'], repr(m['loss']), repr(m['grad_norm']), repr(m.get('val_loss')))" "$1"
 }

@@ -5,19 +5,21 @@
 # Also: per-rank memory under full, as the runtime counts its allocations.
 source "$(dirname "$0")/lib.sh"
 common=(-D vocab=256 -D accumulate=4 -D batch=2 -D seq=16 --threads 1 --data "$work/D")
+# validation every 5 steps: under full it reads params gathered from every rank
 for shard in none grad full; do
     expect 0 "$shard: 4 ranks, 10 steps" ranks 4 "$llmrun" models/gpt2-tiny.llm "${common[@]}" --shard $shard \
-        --out "$work/a-$shard" --steps 10
+        --out "$work/a-$shard" --steps 10 --eval-every 5 --eval-batches 2
     expect 0 "$shard: 1 rank resumes to 20" "$llmrun" models/gpt2-tiny.llm "${common[@]}" --shard $shard \
-        --resume "$work/a-$shard" --out "$work/a-$shard" --steps 20
+        --resume "$work/a-$shard" --out "$work/a-$shard" --steps 20 --eval-every 5 --eval-batches 2
     contains "$shard: resume names the writer" "written by 4 ranks"
     expect 0 "$shard: 2 ranks, 20 steps" ranks 2 "$llmrun" models/gpt2-tiny.llm "${common[@]}" --shard $shard \
-        --out "$work/b-$shard" --steps 20
+        --out "$work/b-$shard" --steps 20 --eval-every 5 --eval-batches 2
     same "$shard: 4 ranks + resume on 1 vs 2 ranks" "$work/a-$shard/ckpt-00000020/state.safetensors" \
         "$work/b-$shard/ckpt-00000020/state.safetensors"
     losses "$work/a-$shard" >"$work/a-$shard.losses"
     losses "$work/b-$shard" >"$work/b-$shard.losses"
-    same "$shard: loss curve" "$work/a-$shard.losses" "$work/b-$shard.losses"
+    same "$shard: loss and validation curves" "$work/a-$shard.losses" "$work/b-$shard.losses"
+    grep -qE "^20 [^ ]+ [^ ]+ [0-9]" "$work/b-$shard.losses" || bad "$shard: no validation loss at step 20"
 done
 # a checkpoint of one strategy resumes under another (same canonical tensors)
 expect 0 "full checkpoint resumed under none" "$llmrun" models/gpt2-tiny.llm "${common[@]}" --shard none \
