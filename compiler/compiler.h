@@ -259,6 +259,17 @@ struct LLVMOrcOpaqueThreadSafeContext; /* LLVMOrcThreadSafeContextRef */
  * aggressive, PIC), an ORC LLJIT. Not thread-safe: one thread adds and looks up. */
 typedef struct CcJit CcJit;
 CcJit *cc_jit_new(LlmcErr *err); /* NULL + message on failure */
+/* A JIT for a given cpu name and LLVM feature string ("+avx2,-avx512f,..."); NULL for
+ * either means the host's. cc_jit_new is cc_jit_new_for(NULL, NULL). The host's features
+ * may be edited through the environment: LLMC_JIT_FEATURES="-avx512f,+x" turns features
+ * off or on relative to the host (to compile for a fleet's common set, or to try another
+ * code path on one machine). */
+CcJit *cc_jit_new_for(const char *cpu, const char *features, LlmcErr *err);
+/* The features every one of strings[0..n) enables ("+x" where all have +x, "-x" for every
+ * other feature any of them names; the enabled ones first, so each "-x" also turns off
+ * what needs x). malloc'd. A job on hosts with different CPUs compiles for it, so every rank's kernels
+ * are the same code (DESIGN §8). */
+char *cc_jit_features_common(const char *const *strings, uint32_t n);
 void cc_jit_free(CcJit *jit);
 /* Host CPU name ("skylake-avx512"); *features (may be NULL) gets the feature string. Both
  * live as long as the JIT. */

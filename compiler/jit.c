@@ -76,15 +76,114 @@ static LLVMTargetMachineRef host_tm(const CcJit *jit) {
                                    LLVMCodeGenLevelAggressive, LLVMRelocPIC, LLVMCodeModelJITDefault);
 }
 
-CcJit *cc_jit_new(LlmcErr *err) {
+/* --- feature strings ------------------------------------------------------------- */
+
+/* A comma-separated LLVM feature list as (name, on) pairs, in order; later entries of a
+ * name replace earlier ones. */
+typedef struct Feature {
+    char *name;
+    bool on;
+} Feature;
+typedef struct Features {
+    Feature *items;
+    uint32_t n, cap;
+} Features;
+
+static Feature *feature_find(Features *f, const char *name) {
+    for (uint32_t i = 0; i < f->n; i++)
+        if (strcmp(f->items[i].name, name) == 0) return &f->items[i];
+    return NULL;
+}
+
+static void feature_set(Features *f, const char *name, size_t len, bool on) {
+    char *copy = llmc_xmalloc(len + 1);
+    memcpy(copy, name, len);
+    copy[len] = 0;
+    Feature *x = feature_find(f, copy);
+    if (x) {
+        x->on = on;
+        free(copy);
+        return;
+    }
+    if (f->n == f->cap) {
+        f->cap = f->cap ? 2 * f->cap : 64;
+        f->items = llmc_xrealloc(f->items, f->cap * sizeof *f->items);
+    }
+    f->items[f->n++] = (Feature){copy, on};
+}
+
+static void features_parse(Features *f, const char *s) {
+    while (s && *s) {
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        if (len > 1 && (s[0] == '+' || s[0] == '-')) feature_set(f, s + 1, len - 1, s[0] == '+');
+        s = end ? end + 1 : s + len;
+    }
+}
+
+/* "+a,+c,...,-b,...": every enabled feature, then every disabled one, so a "-x" is
+ * applied after any "+y" that implies x (LLVM reads the list left to right, and turning
+ * a feature off turns off what needs it, while turning one on turns on what it needs).
+ * Allocated with LLVMCreateMessage (the JIT disposes of its strings so). */
+static char *features_text(const Features *f) {
+    LlmcBuf b = {0};
+    for (int on = 1; on >= 0; on--)
+        for (uint32_t i = 0; i < f->n; i++)
+            if (f->items[i].on == on) llmc_buf_printf(&b, "%s%c%s", b.len ? "," : "", on ? '+' : '-', f->items[i].name);
+    char *text = LLVMCreateMessage(b.data ? b.data : "");
+    llmc_buf_free(&b);
+    return text;
+}
+
+static void features_free(Features *f) {
+    for (uint32_t i = 0; i < f->n; i++) free(f->items[i].name);
+    free(f->items);
+}
+
+char *cc_jit_features_common(const char *const *strings, uint32_t n) {
+    Features all = {0};
+    for (uint32_t k = 0; k < n; k++) features_parse(&all, strings[k]);
+    for (uint32_t i = 0; i < all.n; i++) { /* on only where every string has it on */
+        for (uint32_t k = 0; k < n && all.items[i].on; k++) {
+            Features one = {0};
+            features_parse(&one, strings[k]);
+            Feature *x = feature_find(&one, all.items[i].name);
+            all.items[i].on = x && x->on;
+            features_free(&one);
+        }
+    }
+    char *llvm = features_text(&all);
+    char *text = llmc_xstrdup(llvm);
+    LLVMDisposeMessage(llvm);
+    features_free(&all);
+    return text;
+}
+
+/* The host's features, edited by LLMC_JIT_FEATURES ("-avx512f,+x"). */
+static char *host_features(void) {
+    char *host = LLVMGetHostCPUFeatures();
+    const char *edit = getenv("LLMC_JIT_FEATURES");
+    if (!edit || !*edit) return host;
+    Features f = {0};
+    features_parse(&f, host);
+    features_parse(&f, edit);
+    LLVMDisposeMessage(host);
+    char *text = features_text(&f);
+    features_free(&f);
+    return text;
+}
+
+CcJit *cc_jit_new(LlmcErr *err) { return cc_jit_new_for(NULL, NULL, err); }
+
+CcJit *cc_jit_new_for(const char *cpu, const char *features, LlmcErr *err) {
     if (LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter()) {
         llmc_err_set(err, "jit: LLVM has no native target for this host");
         return NULL;
     }
     CcJit *jit = llmc_xcalloc(1, sizeof *jit);
     jit->triple = LLVMGetDefaultTargetTriple();
-    jit->cpu = LLVMGetHostCPUName();
-    jit->features = LLVMGetHostCPUFeatures();
+    jit->cpu = cpu ? LLVMCreateMessage(cpu) : LLVMGetHostCPUName();
+    jit->features = features ? LLVMCreateMessage(features) : host_features();
     jit->avx512 = strstr(jit->features, "+avx512f") != NULL;
     jit->tm = host_tm(jit);
     LLVMTargetMachineRef jit_tm = host_tm(jit); /* consumed by the JTMB below */

@@ -823,27 +823,79 @@ static bool run_init(Run *r, LlmcErr *err) {
     return ok;
 }
 
-/* Every rank must run the same model with the same kernels (DESIGN §8): the model hash
- * and the JIT's target (CPU and features) are compared across ranks. */
+/* What a rank tells the others at start-up (fixed size: one MPI_Allgather). */
+#define TARGET_TEXT_MAX 8192
+typedef struct RankId {
+    char hash[17];                 /* the model */
+    char base[256];                /* the JIT's target without cpu and features: format, LLVM, triple */
+    char cpu[128];
+    char features[TARGET_TEXT_MAX];
+} RankId;
+
+/* The object-cache target text without its cpu and features lines. */
+static void target_base(const CcJit *jit, char *out, size_t n) {
+    char *text = cc_objcache_target(jit);
+    LlmcBuf b = {0};
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+        if (strncmp(line, "cpu ", 4) != 0 && strncmp(line, "features ", 9) != 0) llmc_buf_put(&b, line, len);
+        line += len;
+    }
+    snprintf(out, n, "%s", b.data ? b.data : "");
+    llmc_buf_free(&b);
+    free(text);
+}
+
+/* Every rank must run the same model with the same kernels (DESIGN §8). The ranks
+ * compare the model's hash and their JIT targets; ranks whose CPUs differ all compile
+ * for the features they share (cc_jit_features_common), so every kernel, and so every
+ * result, is the same code on every rank. What cannot be reconciled (another model,
+ * another LLVM or triple) is an error naming the ranks. */
 static bool world_check(Run *r, LlmcErr *err) {
     if (r->w->size == 1) return true;
-    const char *features = NULL;
-    const char *cpu = cc_jit_cpu(r->jit, &features);
-    uint64_t mine[2] = {rt_checksum(r->md->hash, strlen(r->md->hash)),
-                        rt_checksum_update(rt_checksum(cpu, strlen(cpu)), features ? features : "",
-                                           features ? strlen(features) : 0)};
-    uint64_t *all = llmc_xcalloc(2 * (size_t)r->w->size, sizeof *all);
-    rt_comm_gather_bytes(r->w->comm, mine, sizeof mine, all);
+    RankId *mine = llmc_xcalloc(1, sizeof *mine);
+    const char *features = NULL, *cpu = cc_jit_cpu(r->jit, &features);
+    if (strlen(features ? features : "") >= sizeof mine->features || strlen(cpu) >= sizeof mine->cpu) {
+        llmc_err_set(err, "the JIT's cpu or feature string is too long to compare across ranks");
+        free(mine);
+        return false;
+    }
+    snprintf(mine->hash, sizeof mine->hash, "%s", r->md->hash);
+    target_base(r->jit, mine->base, sizeof mine->base);
+    snprintf(mine->cpu, sizeof mine->cpu, "%s", cpu);
+    snprintf(mine->features, sizeof mine->features, "%s", features ? features : "");
+    RankId *all = llmc_xcalloc(r->w->size, sizeof *all);
+    rt_comm_gather_bytes(r->w->comm, mine, sizeof *mine, all);
+    free(mine);
     LlmcBuf bad = {0};
-    for (int k = 0; k < 2; k++)
-        for (uint32_t q = 1; q < r->w->size; q++)
-            if (all[2 * q + k] != all[k])
-                llmc_buf_printf(&bad, "%s rank %u differs from rank 0 in %s", bad.len ? ";" : "", q,
-                                k == 0 ? "the model (another bundle or .llm)" : "the CPU or its features (kernels "
-                                                                              "would differ)");
-    free(all);
+    bool same_cpu = true, same_features = true;
+    for (uint32_t q = 1; q < r->w->size; q++) {
+        if (strcmp(all[q].hash, all[0].hash) != 0)
+            llmc_buf_printf(&bad, "%s rank %u differs from rank 0 in the model (another bundle or .llm)", bad.len ? ";" : "", q);
+        if (strcmp(all[q].base, all[0].base) != 0)
+            llmc_buf_printf(&bad, "%s rank %u differs from rank 0 in its LLVM or target triple (kernels would differ)",
+                            bad.len ? ";" : "", q);
+        same_cpu &= strcmp(all[q].cpu, all[0].cpu) == 0;
+        same_features &= strcmp(all[q].features, all[0].features) == 0;
+    }
     if (bad.len) llmc_err_set(err, "the ranks disagree:%s", bad.data);
     llmc_buf_free(&bad);
+    if (!err->set && !(same_cpu && same_features)) {
+        const char **strings = llmc_xcalloc(r->w->size, sizeof *strings);
+        for (uint32_t q = 0; q < r->w->size; q++) strings[q] = all[q].features;
+        char *common = cc_jit_features_common(strings, r->w->size);
+        free(strings);
+        /* a CPU name tunes scheduling: one name for all, the baseline when they differ */
+        const char *common_cpu = same_cpu ? all[0].cpu : "x86-64";
+        if (r->lead)
+            fprintf(stderr, "llmrun: the ranks' CPUs differ; every rank compiles for the features they share (cpu %s)\n",
+                    common_cpu);
+        cc_jit_free(r->jit);
+        r->jit = cc_jit_new_for(common_cpu, common, err);
+        free(common);
+    }
+    free(all);
     return !err->set;
 }
 
@@ -906,7 +958,7 @@ static bool run_setup(Run *r, LlmcErr *err) {
         llmc_err_set(err, "--eval-every needs a validation split (--val-fraction > 0)");
         return false;
     }
-    if (!(r->jit = cc_jit_new(err))) return false;
+    if (!(r->jit = cc_jit_new(err)) || !world_check(r, err)) return false;
     LlmcErr cerr = {0};
     if (!(r->cache = cc_objcache_open(NULL, &cerr)))
         fprintf(stderr, "llmrun: warning: no kernel cache (%s); compiling everything\n", cerr.msg);
@@ -918,7 +970,7 @@ static bool run_setup(Run *r, LlmcErr *err) {
     }
     if (!(r->pool = rt_pool_new(r->o->threads, err))) return false;
 
-    if (!llmrun_world_setup(r->w, &r->md->step, r->md->init, err) || !world_check(r, err)) return false;
+    if (!llmrun_world_setup(r->w, &r->md->step, r->md->init, err)) return false;
     /* vars: params (the step's param inputs: whole, or flat shards under full) start as
      * zeros and are filled from @init, --init or the checkpoint */
     uint32_t n_state = 0;

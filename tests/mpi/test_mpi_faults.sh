@@ -2,7 +2,8 @@
 # Faults on several ranks: a rank killed with SIGKILL ends the whole job within seconds,
 # non-zero, naming the rank, with the last checkpoint intact; a stuck rank (SIGSTOP)
 # makes the others' collective time out (--comm-timeout), naming the IR node, its layer
-# and the rank; ranks of different models refuse to start.
+# and the rank; ranks of different models refuse to start; ranks of different CPUs
+# compile for the features they share.
 source "$(dirname "$0")/lib.sh"
 common=(-D vocab=256 -D accumulate=4 -D batch=2 -D seq=16 --threads 1 --data "$work/D")
 
@@ -56,4 +57,22 @@ expect 1 "mixed models" mpirun --allow-run-as-root --oversubscribe --bind-to non
     -np 1 "$llmrun" models/gpt2-tiny.llm "${common[@]}" --out "$work/x" --steps 1 : \
     -np 1 "$llmrun" models/llama-tiny.llm "${common[@]}" --out "$work/x" --steps 1
 contains "mixed models" "rank 1 differs from rank 0 in the model"
+
+# hosts with different CPUs: rank 1 without AVX-512 (as a host lacking it would report).
+# Every rank compiles for the features they share, so the job equals one where no rank
+# has AVX-512, bit for bit.
+if grep -qw avx512f /proc/cpuinfo; then
+    mpi=(mpirun --allow-run-as-root --oversubscribe --bind-to none)
+    expect 0 "mixed CPUs" "${mpi[@]}" -np 1 "$llmrun" models/gpt2-tiny.llm "${common[@]}" --shard full \
+        --out "$work/cpu-mixed" --steps 3 : \
+        -np 1 -x LLMC_JIT_FEATURES=-avx512f "$llmrun" models/gpt2-tiny.llm "${common[@]}" --shard full \
+        --out "$work/cpu-mixed" --steps 3
+    contains "mixed CPUs" "compiles for the features they share"
+    expect 0 "no AVX-512 anywhere" "${mpi[@]}" -np 2 -x LLMC_JIT_FEATURES=-avx512f "$llmrun" models/gpt2-tiny.llm \
+        "${common[@]}" --shard full --out "$work/cpu-none" --steps 3
+    same "mixed CPUs = the common features everywhere" "$work/cpu-mixed/ckpt-00000003/state.safetensors" \
+        "$work/cpu-none/ckpt-00000003/state.safetensors"
+else
+    echo "note: this CPU has no AVX-512: the mixed-CPU case is not exercised here"
+fi
 echo "faults: done"; exit $fail
