@@ -11,3 +11,16 @@ foreach(t identity resume faults)
   set_tests_properties(test_mpi_${t} PROPERTIES LABELS mpi TIMEOUT 600 RUN_SERIAL TRUE
                        ENVIRONMENT "LLMC_CACHE_DIR=${CMAKE_BINARY_DIR}/kernel-cache;OMPI_MCA_pml=ob1")
 endforeach()
+# The interpreter's simulated ranks against real MPI ranks on the sharded @micro and
+# @update of gpt2-tiny and moe-tiny, every strategy: alone (1 rank) and on 2 and 4.
+llmc_test(test_mpi_interp mpi ${CMAKE_CURRENT_LIST_DIR}/test_mpi_interp.c LIBS llmc_compiler llmc_frontend)
+set_tests_properties(test_mpi_interp PROPERTIES
+                     ENVIRONMENT "OMPI_MCA_pml=ob1;LLMC_CACHE_DIR=${CMAKE_BINARY_DIR}/kernel-cache")
+foreach(np 2 4)
+  add_test(NAME test_mpi_interp_np${np}
+           COMMAND ${MPIEXEC_EXECUTABLE} --allow-run-as-root --oversubscribe --bind-to none -np ${np}
+                   $<TARGET_FILE:test_mpi_interp>
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(test_mpi_interp_np${np} PROPERTIES LABELS mpi TIMEOUT 300
+                       ENVIRONMENT "OMPI_MCA_pml=ob1;LLMC_CACHE_DIR=${CMAKE_BINARY_DIR}/kernel-cache")
+endforeach()
