@@ -14,8 +14,14 @@
  * select keeps the right one). Elements move as integers of the dtype's width: copies
  * are bit-exact for every dtype (nan payloads and -0 included).
  *
- * Deliberately not here: vector bodies and contiguous-run memcpy (a later performance
- * step), kernels with several outputs.
+ * A concat whose operands are runs of the output's flat order (nothing but axes of one
+ * coordinate before the concat axis: the FSDP flat gradient) is instead one loop per
+ * operand over the part of [begin, end) it covers, each a plain copy of the operand's
+ * own run (through its chain): no operand is read for another's elements, and the loops
+ * vectorize. Same bytes.
+ *
+ * Deliberately not here: vector bodies and contiguous-run memcpy for the general case (a
+ * later performance step), kernels with several outputs.
  */
 #include "compiler_int.h"
 
@@ -105,6 +111,47 @@ static LLVMValueRef value_at(Mv *m, IrId id, LLVMValueRef i) {
     return cc_cg_move_value(&t, id, i);
 }
 
+/* Whether the root is a concat of flat runs: every axis before the concat axis holds one
+ * coordinate, so operand j fills output elements [lo_j, lo_j + numel_j). */
+static bool concat_of_runs(const IrGraph *g, const CcKernel *k) {
+    const IrNode *n = ir_graph_node(g, k->root);
+    if (n->op != IR_OP_CONCAT) return false;
+    for (int64_t a = 0; a < n->attrs.axis.axis; a++)
+        if (n->type.dims[a] != 1) return false;
+    return true;
+}
+
+/* for (i = max(begin, lo); i < min(end, hi); i++) out[i] = x[i - lo], x the operand
+ * (read through its chain), appended at the builder's block; leaves b in a new block. */
+static void copy_run(Mv *m, LLVMValueRef fn, LLVMValueRef out_ptr, IrId x, int64_t lo, int64_t hi,
+                     LLVMValueRef begin, LLVMValueRef end, LLVMTypeRef et, size_t size) {
+    LLVMContextRef ctx = m->e.ctx;
+    LLVMBuilderRef b = m->e.b;
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
+    LLVMValueRef clo = LLVMConstInt(i64, (unsigned long long)lo, 0), chi = LLVMConstInt(i64, (unsigned long long)hi, 0);
+    LLVMValueRef from = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, begin, clo, ""), begin, clo, "");
+    LLVMValueRef to = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, end, chi, ""), end, chi, "");
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(b);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(ctx, fn, "run.head");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(ctx, fn, "run.body");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(ctx, fn, "run.done");
+    LLVMBuildBr(b, head);
+    LLVMPositionBuilderAtEnd(b, head);
+    LLVMValueRef i = LLVMBuildPhi(b, i64, "i");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, i, to, ""), body, done);
+    LLVMPositionBuilderAtEnd(b, body);
+    LLVMValueRef v = value_at(m, x, LLVMBuildSub(b, i, clo, ""));
+    LLVMValueRef st = LLVMBuildStore(b, v, LLVMBuildGEP2(b, et, out_ptr, &i, 1, ""));
+    LLVMSetAlignment(st, (unsigned)size);
+    LLVMValueRef inext = LLVMBuildAdd(b, i, LLVMConstInt(i64, 1, 0), "i.next");
+    LLVMBasicBlockRef last = LLVMGetInsertBlock(b);
+    LLVMBuildBr(b, head);
+    LLVMValueRef iv[2] = {from, inext};
+    LLVMBasicBlockRef bb[2] = {pre, last};
+    LLVMAddIncoming(i, iv, bb, 2);
+    LLVMPositionBuilderAtEnd(b, done);
+}
+
 static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const IrGraph *g, const CcKernel *k,
                          const char *name) {
     Mv m = {.e = {.ctx = ctx, .mod = mod, .g = g}, .k = k};
@@ -131,6 +178,25 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const IrGraph *g
         if (s == k->n_inputs) out_ptr = ptr;
         else m.base[k->inputs[s]] = ptr;
     }
+    size_t size = ir_dtype_size(ir_graph_node(g, k->root)->type.dtype);
+    LLVMTypeRef et = LLVMIntTypeInContext(ctx, (unsigned)(8 * size));
+    if (concat_of_runs(g, k)) { /* one copy loop per operand; head and body stay unused */
+        const IrNode *root = ir_graph_node(g, k->root);
+        int64_t lo = 0;
+        for (uint32_t j = 0; j < root->n_operands; j++) {
+            int64_t n = ir_type_numel(&ir_graph_node(g, root->operands[j])->type);
+            copy_run(&m, fn, out_ptr, root->operands[j], lo, lo + n, begin, end, et, size);
+            lo += n;
+        }
+        LLVMBuildBr(b, exit);
+        LLVMDeleteBasicBlock(head);
+        LLVMDeleteBasicBlock(body);
+        LLVMPositionBuilderAtEnd(b, exit);
+        LLVMBuildRetVoid(b);
+        LLVMDisposeBuilder(b);
+        free(m.base);
+        return;
+    }
     LLVMBuildBr(b, head);
 
     LLVMPositionBuilderAtEnd(b, head);
@@ -138,8 +204,6 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const IrGraph *g
     LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, i, end, ""), body, exit);
 
     LLVMPositionBuilderAtEnd(b, body);
-    size_t size = ir_dtype_size(ir_graph_node(g, k->root)->type.dtype);
-    LLVMTypeRef et = LLVMIntTypeInContext(ctx, (unsigned)(8 * size));
     LLVMValueRef v = value_at(&m, k->root, i);
     LLVMValueRef st = LLVMBuildStore(b, v, LLVMBuildGEP2(b, et, out_ptr, &i, 1, ""));
     LLVMSetAlignment(st, (unsigned)size);

@@ -10,7 +10,10 @@
  *
  * Liveness, over the kernel order of the fusion (kernel index k = time):
  *   a buffer is live from the kernel that writes it to the last kernel that reads it,
- *   both inclusive; one that nothing reads is live at its writer only. Kernel k reads
+ *   both inclusive; one that nothing reads is live at its writer only. A collective (a
+ *   RUNTIME kernel) runs in the background until its first reader (the executor starts
+ *   it at its kernel and waits before cc_fusion_first_reader), so its operand stays live
+ *   until the kernel before that one. Kernel k reads
  *   its CcKernel.inputs and, for each input that is a `broadcast` of a rank-0 value, that
  *   value too (elementwise codegen reads the rank-0 source through such a broadcast,
  *   cc_elementwise_inputs). A kernel's outputs and the inputs that die at it are live at
@@ -189,6 +192,28 @@ static IrId inplace_input(const CcFusion *f, uint32_t k, const bool *is_buf, con
     return pick;
 }
 
+/* hold[k]: for a collective at kernel k, the last kernel during which it may still read
+ * its operand (the one before its first reader, or the last kernel); k otherwise. */
+static uint32_t *collective_holds(const CcFusion *f) {
+    uint32_t *hold = llmc_xcalloc(f->n_kernels + 1, sizeof *hold);
+    for (uint32_t k = 0; k < f->n_kernels; k++) {
+        hold[k] = k;
+        const CcKernel *kn = &f->kernels[k];
+        if (kn->kind != CC_KERNEL_RUNTIME || ir_op_info(ir_graph_node(f->g, kn->root)->op)->kind != IR_KIND_COLLECTIVE)
+            continue;
+        uint32_t reader = cc_fusion_first_reader(f, kn->root);
+        hold[k] = reader > k + 1 ? reader - 1 : k;
+    }
+    return hold;
+}
+
+/* The operand of the collective at kernel k stays live while the collective runs. */
+static void extend_hold(const CcFusion *f, const uint32_t *hold, uint32_t k, const bool *is_buf, uint32_t *last) {
+    if (hold[k] == k) return;
+    IrId x = ir_graph_node(f->g, f->kernels[k].root)->operands[0];
+    if (is_buf[x] && last[x] != NONE32 && last[x] < hold[k]) last[x] = hold[k];
+}
+
 bool cc_memplan(const CcFusion *f, CcMemPlan *out, LlmcErr *err) {
     const IrGraph *g = f->g;
     uint32_t n = g->n_nodes;
@@ -210,6 +235,7 @@ bool cc_memplan(const CcFusion *f, CcMemPlan *out, LlmcErr *err) {
     bool ok = true;
 
     /* live ranges */
+    uint32_t *hold = collective_holds(f);
     for (uint32_t k = 0; k < f->n_kernels && ok; k++) {
         const CcKernel *kn = &f->kernels[k];
         for (uint32_t i = 0; i < kn->n_outputs; i++) {
@@ -237,6 +263,8 @@ bool cc_memplan(const CcFusion *f, CcMemPlan *out, LlmcErr *err) {
             }
         }
     }
+    for (uint32_t k = 0; ok && k < f->n_kernels; k++) extend_hold(f, hold, k, is_buf, p.last);
+    free(hold);
 
     /* placement */
     FreeList fl = {0};
@@ -301,6 +329,7 @@ bool cc_memplan_check(const CcFusion *f, const CcMemPlan *p, LlmcErr *err) {
     uint32_t *first = llmc_xmalloc(cells * sizeof *first), *last = llmc_xmalloc(cells * sizeof *last);
     for (IrId id = 0; id < n; id++) first[id] = last[id] = NONE32;
     /* live ranges from the member nodes' operands (not from CcKernel.inputs) */
+    uint32_t *hold = collective_holds(f);
     for (uint32_t k = 0; k < f->n_kernels; k++) {
         const CcKernel *kn = &f->kernels[k];
         for (uint32_t i = 0; i < kn->n_nodes; i++) {
@@ -317,6 +346,8 @@ bool cc_memplan_check(const CcFusion *f, const CcMemPlan *p, LlmcErr *err) {
             }
         }
     }
+    for (uint32_t k = 0; k < f->n_kernels; k++) extend_hold(f, hold, k, is_buf, last);
+    free(hold);
     bool ok = true;
     uint64_t total = 0;
     uint32_t n_buffers = 0;

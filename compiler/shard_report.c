@@ -4,11 +4,11 @@
  * For @micro and @update, each fused (cc_fuse) as the executor runs them, every
  * collective in schedule order: its kernel, op, node, scope, dtype and element counts,
  * the bytes this rank sends, and where the executor starts and waits for it
- * (runtime/exec.c): a collective whose operand is a graph input or a const (the FSDP
- * param gather) starts at its kernel and is waited for just before
- * cc_fusion_first_reader of its result, so the kernels in between hide the transfer;
- * any other one completes before the next kernel. A prefetch with nothing in between is
- * flagged. Then the bytes per micro run and per optimizer step next to the textbook
+ * (runtime/exec.c): every collective starts at its kernel and is waited for just before
+ * cc_fusion_first_reader of its result, so the kernels in between hide the transfer. A
+ * prefetch (a collective of a graph input: the FSDP param gather) with nothing, or only
+ * light kernels, in between is flagged; the others are gradient reductions, overlapping
+ * the rest of the backward. Then the bytes per micro run and per optimizer step next to the textbook
  * formula of the strategy, and the per-rank memory: params, grads, optimizer state and
  * each graph's arena peak (cc_memplan).
  *
@@ -153,8 +153,8 @@ static bool report_graph(const IrGraph *g, uint32_t ranks, GraphComm *gc, LlmcBu
         uint64_t bytes = comm_bytes(n->op, numel, esize, ranks, 0);
         gc->by_op[op_slot(n->op)] += bytes;
         gc->n_by_op[op_slot(n->op)]++;
-        bool prefetch = x->op == IR_OP_INPUT || x->op == IR_OP_CONST; /* runtime/exec.c's rule */
-        uint32_t wait = prefetch ? cc_fusion_first_reader(&f, root) : k + 1;
+        bool prefetch = x->op == IR_OP_INPUT || x->op == IR_OP_CONST;
+        uint32_t wait = cc_fusion_first_reader(&f, root); /* runtime/exec.c's rule */
         char node[16], kern[16], wait_s[16], sizes[48], scope[64];
         snprintf(kern, sizeof kern, "%%k%u", k);
         snprintf(node, sizeof node, "%%%u", root);
@@ -165,21 +165,17 @@ static bool report_graph(const IrGraph *g, uint32_t ranks, GraphComm *gc, LlmcBu
         snprintf(scope, sizeof scope, "%s", n->scope ? ir_graph_str(g, n->scope) : "-");
         llmc_buf_printf(out, "//   %-7s %-14s %-7s %-12s %-5s %-21s %10llu  %-7s %-7s ", kern, ir_op_name(n->op), node,
                         scope, ir_dtype_name(n->type.dtype), sizes, (unsigned long long)bytes, kern, wait_s);
-        if (!prefetch) {
-            llmc_buf_printf(out, "blocking: done before the next kernel\n");
-            continue;
-        }
-        llmc_buf_printf(out, "prefetch: ");
+        llmc_buf_printf(out, prefetch ? "prefetch: " : "overlap: ");
         uint32_t heavy = 0;
         if (describe_between(&f, k + 1, wait, out, &heavy)) {
             llmc_buf_printf(out, " run while it is in flight");
-            if (!heavy) {
+            if (!heavy && prefetch) {
                 llmc_buf_printf(out, "; LIGHT: none is a matmul, reduce or row kernel");
                 gc->n_light++;
             }
         } else {
             llmc_buf_printf(out, "NOTHING runs while it is in flight (not hidden)");
-            gc->n_unhidden++;
+            gc->n_unhidden += prefetch;
         }
         if (wait < f.n_kernels) {
             const CcKernel *w = &f.kernels[wait];

@@ -9,14 +9,14 @@
  * executor runs one rank of a world (rt_exec_new_world; rt_exec_new is a one-rank
  * world): a collective's `ranks` must be the world's size, and over one rank it is the
  * identity (a copy). Over more it goes through the communicator (runtime/comm.c, whose
- * reductions follow the interpreter's rank-order tree). A collective whose operand is a
- * graph input — the FSDP all-gather of a param shard, which the shard pass places one
- * layer before its use — is started where the schedule puts it and waited for just
- * before the first kernel that reads its result (cc_fusion_first_reader), so the layer
- * computed in between hides the transfer; outstanding requests are polled between
- * kernels, because MPI progresses non-blocking collectives only inside MPI calls. Any
- * other collective completes where it stands: its operand lives in the arena, whose
- * bytes the memory plan hands to later kernels once the collective has read them.
+ * reductions follow the interpreter's rank-order tree). Every collective is started
+ * where the schedule puts it and waited for just before the first kernel that reads its
+ * result (cc_fusion_first_reader), so the kernels in between hide the transfer: the
+ * FSDP all-gather of a param shard, which the shard pass places one layer before its
+ * use, and the gradient reductions, placed right after each gradient, under the rest of
+ * the backward. The memory plan keeps a collective's operand live until then
+ * (compiler/memplan.c). Outstanding requests are polled between kernels, because MPI
+ * progresses non-blocking collectives only inside MPI calls.
  * An extern_call is one call of the user's
  * function through libffi (runtime/extern.c), resolved at build time, so a missing
  * library or symbol fails rt_exec_new; it is never split, and its determinism is the
@@ -71,7 +71,7 @@ typedef struct ExecKernel {
     uint32_t wait_at;   /* kernel index before which the request must be complete (the
                            next kernel for a blocking one; n_kernels: after the last) */
     char *what;         /* "all_gather %12 (layers.3)" for timeout messages */
-    uint32_t prefetch_at; /* wait_at as planned (rt_exec_set_prefetch(false) waits at k + 1) */
+    uint32_t overlap_at; /* wait_at as planned (rt_exec_set_prefetch(false) waits at k + 1) */
     RtCommReq *req;     /* in flight during a run */
 } ExecKernel;
 
@@ -198,9 +198,7 @@ static bool build_comm_kernel(RtExec *e, uint32_t k, LlmcErr *err) {
     llmc_buf_printf(&what, " of @%s", ir_graph_name(e->g));
     ek->what = what.data;
     ek->comm = true;
-    bool prefetch = x->op == IR_OP_INPUT || x->op == IR_OP_CONST;
-    ek->wait_at = prefetch ? cc_fusion_first_reader(&e->fusion, root) : k + 1;
-    ek->prefetch_at = ek->wait_at;
+    ek->wait_at = ek->overlap_at = cc_fusion_first_reader(&e->fusion, root);
     return true;
 }
 
@@ -563,7 +561,7 @@ void rt_exec_set_check_finite(RtExec *e, bool on) { e->check_finite = on; }
 
 void rt_exec_set_prefetch(RtExec *e, bool on) {
     for (uint32_t k = 0; k < e->fusion.n_kernels; k++)
-        if (e->kernels[k].comm) e->kernels[k].wait_at = on ? e->kernels[k].prefetch_at : k + 1;
+        if (e->kernels[k].comm) e->kernels[k].wait_at = on ? e->kernels[k].overlap_at : k + 1;
 }
 
 /* The index of the first nan among n values of dtype dt at p, or -1. Infinities are

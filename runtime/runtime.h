@@ -790,9 +790,9 @@ bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *
  * the first nan stops the run with an error naming the kernel, the IR node and its .llm
  * provenance (infinities pass: masks use -inf). Costs a pass over every output. */
 void rt_exec_set_check_finite(RtExec *e, bool on);
-/* Whether a collective of a graph input (the FSDP all-gather) may stay in flight until its
- * first reader (the default) or must complete where it stands: for measuring what the
- * overlap hides (llmrun --no-prefetch). The results are the same bytes either way. */
+/* Whether a collective may stay in flight until its first reader (the default) or must
+ * complete where it stands: for measuring what the overlap hides (llmrun --no-prefetch).
+ * The results are the same bytes either way. */
 void rt_exec_set_prefetch(RtExec *e, bool on);
 const CcFusion *rt_exec_fusion(const RtExec *e);
 const CcMemPlan *rt_exec_memplan(const RtExec *e);

@@ -3,7 +3,7 @@
  *
  * Builder graphs whose one kernel is a MOVEMENT kernel: permute of a rank-3 tensor,
  * reshape, broadcast, a reshape/permute/broadcast chain, slice (with steps), concat of
- * three operands, and slice of a concat; f32 (with -0 scattered in), f64 and i32. The
+ * three operands, slice of a concat, and a concat of flat runs (its per-operand loops); f32 (with -0 scattered in), f64 and i32. The
  * output equals the interpreter's bytes, and calls over pieces of the output range give
  * the same bytes as one call.
  */
@@ -92,9 +92,9 @@ static void check_graph(IrGraph *g, IrDtype dt, const char *what) {
     ir_value_free(&ref);
 }
 
-typedef enum Case { C_PERMUTE3, C_RESHAPE, C_BROADCAST, C_CHAIN, C_SLICE, C_CONCAT, C_SLICE_CONCAT, C_COUNT } Case;
+typedef enum Case { C_PERMUTE3, C_RESHAPE, C_BROADCAST, C_CHAIN, C_SLICE, C_CONCAT, C_SLICE_CONCAT, C_CONCAT_RUNS, C_COUNT } Case;
 static const char *const CASE_NAME[C_COUNT] = {"permute3", "reshape", "broadcast", "chain", "slice", "concat",
-                                               "slice(concat)"};
+                                               "slice(concat)", "concat of runs"};
 
 static void one_case(Case c, IrDtype dt) {
     IrGraph *g = ir_graph_new("mv");
@@ -117,6 +117,12 @@ static void one_case(Case c, IrDtype dt) {
     } else if (c == C_SLICE) {
         int64_t s[3] = {1, 0, 2}, e[3] = {3, 5, 7}, st[3] = {1, 2, 3};
         y = ir_build_slice(&b, x, s, e, st);
+    } else if (c == C_CONCAT_RUNS) { /* one coordinate before the axis: a copy loop per operand */
+        int64_t r[3] = {1, 15, 7}, d2[3] = {1, 4, 7}, p3[3] = {0, 2, 1};
+        IrId x2 = ir_build_input(&b, IR_ROLE_DATA, "x2", ir_type_make(dt, 3, d2));
+        IrId x3 = ir_build_permute(&b, ir_build_input(&b, IR_ROLE_DATA, "x3", ir_type_make(dt, 3, (int64_t[]){1, 7, 3})), 3, p3);
+        IrId xs[3] = {ir_build_reshape(&b, x, 3, r), x2, x3};
+        y = ir_build_concat(&b, xs, 3, 1);
     } else {
         int64_t d2[3] = {3, 2, 7}, d1[3] = {3, 1, 7};
         IrId x2 = ir_build_input(&b, IR_ROLE_DATA, "x2", ir_type_make(dt, 3, d2));

@@ -67,8 +67,9 @@ typedef struct Row {
     uint32_t kernel, node, start, wait; /* wait: UINT32_MAX for "end" */
     char op[32], scope[64], dtype[8];
     unsigned long long in, out, bytes;
-    uint32_t in_flight; /* compute kernels in flight (prefetch), 0 otherwise */
-    bool prefetch;
+    uint32_t in_flight; /* compute kernels in flight */
+    bool prefetch;      /* a collective of a graph input; else a gradient reduction ("overlap") */
+    bool light;         /* flagged: no matmul, reduce or row kernel in flight */
 } Row;
 
 /* The table rows of a report, in order. */
@@ -85,11 +86,12 @@ static uint32_t parse_rows(const char *text, Row *rows, uint32_t cap) {
         if (n >= cap) break;
         memcpy(r.graph, graph, sizeof graph);
         r.wait = wait[0] == '%' ? (uint32_t)strtoul(wait + 2, NULL, 10) : UINT32_MAX;
-        const char *eol = strchr(line, '\n'), *pf = strstr(line, "prefetch: ");
-        if (pf && (!eol || pf < eol)) {
-            r.prefetch = true;
-            r.in_flight = (uint32_t)strtoul(pf + 10, NULL, 10); /* "NOTHING" reads as 0 */
-        }
+        const char *eol = strchr(line, '\n'), *pf = strstr(line, "prefetch: "), *ov = strstr(line, "overlap: ");
+        const char *lt = strstr(line, "LIGHT");
+        r.prefetch = pf && (!eol || pf < eol);
+        const char *count = r.prefetch ? pf : ov && (!eol || ov < eol) ? ov : NULL;
+        if (count) r.in_flight = (uint32_t)strtoul(strchr(count, ' ') + 1, NULL, 10); /* "NOTHING" reads as 0 */
+        r.light = lt && (!eol || lt < eol);
         rows[n++] = r;
     }
     return n;
@@ -141,15 +143,13 @@ static void test_full(void) {
         CHECK_STR(r->op, ir_op_name(nd->op));
         bool prefetch = ir_graph_node(sh.micro, nd->operands[0])->op == IR_OP_INPUT;
         CHECK(r->prefetch == prefetch);
-        uint32_t wait = prefetch ? cc_fusion_first_reader(&f, f.kernels[k].root) : k + 1;
+        uint32_t wait = cc_fusion_first_reader(&f, f.kernels[k].root);
         CHECK_EQ_INT(r->wait == UINT32_MAX ? f.n_kernels : r->wait, wait);
-        if (prefetch) {
-            uint32_t compute = 0;
-            for (uint32_t j = k + 1; j < wait; j++)
-                compute += !(f.kernels[j].kind == CC_KERNEL_RUNTIME &&
-                             collective(ir_graph_node(sh.micro, f.kernels[j].root)->op));
-            CHECK_EQ_INT(r->in_flight, compute);
-        }
+        uint32_t compute = 0;
+        for (uint32_t j = k + 1; j < wait; j++)
+            compute += !(f.kernels[j].kind == CC_KERNEL_RUNTIME &&
+                         collective(ir_graph_node(sh.micro, f.kernels[j].root)->op));
+        CHECK_EQ_INT(r->in_flight, compute);
     }
     CHECK(n_micro > 0);
     cc_fusion_free(&f);
@@ -174,7 +174,16 @@ static void test_full(void) {
                     fwd->wait, fwd->in_flight);
         CHECK(fwd->wait != UINT32_MAX && fwd->wait > fwd->start + 1);
         CHECK(fwd->in_flight >= 1);
+        CHECK(!fwd->light); /* the previous layer's matmuls hide it, not just its slices */
     }
+    /* every reduce-scatter of the gradients overlaps some of the backward that follows */
+    uint32_t overlapped = 0, reduce_scatters = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(rows[i].graph, "micro") == 0 && strcmp(rows[i].op, "reduce_scatter") == 0) {
+            reduce_scatters++;
+            overlapped += rows[i].in_flight > 0;
+        }
+    CHECK(reduce_scatters > 0 && overlapped + 1 >= reduce_scatters); /* the last one may end the graph */
     CHECK(layers_seen >= 1);
 
     /* bytes by hand from the plan (comm.c's counts, rank 0 of 2) */
