@@ -140,32 +140,9 @@ static LLVMValueRef coord_term(const CcEmit *e, const IrType *ot, const int64_t 
     return c;
 }
 
-bool cc_cg_slice_offset(const IrGraph *g, IrId id, int64_t *offset) {
-    const IrNode *n = ir_graph_node(g, id);
-    if (n->op != IR_OP_SLICE) return false;
-    const IrType *ot = &n->type, *st = &ir_graph_node(g, n->operands[0])->type;
-    const IrInts *start = &n->attrs.slice.start, *step = &n->attrs.slice.step;
-    int64_t ss[IR_MAX_RANK];
-    row_major_strides(st, ss);
-    /* leading axes of one coordinate, then one axis cut to a range (step 1), then whole
-     * axes: the elements are one run of the operand's flat order */
-    uint32_t j = 0;
-    while (j < ot->rank && ot->dims[j] == 1) j++;
-    if (j < ot->rank && step->n && step->v[j] != 1) return false;
-    for (uint32_t a = j + 1; a < ot->rank; a++)
-        if (ot->dims[a] != st->dims[a]) return false;
-    int64_t off = 0;
-    for (uint32_t a = 0; a < ot->rank; a++) off += start->v[a] * ss[a];
-    *offset = off;
-    return true;
-}
-
 static LLVMValueRef move_index(const CcEmit *e, IrId id, LLVMValueRef i) {
     const IrNode *n = ir_graph_node(e->g, id);
     if (n->op == IR_OP_RESHAPE) return i;
-    int64_t off;
-    if (cc_cg_slice_offset(e->g, id, &off)) /* one contiguous run: a shifted index */
-        return LLVMBuildAdd(e->b, i, LLVMConstInt(LLVMInt64TypeInContext(e->ctx), (unsigned long long)off, 0), "");
     const IrType *ot = &n->type, *st = &ir_graph_node(e->g, n->operands[0])->type;
     LLVMTypeRef i64 = LLVMInt64TypeInContext(e->ctx);
     int64_t ostride[IR_MAX_RANK], sstride[IR_MAX_RANK];

@@ -67,8 +67,7 @@
  * both paths compute the same IEEE operations, so splits still give the same bytes.
  *
  * Operands behind movement chains (a MATMUL kernel that absorbed reshape / permute /
- * broadcast members, or contiguous slices such as a param's run of a gathered flat
- * parameter, under the matmul's x or y): the packing loops compute the logical
+ * broadcast members under the matmul's x or y): the packing loops compute the logical
  * operand's flat index as above and map it down the chain to the source input's index
  * (cc_cg_chain_index, the elementwise loads' arithmetic), one scalar load per element; the
  * packed layout, the microkernel and the K order are unchanged, so the bytes are those of
@@ -167,9 +166,6 @@ typedef struct Epi {
     uint32_t slot_x, slot_y, slot_c; /* bufs[] of its operands' sources and of the root (C) */
     IrId top[2], src[2]; /* operand x / y and the kernel input under its movement chain
                             (reshape, permute, broadcast members); top == src: read directly */
-    bool shifted[2];  /* the chain is reshapes and contiguous slices only: the operand is its
-                         source read densely from element shift[j] on, packed directly */
-    int64_t shift[2];
     bool tree[2];   /* operand j is a movement tree with slice / concat members or several
                        sources: read element by element through mv_value (slot UINT32_MAX) */
     uint8_t *role;  /* [g->n_nodes] CcRole */
@@ -598,10 +594,8 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
                      .tree = ep && ep->tree[0] ? &mr : NULL};
     PackChain chb = {.mv = &mv, .top = ep ? ep->top[1] : 0, .src = ep ? ep->src[1] : 0, .boff = boff,
                      .tree = ep && ep->tree[1] ? &mr : NULL};
-    const PackChain *pa = ep && ep->top[0] != ep->src[0] && !ep->shifted[0] ? &cha : NULL;
-    const PackChain *pb = ep && ep->top[1] != ep->src[1] && !ep->shifted[1] ? &chb : NULL;
-    if (ep && ep->shifted[0] && ep->shift[0]) aoff = LLVMBuildAdd(e->b, aoff, ci(e, ep->shift[0]), "");
-    if (ep && ep->shifted[1] && ep->shift[1]) boff = LLVMBuildAdd(e->b, boff, ci(e, ep->shift[1]), "");
+    const PackChain *pa = ep && ep->top[0] != ep->src[0] ? &cha : NULL;
+    const PackChain *pb = ep && ep->top[1] != ep->src[1] ? &chb : NULL;
     LLVMValueRef abase = pa ? buf[0] : at(e, buf[0], aoff);
     LLVMValueRef bbase = pb ? buf[1] : at(e, buf[1], boff);
     LLVMValueRef cbase = at(e, buf[2], LLVMBuildMul(e->b, bi, ci(e, p->M * p->N), ""));
@@ -790,9 +784,7 @@ static bool epi_chain(Epi *ep, IrId o, int j, uint32_t *slot, LlmcErr *err) {
     ep->top[j] = o;
     while (!epi_slot(ep->k, o, slot)) {
         const IrNode *n = ir_graph_node(ep->g, o);
-        int64_t off;
-        bool mv = n->op == IR_OP_RESHAPE || n->op == IR_OP_PERMUTE || n->op == IR_OP_BROADCAST ||
-                  cc_cg_slice_offset(ep->g, o, &off); /* a contiguous slice: a shifted index */
+        bool mv = n->op == IR_OP_RESHAPE || n->op == IR_OP_PERMUTE || n->op == IR_OP_BROADCAST;
         if (!epi_member(ep->k, o) || !mv) {
             if (!epi_tree(ep, ep->top[j], ep->top[j], "matmul operand", err)) return false;
             ep->tree[j] = true;
@@ -803,15 +795,6 @@ static bool epi_chain(Epi *ep, IrId o, int j, uint32_t *slot, LlmcErr *err) {
         o = n->operands[0];
     }
     ep->src[j] = o;
-    /* Reshapes and contiguous slices keep the source's flat order, only shifted: such an
-     * operand is read like a kernel input at an offset, with vector loads in the pack. */
-    ep->shifted[j] = true;
-    for (IrId m = ep->top[j]; m != o && ep->shifted[j]; m = ir_graph_node(ep->g, m)->operands[0]) {
-        int64_t off = 0;
-        if (ir_graph_node(ep->g, m)->op == IR_OP_RESHAPE) continue;
-        ep->shifted[j] = cc_cg_slice_offset(ep->g, m, &off);
-        ep->shift[j] += off;
-    }
     return true;
 }
 

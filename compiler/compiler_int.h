@@ -157,14 +157,8 @@ struct LLVMOpaqueValue *cc_cg_splat(const CcEmit *e, struct LLVMOpaqueValue *s);
 /* Node id's value at e->idx, emitting it (and its operands) on first use. */
 struct LLVMOpaqueValue *cc_cg_value(CcEmit *e, IrId id);
 /* The flat index into `src` that flat index i (i64) of movement chain `top` (reshape,
- * permute, broadcast and contiguous-slice members over src) maps to; needs only e->ctx,
- * e->b and e->g. */
+ * permute, broadcast members over src) maps to; needs only e->ctx, e->b and e->g. */
 struct LLVMOpaqueValue *cc_cg_chain_index(const CcEmit *e, IrId top, IrId src, struct LLVMOpaqueValue *i);
-/* Whether slice `id` is one contiguous run of its operand in flat order (leading axes of
- * one coordinate, one axis cut with step 1, whole axes after it: the FSDP slices of a
- * gathered flat parameter), and the run's first element. Such a slice is a shifted
- * index in a chain (cc_cg_chain_index). */
-bool cc_cg_slice_offset(const IrGraph *g, IrId id, int64_t *offset);
 /* A movement tree read element by element: the element of node `id` at flat index i
  * (i64, inside id's shape). Members (is_member) are reshape, permute, broadcast (through
  * cc_cg_chain_index), slice (coordinate c of axis a reads start[a] + c * step[a]) and
