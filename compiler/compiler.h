@@ -244,6 +244,14 @@ bool cc_shard_plan_find(const CcShardPlan *p, const char *name, uint32_t *group,
  * optimizer state, each graph's arena peak). false + message if fusion or the memory
  * plan fails. */
 bool cc_shard_report(const CcTrainStep *sharded, const CcShardPlan *plan, LlmcBuf *out, LlmcErr *err);
+/* One rank's memory under a sharded step, from its graphs: params (param inputs of
+ * @micro), grads (its grad.* outputs), optimizer state (opt.* inputs of @update), each
+ * graph's arena peak (cc_memplan), and peak = those three with the larger arena. For the
+ * compile report (llmc -o --ranks N); llmrun counts its own allocations. */
+typedef struct CcShardMemory {
+    uint64_t params, grads, optimizer, arena_micro, arena_update, peak;
+} CcShardMemory;
+bool cc_shard_memory(const CcTrainStep *sharded, CcShardMemory *out, LlmcErr *err);
 
 /* ===================================================================================
  * JIT and codegen (first slice): elementwise kernels through LLVM 19 and ORC LLJIT

@@ -219,6 +219,44 @@ static void mem_line(LlmcBuf *out, const char *label, uint64_t b, const char *no
                     note);
 }
 
+/* What one rank holds between steps: param inputs of @micro, its grad.* outputs, the
+ * opt.* inputs of @update (bytes and counts). */
+static void state_bytes(const IrGraph *micro, const IrGraph *update, uint64_t *params, uint32_t *n_params,
+                        uint64_t *grads, uint32_t *n_grads, uint64_t *opt, uint32_t *n_opt) {
+    *params = input_bytes(micro, IR_ROLE_PARAM, NULL, n_params);
+    *opt = input_bytes(update, IR_ROLE_STATE, "opt.", n_opt);
+    *grads = 0;
+    *n_grads = 0;
+    for (uint32_t o = 0; o < micro->n_outputs; o++)
+        if (strncmp(ir_graph_str(micro, micro->outputs[o].name), "grad.", 5) == 0) {
+            *grads += ir_type_bytes(&ir_graph_node(micro, micro->outputs[o].node)->type);
+            (*n_grads)++;
+        }
+}
+
+/* A graph's arena peak as the executor plans it. */
+static bool arena_of(const IrGraph *g, uint64_t *bytes, LlmcErr *err) {
+    CcFusion f;
+    if (!cc_fuse(g, &f, err)) return false;
+    CcMemPlan mp;
+    bool ok = cc_memplan(&f, &mp, err);
+    if (ok) *bytes = mp.peak_bytes;
+    if (ok) cc_memplan_free(&mp);
+    cc_fusion_free(&f);
+    return ok;
+}
+
+bool cc_shard_memory(const CcTrainStep *sharded, CcShardMemory *out, LlmcErr *err) {
+    memset(out, 0, sizeof *out);
+    uint32_t n;
+    state_bytes(sharded->micro, sharded->update, &out->params, &n, &out->grads, &n, &out->optimizer, &n);
+    if (!arena_of(sharded->micro, &out->arena_micro, err) || !arena_of(sharded->update, &out->arena_update, err))
+        return false;
+    out->peak = out->params + out->grads + out->optimizer +
+                (out->arena_micro > out->arena_update ? out->arena_micro : out->arena_update);
+    return true;
+}
+
 bool cc_shard_report(const CcTrainStep *sharded, const CcShardPlan *plan, LlmcBuf *out, LlmcErr *err) {
     uint32_t N = plan->ranks;
     if (N < 1 || !sharded->micro || !sharded->update) {
@@ -300,16 +338,9 @@ bool cc_shard_report(const CcTrainStep *sharded, const CcShardPlan *plan, LlmcBu
     free(step);
 
     /* --- memory --------------------------------------------------------------------- */
-    uint32_t n_opt = 0;
-    uint64_t params = input_bytes(micro, IR_ROLE_PARAM, NULL, &n_param);
-    uint64_t opt = input_bytes(update, IR_ROLE_STATE, "opt.", &n_opt);
-    uint64_t grads = 0;
-    uint32_t n_grads = 0;
-    for (uint32_t o = 0; o < micro->n_outputs; o++)
-        if (strncmp(ir_graph_str(micro, micro->outputs[o].name), "grad.", 5) == 0) {
-            grads += ir_type_bytes(&ir_graph_node(micro, micro->outputs[o].node)->type);
-            n_grads++;
-        }
+    uint32_t n_opt = 0, n_grads = 0;
+    uint64_t params, grads, opt;
+    state_bytes(micro, update, &params, &n_param, &grads, &n_grads, &opt, &n_opt);
     uint64_t persistent = params + grads + opt, arena = gc[0].arena > gc[1].arena ? gc[0].arena : gc[1].arena;
     char m[128];
     llmc_buf_printf(out, "// memory per rank:\n");

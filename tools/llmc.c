@@ -54,8 +54,9 @@ static const char *const usage_text =
     "                        decode   one token + the caches -> logits + the caches\n"
     "  --no-opt            with --emit=llvm: the IR as generated, before optimization\n"
     "  --ranks N           with --emit=sharded: the number of ranks (default 2; a power\n"
-    "                      of two that divides accumulate)\n"
-    "  --shard S           with --emit=sharded: none (DDP), grad (ZeRO-2) or full\n"
+    "                      of two that divides accumulate); with -o: the compile report\n"
+    "                      adds each rank's memory on N ranks\n"
+    "  --shard S           with --emit=sharded or -o: none (DDP), grad (ZeRO-2) or full\n"
     "                      (FSDP, the default)\n"
     "  --stats             parameters by group, FLOPs per token, activation bytes,\n"
     "                      training-graph sizes before and after simplification\n"
@@ -195,8 +196,8 @@ static int parse_args(int argc, char **argv, Options *o) {
     int modes = o->check + o->stats + (o->emit != EMIT_NONE);
     if (modes > 1) return usage_error("%s", "choose one of --check, --emit, --stats");
     if (o->no_opt && o->emit != EMIT_LLVM) return usage_error("%s", "--no-opt goes with --emit=llvm");
-    if ((o->ranks || o->shard != CC_SHARD_INVALID) && o->emit != EMIT_SHARDED)
-        return usage_error("%s", "--ranks and --shard go with --emit=sharded");
+    if ((o->ranks || o->shard != CC_SHARD_INVALID) && o->emit != EMIT_SHARDED && !(o->out && !modes))
+        return usage_error("%s", "--ranks and --shard go with --emit=sharded or -o FILE.llmc");
     if (o->no_cache && (modes || !o->out)) return usage_error("%s", "--no-cache goes with -o FILE.llmc");
     return EXIT_OK;
 }
@@ -811,6 +812,32 @@ static bool lower_inference(const FeProgram *p, const Options *o, IrModule *out)
     return true;
 }
 
+/* Each rank's memory on --ranks N under --shard S (cc_shard_memory), for the report;
+ * computed before the bundle is written, so a world the step cannot be sharded for
+ * writes nothing. */
+static bool rank_memory(const Options *o, const CcTrainStep *step, CcShardMemory *mem, LlmcErr *err) {
+    CcTrainStep sharded = {0};
+    CcShardPlan plan = {0};
+    bool ok = cc_shard_step(step, o->shard != CC_SHARD_INVALID ? o->shard : CC_SHARD_FULL, o->ranks ? o->ranks : 2,
+                            &sharded, &plan, err) &&
+              cc_shard_memory(&sharded, mem, err);
+    cc_shard_plan_free(&plan);
+    cc_train_step_free(&sharded);
+    return ok;
+}
+
+static void print_rank_memory(const Options *o, const CcShardMemory *mem) {
+    printf("per rank           %u ranks, --shard %s (llmc --emit=sharded shows the collectives)\n",
+           o->ranks ? o->ranks : 2, cc_shard_name(o->shard != CC_SHARD_INVALID ? o->shard : CC_SHARD_FULL));
+    print_bytes_line("  params", mem->params, "");
+    print_bytes_line("  grads", mem->grads, "");
+    print_bytes_line("  optimizer state", mem->optimizer, "");
+    char extra[128];
+    snprintf(extra, sizeof extra, "  (arena: @micro %llu, @update %llu)", (unsigned long long)mem->arena_micro,
+             (unsigned long long)mem->arena_update);
+    print_bytes_line("  peak", mem->peak, extra);
+}
+
 /* Compiles m (lowered from p) into the bundle o->out and prints the report. */
 static bool write_bundle(const Options *o, const char *src_name, const FeProgram *p, const IrModule *m,
                          double t_frontend, LlmcErr *err) {
@@ -821,6 +848,12 @@ static bool write_bundle(const Options *o, const char *src_name, const FeProgram
     CcTrainStep step = {0};
     if (!cc_train_step_build(m, &step, err)) return false;
     r.t_step = now_ms() - t0;
+    bool per_rank = o->ranks || o->shard != CC_SHARD_INVALID;
+    CcShardMemory rank_mem = {0};
+    if (per_rank && !rank_memory(o, &step, &rank_mem, err)) {
+        cc_train_step_free(&step);
+        return false;
+    }
 
     t0 = now_ms();
     Planned pl[2] = {{.g = step.micro}, {.g = step.update}};
@@ -930,6 +963,7 @@ static bool write_bundle(const Options *o, const char *src_name, const FeProgram
         rt_bundle_serialize(sec, has_inf ? 6 : 5, &file);
         ok = llmc_file_write(o->out, file.data, file.len, err);
         if (ok) print_report(o, src_name, fwd, &r, file.len, rec.n, cc_jit_cpu(jit, NULL));
+        if (ok && per_rank) print_rank_memory(o, &rank_mem);
         if (ok && has_inf) {
             printf("inference graphs  ");
             for (uint32_t i = 0; i < inf.n_graphs; i++) printf(" @%s", ir_graph_name(inf.graphs[i]));

@@ -21,6 +21,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 static const FeOverride k_ov[] = {{"batch", "1"}, {"seq", "8"}, {"accumulate", "4"}};
@@ -277,6 +278,33 @@ static void test_cli(const char *llmc) {
     CHECK_EQ_INT(run_cmd(cmd, &out), 1);
     CHECK(out.data && strstr(out.data, "power of two"));
     llmc_buf_free(&out);
+
+    /* the compile report's per-rank memory: cc_shard_memory, the report's own figures */
+    char dir[] = "/tmp/llmc-shard-report-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    memset(&out, 0, sizeof out);
+    snprintf(cmd, sizeof cmd, "'%s' models/gpt2-tiny.llm -o %s/m.llmc --ranks 2 --shard full 2>&1", llmc, dir);
+    CHECK_EQ_INT(run_cmd(cmd, &out), 0);
+    CHECK(out.data && strstr(out.data, "per rank           2 ranks, --shard full"));
+    LlmcBuf rep = {0};
+    snprintf(cmd, sizeof cmd, "'%s' models/gpt2-tiny.llm --emit=sharded --ranks 2 --shard full 2>&1", llmc);
+    CHECK_EQ_INT(run_cmd(cmd, &rep), 0);
+    unsigned long long params = total_of(rep.data ? rep.data : "", "//   params "), shown = 0;
+    const char *line = out.data ? strstr(out.data, "per rank") : NULL;
+    if (line && (line = strstr(line, "params"))) sscanf(strstr(line, "MiB") + 3, "%llu", &shown);
+    CHECK(params > 0 && shown == params);
+    llmc_buf_free(&rep);
+    llmc_buf_free(&out);
+    /* a world the step cannot be sharded for: an error, and no bundle */
+    memset(&out, 0, sizeof out);
+    snprintf(cmd, sizeof cmd, "'%s' models/gpt2-tiny.llm -o %s/bad.llmc --ranks 4 2>&1", llmc, dir);
+    CHECK_EQ_INT(run_cmd(cmd, &out), 1);
+    CHECK(out.data && strstr(out.data, "must divide accumulate"));
+    snprintf(cmd, sizeof cmd, "%s/bad.llmc", dir);
+    CHECK(access(cmd, F_OK) != 0);
+    llmc_buf_free(&out);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
 }
 
 int main(int argc, char **argv) {
