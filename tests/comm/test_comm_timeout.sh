@@ -7,7 +7,7 @@ mpirun=$1 bin=$2
 err=$(mktemp)
 trap 'rm -f "$err"' EXIT
 fail=0
-for op in all_gather all_reduce barrier; do
+for op in all_gather all_reduce barrier graph; do
     t0=$(date +%s)
     timeout 60 "$mpirun" --allow-run-as-root --oversubscribe -np 2 "$bin" "$op" >/dev/null 2>"$err"
     rc=$?
@@ -17,6 +17,9 @@ for op in all_gather all_reduce barrier; do
     if [ "$dt" -gt 20 ]; then echo "FAIL $op: took ${dt} s"; fail=1; fi
     if ! grep -q "rank 0: collective" "$err" || ! grep -q "(comm-timeout); aborting" "$err"; then
         echo "FAIL $op: no timeout message; stderr was:"; cat "$err"; fail=1
+    fi
+    if [ "$op" = graph ] && ! grep -q "rank 0: collective all_gather %[0-9]* (layers.7) of @micro waited" "$err"; then
+        echo "FAIL graph: the message does not name the IR node, its layer and graph"; fail=1
     fi
     grep "comm-timeout" "$err"
 done

@@ -12,7 +12,7 @@ foreach(np 2 3 4 5)
   set_tests_properties(test_comm_np${np} PROPERTIES LABELS mpi TIMEOUT 300 ENVIRONMENT "${LLMC_MPI_ENV}")
 endforeach()
 add_executable(test_comm_timeout ${CMAKE_CURRENT_LIST_DIR}/test_comm_timeout.c)
-target_link_libraries(test_comm_timeout PRIVATE llmc_runtime llmc_ir)
+target_link_libraries(test_comm_timeout PRIVATE llmc_runtime llmc_compiler llmc_ir)
 add_test(NAME test_comm_timeout
          COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_comm_timeout.sh ${MPIEXEC_EXECUTABLE}
                  $<TARGET_FILE:test_comm_timeout>
