@@ -121,8 +121,9 @@ static bool concat_of_runs(const IrGraph *g, const CcKernel *k) {
     return true;
 }
 
-/* for (i = max(begin, lo); i < min(end, hi); i++) out[i] = x[i - lo], x the operand
- * (read through its chain), appended at the builder's block; leaves b in a new block. */
+/* for (i = max(begin, lo); i < min(end, hi); i++) out[i] = x[i - lo], x a member read
+ * through the movement tree below it, appended at the builder's block; leaves b in a new
+ * block. */
 static void copy_run(Mv *m, LLVMValueRef fn, LLVMValueRef out_ptr, IrId x, int64_t lo, int64_t hi,
                      LLVMValueRef begin, LLVMValueRef end, LLVMTypeRef et, size_t size) {
     LLVMContextRef ctx = m->e.ctx;
@@ -166,9 +167,6 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const IrGraph *g
                             LLVMCreateEnumAttribute(ctx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
     LLVMValueRef bufs = LLVMGetParam(fn, 0), begin = LLVMGetParam(fn, 1), end = LLVMGetParam(fn, 2);
     LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(ctx, fn, "entry");
-    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(ctx, fn, "head");
-    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(ctx, fn, "body");
-    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(ctx, fn, "exit");
 
     LLVMPositionBuilderAtEnd(b, entry);
     LLVMValueRef out_ptr = NULL;
@@ -178,43 +176,19 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const IrGraph *g
         if (s == k->n_inputs) out_ptr = ptr;
         else m.base[k->inputs[s]] = ptr;
     }
-    size_t size = ir_dtype_size(ir_graph_node(g, k->root)->type.dtype);
+    const IrNode *root = ir_graph_node(g, k->root);
+    size_t size = ir_dtype_size(root->type.dtype);
     LLVMTypeRef et = LLVMIntTypeInContext(ctx, (unsigned)(8 * size));
-    if (concat_of_runs(g, k)) { /* one copy loop per operand; head and body stay unused */
-        const IrNode *root = ir_graph_node(g, k->root);
+    if (concat_of_runs(g, k)) { /* one copy loop per operand */
         int64_t lo = 0;
         for (uint32_t j = 0; j < root->n_operands; j++) {
             int64_t n = ir_type_numel(&ir_graph_node(g, root->operands[j])->type);
             copy_run(&m, fn, out_ptr, root->operands[j], lo, lo + n, begin, end, et, size);
             lo += n;
         }
-        LLVMBuildBr(b, exit);
-        LLVMDeleteBasicBlock(head);
-        LLVMDeleteBasicBlock(body);
-        LLVMPositionBuilderAtEnd(b, exit);
-        LLVMBuildRetVoid(b);
-        LLVMDisposeBuilder(b);
-        free(m.base);
-        return;
+    } else { /* the root element by element */
+        copy_run(&m, fn, out_ptr, k->root, 0, ir_type_numel(&root->type), begin, end, et, size);
     }
-    LLVMBuildBr(b, head);
-
-    LLVMPositionBuilderAtEnd(b, head);
-    LLVMValueRef i = LLVMBuildPhi(b, i64, "i");
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, i, end, ""), body, exit);
-
-    LLVMPositionBuilderAtEnd(b, body);
-    LLVMValueRef v = value_at(&m, k->root, i);
-    LLVMValueRef st = LLVMBuildStore(b, v, LLVMBuildGEP2(b, et, out_ptr, &i, 1, ""));
-    LLVMSetAlignment(st, (unsigned)size);
-    LLVMValueRef inext = LLVMBuildAdd(b, i, LLVMConstInt(i64, 1, 0), "i.next");
-    LLVMBasicBlockRef last = LLVMGetInsertBlock(b);
-    LLVMBuildBr(b, head);
-    LLVMValueRef iv[2] = {begin, inext};
-    LLVMBasicBlockRef from[2] = {entry, last};
-    LLVMAddIncoming(i, iv, from, 2);
-
-    LLVMPositionBuilderAtEnd(b, exit);
     LLVMBuildRetVoid(b);
     LLVMDisposeBuilder(b);
     free(m.base);
