@@ -79,7 +79,9 @@
 
 typedef struct Plan {
     const IrGraph *g;
-    IrId output;
+    const IrId *outputs; /* [n_outputs] stored in this order after the inputs (not owned) */
+    uint32_t n_outputs;
+    IrId output;         /* the highest output: every compute node is at or below it */
     uint8_t *role;      /* [n_nodes] CcRole */
     IrId *alias;        /* [n_nodes] CC_ROLE_ALIAS: the rank-0 node it repeats; BCAST: its source */
     uint32_t *slot;     /* [n_nodes] BUFFER / SCALAR / INDEXED: index into bufs */
@@ -170,15 +172,25 @@ static bool plan_move(Plan *p, IrId id, const uint8_t *in_set, const IrType *out
     return true;
 }
 
-static bool plan_build(Plan *p, const IrGraph *g, const IrId *nodes, uint32_t n_nodes, IrId output,
-                       LlmcErr *err) {
+static bool plan_build(Plan *p, const IrGraph *g, const IrId *nodes, uint32_t n_nodes, const IrId *outputs,
+                       uint32_t n_outputs, LlmcErr *err) {
     memset(p, 0, sizeof *p);
     p->g = g;
-    p->output = output;
-    if (output >= g->n_nodes) {
-        llmc_err_set(err, "elementwise kernel: output %%%u is not a node", output);
+    p->outputs = outputs;
+    p->n_outputs = n_outputs;
+    if (n_outputs == 0) {
+        llmc_err_set(err, "elementwise kernel: no output");
         return false;
     }
+    IrId output = outputs[0];
+    for (uint32_t o = 0; o < n_outputs; o++) {
+        if (outputs[o] >= g->n_nodes) {
+            llmc_err_set(err, "elementwise kernel: output %%%u is not a node", outputs[o]);
+            return false;
+        }
+        if (outputs[o] > output) output = outputs[o];
+    }
+    p->output = output;
     uint8_t *in_set = llmc_xcalloc(g->n_nodes, 1);
     bool ok = true;
     for (uint32_t i = 0; i < n_nodes && ok; i++) {
@@ -200,9 +212,14 @@ static bool plan_build(Plan *p, const IrGraph *g, const IrId *nodes, uint32_t n_
         }
         in_set[id] = 1;
     }
-    if (ok && !in_set[output]) {
-        llmc_err_set(err, "elementwise kernel: output %%%u is not in the node set", output);
-        ok = false;
+    for (uint32_t o = 0; o < n_outputs && ok; o++) {
+        if (!in_set[outputs[o]]) {
+            llmc_err_set(err, "elementwise kernel: output %%%u is not in the node set", outputs[o]);
+            ok = false;
+        } else if (o && !ir_type_same_shape(&ir_graph_node(g, outputs[o])->type, &ir_graph_node(g, outputs[0])->type)) {
+            llmc_err_set(err, "elementwise kernel: outputs %%%u and %%%u differ in shape", outputs[0], outputs[o]);
+            ok = false;
+        }
     }
     if (!ok) {
         free(in_set);
@@ -215,9 +232,9 @@ static bool plan_build(Plan *p, const IrGraph *g, const IrId *nodes, uint32_t n_
     p->order = llmc_xmalloc((size_t)n_nodes * sizeof *p->order);
     const IrType out_type = ir_graph_node(g, output)->type;
 
-    /* Mark what the output needs, walking ids downward (topological order). */
+    /* Mark what the outputs need, walking ids downward (topological order). */
     uint8_t *need = llmc_xcalloc(g->n_nodes, 1);
-    need[output] = 1;
+    for (uint32_t o = 0; o < n_outputs; o++) need[outputs[o]] = 1;
     for (IrId id = output + 1; id-- > 0;) {
         if (!need[id] || !in_set[id]) continue;
         const IrNode *n = ir_graph_node(g, id);
@@ -249,24 +266,18 @@ static bool plan_build(Plan *p, const IrGraph *g, const IrId *nodes, uint32_t n_
     return ok;
 }
 
-bool cc_elementwise_inputs(const IrGraph *g, const IrId *nodes, uint32_t n_nodes, IrId output, IrId *ids,
-                           uint32_t *n_inputs, LlmcErr *err) {
-    Plan p;
-    if (!plan_build(&p, g, nodes, n_nodes, output, err)) return false;
-    memcpy(ids, p.inputs, p.n_inputs * sizeof *ids);
-    *n_inputs = p.n_inputs;
-    plan_free(&p);
-    return true;
-}
-
-/* One loop body at e->idx with e->lanes lanes: every compute node, then the store. */
-static void emit_body(CcEmit *e, const Plan *p, LLVMValueRef out_ptr) {
+/* One loop body at e->idx with e->lanes lanes: every compute node, then the stores —
+ * all loads of the element block before any store, so an output may overwrite an input
+ * it is computed from at the same index (in-place write-back of optimizer state). */
+static void emit_body(CcEmit *e, const Plan *p, LLVMValueRef const *out_ptrs) {
     memset(e->val, 0, p->g->n_nodes * sizeof *e->val);
     for (uint32_t k = 0; k < p->n_order; k++) cc_cg_value(e, p->order[k]);
-    IrDtype dt = ir_graph_node(p->g, p->output)->type.dtype;
-    LLVMValueRef ptr = LLVMBuildGEP2(e->b, cc_cg_elem_type(e, dt), out_ptr, &e->idx, 1, "");
-    LLVMValueRef st = LLVMBuildStore(e->b, e->val[p->output], ptr);
-    LLVMSetAlignment(st, (unsigned)ir_dtype_size(dt));
+    for (uint32_t o = 0; o < p->n_outputs; o++) {
+        IrDtype dt = ir_graph_node(p->g, p->outputs[o])->type.dtype;
+        LLVMValueRef ptr = LLVMBuildGEP2(e->b, cc_cg_elem_type(e, dt), out_ptrs[o], &e->idx, 1, "");
+        LLVMValueRef st = LLVMBuildStore(e->b, e->val[p->outputs[o]], ptr);
+        LLVMSetAlignment(st, (unsigned)ir_dtype_size(dt));
+    }
 }
 
 /* W: 4-byte dtypes set it when present. */
@@ -277,13 +288,184 @@ static unsigned kernel_lanes(const Plan *p, bool avx512) {
     return (narrow ? 8u : 4u) * (avx512 ? 2u : 1u);
 }
 
-/* Builds the kernel function `name` into mod. */
-static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const Plan *p, const char *name, bool avx512) {
-    CcEmit e = {.ctx = ctx, .mod = mod, .g = p->g, .role = p->role, .alias = p->alias};
-    e.b = LLVMCreateBuilderInContext(ctx);
-    e.base = llmc_xcalloc(p->g->n_nodes, sizeof *e.base);
-    e.val = llmc_xcalloc(p->g->n_nodes, sizeof *e.val);
-    unsigned W = kernel_lanes(p, avx512);
+/* --- segments: a horizontally fused kernel ------------------------------------------
+ * An ELEMENTWISE kernel whose outputs have several shapes (fuse.c rule 6: the optimizer
+ * update of every parameter, one kernel) is one segment per shape, in order of first
+ * output: segment s owns items [off_s, off_s + numel_s) of the call's range, and runs the
+ * plan of its outputs (and of the members of its shape and the movement members) over
+ * its part of [begin, end). bufs: the union of the segments' inputs in ascending id, then
+ * the outputs in the kernel's order. A kernel of one shape is one segment at offset 0. */
+
+typedef struct Segments {
+    Plan *plans;        /* [n] */
+    int64_t *offset;    /* [n + 1] item offsets; offset[n] = all items */
+    uint32_t **out_at;  /* [n][plan outputs]: each output's place among the kernel's outputs */
+    uint32_t n;
+    IrId *inputs;       /* the union, ascending */
+    uint32_t n_inputs;
+    IrId *seg_outputs;  /* storage for the plans' output lists */
+} Segments;
+
+static void segments_free(Segments *sg) {
+    for (uint32_t s = 0; s < sg->n; s++) {
+        plan_free(&sg->plans[s]);
+        free(sg->out_at[s]);
+    }
+    free(sg->plans);
+    free(sg->offset);
+    free(sg->out_at);
+    free(sg->inputs);
+    free(sg->seg_outputs);
+    memset(sg, 0, sizeof *sg);
+}
+
+static bool segments_build(Segments *sg, const IrGraph *g, const IrId *nodes, uint32_t n_nodes, const IrId *outputs,
+                           uint32_t n_outputs, LlmcErr *err) {
+    memset(sg, 0, sizeof *sg);
+    if (n_outputs == 0) {
+        llmc_err_set(err, "elementwise kernel: no output");
+        return false;
+    }
+    for (uint32_t o = 0; o < n_outputs; o++)
+        if (outputs[o] >= g->n_nodes) {
+            llmc_err_set(err, "elementwise kernel: output %%%u is not a node", outputs[o]);
+            return false;
+        }
+    sg->plans = llmc_xcalloc(n_outputs, sizeof *sg->plans);
+    sg->offset = llmc_xcalloc(n_outputs + 1, sizeof *sg->offset);
+    sg->out_at = llmc_xcalloc(n_outputs, sizeof *sg->out_at);
+    sg->seg_outputs = llmc_xmalloc(n_outputs * sizeof *sg->seg_outputs);
+    IrId *subset = llmc_xmalloc((n_nodes + 1) * sizeof *subset);
+    bool *placed = llmc_xcalloc(n_outputs, sizeof *placed);
+    uint8_t *is_in = llmc_xcalloc(g->n_nodes, 1);
+    bool ok = true;
+    uint32_t used = 0;
+    for (uint32_t first = 0; first < n_outputs && ok; first++) {
+        if (placed[first]) continue;
+        const IrType *shape = &ir_graph_node(g, outputs[first])->type;
+        uint32_t s = sg->n++;
+        IrId *mine = sg->seg_outputs + used;
+        uint32_t n_mine = 0;
+        sg->out_at[s] = llmc_xmalloc(n_outputs * sizeof **sg->out_at);
+        for (uint32_t o = first; o < n_outputs; o++)
+            if (!placed[o] && ir_type_same_shape(&ir_graph_node(g, outputs[o])->type, shape)) {
+                placed[o] = true;
+                sg->out_at[s][n_mine] = o;
+                mine[n_mine++] = outputs[o];
+            }
+        used += n_mine;
+        uint32_t n_sub = 0;
+        for (uint32_t i = 0; i < n_nodes; i++) {
+            const IrNode *n = nodes[i] < g->n_nodes ? ir_graph_node(g, nodes[i]) : NULL;
+            if (!n || is_move(n) || ir_type_same_shape(&n->type, shape) || ir_op_info(n->op)->kind != IR_KIND_ELEMENTWISE)
+                subset[n_sub++] = nodes[i]; /* plan_build judges anything odd */
+        }
+        ok = plan_build(&sg->plans[s], g, subset, n_sub, mine, n_mine, err);
+        sg->offset[s + 1] = sg->offset[s] + ir_type_numel(shape);
+    }
+    /* Every member is in some segment: an elementwise member of no output's shape, or
+     * one segment reading another's member as if it were an input, is not a kernel. */
+    for (uint32_t i = 0; i < n_nodes && ok; i++) {
+        const IrNode *n = ir_graph_node(g, nodes[i]);
+        bool has_segment = is_move(n);
+        for (uint32_t s = 0; s < sg->n && !has_segment; s++)
+            has_segment = ir_type_same_shape(&n->type, &ir_graph_node(g, sg->plans[s].outputs[0])->type);
+        if (!has_segment) {
+            llmc_err_set(err, "elementwise kernel: %%%u (%s) does not have an output's shape", nodes[i],
+                         ir_op_name(n->op));
+            ok = false;
+        }
+        is_in[nodes[i]] = 2;
+    }
+    for (uint32_t s = 0; s < sg->n && ok; s++)
+        for (uint32_t i = 0; i < sg->plans[s].n_inputs && ok; i++) {
+            IrId x = sg->plans[s].inputs[i];
+            if (is_in[x] == 2) {
+                llmc_err_set(err, "elementwise kernel: %%%u is a member but is read as an input (movement over a "
+                                  "member of another shape)", x);
+                ok = false;
+            }
+            is_in[x] = 1;
+        }
+    if (ok) {
+        for (IrId id = 0; id < g->n_nodes; id++) sg->n_inputs += is_in[id] == 1;
+        sg->inputs = llmc_xmalloc((sg->n_inputs + 1) * sizeof *sg->inputs);
+        sg->n_inputs = 0;
+        for (IrId id = 0; id < g->n_nodes; id++)
+            if (is_in[id] == 1) sg->inputs[sg->n_inputs++] = id;
+    }
+    free(subset);
+    free(placed);
+    free(is_in);
+    if (!ok) segments_free(sg);
+    return ok;
+}
+
+static LLVMValueRef smax64(LLVMBuilderRef b, LLVMValueRef x, LLVMValueRef y) {
+    return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, x, y, ""), x, y, "");
+}
+static LLVMValueRef smin64(LLVMBuilderRef b, LLVMValueRef x, LLVMValueRef y) {
+    return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, x, y, ""), x, y, "");
+}
+
+/* Segment p's loops over its items [lo, hi) (segment-local): a vector loop of W lanes,
+ * then a scalar remainder, appended after the builder's block; leaves the builder in
+ * the block after them. */
+static void emit_segment(CcEmit *e, LLVMValueRef fn, const Plan *p, LLVMValueRef lo, LLVMValueRef hi,
+                         LLVMValueRef const *out_ptrs, unsigned W) {
+    LLVMContextRef ctx = e->ctx;
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
+    LLVMBasicBlockRef entry = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef vhead = LLVMAppendBasicBlockInContext(ctx, fn, "vec.head");
+    LLVMBasicBlockRef vbody = LLVMAppendBasicBlockInContext(ctx, fn, "vec.body");
+    LLVMBasicBlockRef shead = LLVMAppendBasicBlockInContext(ctx, fn, "rem.head");
+    LLVMBasicBlockRef sbody = LLVMAppendBasicBlockInContext(ctx, fn, "rem.body");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(ctx, fn, "seg.exit");
+    LLVMValueRef len = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, hi, lo, ""), LLVMBuildSub(e->b, hi, lo, ""),
+                                       LLVMConstInt(i64, 0, 0), "len");
+    LLVMValueRef vlen = LLVMBuildAnd(e->b, len, LLVMConstInt(i64, ~(unsigned long long)(W - 1), 0), "");
+    LLVMValueRef vend = LLVMBuildAdd(e->b, lo, vlen, "vend");
+    LLVMBuildBr(e->b, vhead);
+
+    /* vector loop */
+    LLVMPositionBuilderAtEnd(e->b, vhead);
+    LLVMValueRef i = LLVMBuildPhi(e->b, i64, "i");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, i, vend, ""), vbody, shead);
+    LLVMPositionBuilderAtEnd(e->b, vbody);
+    e->lanes = W;
+    e->idx = i;
+    emit_body(e, p, out_ptrs);
+    LLVMValueRef inext = LLVMBuildAdd(e->b, i, LLVMConstInt(i64, W, 0), "i.next");
+    LLVMBasicBlockRef vlast = LLVMGetInsertBlock(e->b);
+    LLVMBuildBr(e->b, vhead);
+    LLVMValueRef vin[2] = {lo, inext};
+    LLVMBasicBlockRef vfrom[2] = {entry, vlast};
+    LLVMAddIncoming(i, vin, vfrom, 2);
+
+    /* scalar remainder */
+    LLVMPositionBuilderAtEnd(e->b, shead);
+    LLVMValueRef j = LLVMBuildPhi(e->b, i64, "j");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, j, hi, ""), sbody, exit);
+    LLVMPositionBuilderAtEnd(e->b, sbody);
+    e->lanes = 0;
+    e->idx = j;
+    emit_body(e, p, out_ptrs);
+    LLVMValueRef jnext = LLVMBuildAdd(e->b, j, LLVMConstInt(i64, 1, 0), "j.next");
+    LLVMBasicBlockRef slast = LLVMGetInsertBlock(e->b);
+    LLVMBuildBr(e->b, shead);
+    LLVMValueRef sin_[2] = {vend, jnext};
+    LLVMBasicBlockRef sfrom[2] = {vhead, slast};
+    LLVMAddIncoming(j, sin_, sfrom, 2);
+    LLVMPositionBuilderAtEnd(e->b, exit);
+}
+
+/* Builds the kernel function `name` into mod: every segment over its part of the range. */
+static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const Segments *sg, uint32_t n_outputs,
+                         const char *name, bool avx512) {
+    const IrGraph *g = sg->plans[0].g;
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+    LLVMValueRef *base = llmc_xcalloc(g->n_nodes, sizeof *base); /* per input id: its pointer */
+    LLVMValueRef *scalar = llmc_xcalloc(g->n_nodes, sizeof *scalar);
 
     LLVMTypeRef ptr_t = LLVMPointerTypeInContext(ctx, 0);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
@@ -302,92 +484,84 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const Plan *p, c
     LLVMSetValueName2(begin, "begin", 5);
     LLVMSetValueName2(end, "end", 3);
 
+    /* entry: buffer pointers; rank-0 inputs loaded once, splatted in the vector bodies. */
     LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(ctx, fn, "entry");
-    LLVMBasicBlockRef vhead = LLVMAppendBasicBlockInContext(ctx, fn, "vec.head");
-    LLVMBasicBlockRef vbody = LLVMAppendBasicBlockInContext(ctx, fn, "vec.body");
-    LLVMBasicBlockRef shead = LLVMAppendBasicBlockInContext(ctx, fn, "rem.head");
-    LLVMBasicBlockRef sbody = LLVMAppendBasicBlockInContext(ctx, fn, "rem.body");
-    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(ctx, fn, "exit");
-
-    /* entry: buffer pointers, rank-0 inputs, the end of the vector part. */
-    LLVMPositionBuilderAtEnd(e.b, entry);
-    LLVMValueRef out_ptr = NULL;
-    for (uint32_t k = 0; k <= p->n_inputs; k++) {
+    LLVMPositionBuilderAtEnd(b, entry);
+    LLVMValueRef *out_ptrs = llmc_xmalloc(n_outputs * sizeof *out_ptrs);
+    for (uint32_t k = 0; k < sg->n_inputs + n_outputs; k++) {
         LLVMValueRef ix = LLVMConstInt(i64, k, 0);
-        LLVMValueRef slot = LLVMBuildGEP2(e.b, ptr_t, bufs, &ix, 1, "");
-        LLVMValueRef ptr = LLVMBuildLoad2(e.b, ptr_t, slot, k < p->n_inputs ? "in" : "out");
-        if (k == p->n_inputs) {
-            out_ptr = ptr;
-            break;
-        }
-        IrId id = p->inputs[k];
-        if (p->role[id] == CC_ROLE_SCALAR) { /* loaded once, splatted in the vector body */
-            IrDtype dt = ir_graph_node(p->g, id)->type.dtype;
-            LLVMValueRef v = LLVMBuildLoad2(e.b, cc_cg_elem_type(&e, dt), ptr, "scalar");
-            LLVMSetAlignment(v, (unsigned)ir_dtype_size(dt));
-            e.base[id] = v;
-        } else {
-            e.base[id] = ptr;
-        }
+        LLVMValueRef slot = LLVMBuildGEP2(b, ptr_t, bufs, &ix, 1, "");
+        LLVMValueRef ptr = LLVMBuildLoad2(b, ptr_t, slot, k < sg->n_inputs ? "in" : "out");
+        if (k >= sg->n_inputs) out_ptrs[k - sg->n_inputs] = ptr;
+        else base[sg->inputs[k]] = ptr;
     }
-    LLVMValueRef len = LLVMBuildSelect(e.b, LLVMBuildICmp(e.b, LLVMIntSGT, end, begin, ""),
-                                       LLVMBuildSub(e.b, end, begin, ""), LLVMConstInt(i64, 0, 0), "len");
-    LLVMValueRef vlen = LLVMBuildAnd(e.b, len, LLVMConstInt(i64, ~(unsigned long long)(W - 1), 0), "");
-    LLVMValueRef vend = LLVMBuildAdd(e.b, begin, vlen, "vend");
-    LLVMBuildBr(e.b, vhead);
+    LLVMValueRef *seg_outs = llmc_xmalloc(n_outputs * sizeof *seg_outs);
+    for (uint32_t s = 0; s < sg->n; s++) {
+        const Plan *p = &sg->plans[s];
+        CcEmit e = {.ctx = ctx, .mod = mod, .g = g, .role = p->role, .alias = p->alias, .b = b};
+        e.base = llmc_xcalloc(g->n_nodes, sizeof *e.base);
+        e.val = llmc_xcalloc(g->n_nodes, sizeof *e.val);
+        for (uint32_t k = 0; k < p->n_inputs; k++) {
+            IrId id = p->inputs[k];
+            if (p->role[id] == CC_ROLE_SCALAR) {
+                if (!scalar[id]) {
+                    IrDtype dt = ir_graph_node(g, id)->type.dtype;
+                    scalar[id] = LLVMBuildLoad2(b, cc_cg_elem_type(&e, dt), base[id], "scalar");
+                    LLVMSetAlignment(scalar[id], (unsigned)ir_dtype_size(dt));
+                }
+                e.base[id] = scalar[id];
+            } else {
+                e.base[id] = base[id];
+            }
+        }
+        for (uint32_t o = 0; o < p->n_outputs; o++) seg_outs[o] = out_ptrs[sg->out_at[s][o]];
+        LLVMValueRef off = LLVMConstInt(i64, (unsigned long long)sg->offset[s], 0);
+        LLVMValueRef n = LLVMConstInt(i64, (unsigned long long)(sg->offset[s + 1] - sg->offset[s]), 0);
+        LLVMValueRef zero = LLVMConstInt(i64, 0, 0);
+        LLVMValueRef lo = sg->n == 1 ? begin : smin64(b, smax64(b, LLVMBuildSub(b, begin, off, ""), zero), n);
+        LLVMValueRef hi = sg->n == 1 ? end : smax64(b, smin64(b, LLVMBuildSub(b, end, off, ""), n), zero);
+        emit_segment(&e, fn, p, lo, hi, seg_outs, kernel_lanes(p, avx512));
+        free(e.base);
+        free(e.val);
+    }
+    LLVMBuildRetVoid(b);
+    LLVMDisposeBuilder(b);
+    free(seg_outs);
+    free(out_ptrs);
+    free(base);
+    free(scalar);
+}
 
-    /* vector loop */
-    LLVMPositionBuilderAtEnd(e.b, vhead);
-    LLVMValueRef i = LLVMBuildPhi(e.b, i64, "i");
-    LLVMBuildCondBr(e.b, LLVMBuildICmp(e.b, LLVMIntSLT, i, vend, ""), vbody, shead);
-    LLVMPositionBuilderAtEnd(e.b, vbody);
-    e.lanes = W;
-    e.idx = i;
-    emit_body(&e, p, out_ptr);
-    LLVMValueRef inext = LLVMBuildAdd(e.b, i, LLVMConstInt(i64, W, 0), "i.next");
-    LLVMBasicBlockRef vlast = LLVMGetInsertBlock(e.b);
-    LLVMBuildBr(e.b, vhead);
-    LLVMValueRef vin[2] = {begin, inext};
-    LLVMBasicBlockRef vfrom[2] = {entry, vlast};
-    LLVMAddIncoming(i, vin, vfrom, 2);
+bool cc_elementwise_inputs(const IrGraph *g, const IrId *nodes, uint32_t n_nodes, IrId output, IrId *ids,
+                           uint32_t *n_inputs, LlmcErr *err) {
+    return cc_elementwise_kernel_inputs(g, nodes, n_nodes, &output, 1, ids, n_inputs, NULL, err);
+}
 
-    /* scalar remainder */
-    LLVMPositionBuilderAtEnd(e.b, shead);
-    LLVMValueRef j = LLVMBuildPhi(e.b, i64, "j");
-    LLVMBuildCondBr(e.b, LLVMBuildICmp(e.b, LLVMIntSLT, j, end, ""), sbody, exit);
-    LLVMPositionBuilderAtEnd(e.b, sbody);
-    e.lanes = 0;
-    e.idx = j;
-    emit_body(&e, p, out_ptr);
-    LLVMValueRef jnext = LLVMBuildAdd(e.b, j, LLVMConstInt(i64, 1, 0), "j.next");
-    LLVMBasicBlockRef slast = LLVMGetInsertBlock(e.b);
-    LLVMBuildBr(e.b, shead);
-    LLVMValueRef sin_[2] = {vend, jnext};
-    LLVMBasicBlockRef sfrom[2] = {vhead, slast};
-    LLVMAddIncoming(j, sin_, sfrom, 2);
-
-    LLVMPositionBuilderAtEnd(e.b, exit);
-    LLVMBuildRetVoid(e.b);
-
-    LLVMDisposeBuilder(e.b);
-    free(e.base);
-    free(e.val);
+bool cc_elementwise_kernel_inputs(const IrGraph *g, const IrId *nodes, uint32_t n_nodes, const IrId *outputs,
+                                  uint32_t n_outputs, IrId *ids, uint32_t *n_inputs, int64_t *items, LlmcErr *err) {
+    Segments sg;
+    if (!segments_build(&sg, g, nodes, n_nodes, outputs, n_outputs, err)) return false;
+    memcpy(ids, sg.inputs, sg.n_inputs * sizeof *ids);
+    *n_inputs = sg.n_inputs;
+    if (items) *items = sg.offset[sg.n];
+    segments_free(&sg);
+    return true;
 }
 
 LLVMModuleRef cc_ew_module(const CcJit *jit, LLVMContextRef ctx, const IrGraph *g, const IrId *nodes, uint32_t n_nodes,
-                           IrId output, LlmcErr *err) {
-    Plan p;
-    if (!plan_build(&p, g, nodes, n_nodes, output, err)) return NULL;
+                           const IrId *outputs, uint32_t n_outputs, LlmcErr *err) {
+    Segments sg;
+    if (!segments_build(&sg, g, nodes, n_nodes, outputs, n_outputs, err)) return NULL;
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_ew", ctx);
-    build_kernel(ctx, mod, &p, "llmc_ew", cc_jit_has_avx512(jit));
-    plan_free(&p);
+    build_kernel(ctx, mod, &sg, n_outputs, "llmc_ew", cc_jit_has_avx512(jit));
+    segments_free(&sg);
     return mod;
 }
 
 bool cc_codegen_elementwise(CcJit *jit, const IrGraph *g, const IrId *nodes, uint32_t n_nodes, IrId output,
                             CcKernelFn *fn, LlmcErr *err) {
     LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
-    LLVMModuleRef mod = cc_ew_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, nodes, n_nodes, output, err);
+    LLVMModuleRef mod = cc_ew_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, nodes, n_nodes, &output, 1, err);
     return cc_jit_add_kernel(jit, mod, tsctx, "llmc_ew", fn, err);
 }
 
@@ -404,7 +578,7 @@ bool cc_codegen_elementwise_cached(CcJit *jit, CcObjCache *cache, const IrGraph 
 char *cc_codegen_elementwise_ir(CcJit *jit, const IrGraph *g, const IrId *nodes, uint32_t n_nodes, IrId output,
                                 bool optimize, LlmcErr *err) {
     LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef mod = cc_ew_module(jit, ctx, g, nodes, n_nodes, output, err);
+    LLVMModuleRef mod = cc_ew_module(jit, ctx, g, nodes, n_nodes, &output, 1, err);
     char *text = mod ? cc_jit_module_ir(jit, mod, optimize, err) : NULL;
     if (mod) LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);

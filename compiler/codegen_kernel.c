@@ -4,8 +4,10 @@
  * the per-kind ABIs documented in compiler.h are bound in exactly one place.
  *
  * Items and buffers by kind (the ABIs of the codegen files):
- *   ELEMENTWISE  function i computes outputs[i]: bufs = cc_elementwise_inputs, then it;
- *                items = its elements.
+ *   ELEMENTWISE  one function computes every output (shared values once per element):
+ *                bufs = cc_elementwise_kernel_inputs, then the outputs in order; items =
+ *                the elements of their shape, or of each shape in turn when fuse.c's
+ *                rule 6 put several shapes in one kernel (segments).
  *   REDUCE       inputs, then the one output; items = output elements (a nested reduction
  *                is one kernel: its grain counts the inner sums).
  *   ROW          inputs, then every output; items = rows of its reductions' operand X
@@ -34,8 +36,8 @@
 
 uint32_t cc_kernel_functions(const CcKernel *k) {
     switch (k->kind) {
-    case CC_KERNEL_ELEMENTWISE: return k->n_outputs;
     case CC_KERNEL_RUNTIME: return 0;
+    case CC_KERNEL_ELEMENTWISE:
     case CC_KERNEL_REDUCE:
     case CC_KERNEL_MATMUL:
     case CC_KERNEL_INDEX:
@@ -80,15 +82,15 @@ bool cc_kernel_call(const CcJit *jit, const IrGraph *g, const CcKernel *k, uint3
     }
     const IrNode *root = ir_graph_node(g, k->root);
     if (k->kind == CC_KERNEL_ELEMENTWISE) {
-        IrId out = k->outputs[fn_index];
-        call->bufs = llmc_xmalloc((3 * (size_t)k->n_nodes + 2) * sizeof *call->bufs);
-        if (!cc_elementwise_inputs(g, k->nodes, k->n_nodes, out, call->bufs, &call->n_bufs, err)) {
+        call->bufs = llmc_xmalloc((3 * (size_t)k->n_nodes + k->n_outputs + 1) * sizeof *call->bufs);
+        if (!cc_elementwise_kernel_inputs(g, k->nodes, k->n_nodes, k->outputs, k->n_outputs, call->bufs,
+                                          &call->n_bufs, &call->items, err)) {
             cc_kernel_call_free(call);
             return false;
         }
-        call->bufs[call->n_bufs++] = out;
-        call->n_written = 1;
-        call->items = ir_type_numel(&ir_graph_node(g, out)->type);
+        memcpy(call->bufs + call->n_bufs, k->outputs, k->n_outputs * sizeof *call->bufs);
+        call->n_bufs += k->n_outputs;
+        call->n_written = k->n_outputs;
         call->grain = STREAM_GRAIN;
         return true;
     }
@@ -186,7 +188,7 @@ LLVMModuleRef cc_kernel_module(const CcJit *jit, LLVMContextRef ctx, const IrGra
     switch (k->kind) {
     case CC_KERNEL_ELEMENTWISE:
         *base = "llmc_ew";
-        return cc_ew_module(jit, ctx, g, k->nodes, k->n_nodes, k->outputs[fn_index], err);
+        return cc_ew_module(jit, ctx, g, k->nodes, k->n_nodes, k->outputs, k->n_outputs, err);
     case CC_KERNEL_REDUCE: *base = "llmc_red"; return cc_reduce_module(jit, ctx, g, k, err);
     case CC_KERNEL_ROW: *base = "llmc_row"; return cc_row_module(jit, ctx, g, k, err);
     case CC_KERNEL_MATMUL: *base = "llmc_mmk"; return cc_matmul_module(jit, ctx, g, k, err);

@@ -75,6 +75,9 @@ IrGraph *cc_pass_cse(const IrGraph *g, LlmcErr *err);      /* common subexpressi
 IrGraph *cc_pass_dce(const IrGraph *g, LlmcErr *err);      /* dead code */
 IrGraph *cc_pass_algebra(const IrGraph *g, LlmcErr *err);  /* x*1, x+0, reshape∘reshape, ... */
 IrGraph *cc_pass_simplify(const IrGraph *g, LlmcErr *err); /* all four to a fixed point */
+/* One copy of a shared broadcast of a rank-0 value per reading node, so fusion splats it
+ * into each reader instead of materializing it (compiler/unshare.c); run after CSE. */
+IrGraph *cc_pass_unshare_splats(const IrGraph *g, LlmcErr *err);
 
 /* ===================================================================================
  * The training step
@@ -116,6 +119,25 @@ bool cc_train_param_decays(const IrGraph *fwd, IrId param);
 /* The record's value for hyperparameter input `name` ("hp.lr" -> lr, "hp.warmup" ->
  * warmup, ...); false when name is not an hp.* input. */
 bool cc_train_hp_value(const IrTrainConfig *t, const char *name, double *value);
+
+/* Model FLOPs (compiler/flops.c): what MFU counts. Counted exactly from the step's IR:
+ * every matmul of @micro at 2·M·N·K per batch element (forward and backward, attention's
+ * QK^T and PV included, the causal mask's zeros too, as PaLM's MFU counts them). A MoE
+ * layer's expert matmuls run over capacity slots (experts × capacity rows); "useful"
+ * counts them only for the slots the routed tokens fill (tokens × top_k of experts ×
+ * capacity), so padding is not credited. Recomputation is not useful either: a matmul
+ * that rematerialization duplicated is counted once (the step never remats today). */
+typedef struct CcStepFlops {
+    double micro_matmul;    /* per micro-batch: every matmul of @micro */
+    double micro_useful;    /* the same, MoE experts counted for routed tokens only */
+    double micro_other;     /* the rest of @micro's arithmetic (ops.def flops column) */
+    double update;          /* @update's arithmetic, once per optimizer step */
+    double step_useful;     /* micro_useful x accumulate: MFU's numerator per step */
+    int64_t tokens_per_step; /* batch x seq x accumulate */
+} CcStepFlops;
+CcStepFlops cc_step_flops(const CcTrainStep *s);
+/* Node id's useful FLOPs under cc_step_flops's rule (0 for everything but a matmul). */
+double cc_node_useful_flops(const IrGraph *g, IrId id);
 
 /* Tree-ordered accumulation over micro-batches, as DESIGN §8 fixes it: a stack of
  * partial sums that behaves like a binary counter over the global micro-batch index.
@@ -337,6 +359,13 @@ char *cc_jit_module_ir(const CcJit *jit, struct LLVMOpaqueModule *mod, bool opti
  * elementwise kernel. */
 bool cc_elementwise_inputs(const IrGraph *g, const IrId *nodes, uint32_t n_nodes, IrId output,
                            IrId *ids, uint32_t *n_inputs, LlmcErr *err);
+/* The same for a kernel computing several outputs in one function: the union of what
+ * they read (room for 3 * n_nodes), and in *items (may be NULL) its work items — the
+ * elements of each distinct output shape, one segment per shape in order of first
+ * output (codegen_elementwise.c, "segments"). An ELEMENTWISE kernel of cc_fuse is one
+ * such function over its outputs (codegen_kernel.c). */
+bool cc_elementwise_kernel_inputs(const IrGraph *g, const IrId *nodes, uint32_t n_nodes, const IrId *outputs,
+                                  uint32_t n_outputs, IrId *ids, uint32_t *n_inputs, int64_t *items, LlmcErr *err);
 /* Generates, optimizes and JIT-compiles one function computing `output` from the set. */
 bool cc_codegen_elementwise(CcJit *jit, const IrGraph *g, const IrId *nodes, uint32_t n_nodes,
                             IrId output, CcKernelFn *fn, LlmcErr *err);
@@ -462,6 +491,13 @@ bool cc_codegen_matmul_kernel(CcJit *jit, const IrGraph *g, const CcKernel *k, C
 char *cc_codegen_matmul_ir(CcJit *jit, const IrGraph *g, IrId node, bool optimize, LlmcErr *err);
 /* The optimized kernel's host assembly (AT&T syntax), for --emit=asm; malloc'd. */
 char *cc_codegen_matmul_asm(CcJit *jit, const IrGraph *g, IrId node, LlmcErr *err);
+
+/* FMA peak (compiler/peak.c): a kernel of the host's widest vector FMA, independent
+ * chains enough to cover the FMA latency, for measuring the machine's peak through the
+ * pool (runtime rt_machine_peak). fn(bufs, begin, end): each item runs *flops_per_item
+ * floating-point operations (f32, an FMA counted as 2) and stores its result to
+ * ((float *)bufs[0])[item] so nothing is dead. */
+bool cc_codegen_fma_peak(CcJit *jit, CcKernelFn *fn, double *flops_per_item, LlmcErr *err);
 
 /* ===================================================================================
  * Memory plan (compiler/memplan.c): every intermediate of a fused graph at an offset in

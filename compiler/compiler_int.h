@@ -186,7 +186,8 @@ struct LLVMOpaqueValue *cc_cg_splat_literal(const CcEmit *e, const IrNode *n, bo
 
 struct LLVMOpaqueContext;
 struct LLVMOpaqueModule *cc_ew_module(const CcJit *jit, struct LLVMOpaqueContext *ctx, const IrGraph *g,
-                                      const IrId *nodes, uint32_t n_nodes, IrId output, LlmcErr *err);
+                                      const IrId *nodes, uint32_t n_nodes, const IrId *outputs, uint32_t n_outputs,
+                                      LlmcErr *err);
 struct LLVMOpaqueModule *cc_reduce_module(const CcJit *jit, struct LLVMOpaqueContext *ctx, const IrGraph *g,
                                           const CcKernel *k, LlmcErr *err);
 struct LLVMOpaqueModule *cc_row_module(const CcJit *jit, struct LLVMOpaqueContext *ctx, const IrGraph *g,

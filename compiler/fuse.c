@@ -55,6 +55,11 @@
  *      movement ops become one MOVEMENT kernel: one copy) — except a slice or concat
  *      feeding a REDUCE kernel, which the reduce codegen cannot read through. Otherwise
  *      it is a MOVEMENT kernel of its own.
+ *   6. Horizontal: ELEMENTWISE kernels that no kernel reads (their values are graph
+ *      outputs only) and that read only graph inputs, constants and rank-0 values become
+ *      one kernel: in @update, AdamW for every parameter is one kernel, one segment per
+ *      distinct shape (codegen_elementwise.c), instead of one kernel per tensor. Its
+ *      members may have several shapes; nothing reads it, so the invariant below holds.
  *
  * Invariant (what keeps the kernel graph acyclic): in every kernel but ROW kernels only
  * the root — its highest id — is read by nodes of other kernels; other members are read
@@ -530,6 +535,39 @@ static int cmp_root(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* Rule 6: horizontal fusion. An ELEMENTWISE group that no other kernel reads (its values
+ * leave as graph outputs only) and that reads nothing but graph inputs, constants and
+ * rank-0 values joins every other such group in one kernel: the optimizer's update of
+ * every parameter (p, m, v at once per element; compiler/codegen_elementwise.c runs one
+ * segment per shape). Nothing reads the kernel, so it may run as late as its last
+ * member; it delays no large temporary, since it reads none. */
+static bool horizontal_candidate(const Fuser *f, uint32_t k) {
+    const IrGraph *g = f->g;
+    const Group *gr = &f->groups[k];
+    if (!gr->size || gr->kind != CC_KERNEL_ELEMENTWISE) return false;
+    for (IrId m = gr->head; m != NONE; m = f->next[m]) {
+        for (uint32_t u = f->user_start[m]; u < f->user_start[m + 1]; u++)
+            if (f->group_of[f->users[u]] != k) return false;
+        const IrNode *n = ir_graph_node(g, m);
+        for (uint32_t o = 0; o < n->n_operands; o++) {
+            IrId x = n->operands[o];
+            const IrNode *xn = ir_graph_node(g, x);
+            if (f->group_of[x] == k || xn->op == IR_OP_INPUT || xn->op == IR_OP_CONST || xn->type.rank == 0) continue;
+            return false;
+        }
+    }
+    return true;
+}
+
+static void fuse_horizontal(Fuser *f) {
+    uint32_t into = NONE;
+    for (uint32_t k = 0; k < f->n_groups; k++) {
+        if (!horizontal_candidate(f, k)) continue;
+        if (into == NONE) into = k;
+        else group_merge(f, k, into);
+    }
+}
+
 /* Kernels in dependency order, among the ready ones first the kernel whose lowest output
  * (the first of its values other kernels read) has the lowest id: root order itself
  * whenever it is valid (a kernel reads another's root only: the root is lower). A ROW
@@ -682,6 +720,7 @@ bool cc_fuse(const IrGraph *g, CcFusion *out, LlmcErr *err) {
     fuse_reduce(&f);
     fuse_row(&f);
     fuse_movement(&f);
+    fuse_horizontal(&f);
 
     out->g = g;
     fuser_collect(&f, out);

@@ -579,8 +579,10 @@ bool cc_shard_step(const CcTrainStep *s, CcShard strategy, uint32_t ranks, CcTra
             update = ir_graph_clone(s->update);
         } else {
             IrGraph *raw = cc_shard_update_build(s, pl, err);
-            update = raw ? cc_pass_simplify(raw, err) : NULL;
+            IrGraph *simple = raw ? cc_pass_simplify(raw, err) : NULL;
+            update = simple ? cc_pass_unshare_splats(simple, err) : NULL; /* after CSE, as the step's */
             ir_graph_free(raw);
+            ir_graph_free(simple);
         }
     }
     if (!micro || !update) {

@@ -386,6 +386,15 @@ static IrGraph *simplify_keeping_duplicates(const IrGraph *g, LlmcErr *err) {
     return cur;
 }
 
+/* *g becomes cc_pass_unshare_splats(*g): the last pass, after CSE. */
+static bool unshare(IrGraph **g, LlmcErr *err) {
+    IrGraph *u = cc_pass_unshare_splats(*g, err);
+    if (!u) return false;
+    ir_graph_free(*g);
+    *g = u;
+    return true;
+}
+
 bool cc_train_step_build(const IrModule *lowered, CcTrainStep *out, LlmcErr *err) {
     memset(out, 0, sizeof *out);
     const IrGraph *fwd = find_graph(lowered, "forward");
@@ -410,6 +419,11 @@ bool cc_train_step_build(const IrModule *lowered, CcTrainStep *out, LlmcErr *err
     ir_graph_free(fwd_simple);
     ir_graph_free(raw_micro);
     if (!micro) {
+        ir_graph_free(update);
+        return false;
+    }
+    if (!unshare(&micro, err) || !unshare(&update, err)) {
+        ir_graph_free(micro);
         ir_graph_free(update);
         return false;
     }

@@ -35,8 +35,9 @@
  *   - the writing kernel is ELEMENTWISE, reads the input only element by element at the
  *     output's own index (same type, no movement or broadcast member over it), or does
  *     not read it at all, and
- *   - every other function of that kernel that reads the input runs before the writer
- *     (the functions of a multi-output kernel are ordered so; a cycle falls back).
+ *   - (a kernel is one function, which loads everything an element needs before it
+ *     stores that element's outputs, so an output may overwrite an input another output
+ *     of the same kernel reads at the same index).
  * Otherwise the output goes to a scratch buffer and is copied into the input after the
  * last kernel. Either way a run leaves exactly the values the graph defines; the
  * direct path just saves the copy and the memory.
@@ -118,6 +119,9 @@ struct RtExec {
     void *arena;
     void **ptr;            /* [n_nodes] per run */
     bool check_finite;     /* rt_exec_set_check_finite: stop at the first non-finite write */
+    bool profile;          /* rt_exec_set_profile: time every kernel into prof_s */
+    double *prof_s;        /* [n_kernels] seconds over prof_runs runs; NULL until profiled */
+    uint64_t prof_runs;
     RtExecStats stats;
 };
 
@@ -270,9 +274,9 @@ static void *materialize_const(const IrNode *n) {
     return p;
 }
 
-/* Whether node n may be written straight into input node `in`, apart from the order of
- * its kernel's functions (order_functions): same type, no later kernel reads `in`, and
- * its kernel reads `in` at most element by element at n's own index. */
+/* Whether node n may be written straight into input node `in`: same type, no later
+ * kernel reads `in`, and its kernel reads `in` at most element by element at n's own
+ * index. */
 static bool direct_candidate(const RtExec *e, IrId n, IrId in) {
     const IrGraph *g = e->g;
     uint32_t k = e->fusion.kernel_of[n];
@@ -288,45 +292,6 @@ static bool direct_candidate(const RtExec *e, IrId n, IrId in) {
             if (m->operands[o] == in && ir_op_info(m->op)->kind != IR_KIND_ELEMENTWISE) return false;
     }
     return true;
-}
-
-/* Orders kernel k's functions so that each function writing in place (target[f] is the
- * input it overwrites, IR_ID_NONE if none) runs after every other function that reads
- * that input (Kahn's algorithm, lowest index first, so the order is deterministic). On a
- * cycle the lowest-index waiting writer gives up its in-place write (target[f] =
- * IR_ID_NONE: the caller sends it to scratch). */
-static void order_functions(ExecKernel *ek, IrId *target) {
-    uint32_t n = ek->n_fns;
-    bool *done = llmc_xcalloc(n, sizeof *done);
-    ExecFn *order = llmc_xcalloc(n, sizeof *order);
-    IrId *order_target = llmc_xcalloc(n, sizeof *order_target);
-    for (uint32_t placed = 0; placed < n;) {
-        uint32_t pick = UINT32_MAX;
-        for (uint32_t f = 0; f < n && pick == UINT32_MAX; f++) {
-            if (done[f]) continue;
-            bool ready = true;
-            for (uint32_t r = 0; ready && r < n; r++)
-                if (r != f && !done[r] && target[f] != IR_ID_NONE && call_reads(&ek->fns[r].call, target[f]))
-                    ready = false;
-            if (ready) pick = f;
-        }
-        if (pick == UINT32_MAX) { /* a cycle: demote the first waiting writer */
-            for (uint32_t f = 0; f < n; f++)
-                if (!done[f] && target[f] != IR_ID_NONE) {
-                    target[f] = IR_ID_NONE;
-                    break;
-                }
-            continue;
-        }
-        done[pick] = true;
-        order[placed] = ek->fns[pick];
-        order_target[placed++] = target[pick];
-    }
-    memcpy(ek->fns, order, n * sizeof *order);
-    memcpy(target, order_target, n * sizeof *target);
-    free(order);
-    free(order_target);
-    free(done);
 }
 
 static uint32_t output_first_slot(const IrGraph *g, IrId n) {
@@ -354,42 +319,20 @@ static void plan_writeback(RtExec *e) {
             continue;
         e->writeback[o] = (int32_t)i;
     }
+    /* Every kernel is at most one function (compiler/codegen_kernel.c), which loads what
+     * an element needs before it stores that element's outputs; so any output of it may
+     * go straight over its input when direct_candidate allows. */
     for (uint32_t k = 0; k < e->fusion.n_kernels; k++) {
-        ExecKernel *ek = &e->kernels[k];
-        if (!ek->n_fns) continue;
-        IrId *target = llmc_xcalloc(ek->n_fns, sizeof *target);
-        uint32_t *slot = llmc_xcalloc(ek->n_fns, sizeof *slot);
-        bool any = false;
+        const ExecKernel *ek = &e->kernels[k];
         for (uint32_t f = 0; f < ek->n_fns; f++) {
-            target[f] = IR_ID_NONE;
             const CcKernelCall *c = &ek->fns[f].call;
             for (uint32_t o = 0; o < g->n_outputs; o++) {
                 IrId n = g->outputs[o].node;
-                if (e->writeback[o] < 0 || !call_writes(c, n) || c->n_written != 1) continue;
+                if (e->writeback[o] < 0 || !call_writes(c, n)) continue;
                 if (output_first_slot(g, n) != o) continue; /* the node's first output owns its buffer */
-                IrId in = e->input_ids[e->writeback[o]];
-                if (direct_candidate(e, n, in)) {
-                    target[f] = in;
-                    slot[f] = o;
-                    any = true;
-                }
+                if (direct_candidate(e, n, e->input_ids[e->writeback[o]])) e->direct[o] = true;
             }
         }
-        if (any) {
-            /* order_functions permutes fns; carry the slots along by re-matching. */
-            IrId *before = llmc_xmalloc(ek->n_fns * sizeof *before);
-            for (uint32_t f = 0; f < ek->n_fns; f++) before[f] = ek->fns[f].call.bufs[ek->fns[f].call.n_bufs - 1];
-            order_functions(ek, target);
-            for (uint32_t f = 0; f < ek->n_fns; f++) {
-                if (target[f] == IR_ID_NONE) continue;
-                IrId out = ek->fns[f].call.bufs[ek->fns[f].call.n_bufs - 1];
-                for (uint32_t b = 0; b < ek->n_fns; b++)
-                    if (before[b] == out) e->direct[slot[b]] = true;
-            }
-            free(before);
-        }
-        free(target);
-        free(slot);
     }
 }
 
@@ -536,6 +479,7 @@ void rt_exec_free(RtExec *e) {
         }
     free(e->kernels);
     free(e->flight);
+    free(e->prof_s);
     for (uint32_t i = 0; i < e->n_consts; i++) free(e->consts[i]);
     free(e->consts);
     for (uint32_t i = 0; i < e->n_scratch; i++) free(e->scratch[i]);
@@ -558,6 +502,16 @@ void rt_exec_free(RtExec *e) {
 /* --- running ---------------------------------------------------------------------- */
 
 void rt_exec_set_check_finite(RtExec *e, bool on) { e->check_finite = on; }
+
+void rt_exec_set_profile(RtExec *e, bool on) {
+    if (on && !e->prof_s) e->prof_s = calloc(e->fusion.n_kernels ? e->fusion.n_kernels : 1, sizeof *e->prof_s);
+    e->profile = on && e->prof_s;
+}
+
+const double *rt_exec_profile(const RtExec *e, uint64_t *runs) {
+    *runs = e->prof_runs;
+    return e->prof_s;
+}
 
 void rt_exec_set_prefetch(RtExec *e, bool on) {
     for (uint32_t k = 0; k < e->fusion.n_kernels; k++)
@@ -622,19 +576,61 @@ static void *output_place(const RtExec *e, void *const *inputs, void *const *out
 /* Before kernel k: completes the requests due there and polls the others (MPI moves a
  * non-blocking collective on only inside MPI calls). flight[0..n) holds the kernels
  * whose requests are out, in start order; returns how many stay out. */
+static double clock_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Polls every collective in flight and completes those due before kernel k; when
+ * profiling, the time goes to the collective it was spent on. */
 static uint32_t settle(RtExec *e, uint32_t k, uint32_t *flight, uint32_t n) {
     uint32_t left = 0;
     for (uint32_t i = 0; i < n; i++) {
         ExecKernel *ek = &e->kernels[flight[i]];
-        if (ek->wait_at <= k) {
+        double t0 = e->profile ? clock_s() : 0;
+        bool done = ek->wait_at <= k;
+        if (done) {
             rt_comm_wait(e->comm, ek->req);
             ek->req = NULL;
         } else {
             rt_comm_test(e->comm, ek->req);
             flight[left++] = flight[i];
         }
+        if (e->profile) e->prof_s[flight[i]] += clock_s() - t0;
     }
     return left;
+}
+
+/* Kernel k: a collective started (and added to the in-flight list), a one-rank copy, an
+ * extern call, or its functions over the pool. */
+static bool run_kernel(RtExec *e, uint32_t k, uint32_t *in_flight, LlmcErr *err) {
+    const IrGraph *g = e->g;
+    ExecKernel *ek = &e->kernels[k];
+    if (ek->comm) {
+        IrId root = e->fusion.kernels[k].root;
+        const IrNode *n = ir_graph_node(g, root);
+        ek->req = rt_comm_start(e->comm, ek->op, n->type.dtype, e->ptr[n->operands[0]], e->ptr[root], ek->count,
+                                ek->what);
+        e->flight[(*in_flight)++] = k;
+        return true;
+    }
+    if (ek->copy_from != IR_ID_NONE) {
+        IrId root = e->fusion.kernels[k].root;
+        memcpy(e->ptr[root], e->ptr[ek->copy_from], ir_type_bytes(&ir_graph_node(g, root)->type));
+        return true;
+    }
+    if (ek->ext) {
+        rt_extern_run(ek->ext, e->ptr);
+        return true;
+    }
+    for (uint32_t f = 0; f < ek->n_fns; f++) {
+        ExecFn *x = &ek->fns[f];
+        for (uint32_t b = 0; b < x->call.n_bufs; b++) x->bufs[b] = e->ptr[x->call.bufs[b]];
+        rt_pool_run(e->pool, (RtKernelFn)x->fn, x->bufs, x->call.items, x->call.grain);
+        if (e->check_finite && !check_written(e, k, x, err)) return false;
+    }
+    return true;
 }
 
 bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *err) {
@@ -667,32 +663,12 @@ bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *
     }
     uint32_t in_flight = 0;
     for (uint32_t k = 0; k < e->fusion.n_kernels; k++) {
-        ExecKernel *ek = &e->kernels[k];
         if (in_flight) in_flight = settle(e, k, e->flight, in_flight);
-        if (ek->comm) {
-            IrId root = e->fusion.kernels[k].root;
-            const IrNode *n = ir_graph_node(g, root);
-            ek->req = rt_comm_start(e->comm, ek->op, n->type.dtype, e->ptr[n->operands[0]], e->ptr[root], ek->count,
-                                    ek->what);
-            e->flight[in_flight++] = k;
-            continue;
-        }
-        if (ek->copy_from != IR_ID_NONE) {
-            IrId root = e->fusion.kernels[k].root;
-            memcpy(e->ptr[root], e->ptr[ek->copy_from], ir_type_bytes(&ir_graph_node(g, root)->type));
-            continue;
-        }
-        if (ek->ext) {
-            rt_extern_run(ek->ext, e->ptr);
-            continue;
-        }
-        for (uint32_t f = 0; f < ek->n_fns; f++) {
-            ExecFn *x = &ek->fns[f];
-            for (uint32_t b = 0; b < x->call.n_bufs; b++) x->bufs[b] = e->ptr[x->call.bufs[b]];
-            rt_pool_run(e->pool, (RtKernelFn)x->fn, x->bufs, x->call.items, x->call.grain);
-            if (e->check_finite && !check_written(e, k, x, err)) return false;
-        }
+        double t0 = e->profile ? clock_s() : 0;
+        if (!run_kernel(e, k, &in_flight, err)) return false;
+        if (e->profile) e->prof_s[k] += clock_s() - t0;
     }
+    if (e->profile) e->prof_runs++;
     if (in_flight) settle(e, e->fusion.n_kernels, e->flight, in_flight);
     for (uint32_t c = 0; c < e->n_late; c++) {
         uint32_t o = e->late[c].to;

@@ -799,6 +799,26 @@ const CcMemPlan *rt_exec_memplan(const RtExec *e);
 const IrGraph *rt_exec_graph(const RtExec *e);
 RtExecStats rt_exec_stats(const RtExec *e);
 
+/* Profiling (llmrun --profile): while on, every run adds each kernel's wall time to its
+ * slot: a compute kernel from its first function's start to its last one's end; a
+ * collective the time spent starting, polling and waiting for it. The timer reads
+ * CLOCK_MONOTONIC around each kernel, nothing more, so a profiled run computes the same
+ * bytes. rt_exec_profile: [n_kernels] seconds summed over *runs profiled runs; NULL
+ * when profiling was never on. */
+void rt_exec_set_profile(RtExec *e, bool on);
+const double *rt_exec_profile(const RtExec *e, uint64_t *runs);
+
+/* The machine's limits (runtime/peak.c), measured through the pool: the FMA peak
+ * (cc_codegen_fma_peak on every thread; best of several short runs) and the memory
+ * bandwidth (best of several passes reading one buffer far larger than the caches and
+ * writing another, split over the threads), for MFU and for rooflines. */
+typedef struct RtMachinePeak {
+    double fma_gflops;  /* f32 GFLOP/s, all the pool's threads */
+    double mem_gbs;     /* GB/s (1e9 bytes), read + written bytes counted */
+    uint32_t threads;
+} RtMachinePeak;
+bool rt_machine_peak(CcJit *jit, RtPool *pool, RtMachinePeak *out, LlmcErr *err);
+
 /* ===================================================================================
  * Training steps through JIT code (runtime/train.c): cc_step_interp's semantics (tree-
  * ordered accumulation, the update graph, state written back) on two executors.
@@ -845,6 +865,7 @@ const RtExec *rt_trainer_exec(const RtTrainer *t, bool update);
  * unknown. *type (may be NULL) gets its type. */
 void rt_trainer_set_check_finite(RtTrainer *t, bool on); /* rt_exec_set_check_finite on both */
 void rt_trainer_set_prefetch(RtTrainer *t, bool on);     /* rt_exec_set_prefetch on both */
+void rt_trainer_set_profile(RtTrainer *t, bool on);      /* rt_exec_set_profile on both */
 uint32_t rt_trainer_n_vars(const RtTrainer *t);
 const char *rt_trainer_var_name(const RtTrainer *t, uint32_t i);
 void *rt_trainer_var_data(const RtTrainer *t, const char *name, IrType *type);

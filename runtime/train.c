@@ -390,3 +390,8 @@ void rt_trainer_set_prefetch(RtTrainer *t, bool on) {
 }
 
 RtTrainerMemory rt_trainer_memory(const RtTrainer *t) { return t->mem; }
+
+void rt_trainer_set_profile(RtTrainer *t, bool on) {
+    rt_exec_set_profile(t->micro, on);
+    rt_exec_set_profile(t->update, on);
+}

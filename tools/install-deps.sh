@@ -10,6 +10,7 @@ PACKAGES=(
   libffi-dev                         # extern ops called with native signatures
   libopenmpi-dev openmpi-bin         # distributed training
   fortunes                           # the default corpus (/usr/share/games/fortunes)
+  libopenblas0-pthread               # llmbench's sgemm baseline only (dlopen'd, never linked)
 )
 
 missing=()

@@ -74,6 +74,11 @@ static const char *const usage_text =
     "                     (default 300; 0: wait forever)\n"
     "  --no-prefetch      complete every collective where it stands instead of overlapping\n"
     "                     it with the kernels after it (to measure what the overlap hides)\n"
+    "  --profile          time every kernel from the second step on and print, at the end,\n"
+    "                     where a step's time goes: compute, collectives and the rest,\n"
+    "                     MFU against the FMA peak measured then, time by kernel kind,\n"
+    "                     and the slowest kernels (GFLOP/s, GB/s, roofline, IR nodes,\n"
+    "                     scopes); results are unchanged\n"
     "  -h, --help         this text\n"
     "\n"
     "exit status: 0 done, 1 bad input or failed run, 2 bad usage, 3 a collective timed out,\n"
@@ -96,7 +101,7 @@ typedef struct Options {
     int64_t eval_every, eval_batches, ckpt_every;
     uint32_t keep;
     double val_fraction;
-    bool debug_nan, no_prefetch;
+    bool debug_nan, no_prefetch, profile;
     CcShard shard;
     double comm_timeout;
     FeOverride *ov;
@@ -182,6 +187,8 @@ static int parse_args(int argc, char **argv, Options *o) {
             continue;
         } else if (strcmp(a, "--no-prefetch") == 0) {
             o->no_prefetch = true;
+        } else if (strcmp(a, "--profile") == 0) {
+            o->profile = true;
             continue;
         } else if (strcmp(a, "-D") == 0) {
             int st = parse_define(o, v);
@@ -508,6 +515,8 @@ typedef struct Run {
     double t0;                   /* the first timed step */
     int64_t t0_step;
     FILE *metrics;
+    uint64_t prof_steps;         /* --profile: steps timed (every one after the first) */
+    double prof_seconds;         /* their rt_trainer_step wall time */
     uint64_t comm_bytes;         /* rank's bytes sent up to the last report */
     double comm_wait;            /* rank's seconds blocked in collectives, likewise */
 } Run;
@@ -1062,6 +1071,17 @@ static int fail(Run *r, int status) {
     return status;
 }
 
+/* --profile's report, after measuring the machine's peak (a second or two). */
+static void print_profile(Run *r) {
+    RtMachinePeak peak;
+    LlmcErr err = {0};
+    fprintf(stderr, "llmrun: measuring the machine's FMA peak and memory bandwidth for the profile ...\n");
+    bool measured = rt_machine_peak(r->jit, r->pool, &peak, &err);
+    if (!measured) fprintf(stderr, "llmrun: the machine's peak: %s (MFU not shown)\n", err.msg);
+    llmrun_profile_print(stdout, r->t, r->prof_steps, r->prof_seconds, measured ? &peak : NULL, 30);
+    fflush(stdout);
+}
+
 /* The loop: a step, its report, evaluation and checkpoints; stops at r->end, on a
  * signal (after saving), or on a non-finite loss (keeping the last good checkpoint). */
 static int run_loop(Run *r) {
@@ -1076,11 +1096,19 @@ static int run_loop(Run *r) {
             r->last_epoch = epoch;
         }
         CcStepResult res;
+        bool profiled = r->o->profile && r->step > r->t0_step;
+        double t_step = now_s();
         if (!rt_trainer_step(r->t, run_batch, r, &res, &err)) {
             fprintf(stderr, "%sllmrun: step %lld: %s\n", r->tty ? "\n" : "", (long long)r->step + 1, err.msg);
             if (r->last_ckpt >= 0)
                 fprintf(stderr, "llmrun: the last good checkpoint (step %lld) is intact\n", (long long)r->last_ckpt);
             return fail(r, EXIT_BAD_INPUT);
+        }
+        if (profiled) {
+            r->prof_seconds += now_s() - t_step;
+            r->prof_steps++;
+        } else if (r->o->profile) {
+            rt_trainer_set_profile(r->t, true); /* the first step was the warm-up */
         }
         r->step++;
         if (!isfinite(res.loss) || !isfinite(res.grad_norm)) {
@@ -1117,6 +1145,7 @@ static int run_loop(Run *r) {
     }
     if (r->lead)
         fprintf(stderr, "llmrun: done at step %lld; checkpoint and metrics in %s\n", (long long)r->step, r->o->out);
+    if (r->lead && r->o->profile) print_profile(r);
     return EXIT_OK;
 }
 

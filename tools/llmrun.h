@@ -61,6 +61,16 @@ typedef struct LlmrunSampling {
 uint32_t llmrun_sample(const float *logits, uint32_t n, const LlmrunSampling *s, LlmrunRng *rng);
 
 
+/* --- profile (llmrun_profile.c) ---------------------------------------------------- */
+
+/* `llmrun --profile`: the report over `steps` profiled optimizer steps that took
+ * step_seconds in all (rt_trainer_step's wall time): the split into compute, collectives
+ * and the rest, useful FLOPs and MFU against *peak (NULL: not measured), time by kernel
+ * kind, and the `top` slowest kernels with their GFLOP/s, GB/s, roofline share, IR nodes
+ * and scopes. The trainer must have profiled those steps (rt_trainer_set_profile). */
+void llmrun_profile_print(FILE *f, const RtTrainer *t, uint64_t steps, double step_seconds, const RtMachinePeak *peak,
+                          uint32_t top);
+
 /* --- ranks and shards (llmrun_world.c) ----------------------------------------------- */
 
 #include "compiler.h"

@@ -159,13 +159,13 @@ __attribute__((unused)) static int fusion_check(const IrGraph *g, const CcFusion
         }
         if (kn->kind == CC_KERNEL_ELEMENTWISE) {
             IrId *ids = malloc((3 * kn->n_nodes + 1) * sizeof *ids);
-            for (uint32_t i = 0; i < kn->n_outputs; i++) {
-                uint32_t n_in = 0;
-                LlmcErr err = {0};
-                bool ok = cc_elementwise_inputs(g, kn->nodes, kn->n_nodes, kn->outputs[i], ids, &n_in, &err);
-                if (!ok) fprintf(stderr, "  @%s kernel %u: %s\n", ir_graph_name(g), k, err.msg);
-                CHECK(ok);
-            }
+            uint32_t n_in = 0;
+            int64_t items = 0;
+            LlmcErr err = {0};
+            bool ok = cc_elementwise_kernel_inputs(g, kn->nodes, kn->n_nodes, kn->outputs, kn->n_outputs, ids, &n_in,
+                                                   &items, &err);
+            if (!ok) fprintf(stderr, "  @%s kernel %u: %s\n", ir_graph_name(g), k, err.msg);
+            CHECK(ok && items >= ir_type_numel(&ir_graph_node(g, kn->root)->type));
             free(ids);
         }
     }

@@ -15,7 +15,7 @@ failed=0
 ok() { passed=$((passed + 1)); }
 bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
 
-for f in models/*.llm; do
+for f in models/*.llm models/bench/*.llm; do
   name=$(basename "$f" .llm)
   if "$LLMC" "$f" --check >"$TMP/out" 2>&1; then ok; else bad "llmc --check $f"; sed 's/^/    /' "$TMP/out" | head -20; continue; fi
   if "$LLMC" "$f" --emit=ast >"$TMP/$name.ast" 2>&1 && grep -q "^model " "$TMP/$name.ast"; then ok; else bad "--emit=ast $f"; fi
@@ -28,6 +28,14 @@ for f in models/*.llm; do
 done
 
 if grep -q "^parameters: 124439808 " "$TMP/gpt2-small.stats"; then ok; else bad "gpt2-small parameter count: $(grep '^parameters' "$TMP/gpt2-small.stats")"; fi
+# The benchmark models, counted by hand: gpt2-d256 = 8192*256 + 256*256 (embeddings) +
+# 4 * (4*256*256 + 2*256*1024 + 4*256) + 2*256 + 256*8192; llama-d256 = 8192*256 +
+# 4 * (2*256*256 + 2*256*128 + 3*256*688 + 2*256) + 256 + 256*8192; moe-d256 the same
+# with 4 experts of 3*256*688 plus a 256*4 router in each layer.
+for want in gpt2-d256:7410176 llama-d256:7096576 moe-d256:13441280; do
+  name=${want%%:*} n=${want##*:}
+  if grep -q "^parameters: $n " "$TMP/$name.stats"; then ok; else bad "$name parameter count: $(grep '^parameters' "$TMP/$name.stats")"; fi
+done
 
 # Initial loss ≈ ln(vocab): small weights give near-uniform logits. fortune runs at a
 # smaller batch to keep the naive interpreter fast; gpt2-small is too big for it.

@@ -4,7 +4,7 @@
 # SIGKILL and SIGINT (resume); every bad input and fault of issue 6 — bundles,
 # checkpoints, shards, disk full, nan, memory, -D on a bundle, usage (faults).
 # The kernel cache is shared in the build tree, so only the first compile is slow.
-foreach(t e2e resume faults)
+foreach(t e2e resume faults profile)
   add_test(NAME test_run_${t}
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_run_${t}.sh $<TARGET_FILE:llmrun> $<TARGET_FILE:llmc>
                    $<TARGET_FILE:llmdata>

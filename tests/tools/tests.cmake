@@ -7,3 +7,9 @@ set_tests_properties(test_llmir PROPERTIES LABELS unit TIMEOUT 300)
 add_test(NAME test_emit_llvm COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_emit_llvm.sh $<TARGET_FILE:llmc>
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_emit_llvm PROPERTIES LABELS jit TIMEOUT 600)
+# llmbench --smoke: the benchmark's table (peaks, one matmul shape, gpt2-tiny trained for
+# 3 steps through llmc and llmrun) prints positive measured figures. Heavy (it compiles a
+# model cold), optimized build only.
+add_test(NAME test_llmbench COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_llmbench.sh $<TARGET_FILE:llmbench>
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_llmbench PROPERTIES LABELS e2e TIMEOUT 600)

@@ -135,7 +135,7 @@ vec.body:                                         ; preds = %vec.head
 rem.head:                                         ; preds = %rem.body, %vec.head
   %j = phi i64 [ %vend, %vec.head ], [ %j.next, %rem.body ]
   %112 = icmp slt i64 %j, %end
-  br i1 %112, label %rem.body, label %exit
+  br i1 %112, label %rem.body, label %seg.exit
 
 rem.body:                                         ; preds = %rem.head
   %113 = getelementptr float, ptr %in, i64 %j
@@ -156,7 +156,7 @@ rem.body:                                         ; preds = %rem.head
   %j.next = add i64 %j, 1
   br label %rem.head
 
-exit:                                             ; preds = %rem.head
+seg.exit:                                         ; preds = %rem.head
   ret void
 }
 
