@@ -20,6 +20,13 @@
  *   reduce_sum/reduce_max over an axis of size 1 -> x (keepdims) or reshape(x)
  *     (the interpreter's one-element sum is that element, -0 included)
  *   i32 only: x*0, 0*x -> 0
+ *   stop_gradient(x) -> x, only in a graph that already holds its gradients (an output
+ *     named "grad.*"): stop_gradient computes x, and its only meaning — no gradient
+ *     flows through it — is spent once autodiff has run (llmc takes no gradients of
+ *     gradients). Before autodiff it stays: cc_train_step_build simplifies the forward
+ *     before differentiating it, and stripping it there would bring back the backward
+ *     through softmax's max shift (a cmpeq mask, a cumsum, two selects) it exists to
+ *     avoid. Inference graphs keep it too; codegen emits it as the identity.
  *
  * Deliberately not done, because it is not exact:
  *   - x*0 -> 0 for floats: nan*0 and inf*0 are nan, and a negative x times 0 is -0.
@@ -157,9 +164,18 @@ static IrId int_zero(CcRewrite *rw, IrId id) {
     return cc_rewrite_add_const(rw, rw->src->nodes[id].type, &zero, 1, id);
 }
 
+/* Does g hold its gradients (an output "grad.*", as cc_grad and the shard pass write)? */
+static bool has_gradients(const IrGraph *g) {
+    size_t plen = strlen(CC_GRAD_PREFIX);
+    for (uint32_t o = 0; o < g->n_outputs; o++)
+        if (strncmp(ir_graph_str(g, g->outputs[o].name), CC_GRAD_PREFIX, plen) == 0) return true;
+    return false;
+}
+
 /* What src node `id` (operands already rewritten: ops[]) simplifies to, adding nodes to
- * dst when the rule needs new ones; IR_ID_NONE when no rule applies. */
-static IrId simplify_node(CcRewrite *rw, IrId id, const IrId *ops) {
+ * dst when the rule needs new ones; IR_ID_NONE when no rule applies. differentiated:
+ * see has_gradients and the banner (stop_gradient). */
+static IrId simplify_node(CcRewrite *rw, IrId id, const IrId *ops, bool differentiated) {
     const IrNode *n = &rw->src->nodes[id];
     switch (n->op) {
     case IR_OP_MUL:
@@ -175,6 +191,7 @@ static IrId simplify_node(CcRewrite *rw, IrId id, const IrId *ops) {
     case IR_OP_DIV: return is_all(rw, ops[1], 1) ? ops[0] : IR_ID_NONE;
     case IR_OP_NEG: return dnode(rw, ops[0])->op == IR_OP_NEG ? dnode(rw, ops[0])->operands[0] : IR_ID_NONE;
     case IR_OP_CAST: return dnode(rw, ops[0])->type.dtype == n->type.dtype ? ops[0] : IR_ID_NONE;
+    case IR_OP_STOP_GRADIENT: return differentiated ? ops[0] : IR_ID_NONE;
     case IR_OP_SELECT: return rule_select(rw, ops[0], ops[1], ops[2]);
     case IR_OP_REDUCE_SUM:
     case IR_OP_REDUCE_MAX: return rule_reduce(rw, id, ops[0]);
@@ -230,6 +247,7 @@ IrGraph *cc_pass_algebra(const IrGraph *g, LlmcErr *err) {
     cc_rewrite_begin(&rw, g);
     IrId *ops = NULL;
     uint32_t cap = 0;
+    bool differentiated = has_gradients(g);
     for (IrId id = 0; id < g->n_nodes; id++) {
         const IrNode *n = &g->nodes[id];
         if (n->n_operands > cap) {
@@ -237,7 +255,7 @@ IrGraph *cc_pass_algebra(const IrGraph *g, LlmcErr *err) {
             ops = llmc_xrealloc(ops, cap * sizeof *ops);
         }
         for (uint32_t k = 0; k < n->n_operands; k++) ops[k] = cc_rewrite_get(&rw, n->operands[k]);
-        IrId r = simplify_node(&rw, id, ops);
+        IrId r = simplify_node(&rw, id, ops, differentiated);
         if (r == IR_ID_NONE)
             cc_rewrite_copy(&rw, id);
         else

@@ -262,6 +262,7 @@ static LLVMValueRef emit_op(CcEmit *e, IrId id) {
     case IR_OP_RSQRT: return LLVMBuildFDiv(b, cc_cg_const(e, dt, 1), unary_intrinsic(e, "llvm.sqrt", x), "");
     case IR_OP_RECIP: return LLVMBuildFDiv(b, cc_cg_const(e, dt, 1), x, "");
     case IR_OP_CAST: return emit_cast(e, x, dt0, dt);
+    case IR_OP_STOP_GRADIENT: return x; /* the identity: only autodiff sees a difference */
     case IR_OP_ADD: return is_int ? LLVMBuildAdd(b, x, y, "") : LLVMBuildFAdd(b, x, y, "");
     case IR_OP_SUB: return is_int ? LLVMBuildSub(b, x, y, "") : LLVMBuildFSub(b, x, y, "");
     case IR_OP_MUL: return is_int ? LLVMBuildMul(b, x, y, "") : LLVMBuildFMul(b, x, y, "");

@@ -148,7 +148,7 @@ static bool plan_check(const IrGraph *g, const CcKernel *k, LlmcErr *err) {
     case IR_OP_REDUCE_SUM: case IR_OP_REDUCE_MAX: case IR_OP_RESHAPE: case IR_OP_PERMUTE:
     case IR_OP_BROADCAST: case IR_OP_SLICE: case IR_OP_CONCAT: case IR_OP_MATMUL: case IR_OP_EXTERN_CALL:
     case IR_OP_ALL_GATHER: case IR_OP_REDUCE_SCATTER: case IR_OP_ALL_REDUCE: case IR_OP_ALL_TO_ALL:
-    case IR_OP_INVALID: case IR_OP_COUNT:
+    case IR_OP_STOP_GRADIENT: case IR_OP_INVALID: case IR_OP_COUNT:
         llmc_err_set(err, "index codegen: kernel root %%%u is %s, not an index op", k->root, ir_op_name(n->op));
         return false;
     }
@@ -670,7 +670,8 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const IrGraph *g
         case IR_OP_CMPLT: case IR_OP_CMPEQ: case IR_OP_SELECT: case IR_OP_REDUCE_SUM: case IR_OP_REDUCE_MAX:
         case IR_OP_RESHAPE: case IR_OP_PERMUTE: case IR_OP_BROADCAST: case IR_OP_SLICE: case IR_OP_CONCAT:
         case IR_OP_MATMUL: case IR_OP_EXTERN_CALL: case IR_OP_ALL_GATHER: case IR_OP_REDUCE_SCATTER:
-        case IR_OP_ALL_REDUCE: case IR_OP_ALL_TO_ALL: case IR_OP_INVALID: case IR_OP_COUNT:
+        case IR_OP_ALL_REDUCE: case IR_OP_ALL_TO_ALL: case IR_OP_STOP_GRADIENT: case IR_OP_INVALID:
+        case IR_OP_COUNT:
             LLMC_ASSERT(!"plan_check admits no other op");
             break;
         }

@@ -1,5 +1,5 @@
 /* compiler/grad_elementwise.c — gradient rules of the elementwise ops: unary math, cast,
- * the binary ops, compares and select.
+ * stop_gradient, the binary ops, compares and select.
  *
  * Every operand has the result's shape (broadcasting is its own op), so each rule is
  * the textbook derivative written with IR ops, elementwise. Conventions where the
@@ -12,7 +12,8 @@
  *             constant or undefined in y — 0 keeps a stray nan out of training);
  *   select:   the gradient goes to x where the condition is nonzero, to y elsewhere;
  *             the condition gets none.
- * Compares are IR_TRAIT_NONDIFF: their rules give nothing (the driver never asks).
+ * Compares and stop_gradient are IR_TRAIT_NONDIFF: their rules give nothing (the driver
+ * never asks).
  * Rules read forward values only through cc_grad_x / cc_grad_y (rematerialization).
  *
  * Deliberately not here: simplifying the results (multiplying by a constant one, say):
@@ -101,6 +102,10 @@ bool cc_grad_cast(CcGradCall *c) {
     c->gx[0] = xt.dtype == c->node.type.dtype ? c->gy : ir_build_cast(c->b, c->gy, xt.dtype);
     return true;
 }
+
+/* out = x, but by definition no gradient: dx = 0 (IR_TRAIT_NONDIFF, the driver never
+ * asks). Marks a value the result does not depend on, such as softmax's max shift. */
+bool cc_grad_stop_gradient(CcGradCall *c) { return true; }
 
 /* --- binary ----------------------------------------------------------------------------- */
 

@@ -174,14 +174,25 @@ static IrId back_to(FeBuild *fb, IrId r, IrId x) {
     return ir_build_broadcast_to(&fb->b, r, t.rank, t.dims);
 }
 
+/* The max shift keeps exp from overflowing; softmax and logsumexp do not depend on it
+ * (shift-invariant: the true gradient through m is exactly 0), so m is a stop_gradient
+ * and autodiff builds no backward through the reduce_max. */
+static IrId shift_of(FeBuild *fb, IrId x) {
+    IrBuilder *b = &fb->b;
+    IrId m = ir_build_reduce(b, IR_OP_REDUCE_MAX, x, -1, true); /* [.., 1] */
+    return ir_build_unary(b, IR_OP_STOP_GRADIENT, m);
+}
+
+/* softmax(x) = e / sum(e), e = exp(x - m), m = stop_gradient(max(x)) over the last axis */
 IrId fe_build_softmax(FeBuild *fb, IrId x) {
     IrBuilder *b = &fb->b;
-    IrId m = ir_build_reduce(b, IR_OP_REDUCE_MAX, x, -1, true);            /* [.., 1] */
+    IrId m = shift_of(fb, x);                                               /* [.., 1] */
     IrId e = ir_build_unary(b, IR_OP_EXP, ir_build_binary(b, IR_OP_SUB, x, back_to(fb, m, x)));
     IrId s = ir_build_reduce(b, IR_OP_REDUCE_SUM, e, -1, true);            /* [.., 1] */
     return ir_build_binary(b, IR_OP_DIV, e, back_to(fb, s, e));
 }
 
+/* logsumexp(x) = log(sum(exp(x - m))) + m, m = stop_gradient(max(x)) over the last axis */
 IrId fe_build_logsumexp(FeBuild *fb, IrId x) {
     IrBuilder *b = &fb->b;
     if (x == IR_ID_NONE) return IR_ID_NONE;
@@ -190,7 +201,9 @@ IrId fe_build_logsumexp(FeBuild *fb, IrId x) {
         llmc_err_set(&b->err, "logsumexp needs a tensor of rank >= 1");
         return IR_ID_NONE;
     }
-    IrId m = ir_build_reduce(b, IR_OP_REDUCE_MAX, x, -1, true); /* [.., 1] */
+    /* m is stopped in both uses: with m constant, d/dx log(sum(exp(x - m))) is already
+     * softmax(x), the whole gradient; a live `+ m0` would add the argmax's one-hot. */
+    IrId m = shift_of(fb, x);                                    /* [.., 1] */
     IrId e = ir_build_unary(b, IR_OP_EXP, ir_build_binary(b, IR_OP_SUB, x, back_to(fb, m, x)));
     IrId s = ir_build_reduce(b, IR_OP_REDUCE_SUM, e, -1, false); /* [..] */
     IrId m0 = ir_build_reshape(b, m, t.rank - 1, t.dims);       /* [..] */

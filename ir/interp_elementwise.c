@@ -52,6 +52,7 @@ static double f_tanh(double x, bool i32) { return tanh(x); }
 static double f_recip(double x, bool i32) { return 1.0 / x; }
 static double f_sin(double x, bool i32) { return sin(x); }
 static double f_cos(double x, bool i32) { return cos(x); }
+static double f_stop_gradient(double x, bool i32) { return x; }
 
 /* out = -x  (i32: -INT32_MIN wraps to INT32_MIN) */
 bool ir_interp_neg(const IrInterpCall *c) { return map_unary(c, f_neg); }
@@ -73,6 +74,8 @@ bool ir_interp_recip(const IrInterpCall *c) { return map_unary(c, f_recip); }
 bool ir_interp_sin(const IrInterpCall *c) { return map_unary(c, f_sin); }
 /* out = cos(x) */
 bool ir_interp_cos(const IrInterpCall *c) { return map_unary(c, f_cos); }
+/* out = x  (the identity: stop_gradient only matters to autodiff) */
+bool ir_interp_stop_gradient(const IrInterpCall *c) { return map_unary(c, f_stop_gradient); }
 
 /* out = x converted to the result dtype.
  *   float -> i32: truncate toward 0; nan or a value outside int32 is an error.

@@ -134,7 +134,7 @@ static void op_case(IrOp op, IrDtype dt) {
     IrId y = IR_ID_NONE;
     switch (op) {
     case IR_OP_NEG: case IR_OP_ABS: case IR_OP_EXP: case IR_OP_TANH: case IR_OP_RECIP: case IR_OP_SIN:
-    case IR_OP_COS:
+    case IR_OP_COS: case IR_OP_STOP_GRADIENT:
         y = ir_build_unary(b, op, input(&c, x67, ANY, 0));
         break;
     case IR_OP_LOG: case IR_OP_SQRT: case IR_OP_RSQRT: y = ir_build_unary(b, op, input(&c, x67, POSITIVE, 0)); break;

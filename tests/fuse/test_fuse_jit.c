@@ -7,9 +7,12 @@
  * output, so each kernel's inputs and expected outputs are at hand. Each kernel output
  * is one compiled function today (codegen has one output); it runs on the interpreter's
  * values of its inputs (cc_elementwise_inputs) and must agree per tensor:
- * ||jit - ref|| / ||ref|| <= 1e-5 over finite elements, non-finite ones equal. Kernels
- * that read a value through a broadcast (layernorm and softmax statistics, biases) are
- * among them, and @micro must have some.
+ * ||jit - ref|| / ||ref|| <= 1e-5 over finite elements, non-finite ones equal. The count
+ * of kernels that read a value through a broadcast is reported, not required: today
+ * layernorm and softmax statistics are read by row kernels and biases by matmul
+ * epilogues, and the last elementwise one in @micro (the backward of softmax's max
+ * shift) went with stop_gradient. test_jit_elementwise covers broadcast reads of every
+ * rank.
  */
 #include <math.h>
 #include <string.h>
@@ -90,7 +93,6 @@ static uint32_t check_graph(CcJit *jit, const IrGraph *g) {
     fprintf(stderr, "gpt2-tiny @%s: %u elementwise kernels of %u (%u read broadcasts), %u functions, worst ratio %.3g\n",
             ir_graph_name(g), n_kernels, f.n_kernels, n_bcast, n_functions, worst);
     CHECK(n_kernels > 0);
-    if (strcmp(ir_graph_name(g), "micro") == 0) CHECK(n_bcast > 0); /* layernorm, softmax, biases */
     free(ids);
     if (vals)
         for (IrId id = 0; id < g->n_nodes; id++) ir_value_free(&vals[id]);

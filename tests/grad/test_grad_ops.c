@@ -392,6 +392,65 @@ static void test_reduce(void) {
     gc_check(&c, ir_build_binary_bcast(&c.b, IR_OP_DIV, e, ir_build_reduce(&c.b, IR_OP_REDUCE_SUM, e, 1, true)));
 }
 
+/* stop_gradient: the identity forward, no gradient. A finite difference sees the identity,
+ * so the op is checked where the result does not depend on the stopped value — softmax
+ * and logsumexp shifted by their stopped max, as the frontend writes them — and its
+ * zero gradient directly: d/dx sum(x * stop_gradient(x)) is x, not 2x. */
+static void test_stop_gradient(void) {
+    GCase c;
+    gc_begin(&c, "softmax, max stopped", 1);
+    IrId x = distinct_param(&c, TY(F64, 2, 4));
+    IrId m = ir_build_unary(&c.b, IR_OP_STOP_GRADIENT, ir_build_reduce(&c.b, IR_OP_REDUCE_MAX, x, 1, true));
+    IrId e = ir_build_unary(&c.b, IR_OP_EXP, ir_build_binary_bcast(&c.b, IR_OP_SUB, x, m));
+    gc_check(&c, ir_build_binary_bcast(&c.b, IR_OP_DIV, e, ir_build_reduce(&c.b, IR_OP_REDUCE_SUM, e, 1, true)));
+    /* logsumexp = log(sum(exp(x - m))) + m, m stopped in both uses: still exactly softmax */
+    for (int ties = 0; ties < 2; ties++) {
+        gc_begin(&c, ties ? "logsumexp, max stopped, tied maxima" : "logsumexp, max stopped", 1);
+        /* a tie at the max is a kink of reduce_max, not of logsumexp: with the max
+         * stopped the finite difference agrees there too */
+        x = ties ? gc_param_vals(&c, TY(F64, 2, 3), (double[]){0.5, 0.5, -0.25, 1.0, -1.0, 1.0})
+                 : gc_param(&c, TY(F64, 2, 3));
+        m = ir_build_unary(&c.b, IR_OP_STOP_GRADIENT, ir_build_reduce(&c.b, IR_OP_REDUCE_MAX, x, 1, true));
+        e = ir_build_unary(&c.b, IR_OP_EXP, ir_build_binary_bcast(&c.b, IR_OP_SUB, x, m));
+        IrId s = ir_build_reduce(&c.b, IR_OP_REDUCE_SUM, e, 1, false);
+        IrId m0 = ir_build_reshape(&c.b, m, 1, (int64_t[]){2});
+        gc_check(&c, ir_build_binary(&c.b, IR_OP_ADD, ir_build_unary(&c.b, IR_OP_LOG, s), m0));
+    }
+
+    /* the rule itself: y = x * stop_gradient(x) gives dx = g * x, and no backward node
+     * reaches past the stop (no cmpeq/cumsum for a stopped reduce_max either) */
+    IrGraph *g = ir_graph_new("fwd");
+    IrBuilder b;
+    ir_builder_init(&b, g);
+    IrId p = ir_build_input(&b, IR_ROLE_PARAM, "p", TY(F64, 4));
+    IrId mx = ir_build_reduce(&b, IR_OP_REDUCE_MAX, p, 0, true);
+    IrId shifted = ir_build_binary(&b, IR_OP_ADD, p, ir_build_broadcast_to(&b, mx, 1, (int64_t[]){4}));
+    IrId sg = ir_build_unary(&b, IR_OP_STOP_GRADIENT, shifted);
+    IrId y = ir_build_binary(&b, IR_OP_MUL, p, sg); /* p * (p + max p), the second factor stopped */
+    ir_graph_add_output(g, "loss", ir_build_reduce(&b, IR_OP_REDUCE_SUM, y, 0, false));
+    CHECK(ir_builder_ok(&b));
+    LlmcErr err = {0};
+    IrGraph *gg = cc_grad(g, NULL, &err);
+    CHECK(gg != NULL);
+    if (gg) {
+        for (IrId id = g->n_nodes; id < gg->n_nodes; id++) {
+            IrOp op = gg->nodes[id].op;
+            CHECK(op != IR_OP_CMPEQ && op != IR_OP_CUMSUM && op != IR_OP_SELECT && op != IR_OP_REDUCE_MAX);
+        }
+        const double pv[4] = {0.5, -2.0, 3.0, 1.25};
+        IrValue in = {0}, out[2];
+        ir_value_alloc(&in, TY(F64, 4));
+        memcpy(in.data, pv, sizeof pv);
+        IrInterpOptions io = {.precision = IR_PRECISION_F64, .ranks = 1};
+        CHECK(ir_interp_run(gg, &io, &in, out, &err));
+        for (int i = 0; i < 4; i++) CHECK(out[1].data[i] == pv[i] + 3.0); /* not 2p + max p + [i == argmax] sum p */
+        ir_value_free(&in);
+        for (int o = 0; o < 2; o++) ir_value_free(&out[o]);
+        ir_graph_free(gg);
+    }
+    ir_graph_free(g);
+}
+
 /* x's stored shape for [.., M, K] (or [.., K, M] when ta), batch dims `bd` (nb of them). */
 static IrType mm_type(const int64_t *bd, uint32_t nb, int64_t r, int64_t c, bool t) {
     int64_t dims[IR_MAX_RANK];
@@ -583,7 +642,7 @@ static bool is_zero_const(const IrGraph *g, IrId id) {
 /* Non-differentiable ops with a float operand fed by a param: the param's gradient is
  * the zero constant, and no gradient node exists except it and the seed. */
 static void test_nondiff_end_to_end(void) {
-    for (int which = 0; which < 3; which++) {
+    for (int which = 0; which < 4; which++) {
         IrGraph *g = ir_graph_new("fwd");
         IrBuilder b;
         ir_builder_init(&b, g);
@@ -594,6 +653,7 @@ static void test_nondiff_end_to_end(void) {
         case 0: y = ir_build_binary(&b, IR_OP_CMPLT, p, c); break;
         case 1: y = ir_build_binary(&b, IR_OP_CMPEQ, p, c); break;
         case 2: y = ir_build_cast(&b, ir_build_topk(&b, p, 2), F64); break;
+        case 3: y = ir_build_unary(&b, IR_OP_STOP_GRADIENT, p); break;
         }
         int64_t n = ir_type_numel(&g->nodes[y].type);
         IrId l = ir_build_reduce(&b, IR_OP_REDUCE_SUM, ir_build_reshape(&b, y, 1, &n), 0, false);
@@ -791,6 +851,7 @@ int main(void) {
     test_binary();
     test_pow_guard();
     test_reduce();
+    test_stop_gradient();
     test_matmul();
     test_movement();
     test_index();

@@ -85,6 +85,7 @@ static double rt(double (*f)(double), double x) {
 static double ref_neg(double x) { return -x; }
 static double ref_rsqrt(double x) { return 1.0 / sqrt(x); }
 static double ref_recip(double x) { return 1.0 / x; }
+static double ref_identity(double x) { return x; }
 
 static void test_unary_float(void) {
     static const struct {
@@ -93,7 +94,7 @@ static void test_unary_float(void) {
     } ops[] = {
         {IR_OP_NEG, ref_neg},     {IR_OP_ABS, fabs},     {IR_OP_EXP, exp},         {IR_OP_LOG, log},
         {IR_OP_SQRT, sqrt},       {IR_OP_RSQRT, ref_rsqrt}, {IR_OP_TANH, tanh},    {IR_OP_RECIP, ref_recip},
-        {IR_OP_SIN, sin},         {IR_OP_COS, cos},
+        {IR_OP_SIN, sin},         {IR_OP_COS, cos},      {IR_OP_STOP_GRADIENT, ref_identity},
     };
     static const double xs[] = {0.0, -0.0, 1.0, -2.5, 4.0, 1e-3, 0.1, INFINITY, -INFINITY, NAN};
     enum { N = sizeof xs / sizeof xs[0] };
@@ -155,6 +156,7 @@ static void test_i32_arith(void) {
     case_output(&c, ir_build_binary(&c.b, IR_OP_MIN, x, y));
     case_output(&c, ir_build_binary(&c.b, IR_OP_CMPLT, x, y));
     case_output(&c, ir_build_binary(&c.b, IR_OP_CMPEQ, x, y));
+    case_output(&c, ir_build_unary(&c.b, IR_OP_STOP_GRADIENT, x));
     for (int p = IR_PRECISION_F32; p <= IR_PRECISION_F64; p++)
         if (case_run_ok(&c, (IrPrecision)p)) {
             CHECK_VALS(c.out[0], MIN, MIN + 1, 131072, 92682, 5, -5, MAX, 6);        /* add wraps */
@@ -167,6 +169,7 @@ static void test_i32_arith(void) {
             CHECK_VALS(c.out[7], 1, MIN, 65536, 46341, -2, -7, MIN, 3);
             CHECK_VALS(c.out[8], 0, 1, 0, 0, 0, 1, 1, 0);
             CHECK_VALS(c.out[9], 0, 0, 1, 1, 0, 0, 0, 1);
+            CHECK_VALS(c.out[10], MAX, MIN, 65536, 46341, 7, -7, MIN, 3);           /* the identity */
         }
     case_end(&c);
 
@@ -946,7 +949,7 @@ static const OpTest tests[] = {
     {"input_const", test_input_const, {IR_OP_INPUT, IR_OP_CONST}},
     {"unary_float", test_unary_float,
      {IR_OP_NEG, IR_OP_ABS, IR_OP_EXP, IR_OP_LOG, IR_OP_SQRT, IR_OP_RSQRT, IR_OP_TANH, IR_OP_RECIP, IR_OP_SIN,
-      IR_OP_COS}},
+      IR_OP_COS, IR_OP_STOP_GRADIENT}},
     {"i32_arith", test_i32_arith,
      {IR_OP_ADD, IR_OP_SUB, IR_OP_MUL, IR_OP_DIV, IR_OP_NEG, IR_OP_ABS, IR_OP_MAX, IR_OP_MIN, IR_OP_CMPLT,
       IR_OP_CMPEQ}},

@@ -171,7 +171,7 @@ static double tol_of(IrDtype dt) { return dt == IR_DTYPE_F64 ? 1e-12 : 1e-5; }
 static bool exact_float(IrOp op) {
     static const IrOp exact[] = {IR_OP_NEG, IR_OP_ABS, IR_OP_ADD, IR_OP_SUB, IR_OP_MUL, IR_OP_DIV, IR_OP_MAX,
                                  IR_OP_MIN, IR_OP_CMPLT, IR_OP_CMPEQ, IR_OP_SELECT, IR_OP_CAST, IR_OP_SQRT,
-                                 IR_OP_RECIP};
+                                 IR_OP_RECIP, IR_OP_STOP_GRADIENT};
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
         if (exact[i] == op) return true;
     return false;
@@ -268,7 +268,7 @@ static void test_op_table(void) {
             if (dt == IR_DTYPE_I32 && (info->traits & IR_TRAIT_FLOAT_ONLY)) continue;
             switch (op) {
             case IR_OP_NEG: case IR_OP_ABS: case IR_OP_EXP: case IR_OP_TANH: case IR_OP_RECIP:
-            case IR_OP_SIN: case IR_OP_COS: one_op(op, dt, DOM_ANY, DOM_ANY); break;
+            case IR_OP_SIN: case IR_OP_COS: case IR_OP_STOP_GRADIENT: one_op(op, dt, DOM_ANY, DOM_ANY); break;
             case IR_OP_LOG: case IR_OP_SQRT: case IR_OP_RSQRT: one_op(op, dt, DOM_POS, DOM_ANY); break;
             case IR_OP_ADD: case IR_OP_SUB: case IR_OP_MUL: case IR_OP_MAX: case IR_OP_MIN:
             case IR_OP_CMPLT: case IR_OP_CMPEQ: one_op(op, dt, DOM_ANY, DOM_ANY); break;
