@@ -11,7 +11,11 @@
  * pieces of the output range gives the same bytes as one call. A reduction over a
  * permute reads its operand through the chain (index arithmetic) and matches too. Softmax
  * and LayerNorm (gain, bias) over the last axis are one ROW kernel each, f32 and f64,
- * matching the interpreter for any split of the rows.
+ * matching the interpreter for any split of the rows. Rows vectorized along their length
+ * (W lanes and a scalar tail): softmax plus its row max over every row length 2..40 and
+ * 8192, 8193, f32 and f64, random, edge values and +-0 only (the max exact: the lane
+ * tie-break keeps the first), with chains strided and constant along the row; and REDUCE
+ * kernels over the last axis at the same lengths.
  *
  * Then gpt2-tiny's simplified @micro and @update (-D batch=1 -D seq=8): every REDUCE
  * kernel compiles (none is "not supported yet" any more) and matches one interpreter run
@@ -712,6 +716,114 @@ static void test_layernorm_row(IrDtype dt) {
     ir_graph_free(g);
 }
 
+/* ROW kernels vectorized along the row (W lanes and a scalar tail, codegen_reduce.c):
+ * softmax with its row max as a second output, m = max(z), y = exp(z - m) / sum(...),
+ * over rows of every length 2..40 and 8192, 8193 (not multiples of W), f32 and f64,
+ * random, with edge values (nan, +-inf, +-0), and +-0 only (the max's first-wins tie
+ * rule across lanes: m must be the interpreter's bits). With `chains`,
+ * z = x + permute(w) * broadcast(v): a chain strided along the row and one constant
+ * along it. Every output against the interpreter, any split of the rows the same bytes. */
+static void row_case(IrDtype dt, int64_t rows, int64_t len, Fill how, bool chains) {
+    IrGraph *g = ir_graph_new("rowvec");
+    IrBuilder b;
+    ir_builder_init(&b, g);
+    int64_t dims[2] = {rows, len}, wd[2] = {len, rows}, perm[2] = {1, 0}, map[1] = {0};
+    IrId x = ir_build_input(&b, IR_ROLE_DATA, "x", ir_type_make(dt, 2, dims));
+    IrId w = IR_ID_NONE, v = IR_ID_NONE, z = x;
+    if (chains) {
+        w = ir_build_input(&b, IR_ROLE_DATA, "w", ir_type_make(dt, 2, wd));
+        v = ir_build_input(&b, IR_ROLE_DATA, "v", ir_type_make(dt, 1, dims));
+        z = ir_build_binary(&b, IR_OP_ADD, x,
+                            ir_build_binary(&b, IR_OP_MUL, ir_build_permute(&b, w, 2, perm),
+                                            ir_build_broadcast(&b, v, 2, dims, map)));
+    }
+    IrId m = ir_build_reduce(&b, IR_OP_REDUCE_MAX, z, 1, true);
+    IrId e = ir_build_unary(&b, IR_OP_EXP, ir_build_binary(&b, IR_OP_SUB, z, ir_build_broadcast_to(&b, m, 2, dims)));
+    IrId sum = ir_build_reduce(&b, IR_OP_REDUCE_SUM, e, 1, true);
+    IrId y = ir_build_binary(&b, IR_OP_DIV, e, ir_build_broadcast_to(&b, sum, 2, dims));
+    ir_graph_add_output(g, "y", y);
+    ir_graph_add_output(g, "m", m);
+    CHECK(ir_builder_ok(&b));
+    char what[96];
+    snprintf(what, sizeof what, "row %s [%lld,%lld]%s %s", ir_dtype_name(dt), (long long)rows, (long long)len,
+             chains ? " chains" : "", how == FILL_RANDOM ? "random" : how == FILL_EDGES ? "edges" : "zeros");
+    IrValue in[3], ref[2];
+    memset(in, 0, sizeof in);
+    memset(ref, 0, sizeof ref);
+    ir_value_alloc(&in[0], ir_type_make(dt, 2, dims));
+    fill_x(&in[0], how);
+    uint32_t n_in = 1;
+    if (chains) {
+        ir_value_alloc(&in[1], ir_type_make(dt, 2, wd));
+        ir_value_alloc(&in[2], ir_type_make(dt, 1, dims));
+        fill_x(&in[1], how == FILL_ZEROS ? FILL_ZEROS : FILL_RANDOM);
+        fill_x(&in[2], how == FILL_ZEROS ? FILL_ZEROS : FILL_RANDOM);
+        n_in = 3;
+    }
+    IrInterpOptions opt = {.precision = dt == IR_DTYPE_F32 ? IR_PRECISION_F32 : IR_PRECISION_F64, .ranks = 1};
+    LlmcErr err = {0};
+    CcFusion f;
+    bool ok = ir_interp_run(g, &opt, in, ref, &err) && cc_fuse(g, &f, &err);
+    if (!ok) fprintf(stderr, "  %s: %s\n", what, err.msg);
+    CHECK(ok);
+    if (ok) {
+        const CcKernel *k = NULL;
+        for (uint32_t i = 0; i < f.n_kernels; i++)
+            if (f.kernels[i].kind == CC_KERNEL_ROW) k = &f.kernels[i];
+        CHECK(k != NULL && k->n_outputs == 2);
+        if (k && k->n_outputs == 2) {
+            void **natives = calloc(g->n_nodes, sizeof *natives);
+            natives[x] = rt_native_from_value(&in[0]);
+            if (chains) {
+                natives[w] = rt_native_from_value(&in[1]);
+                natives[v] = rt_native_from_value(&in[2]);
+            }
+            void **outs = row_run(g, k, natives, what);
+            for (uint32_t o = 0; outs && o < 2; o++) {
+                bool is_m = k->outputs[o] == m;
+                CHECK(k->outputs[o] == m || k->outputs[o] == y);
+                char w2[128];
+                snprintf(w2, sizeof w2, "%s %s", what, is_m ? "max" : "softmax");
+                /* the max: exact; softmax: expf may differ by an ulp, sums reassociated */
+                compare(w2, outs[o], &ref[is_m ? 1 : 0], is_m, is_m ? 0 : dt == IR_DTYPE_F64 ? 1e-12 : 1e-5);
+                free(outs[o]);
+            }
+            free(outs);
+            for (IrId id = 0; id < g->n_nodes; id++) free(natives[id]);
+            free(natives);
+            n_cases++;
+        }
+        cc_fusion_free(&f);
+    }
+    for (uint32_t i = 0; i < n_in; i++) ir_value_free(&in[i]);
+    ir_value_free(&ref[0]);
+    ir_value_free(&ref[1]);
+    ir_graph_free(g);
+}
+
+static void test_row_lengths(void) {
+    for (int64_t len = 2; len <= 40; len++) {
+        row_case(IR_DTYPE_F32, 3, len, FILL_RANDOM, false);
+        row_case(IR_DTYPE_F32, 3, len, (Fill)(len % 3), len % 2 == 0);
+        row_case(IR_DTYPE_F64, 2, len, (Fill)((len + 1) % 3), len % 4 == 1);
+        /* the same lengths through REDUCE kernels over the last axis (inner = 1) */
+        int64_t d[2] = {3, len};
+        one_case(IR_OP_REDUCE_MAX, IR_DTYPE_F32, 2, d, 1, false, PROD_NONE, (Fill)(len % 3));
+        one_case(IR_OP_REDUCE_SUM, IR_DTYPE_F32, 2, d, 1, true, len % 2 ? PROD_EXP_SHIFT : PROD_SQUARE,
+                 (Fill)(len % 3));
+    }
+    static const int64_t big[2] = {8192, 8193};
+    for (int i = 0; i < 2; i++) {
+        row_case(IR_DTYPE_F32, 3, big[i], FILL_RANDOM, false);
+        row_case(IR_DTYPE_F32, 2, big[i], FILL_EDGES, true);
+        row_case(IR_DTYPE_F32, 2, big[i], FILL_ZEROS, false);
+        row_case(IR_DTYPE_F64, 2, big[i], FILL_RANDOM, i == 1);
+        int64_t d[2] = {3, big[i]};
+        one_case(IR_OP_REDUCE_MAX, IR_DTYPE_F32, 2, d, 1, false, PROD_NONE, FILL_ZEROS);
+        one_case(IR_OP_REDUCE_SUM, IR_DTYPE_F64, 2, d, 1, false, PROD_EXP_SHIFT, FILL_EDGES);
+    }
+}
+
 int main(void) {
     LlmcErr err = {0};
     jit = cc_jit_new(&err);
@@ -725,6 +837,7 @@ int main(void) {
         test_softmax_row(IR_DTYPE_F64);
         test_layernorm_row(IR_DTYPE_F32);
         test_layernorm_row(IR_DTYPE_F64);
+        test_row_lengths();
         test_model_rows("gpt2-tiny");
         test_model_rows("llama-tiny");
         fprintf(stderr, "%d builder cases compiled and compared\n", n_cases);
