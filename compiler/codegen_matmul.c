@@ -26,24 +26,32 @@
  *
  * Structure per task (GotoBLAS / BLIS order, specialised to one block):
  *     for pc in K by KC (at least once):
- *         pack A[b, block rows, pc..pc+kc) -> Ap: panels of MR rows, [kc][MR] each, rows
- *             beyond M zero;
  *         pack B[b, pc..pc+kc, block cols] -> Bp: panels of NR cols, [kc][NR] each,
- *             columns beyond N zero;
- *         for each MR panel (A micro-panel stays in L1), for each NR panel (Bp in L2):
- *             microkernel: MR x NR accumulators in vector registers (NR = NV vectors of
- *             VL lanes); per k, NV vector loads of Bp, MR broadcasts of Ap, MR*NV fma.
- *             Edge tiles (fewer than MR rows or NR columns) run the same microkernel
- *             on a small tile buffer that is copied in and out.
- * ta / tb only change the strides of the packing loads (and the packing loop order, so
- * reads stay contiguous); the microkernel never sees them. A rank-2 operand of a batched
- * matmul has batch stride 0.
+ *             columns beyond N zero; once per KC step, for all the task's rows;
+ *         for each A block of MA rows of the task (MA = 8 MR, fewer at the end):
+ *             pack A[b, those rows, pc..pc+kc) -> Ap: panels of MR rows, [kc][MR] each,
+ *                 rows beyond M zero;
+ *             for each MR panel (A micro-panel stays in L1), for each NR panel (Bp in L2):
+ *                 microkernel: MR x NR accumulators in vector registers (NR = NV vectors
+ *                 of VL lanes); per k, NV vector loads of Bp, MR broadcasts of Ap, MR*NV
+ *                 fma. Edge tiles (fewer than MR rows or NR columns) run the same
+ *                 microkernel on a small tile buffer that is copied in and out.
+ * ta / tb only change how the packing reads: where a panel's rows (or columns) are
+ * contiguous in memory (A when ta, B when not tb), one masked vector load per VL of them
+ * and k; where each is contiguous along k (A when not ta, B when tb), VL x VL squares
+ * loaded as VL vectors and transposed in registers, the k tail (kc % VL) element by
+ * element. Operands behind movement chains pack element by element. The microkernel
+ * never sees ta / tb. A rank-2 operand of a batched matmul has batch stride 0.
  *
  * Block sizes (f32 / f64; VL = lanes of a 512- or 256-bit vector):
  *     AVX-512: MR 14, NR 32 / 16 (2 vectors), 28 accumulators of 32 zmm.
  *     AVX2:    MR  6, NR 16 /  8 (2 vectors), 12 accumulators of 16 ymm.
- *     MC = 8 MR, KC 256 (f32) / 128 (f64), NC 256: Ap and Bp are stack allocas of at most
- *     MC*KC + KC*NC + MR*NR elements (< 400 KiB); the kernel calls nothing, allocates
+ *     KC 256 (f32) / 128 (f64). NC: the columns in blocks of at most 512, as even as NR
+ *     allows. MC: the rows in blocks of at most 32 MR, as even as MR allows, their count
+ *     chosen by a cost model (plan_score: packing amortised over big tasks against the
+ *     pool's static split over 1 and 2 threads, this project's target; more cores would
+ *     want more, smaller tasks). Ap and Bp are stack allocas of at most
+ *     MA*KC + KC*NC + MR*NR elements (< 700 KiB); the kernel calls nothing, allocates
  *     nothing on the heap, and needs that much stack in whatever thread runs it.
  *
  * FMA: explicit llvm.fma calls, no fast-math and no contraction flags; functions carry
@@ -85,7 +93,9 @@
  * node computed in the kernel (the matmul, an elementwise member) is "not supported yet".
  *
  * Deliberately not here: threading, other dtypes than f32/f64, the cache
- * itself, prefetch hints and a hand-scheduled inner loop (later performance issue).
+ * itself, prefetch hints and a hand-scheduled inner loop (the backend's schedule of the
+ * k loop is already FMA-bound: 28 fma, 2 loads, 14 broadcasts per k), reading B in place
+ * without packing.
  */
 #include "compiler_int.h"
 
@@ -103,6 +113,46 @@
 /* --- the plan -------------------------------------------------------------------------- */
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Block-size rules (the banner): a packed A block is at most MA_PANELS micro-panels; a
+ * task has at most MT_PANELS micro-panels of rows and NC_MAX columns; PACK_COST is what
+ * packing one element costs, in multiply-adds (task_cost). */
+enum { MA_PANELS = 8, MT_PANELS = 32, NC_MAX = 512, PACK_COST = 16 };
+
+/* task_cost: one task's cost in multiply-adds per k: it computes whole micro-tiles, packs
+ * its B block once and each of its rows of A once per k.
+ * plan_score: the makespan of all tasks under the pool's static split (rt_pool_run:
+ * contiguous chunks of [0, tasks)) on 1 and 2 threads, each times its thread count. The
+ * plan's rows per task minimise it: big tasks pack B over more rows, small ones split
+ * evenly. Only speed depends on it, never the bytes. */
+static double task_cost(const CcMatmulPlan *p, int64_t mc, int64_t nc, int64_t mb, int64_t nb) {
+    int64_t rows = p->M - mb * mc < mc ? p->M - mb * mc : mc, cols = p->N - nb * nc < nc ? p->N - nb * nc : nc;
+    double r = (double)(ceil_div(rows, p->mr) * p->mr), c = (double)(ceil_div(cols, p->nr) * p->nr);
+    return r * c + PACK_COST * (r + c);
+}
+
+static double plan_score(const CcMatmulPlan *p, int64_t mc, int64_t m_blocks) {
+    int64_t per = m_blocks * p->n_blocks, T = p->batches * per;
+    double score = 0;
+    for (int64_t P = 1; P <= 2; P *= 2) {
+        int64_t C = T < P ? T : P;
+        double worst = 0;
+        for (int64_t i = 0; i < C; i++) {
+            double sum = 0;
+            for (int64_t t = i * T / C; t < (i + 1) * T / C; t++)
+                sum += task_cost(p, mc, p->nc, (t % per) / p->n_blocks, t % p->n_blocks);
+            worst = sum > worst ? sum : worst;
+        }
+        score += (double)P * worst;
+    }
+    return score;
+}
+
+/* Rows of a packed A block: at most MA_PANELS micro-panels, and not above a task's rows. */
+static int64_t a_block_rows(const CcMatmulPlan *p) {
+    int64_t ma = MA_PANELS * p->mr;
+    return p->mc < ma ? p->mc : ma;
+}
 
 bool cc_matmul_plan(const CcJit *jit, const IrGraph *g, IrId node, CcMatmulPlan *p, LlmcErr *err) {
     memset(p, 0, sizeof *p);
@@ -135,13 +185,26 @@ bool cc_matmul_plan(const CcJit *jit, const IrGraph *g, IrId node, CcMatmulPlan 
     p->vl = vl;
     p->mr = avx512 ? 14 : 6;
     p->nr = 2 * vl;
-    p->mc = 8 * p->mr;
     p->kc = f32 ? 256 : 128;
-    p->nc = 256;
-    p->m_blocks = ceil_div(p->M, p->mc);
+    /* Columns: blocks of at most NC_MAX, as even as NR allows (N 768 -> 2 x 384). */
+    int64_t n_r = ceil_div(p->N > 0 ? p->N : 1, p->nr);
+    int64_t nb = ceil_div(n_r * p->nr, NC_MAX);
+    p->nc = ceil_div(n_r, nb) * p->nr;
     p->n_blocks = ceil_div(p->N, p->nc);
+    /* Rows: blocks of at most MT_PANELS micro-panels, as even as MR allows, their count
+     * chosen by plan_score among the next few (M 2048 -> 5 x 420). */
+    int64_t m_r = ceil_div(p->M > 0 ? p->M : 1, p->mr), best = -1;
+    double best_score = 0;
+    for (int64_t mb = ceil_div(m_r, MT_PANELS); mb <= m_r && mb <= 8 * ceil_div(m_r, MT_PANELS); mb++) {
+        int64_t mc = ceil_div(m_r, mb) * p->mr;
+        if (mb > 1 && ceil_div(m_r, mb) == ceil_div(m_r, mb - 1)) continue; /* the same blocks */
+        double sc = p->batches > 0 ? plan_score(p, mc, ceil_div(p->M, mc)) : 0;
+        if (best < 0 || sc < best_score * (1 - 1e-9)) best = mc, best_score = sc;
+    }
+    p->mc = best;
+    p->m_blocks = ceil_div(p->M, p->mc);
     p->tasks = p->batches * p->m_blocks * p->n_blocks;
-    p->stack_bytes = (p->mc * p->kc + p->kc * p->nc + p->mr * p->nr) * (f32 ? 4 : 8);
+    p->stack_bytes = (a_block_rows(p) * p->kc + p->kc * p->nc + p->mr * p->nr) * (f32 ? 4 : 8);
     LLMC_ASSERT(p->mr * 2 <= MAX_ACC && p->nc % p->nr == 0 && p->mc % p->mr == 0);
     return true;
 }
@@ -394,16 +457,14 @@ typedef struct PackChain {
     const MvRead *tree; /* not NULL: top is a movement tree, read by mv_value (src unused) */
 } PackChain;
 
-/* dst[panel][k][r] = src[g * s_r + (pc + k) * s_k] for g = g0 + panel*R + r < limit, else 0;
- * panel < n_panels, r < R, k < kc. The loop over the contiguous (logical) source axis is
- * innermost. With ch, src is the chain's source and the index goes through the chain. */
-static void emit_pack(Mm *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef n_panels, int64_t R,
-                      LLVMValueRef g0, int64_t limit, int64_t s_r, int64_t s_k, LLVMValueRef pc, LLVMValueRef kc,
-                      const PackChain *ch) {
+/* The element-at-a-time pack of k in [k_lo, kc): any strides, any movement chain. */
+static void emit_pack_scalar(Mm *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef n_panels, int64_t R,
+                             LLVMValueRef g0, int64_t limit, int64_t s_r, int64_t s_k, LLVMValueRef pc,
+                             LLVMValueRef k_lo, LLVMValueRef kc, const PackChain *ch) {
     bool r_outer = s_k == 1;
     Loop lp = loop_begin(e, ci(e, 0), n_panels, "pack.panel");
-    Loop lo = loop_begin(e, ci(e, 0), r_outer ? ci(e, R) : kc, "pack.outer");
-    Loop li = loop_begin(e, ci(e, 0), r_outer ? kc : ci(e, R), "pack.inner");
+    Loop lo = loop_begin(e, r_outer ? ci(e, 0) : k_lo, r_outer ? ci(e, R) : kc, "pack.outer");
+    Loop li = loop_begin(e, r_outer ? k_lo : ci(e, 0), r_outer ? kc : ci(e, R), "pack.inner");
     LLVMValueRef r = r_outer ? lo.i : li.i, k = r_outer ? li.i : lo.i;
     LLVMValueRef gi = LLVMBuildAdd(e->b, g0, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lp.i, ci(e, R), ""), r, ""), "");
     LLVMValueRef valid = LLVMBuildICmp(e->b, LLVMIntSLT, gi, ci(e, limit), "");
@@ -425,6 +486,142 @@ static void emit_pack(Mm *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef n_
     loop_end(e, &li);
     loop_end(e, &lo);
     loop_end(e, &lp);
+}
+
+/* <VL x i1>: lane l is (l + off < n), n an i64. */
+static LLVMValueRef lane_mask(Mm *e, int64_t off, LLVMValueRef n) {
+    unsigned VL = (unsigned)e->p->vl;
+    LLVMValueRef lanes[64];
+    for (unsigned l = 0; l < VL; l++) lanes[l] = ci(e, (int64_t)l + off);
+    LLVMTypeRef vi = LLVMVectorType(e->i64, VL);
+    LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetPoison(vi), n, LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 0, 0), "");
+    LLVMValueRef splat = LLVMBuildShuffleVector(e->b, one, LLVMGetPoison(vi),
+                                                LLVMConstNull(LLVMVectorType(LLVMInt32TypeInContext(e->ctx), VL)), "");
+    return LLVMBuildICmp(e->b, LLVMIntSLT, LLVMConstVector(lanes, VL), splat, "");
+}
+
+static LLVMValueRef masked_load(Mm *e, LLVMValueRef ptr, LLVMValueRef mask) {
+    unsigned id = LLVMLookupIntrinsicID("llvm.masked.load", 16);
+    LLVMTypeRef tys[2] = {e->vec, e->ptr};
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(e->mod, id, tys, 2);
+    LLVMValueRef args[4] = {ptr, LLVMConstInt(LLVMInt32TypeInContext(e->ctx), ir_dtype_size(e->p->dtype), 0), mask,
+                            LLVMConstNull(e->vec)};
+    return LLVMBuildCall2(e->b, LLVMIntrinsicGetType(e->ctx, id, tys, 2), fn, args, 4, "");
+}
+
+/* Stores lanes [0, n) of v at ptr (n a constant, at most VL). */
+static void store_lanes(Mm *e, LLVMValueRef v, LLVMValueRef ptr, int64_t n) {
+    unsigned align = (unsigned)ir_dtype_size(e->p->dtype);
+    if (n >= e->p->vl) {
+        LLVMSetAlignment(LLVMBuildStore(e->b, v, ptr), align);
+        return;
+    }
+    unsigned id = LLVMLookupIntrinsicID("llvm.masked.store", 17);
+    LLVMTypeRef tys[2] = {e->vec, e->ptr};
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(e->mod, id, tys, 2);
+    LLVMValueRef args[4] = {v, ptr, LLVMConstInt(LLVMInt32TypeInContext(e->ctx), align, 0), lane_mask(e, 0, ci(e, n))};
+    LLVMBuildCall2(e->b, LLVMIntrinsicGetType(e->ctx, id, tys, 2), fn, args, 4, "");
+}
+
+/* The pack when the R rows of a panel are contiguous (s_r = 1): per k, ceil(R / VL)
+ * masked vector loads (lanes past `limit` read as 0) and stores. */
+static void emit_pack_rows(Mm *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef n_panels, int64_t R,
+                           LLVMValueRef g0, int64_t limit, int64_t s_k, LLVMValueRef pc, LLVMValueRef kc) {
+    int64_t VL = e->p->vl, nv = ceil_div(R, VL);
+    LLVMValueRef mask[MAX_ACC];
+    Loop lp = loop_begin(e, ci(e, 0), n_panels, "pack.panel");
+    LLVMValueRef gb = LLVMBuildAdd(e->b, g0, LLVMBuildMul(e->b, lp.i, ci(e, R), ""), "");
+    LLVMValueRef valid = smin(e, ci(e, R), LLVMBuildSub(e->b, ci(e, limit), gb, ""));
+    for (int64_t v = 0; v < nv; v++) mask[v] = lane_mask(e, v * VL, valid);
+    LLVMValueRef dpan = at(e, dst, LLVMBuildMul(e->b, lp.i, LLVMBuildMul(e->b, kc, ci(e, R), ""), ""));
+    Loop lk = loop_begin(e, ci(e, 0), kc, "pack.k");
+    LLVMValueRef sp = at(e, src, LLVMBuildAdd(e->b, gb, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, pc, lk.i, ""), ci(e, s_k), ""), ""));
+    LLVMValueRef dp = at(e, dpan, LLVMBuildMul(e->b, lk.i, ci(e, R), ""));
+    for (int64_t v = 0; v < nv; v++) {
+        LLVMValueRef x = masked_load(e, at(e, sp, ci(e, v * VL)), mask[v]);
+        store_lanes(e, x, at(e, dp, ci(e, v * VL)), R - v * VL);
+    }
+    loop_end(e, &lk);
+    loop_end(e, &lp);
+}
+
+/* The pack when each row is contiguous along k (s_k = 1): VL rows x VL k at a time, read as
+ * VL row vectors and transposed in registers (log2 VL rounds of two-source shuffles, round
+ * d exchanging bit d of the lane and of the vector index), stored as VL k-rows of the
+ * panel. Rows past R or `limit` are zeros. Covers k < kc rounded down to VL; returns that
+ * bound, the rest is the scalar pack's. */
+static LLVMValueRef emit_pack_transpose(Mm *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef n_panels, int64_t R,
+                                        LLVMValueRef g0, int64_t limit, int64_t s_r, LLVMValueRef pc, LLVMValueRef kc) {
+    unsigned VL = (unsigned)e->p->vl;
+    int64_t ng = ceil_div(R, VL);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    LLVMValueRef kmain = LLVMBuildMul(e->b, LLVMBuildSDiv(e->b, kc, ci(e, VL), ""), ci(e, VL), "kmain");
+    Loop lp = loop_begin(e, ci(e, 0), n_panels, "packt.panel");
+    LLVMValueRef gb = LLVMBuildAdd(e->b, g0, LLVMBuildMul(e->b, lp.i, ci(e, R), ""), "");
+    LLVMValueRef dpan = at(e, dst, LLVMBuildMul(e->b, lp.i, LLVMBuildMul(e->b, kc, ci(e, R), ""), ""));
+    for (int64_t grp = 0; grp < ng; grp++) {
+        /* row r of the group: valid (a real row), and its start, clamped into the operand */
+        LLVMValueRef rmask[64], rptr[64];
+        for (unsigned r = 0; r < VL; r++) {
+            int64_t rr = grp * VL + r;
+            if (rr >= R) {
+                rmask[r] = NULL;
+                continue;
+            }
+            LLVMValueRef g = LLVMBuildAdd(e->b, gb, ci(e, rr), "");
+            LLVMValueRef ok = LLVMBuildICmp(e->b, LLVMIntSLT, g, ci(e, limit), "");
+            LLVMValueRef gc = LLVMBuildSelect(e->b, ok, g, ci(e, limit - 1), "");
+            rptr[r] = at(e, src, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, gc, ci(e, s_r), ""), pc, ""));
+            LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetPoison(LLVMVectorType(e->i1, VL)), ok,
+                                                      LLVMConstInt(i32, 0, 0), "");
+            rmask[r] = LLVMBuildShuffleVector(e->b, one, LLVMGetPoison(LLVMVectorType(e->i1, VL)),
+                                              LLVMConstNull(LLVMVectorType(i32, VL)), "");
+        }
+        Loop lk = loop_begin(e, ci(e, 0), LLVMBuildSDiv(e->b, kmain, ci(e, VL), ""), "packt.k");
+        LLVMValueRef k0 = LLVMBuildMul(e->b, lk.i, ci(e, VL), "");
+        LLVMValueRef v[64];
+        for (unsigned r = 0; r < VL; r++)
+            v[r] = rmask[r] ? masked_load(e, at(e, rptr[r], k0), rmask[r]) : LLVMConstNull(e->vec);
+        for (unsigned d = 1; d < VL; d <<= 1) {
+            LLVMValueRef lo_idx[64], hi_idx[64];
+            for (unsigned l = 0; l < VL; l++) {
+                /* new_i[l] = l & d ? v_j[l ^ d] : v_i[l];  new_j[l] = l & d ? v_j[l] : v_i[l ^ d] */
+                lo_idx[l] = LLVMConstInt(i32, (l & d) ? VL + (l ^ d) : l, 0);
+                hi_idx[l] = LLVMConstInt(i32, (l & d) ? VL + l : (l ^ d), 0);
+            }
+            LLVMValueRef mlo = LLVMConstVector(lo_idx, VL), mhi = LLVMConstVector(hi_idx, VL);
+            for (unsigned i = 0; i < VL; i++) {
+                if (i & d) continue;
+                LLVMValueRef a = v[i], b = v[i | d];
+                v[i] = LLVMBuildShuffleVector(e->b, a, b, mlo, "");
+                v[i | d] = LLVMBuildShuffleVector(e->b, a, b, mhi, "");
+            }
+        }
+        for (unsigned j = 0; j < VL; j++) {
+            LLVMValueRef didx = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, k0, ci(e, j), ""), ci(e, R), ""),
+                                             ci(e, grp * VL), "");
+            store_lanes(e, v[j], at(e, dpan, didx), R - grp * (int64_t)VL);
+        }
+        loop_end(e, &lk);
+    }
+    loop_end(e, &lp);
+    return kmain;
+}
+
+/* dst[panel][k][r] = src[g * s_r + (pc + k) * s_k] for g = g0 + panel*R + r < limit, else 0;
+ * panel < n_panels, r < R, k < kc. Vector loads where the source is contiguous along r
+ * (emit_pack_rows) or along k (emit_pack_transpose, its k tail element by element); with
+ * ch, src is the chain's source and the index goes through the chain, element by element. */
+static void emit_pack(Mm *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef n_panels, int64_t R,
+                      LLVMValueRef g0, int64_t limit, int64_t s_r, int64_t s_k, LLVMValueRef pc, LLVMValueRef kc,
+                      const PackChain *ch) {
+    if (!ch && s_r == 1) {
+        emit_pack_rows(e, dst, src, n_panels, R, g0, limit, s_k, pc, kc);
+        return;
+    }
+    LLVMValueRef k_lo = ci(e, 0);
+    if (!ch && s_k == 1) k_lo = emit_pack_transpose(e, dst, src, n_panels, R, g0, limit, s_r, pc, kc);
+    emit_pack_scalar(e, dst, src, n_panels, R, g0, limit, s_r, s_k, pc, k_lo, kc, ch);
 }
 
 /* c[i][j] -> d[i][j] for i < rows, j < cols; row strides ldc, ldd. */
@@ -571,7 +768,7 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
             out_ptr[o] = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildGEP2(e->b, e->ptr, bufs, &ix, 1, ""), "out");
         }
     }
-    LLVMValueRef apack = entry_alloca(e, p->mc * p->kc, "Ap");
+    LLVMValueRef apack = entry_alloca(e, a_block_rows(p) * p->kc, "Ap");
     LLVMValueRef bpack = entry_alloca(e, p->kc * p->nc, "Bp");
     LLVMValueRef tile = entry_alloca(e, p->mr * p->nr, "tile");
 
@@ -599,7 +796,6 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
     LLVMValueRef abase = pa ? buf[0] : at(e, buf[0], aoff);
     LLVMValueRef bbase = pb ? buf[1] : at(e, buf[1], boff);
     LLVMValueRef cbase = at(e, buf[2], LLVMBuildMul(e->b, bi, ci(e, p->M * p->N), ""));
-    LLVMValueRef n_mp = LLVMBuildSDiv(e->b, LLVMBuildAdd(e->b, mc, ci(e, p->mr - 1), ""), ci(e, p->mr), "");
     LLVMValueRef n_np = LLVMBuildSDiv(e->b, LLVMBuildAdd(e->b, nc, ci(e, p->nr - 1), ""), ci(e, p->nr), "");
 
     /* do { ... } while ((pc += KC) < K): once at least, so K = 0 writes zeros */
@@ -615,18 +811,26 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
     LLVMValueRef first = LLVMBuildICmp(e->b, LLVMIntEQ, pc, zero, "first");
 
     /* A: a(m, k) = A[m*K + k], or A[k*M + m] when ta.  B: b(k, n) = B[k*N + n], or B[n*K + k] when tb. */
-    emit_pack(e, apack, abase, n_mp, p->mr, m0, p->M, p->ta ? 1 : p->K, p->ta ? p->M : 1, pc, kc, pa);
     emit_pack(e, bpack, bbase, n_np, p->nr, n0, p->N, p->tb ? p->K : 1, p->tb ? 1 : p->N, pc, kc, pb);
+
+    /* the task's rows in A blocks: pack A once per block, then every micro-tile of it */
+    Loop la = loop_begin(e, zero, LLVMBuildSDiv(e->b, LLVMBuildAdd(e->b, mc, ci(e, a_block_rows(p) - 1), ""),
+                                                ci(e, a_block_rows(p)), ""), "ablock");
+    LLVMValueRef ia = LLVMBuildMul(e->b, la.i, ci(e, a_block_rows(p)), "ia");
+    LLVMValueRef ma = smin(e, ci(e, a_block_rows(p)), LLVMBuildSub(e->b, mc, ia, ""));
+    LLVMValueRef n_mp = LLVMBuildSDiv(e->b, LLVMBuildAdd(e->b, ma, ci(e, p->mr - 1), ""), ci(e, p->mr), "");
+    emit_pack(e, apack, abase, n_mp, p->mr, LLVMBuildAdd(e->b, m0, ia, ""), p->M, p->ta ? 1 : p->K,
+              p->ta ? p->M : 1, pc, kc, pa);
 
     Loop li = loop_begin(e, zero, n_mp, "panel.m");
     Loop lj = loop_begin(e, zero, n_np, "panel.n");
-    LLVMValueRef rows = smin(e, ci(e, p->mr), LLVMBuildSub(e->b, mc, LLVMBuildMul(e->b, li.i, ci(e, p->mr), ""), ""));
+    LLVMValueRef rows = smin(e, ci(e, p->mr), LLVMBuildSub(e->b, ma, LLVMBuildMul(e->b, li.i, ci(e, p->mr), ""), ""));
     LLVMValueRef cols = smin(e, ci(e, p->nr), LLVMBuildSub(e->b, nc, LLVMBuildMul(e->b, lj.i, ci(e, p->nr), ""), ""));
     LLVMValueRef full = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, rows, ci(e, p->mr), ""),
                                      LLVMBuildICmp(e->b, LLVMIntEQ, cols, ci(e, p->nr), ""), "full");
     LLVMValueRef apan = at(e, apack, LLVMBuildMul(e->b, li.i, LLVMBuildMul(e->b, kc, ci(e, p->mr), ""), ""));
     LLVMValueRef bpan = at(e, bpack, LLVMBuildMul(e->b, lj.i, LLVMBuildMul(e->b, kc, ci(e, p->nr), ""), ""));
-    LLVMValueRef crow = LLVMBuildAdd(e->b, m0, LLVMBuildMul(e->b, li.i, ci(e, p->mr), ""), "");
+    LLVMValueRef crow = LLVMBuildAdd(e->b, LLVMBuildAdd(e->b, m0, ia, ""), LLVMBuildMul(e->b, li.i, ci(e, p->mr), ""), "");
     LLVMValueRef ccol = LLVMBuildAdd(e->b, n0, LLVMBuildMul(e->b, lj.i, ci(e, p->nr), ""), "");
     LLVMValueRef cptr = at(e, cbase, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, crow, ci(e, p->N), ""), ccol, ""));
     LLVMValueRef ldc = ci(e, p->N), ldt = ci(e, p->nr);
@@ -657,6 +861,7 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
     LLVMPositionBuilderAtEnd(e->b, bjoin);
     loop_end(e, &lj);
     loop_end(e, &li);
+    loop_end(e, &la);
 
     LLVMValueRef pcn = LLVMBuildAdd(e->b, pc, ci(e, p->kc), "");
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);

@@ -463,7 +463,8 @@ typedef struct CcMatmulPlan {
     bool ta, tb;                    /* the node's attributes */
     bool a_shared, b_shared;        /* a rank-2 operand, used by every batch */
     int64_t batches, M, N, K;
-    int64_t vl, mr, nr, mc, kc, nc; /* lanes; microkernel MR x NR; cache blocks */
+    int64_t vl, mr, nr, mc, kc, nc; /* lanes; microkernel MR x NR; a task's block mc x nc
+                                       (per shape, codegen_matmul.c); the K block kc */
     int64_t m_blocks, n_blocks, tasks;
     int64_t stack_bytes;            /* packing buffers: stack allocas of the kernel */
 } CcMatmulPlan;
@@ -471,7 +472,7 @@ bool cc_matmul_plan(const CcJit *jit, const IrGraph *g, IrId node, CcMatmulPlan 
 /* The kernel for matmul `node`: bufs = {x, y, out}, dense row-major in the node's dtype
  * (x is A, stored [.., K, M] when ta; y is B, stored [.., N, K] when tb); begin/end index
  * tasks (CcMatmulPlan). The output must not overlap the operands. The kernel uses
- * plan.stack_bytes (< 400 KiB) of stack and calls nothing. */
+ * plan.stack_bytes (< 700 KiB) of stack and calls nothing. */
 bool cc_codegen_matmul(CcJit *jit, const IrGraph *g, IrId node, CcKernelFn *fn, LlmcErr *err);
 /* The kernel for MATMUL kernel k of cc_fuse: its matmul and the elementwise epilogue
  * that consumes it (bias through a broadcast, activation, residual add, scaling), in one
