@@ -6,7 +6,11 @@
  *     void llmc_ew_<n>(void **bufs, int64_t begin, int64_t end)
  *
  * computing out[i] for i in [begin, end) (ABI: compiler.h, CcKernelFn). bufs[] holds the
- * external inputs in ascending node id, then the output. Operands from outside the set
+ * external inputs in ascending node id, then the output — or the outputs: a kernel may
+ * compute several, each value of the body once per element, all loads of an element
+ * before its stores (so an output may overwrite an input at the same index: the
+ * optimizer's state written back), and outputs of several shapes run as segments one
+ * after another over the item range (see "segments" below). Operands from outside the set
  * are: nodes of the output's shape (a dense buffer, indexed by i); rank-0 values seen
  * through a `broadcast` (a 1-element buffer loaded once and splatted); splat constants
  * (folded into the code as literals, no buffer); values of any other shape seen through
@@ -63,8 +67,7 @@
  * loops compute the same index per element, so split-range calls stay byte-identical.
  *
  * Deliberately not here: fusion decisions (the caller picks the set), reductions, `slice`
- * and `concat` members (a MOVEMENT kernel copies them today),
- * multiple outputs, threading.
+ * and `concat` members (a MOVEMENT kernel copies them today), threading.
  */
 #include "compiler_int.h"
 

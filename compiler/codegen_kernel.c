@@ -201,12 +201,105 @@ LLVMModuleRef cc_kernel_module(const CcJit *jit, LLVMContextRef ctx, const IrGra
     return NULL; /* unreachable: fn_index was checked against cc_kernel_functions */
 }
 
+/* --- signatures -----------------------------------------------------------------------
+ * What a kernel's code is generated from, up to renumbering: its kind and function; per
+ * member (ascending id) its op, type and attributes (const payloads by content,
+ * cc_node_content_hash) and each operand as a member, a kernel input or an outside splat
+ * constant (by content: a literal in the code) by position; per input its op, type and
+ * attributes and its own operands' (the rank-0 source an elementwise kernel reads
+ * through a broadcast input); the outputs and the root by position. The codegens read
+ * nothing else of the graph, so equal signatures generate equal modules: the identical
+ * layers of a model compile once per JIT (cc_jit_memo_*), and the rest only look up. */
+
+static void sig_u64(LlmcBuf *b, uint64_t v) { llmc_buf_printf(b, "%llx ", (unsigned long long)v); }
+
+static uint32_t index_of(const IrId *ids, uint32_t n, IrId id) {
+    uint32_t lo = 0, hi = n; /* ids ascending */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ids[mid] < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && ids[lo] == id ? lo : UINT32_MAX;
+}
+
+static CcObjKey kernel_signature(const CcJit *jit, const IrGraph *g, const CcKernel *k, uint32_t fn_index) {
+    LlmcBuf b = {0};
+    llmc_buf_printf(&b, "llmc-kernel-signature 1\n%s %u\n", cc_kernel_kind_name(k->kind), fn_index);
+    for (uint32_t i = 0; i < k->n_inputs; i++) {
+        const IrNode *n = ir_graph_node(g, k->inputs[i]);
+        llmc_buf_printf(&b, "in ");
+        sig_u64(&b, cc_node_content_hash(g, n));
+        for (uint32_t o = 0; o < n->n_operands; o++) sig_u64(&b, cc_node_content_hash(g, ir_graph_node(g, n->operands[o])));
+        llmc_buf_printf(&b, "\n");
+    }
+    for (uint32_t i = 0; i < k->n_nodes; i++) {
+        const IrNode *n = ir_graph_node(g, k->nodes[i]);
+        llmc_buf_printf(&b, "node ");
+        sig_u64(&b, cc_node_content_hash(g, n));
+        for (uint32_t o = 0; o < n->n_operands; o++) {
+            IrId x = n->operands[o];
+            uint32_t at;
+            if ((at = index_of(k->nodes, k->n_nodes, x)) != UINT32_MAX) llmc_buf_printf(&b, "m%u ", at);
+            else if ((at = index_of(k->inputs, k->n_inputs, x)) != UINT32_MAX) llmc_buf_printf(&b, "i%u ", at);
+            else {
+                llmc_buf_printf(&b, "c");
+                sig_u64(&b, cc_node_content_hash(g, ir_graph_node(g, x)));
+            }
+        }
+        llmc_buf_printf(&b, "\n");
+    }
+    llmc_buf_printf(&b, "out");
+    for (uint32_t i = 0; i < k->n_outputs; i++) llmc_buf_printf(&b, " %u", index_of(k->nodes, k->n_nodes, k->outputs[i]));
+    llmc_buf_printf(&b, "\nroot %u\n", index_of(k->nodes, k->n_nodes, k->root));
+    /* The buffer binding: which value each bufs[] slot is (elementwise kernels bind the
+     * rank-0 source of a broadcast input, ordered by id among the others). */
+    CcKernelCall call;
+    LlmcErr ce = {0};
+    if (!cc_kernel_call(jit, g, k, fn_index, &call, &ce)) {
+        llmc_buf_free(&b);
+        return (CcObjKey){0, 0}; /* no signature: compiled (and failing) the long way */
+    }
+    llmc_buf_printf(&b, "bufs %u %lld %lld:", call.n_written, (long long)call.items, (long long)call.grain);
+    for (uint32_t i = 0; i < call.n_bufs; i++) {
+        IrId x = call.bufs[i];
+        uint32_t at;
+        if ((at = index_of(k->nodes, k->n_nodes, x)) != UINT32_MAX) llmc_buf_printf(&b, " m%u", at);
+        else if ((at = index_of(k->inputs, k->n_inputs, x)) != UINT32_MAX) llmc_buf_printf(&b, " i%u", at);
+        else {
+            bool found = false;
+            for (uint32_t j = 0; j < k->n_inputs && !found; j++) {
+                const IrNode *in = ir_graph_node(g, k->inputs[j]);
+                for (uint32_t o = 0; o < in->n_operands && !found; o++)
+                    if (in->operands[o] == x) {
+                        llmc_buf_printf(&b, " i%u.%u", j, o);
+                        found = true;
+                    }
+            }
+            if (!found) {
+                cc_kernel_call_free(&call);
+                llmc_buf_free(&b);
+                return (CcObjKey){0, 0};
+            }
+        }
+    }
+    cc_kernel_call_free(&call);
+    CcObjKey key = cc_objcache_key(jit, "kernel-signature", b.data, b.len);
+    llmc_buf_free(&b);
+    return key;
+}
+
 bool cc_codegen_kernel(CcJit *jit, const IrGraph *g, const CcKernel *k, uint32_t fn_index, CcKernelFn *fn,
                        LlmcErr *err) {
+    CcObjKey sig = kernel_signature(jit, g, k, fn_index);
+    bool has_sig = sig.lo || sig.hi;
+    if (has_sig && (*fn = cc_jit_memo_find(jit, sig))) return true;
     const char *base = NULL;
     LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
     LLVMModuleRef mod = cc_kernel_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, k, fn_index, &base, err);
-    return cc_jit_add_kernel(jit, mod, tsctx, base, fn, err);
+    if (!cc_jit_add_kernel(jit, mod, tsctx, base, fn, err)) return false;
+    if (has_sig) cc_jit_memo_add(jit, sig, *fn);
+    return true;
 }
 
 char *cc_kernel_text(CcJit *jit, const IrGraph *g, const CcKernel *k, uint32_t fn_index, CcTextKind kind,
@@ -218,4 +311,46 @@ char *cc_kernel_text(CcJit *jit, const IrGraph *g, const CcKernel *k, uint32_t f
     if (mod) LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
     return text;
+}
+
+bool cc_codegen_kernels(CcJit *jit, const IrGraph *g, const CcFusion *f, uint32_t threads, LlmcErr *err) {
+    CcObjCache *cache = cc_jit_set_cache(jit, NULL);
+    cc_jit_set_cache(jit, cache);
+    if (!cache || threads < 2) return true; /* cc_codegen_kernel one at a time does the same */
+    uint32_t cap = 0;
+    for (uint32_t k = 0; k < f->n_kernels; k++) cap += cc_kernel_functions(&f->kernels[k]);
+    LLVMModuleRef *mods = llmc_xcalloc(cap ? cap : 1, sizeof *mods);
+    LLVMOrcThreadSafeContextRef *ctxs = llmc_xcalloc(cap ? cap : 1, sizeof *ctxs);
+    const char **bases = llmc_xcalloc(cap ? cap : 1, sizeof *bases);
+    CcObjKey *sigs = llmc_xcalloc(cap ? cap : 1, sizeof *sigs);
+    CcKernelFn *fns = llmc_xcalloc(cap ? cap : 1, sizeof *fns);
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < f->n_kernels; k++)
+        for (uint32_t fi = 0; fi < cc_kernel_functions(&f->kernels[k]); fi++) {
+            CcObjKey sig = kernel_signature(jit, g, &f->kernels[k], fi);
+            if (!(sig.lo || sig.hi) || cc_jit_memo_find(jit, sig)) continue;
+            bool dup = false;
+            for (uint32_t i = 0; i < n && !dup; i++) dup = sigs[i].lo == sig.lo && sigs[i].hi == sig.hi;
+            if (dup) continue;
+            LlmcErr me = {0};
+            LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
+            LLVMModuleRef mod = cc_kernel_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), g, &f->kernels[k], fi,
+                                                 &bases[n], &me);
+            if (!mod) { /* cc_codegen_kernel will say why */
+                LLVMOrcDisposeThreadSafeContext(tsctx);
+                continue;
+            }
+            mods[n] = mod;
+            ctxs[n] = tsctx;
+            sigs[n++] = sig;
+        }
+    bool ok = cc_objcache_compile_batch(jit, cache, mods, ctxs, bases, n, threads, fns, err);
+    for (uint32_t i = 0; i < n && ok; i++)
+        if (fns[i]) cc_jit_memo_add(jit, sigs[i], fns[i]);
+    free(mods);
+    free(ctxs);
+    free(bases);
+    free(sigs);
+    free(fns);
+    return ok;
 }

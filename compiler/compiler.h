@@ -557,7 +557,7 @@ bool cc_jit_add_object(CcJit *jit, const void *obj, size_t len, const char *name
  * never an error. */
 void *cc_jit_find(CcJit *jit, const char *name);
 
-#define CC_OBJCACHE_FORMAT 1u /* bump when the entry layout or jit.c's pipeline changes */
+#define CC_OBJCACHE_FORMAT 2u /* bump when the entry layout, the key or jit.c's pipeline changes */
 
 typedef struct CcObjCache CcObjCache;
 typedef struct CcObjKey {
@@ -591,7 +591,7 @@ void cc_objkey_hex(CcObjKey k, char hex[33]);
 char *cc_objcache_entry_path(const CcObjCache *c, CcObjKey k); /* malloc'd "<dir>/<hex>.o" */
 
 /* Adds mod (created in tsctx's context) to the JIT through the cache: prepares it, keys it
- * by key_text (NULL: the module's own LLVM IR text, printed before optimization), then on
+ * by key_text (NULL: the module's own bitcode, written before optimization), then on
  * a hit links the entry's object; on a miss (or a corrupt entry: a warning, rebuilt)
  * optimizes and emits the object, stores it, and links that same object, so both paths
  * run the same machine code. *hit (may be NULL) says which. Takes ownership of mod and of
@@ -744,6 +744,11 @@ typedef struct CcKernelCall {
 bool cc_kernel_call(const CcJit *jit, const IrGraph *g, const CcKernel *k, uint32_t fn_index, CcKernelCall *call,
                     LlmcErr *err);
 void cc_kernel_call_free(CcKernelCall *call);
+/* Compiles every function of f's kernels that is neither in the JIT nor in its object
+ * cache on up to `threads` threads at once (optimization and code generation; the
+ * modules are built and keyed on the caller's thread), so that the cc_codegen_kernel
+ * calls after it only look up. Without a cache, or with one thread, it does nothing. */
+bool cc_codegen_kernels(CcJit *jit, const IrGraph *g, const CcFusion *f, uint32_t threads, LlmcErr *err);
 /* Generates and JIT-compiles function fn_index of k (through the JIT's cache if set). */
 bool cc_codegen_kernel(CcJit *jit, const IrGraph *g, const CcKernel *k, uint32_t fn_index, CcKernelFn *fn,
                        LlmcErr *err);

@@ -52,8 +52,44 @@ IrGraph *cc_rewrite_finish(CcRewrite *rw, const char *pass, LlmcErr *err);
  * full payload of the same values; floats by bits, so -0 != +0 and NaN payloads count).
  * Provenance is not compared. a and b may live in different graphs. */
 bool cc_node_same(const IrGraph *ga, const IrNode *a, const IrGraph *gb, const IrNode *b);
+/* Kernels already compiled in a JIT, by the signature of what their code is generated
+ * from (codegen_kernel.c): a second request of the same kernel — every layer of a model
+ * after the first — skips building its module, printing it and keying it. */
+typedef struct CcJitMemo {
+    CcObjKey sig;
+    CcKernelFn fn;
+} CcJitMemo;
+CcKernelFn cc_jit_memo_find(const CcJit *jit, CcObjKey sig); /* NULL: not compiled yet */
+void cc_jit_memo_add(CcJit *jit, CcObjKey sig, CcKernelFn fn);
+
+/* Optimizing and emitting several modules at once (jit.c): each job's module (in a
+ * context of its own, prepared and named) becomes an object file in memory, on up to
+ * `threads` threads, each with its own target machine; the modules stay the caller's.
+ * ok/err per job. */
+typedef struct CcEmitJob {
+    struct LLVMOpaqueModule *mod;
+    char *obj;    /* malloc'd */
+    size_t len;
+    bool ok;
+    LlmcErr err;
+} CcEmitJob;
+void cc_jit_emit_objects(const CcJit *jit, CcEmitJob *jobs, uint32_t n, uint32_t threads);
+
+/* Compiles kernel functions ahead of their cc_codegen_kernel calls (objcache.c):
+ * modules[i] (function `bases[i]`, in its own thread-safe context) are keyed as
+ * cc_jit_add_kernel_cached keys them: those in the JIT already are looked up, those with
+ * a cache entry loaded (hits), and the rest optimized and emitted on `threads` threads,
+ * stored, linked and recorded as misses. fns[i]: the linked kernel, or NULL when module
+ * i defines no function `bases[i]` (cc_codegen_kernel reports it). Consumes the modules
+ * and contexts. */
+bool cc_objcache_compile_batch(CcJit *jit, CcObjCache *cache, struct LLVMOpaqueModule **modules,
+                               struct LLVMOrcOpaqueThreadSafeContext **tsctxs, const char *const *bases, uint32_t n,
+                               uint32_t threads, CcKernelFn *fns, LlmcErr *err);
+
 /* A hash consistent with cc_node_same. */
 uint64_t cc_node_hash(const IrGraph *g, const IrNode *n);
+/* The same without the operands: op, type, attributes (const payloads by content). */
+uint64_t cc_node_content_hash(const IrGraph *g, const IrNode *n);
 /* Graphs equal node by node (cc_node_same plus provenance) with equal outputs; the train
  * record is not compared (passes copy it verbatim). simplify's fixed-point test. */
 bool cc_graph_same(const IrGraph *a, const IrGraph *b);

@@ -32,7 +32,7 @@
  * multiple JITDylibs, code removal (kernels live until cc_jit_free), and thread safety
  * (one thread drives a CcJit).
  */
-#include "compiler.h"
+#include "compiler_int.h"
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
@@ -43,6 +43,8 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +56,8 @@ struct CcJit {
     bool avx512;
     uint32_t next_id;
     CcObjCache *cache; /* not owned; NULL: kernels are compiled, never looked up on disk */
+    CcJitMemo *memo;   /* [memo_cap] open addressing by signature; fn NULL = empty */
+    uint32_t memo_n, memo_cap;
 };
 
 /* Moves an LLVMErrorRef's message into err and frees it; true when there was none. */
@@ -216,11 +220,42 @@ void cc_jit_free(CcJit *jit) {
         if (e) LLVMConsumeError(e); /* nothing useful to do at teardown */
     }
     if (jit->tm) LLVMDisposeTargetMachine(jit->tm);
+    free(jit->memo);
     LLVMDisposeMessage(jit->triple);
     LLVMDisposeMessage(jit->cpu);
     LLVMDisposeMessage(jit->features);
     LLVMDisposeMessage(jit->layout);
     free(jit);
+}
+
+/* --- kernels by signature (codegen_kernel.c) ------------------------------------------ */
+
+CcKernelFn cc_jit_memo_find(const CcJit *jit, CcObjKey sig) {
+    if (!jit->memo_cap) return NULL;
+    for (uint32_t i = (uint32_t)sig.lo & (jit->memo_cap - 1);; i = (i + 1) & (jit->memo_cap - 1)) {
+        const CcJitMemo *m = &jit->memo[i];
+        if (!m->fn) return NULL;
+        if (m->sig.lo == sig.lo && m->sig.hi == sig.hi) return m->fn;
+    }
+}
+
+void cc_jit_memo_add(CcJit *jit, CcObjKey sig, CcKernelFn fn) {
+    if (2 * (jit->memo_n + 1) > jit->memo_cap) { /* keep it at most half full */
+        uint32_t cap = jit->memo_cap ? 2 * jit->memo_cap : 256;
+        CcJitMemo *old = jit->memo;
+        uint32_t old_cap = jit->memo_cap;
+        jit->memo = llmc_xcalloc(cap, sizeof *jit->memo);
+        jit->memo_cap = cap;
+        jit->memo_n = 0;
+        for (uint32_t i = 0; i < old_cap; i++)
+            if (old[i].fn) cc_jit_memo_add(jit, old[i].sig, old[i].fn);
+        free(old);
+    }
+    uint32_t i = (uint32_t)sig.lo & (jit->memo_cap - 1);
+    while (jit->memo[i].fn && !(jit->memo[i].sig.lo == sig.lo && jit->memo[i].sig.hi == sig.hi))
+        i = (i + 1) & (jit->memo_cap - 1);
+    if (!jit->memo[i].fn) jit->memo_n++;
+    jit->memo[i] = (CcJitMemo){sig, fn};
 }
 
 const char *cc_jit_cpu(const CcJit *jit, const char **features) {
@@ -351,6 +386,69 @@ char *cc_jit_module_ir(const CcJit *jit, LLVMModuleRef mod, bool optimize, LlmcE
 }
 
 /* --- object code (for compiler/objcache.c) ------------------------------------------- */
+
+/* cc_jit_emit_object with a target machine of the caller's own: several threads may each
+ * compile a module (each in its own context) at once. */
+static bool emit_object_with(const CcJit *jit, LLVMTargetMachineRef tm, LLVMModuleRef mod, char **obj, size_t *len,
+                             LlmcErr *err) {
+    *obj = NULL;
+    *len = 0;
+    cc_jit_prepare_module(jit, mod);
+    LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
+    LLVMErrorRef e = LLVMRunPasses(mod, "default<O3>", tm, opts);
+    LLVMDisposePassBuilderOptions(opts);
+    if (!take_error(e, "jit: default<O3>", err)) return false;
+    char *msg = NULL;
+    LLVMMemoryBufferRef mb = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &msg, &mb)) {
+        llmc_err_set(err, "jit: emitting an object file: %s", msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        return false;
+    }
+    size_t n = LLVMGetBufferSize(mb);
+    *obj = llmc_xmalloc(n ? n : 1);
+    memcpy(*obj, LLVMGetBufferStart(mb), n);
+    *len = n;
+    LLVMDisposeMemoryBuffer(mb);
+    return true;
+}
+
+typedef struct EmitWork {
+    const CcJit *jit;
+    CcEmitJob *jobs;
+    uint32_t n;
+    _Atomic uint32_t next;
+} EmitWork;
+
+static void *emit_worker(void *arg) {
+    EmitWork *w = arg;
+    LLVMTargetMachineRef tm = host_tm(w->jit);
+    for (uint32_t i; (i = atomic_fetch_add(&w->next, 1)) < w->n;) {
+        CcEmitJob *j = &w->jobs[i];
+        if (!tm) {
+            llmc_err_set(&j->err, "jit: cannot create a target machine for %s", w->jit->triple);
+            continue;
+        }
+        j->ok = emit_object_with(w->jit, tm, j->mod, &j->obj, &j->len, &j->err);
+    }
+    if (tm) LLVMDisposeTargetMachine(tm);
+    return NULL;
+}
+
+void cc_jit_emit_objects(const CcJit *jit, CcEmitJob *jobs, uint32_t n, uint32_t threads) {
+    EmitWork w = {.jit = jit, .jobs = jobs, .n = n};
+    atomic_init(&w.next, 0);
+    if (threads < 1) threads = 1;
+    if (threads > n) threads = n;
+    pthread_t *tid = llmc_xcalloc(threads ? threads : 1, sizeof *tid);
+    uint32_t started = 0;
+    for (uint32_t t = 1; t < threads; t++)
+        if (pthread_create(&tid[t], NULL, emit_worker, &w) == 0) started = t;
+        else break;
+    emit_worker(&w); /* the caller is a worker too; every job is taken by someone */
+    for (uint32_t t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+    free(tid);
+}
 
 bool cc_jit_emit_object(const CcJit *jit, LLVMModuleRef mod, char **obj, size_t *len, LlmcErr *err) {
     *obj = NULL;

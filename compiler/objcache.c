@@ -9,8 +9,8 @@
  *     pipeline default<O3> aggressive pic jitdefault\n triple <t>\n cpu <name>\n
  *     features <string>\n text <n>\n <n bytes of key text>
  * The key text is the kernel's canonical description. For the codegen entry points it is
- * the kernel module's LLVM IR text before optimization, printed with a fixed function
- * name ("llmc_mm", "llmc_ew") after cc_jit_prepare_module: a deterministic function of
+ * the kernel module's bitcode before optimization, written with a fixed function name
+ * ("llmc_mm", "llmc_ew") after cc_jit_prepare_module: a deterministic function of
  * the IR subgraph *and* of the code generator itself, so a change to codegen_*.c that
  * changes the emitted IR can never hit a stale entry. (The module is therefore still
  * built on a hit — cheap next to default<O3> and instruction selection, which a hit
@@ -372,14 +372,117 @@ static bool add_with_key(CcJit *jit, CcObjCache *c, LLVMModuleRef mod, LLVMOrcTh
     return ok;
 }
 
-bool cc_objcache_was_hit(const CcObjCache *c, CcObjCacheStats before) {
-    return c && (c->stats.hits > before.hits || c->stats.reused > before.reused);
+/* The key of a prepared module: of its bitcode, a deterministic serialization of exactly
+ * what the optimizer and code generator see, several times cheaper to produce (and to
+ * hash) than the IR text. */
+static CcObjKey module_key(const CcJit *jit, LLVMModuleRef mod) {
+    LLVMMemoryBufferRef mb = LLVMWriteBitcodeToMemoryBuffer(mod);
+    CcObjKey key = cc_objcache_key(jit, LLVMGetTarget(mod), LLVMGetBufferStart(mb), LLVMGetBufferSize(mb));
+    LLVMDisposeMemoryBuffer(mb);
+    return key;
 }
 
-static char *module_ir(LLVMModuleRef mod, size_t *len) {
-    char *s = LLVMPrintModuleToString(mod);
-    *len = strlen(s);
-    return s; /* LLVMDisposeMessage */
+bool cc_objcache_compile_batch(CcJit *jit, CcObjCache *c, LLVMModuleRef *modules, LLVMOrcThreadSafeContextRef *tsctxs,
+                               const char *const *bases, uint32_t n, uint32_t threads, CcKernelFn *fns, LlmcErr *err) {
+    CcEmitJob *jobs = llmc_xcalloc(n ? n : 1, sizeof *jobs);
+    CcObjKey *keys = llmc_xcalloc(n ? n : 1, sizeof *keys);
+    char (*names)[160] = llmc_xcalloc(n ? n : 1, sizeof *names);
+    LLVMMemoryBufferRef *bcs = llmc_xcalloc(n ? n : 1, sizeof *bcs);
+    uint32_t *todo = llmc_xcalloc(n ? n : 1, sizeof *todo);
+    uint32_t n_todo = 0;
+    /* Key each module exactly as cc_jit_add_kernel_cached does; keep those that would miss. */
+    for (uint32_t i = 0; i < n; i++) {
+        fns[i] = NULL;
+        LLVMModuleRef mod = modules[i];
+        LLVMValueRef fn = LLVMGetNamedFunction(mod, bases[i]);
+        bool keep = fn && !LLVMIsDeclaration(fn);
+        if (keep) {
+            cc_jit_prepare_module(jit, mod);
+            keys[i] = module_key(jit, mod);
+            char hex[33];
+            cc_objkey_hex(keys[i], hex);
+            snprintf(names[i], sizeof names[i], "%s_h%s", bases[i], hex);
+            char *path = cc_objcache_entry_path(c, keys[i]);
+            struct stat st;
+            bool on_disk = stat(path, &st) == 0;
+            free(path);
+            void *have = cc_jit_find(jit, names[i]);
+            if (have) { /* linked already (another graph's kernel) */
+                c->stats.reused++;
+                fns[i] = (CcKernelFn)have;
+                continue;
+            }
+            if (on_disk) { /* a hit: load it as cc_jit_add_kernel_cached would */
+                LLVMSetValueName2(fn, names[i], strlen(names[i]));
+                bool ok = add_with_key(jit, c, mod, tsctxs[i], keys[i], NULL, err);
+                modules[i] = NULL;
+                tsctxs[i] = NULL; /* consumed */
+                if (!ok) break;
+                fns[i] = (CcKernelFn)cc_jit_lookup(jit, names[i], err);
+                if (!fns[i]) break;
+                continue;
+            }
+            for (uint32_t j = 0; j < n_todo && keep; j++) keep = strcmp(names[todo[j]], names[i]) != 0;
+        }
+        if (!keep) continue;
+        LLVMSetValueName2(fn, names[i], strlen(names[i]));
+        if (c->record) bcs[i] = LLVMWriteBitcodeToMemoryBuffer(mod); /* before O3, as record() sees it */
+        jobs[n_todo].mod = mod;
+        todo[n_todo++] = i;
+    }
+    bool ok = !err->set;
+    if (ok) cc_jit_emit_objects(jit, jobs, n_todo, threads);
+    else n_todo = 0;
+    for (uint32_t t = 0; t < n_todo; t++) {
+        uint32_t i = todo[t];
+        CcEmitJob *j = &jobs[t];
+        if (ok && !j->ok) {
+            *err = j->err;
+            ok = false;
+        }
+        if (ok) {
+            c->stats.misses++;
+            char *path = cc_objcache_entry_path(c, keys[i]);
+            size_t en = 0;
+            unsigned char *entry = entry_build(keys[i], j->obj, j->len, &en);
+            LlmcErr werr = {0};
+            if (!llmc_file_write(path, entry, en, &werr)) {
+                c->stats.store_failures++;
+                cc_objcache_warn(c, path, "cannot store cache entry: %s", werr.msg);
+            }
+            free(entry);
+            free(path);
+            char hex[33];
+            cc_objkey_hex(keys[i], hex);
+            ok = cc_jit_add_object(jit, j->obj, j->len, hex, err);
+            if (ok && c->record) {
+                CcObjRecord r = {.key = keys[i], .obj = j->obj, .obj_len = j->len};
+                if (bcs[i]) {
+                    r.bitcode = LLVMGetBufferStart(bcs[i]);
+                    r.bitcode_len = LLVMGetBufferSize(bcs[i]);
+                }
+                c->record(c->record_ctx, &r);
+            }
+            if (ok) fns[i] = (CcKernelFn)cc_jit_lookup(jit, names[i], err);
+            ok = ok && fns[i];
+        }
+        free(j->obj);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (bcs[i]) LLVMDisposeMemoryBuffer(bcs[i]);
+        if (modules[i]) LLVMDisposeModule(modules[i]);
+        if (tsctxs[i]) LLVMOrcDisposeThreadSafeContext(tsctxs[i]);
+    }
+    free(jobs);
+    free(keys);
+    free(names);
+    free(bcs);
+    free(todo);
+    return ok;
+}
+
+bool cc_objcache_was_hit(const CcObjCache *c, CcObjCacheStats before) {
+    return c && (c->stats.hits > before.hits || c->stats.reused > before.reused);
 }
 
 bool cc_jit_add_module_cached(CcJit *jit, CcObjCache *cache, LLVMModuleRef mod, LLVMOrcThreadSafeContextRef tsctx,
@@ -389,10 +492,7 @@ bool cc_jit_add_module_cached(CcJit *jit, CcObjCache *cache, LLVMModuleRef mod, 
     if (key_text) {
         key = cc_objcache_key(jit, LLVMGetTarget(mod), key_text, strlen(key_text));
     } else {
-        size_t n = 0;
-        char *ir = module_ir(mod, &n);
-        key = cc_objcache_key(jit, LLVMGetTarget(mod), ir, n);
-        LLVMDisposeMessage(ir);
+        key = module_key(jit, mod);
     }
     return add_with_key(jit, cache, mod, tsctx, key, hit, err);
 }
@@ -409,10 +509,7 @@ bool cc_jit_add_kernel_cached(CcJit *jit, CcObjCache *cache, LLVMModuleRef mod, 
         return false;
     }
     cc_jit_prepare_module(jit, mod);
-    size_t n = 0;
-    char *ir = module_ir(mod, &n);
-    CcObjKey key = cc_objcache_key(jit, LLVMGetTarget(mod), ir, n);
-    LLVMDisposeMessage(ir);
+    CcObjKey key = module_key(jit, mod);
     char hex[33];
     cc_objkey_hex(key, hex);
     LlmcBuf name = {0};

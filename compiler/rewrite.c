@@ -259,13 +259,18 @@ static uint64_t data_hash(uint64_t h, const IrNode *n) {
 }
 
 uint64_t cc_node_hash(const IrGraph *g, const IrNode *n) {
+    uint64_t h = cc_node_content_hash(g, n);
+    h = fnv_i64(h, n->n_operands);
+    for (uint32_t i = 0; i < n->n_operands; i++) h = fnv_i64(h, n->operands[i]);
+    return h;
+}
+
+uint64_t cc_node_content_hash(const IrGraph *g, const IrNode *n) {
     uint64_t h = 1469598103934665603ull;
     h = fnv_i64(h, n->op);
     h = fnv_i64(h, n->type.dtype);
     h = fnv_i64(h, n->type.rank);
     for (uint32_t i = 0; i < n->type.rank; i++) h = fnv_i64(h, n->type.dims[i]);
-    h = fnv_i64(h, n->n_operands);
-    for (uint32_t i = 0; i < n->n_operands; i++) h = fnv_i64(h, n->operands[i]);
     const IrAttrSchema *s = ir_op_info(n->op)->attrs;
     for (uint32_t i = 0; i < s->count; i++) {
         const IrAttrField *f = &s->fields[i];

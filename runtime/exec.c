@@ -237,6 +237,13 @@ static bool build_kernels(RtExec *e, CcJit *jit, LlmcErr *err) {
     const CcFusion *f = &e->fusion;
     e->kernels = llmc_xcalloc(f->n_kernels ? f->n_kernels : 1, sizeof *e->kernels);
     double t0 = now_ms();
+    /* What the object cache lacks compiles on the pool's thread count at once; the loop
+     * below then only looks kernels up (a failure there names the kernel). */
+    LlmcErr be = {0};
+    if (!cc_codegen_kernels(jit, e->g, f, rt_pool_threads(e->pool), &be)) {
+        llmc_err_set(err, "@%s: %s", ir_graph_name(e->g), be.msg);
+        return false;
+    }
     for (uint32_t k = 0; k < f->n_kernels; k++) {
         const CcKernel *kn = &f->kernels[k];
         ExecKernel *ek = &e->kernels[k];

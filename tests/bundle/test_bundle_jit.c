@@ -185,9 +185,11 @@ int main(int argc, char **argv) {
         RtExecStats es = rt_exec_stats(e);
         fprintf(stderr, "@micro from the bundle: %u functions, %llu hits, %llu reused, %llu misses\n", es.functions,
                 (unsigned long long)st.hits, (unsigned long long)st.reused, (unsigned long long)st.misses);
-        CHECK_EQ_INT(st.misses, 0);
-        CHECK_EQ_INT(st.hits + st.reused, es.functions);
-        CHECK(st.hits > 0);
+        CHECK_EQ_INT(st.misses, 0); /* nothing compiled: every kernel came from the bundle */
+        /* a kernel identical to one already linked (another layer's) is found by its
+         * signature without asking the cache (cc_codegen_kernel), so the cache sees at
+         * most one request per function */
+        CHECK(st.hits > 0 && st.hits + st.reused <= es.functions);
     }
 
     /* the same bytes as an executor compiled from scratch */

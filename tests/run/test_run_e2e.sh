@@ -5,7 +5,8 @@
 # exit 0, one plain progress line per step (no TTY), the loss decreases, metrics.jsonl
 # is valid JSON lines with every progress field and val_loss at steps 20 and 40,
 # `latest` names ckpt-00000040 and --keep's default 3 leaves 3 checkpoints; a fresh run
-# refuses an --out that holds a run; `llmrun --help` mentions every option.
+# refuses an --out that holds a run; `llmrun --help` mentions every option; a cold
+# compile (kernels optimized on every core at once) gives the cached compile's bytes.
 source "$(dirname "$0")/lib.sh"
 
 # the compile report
@@ -20,7 +21,7 @@ for part in params grads "optimizer state" "activations arena"; do
     matches "report" "^  $part +[0-9.]+ MiB +[1-9][0-9]* bytes"
 done
 matches "report" '^kernels +[1-9][0-9]* \(@micro [1-9][0-9]*, @update [1-9][0-9]*\): [1-9][0-9]* functions'
-matches "report" '^compile time +[0-9.]+ ms$'
+matches "report" '^compile time +[0-9.]+ ms  \(the training step\)$'
 for stage in frontend "train step" "fusion \+ memplan" "LLVM codegen"; do
     matches "report" "^  $stage +[0-9.]+ ms$"
 done
@@ -97,4 +98,11 @@ opts=$(grep -oE 'strcmp\(a, "-[-a-zA-Z]+"\)' tools/llmrun.c | sed -E 's/.*"(.*)"
 for opt in $opts; do
     grep -qE -- "(^|[ ,])$opt([ ,=]|$)" <<<"$out" || bad "--help does not mention $opt"
 done
+
+# Compiled from nothing (--no-cache: a private cache, every kernel optimized and emitted,
+# on every core at once) and through the warm cache, the bundle is the same bytes.
+if expect 0 "llmc --no-cache" "$llmc" models/gpt2-tiny.llm -D vocab=256 --no-cache -o "$work/cold.llmc"; then
+    matches "cold report" '^object cache +0 hits, [1-9][0-9]* misses \(private, --no-cache\)$'
+    same "a cold compile and a cached one" "$work/cold.llmc" "$work/m.llmc"
+fi
 exit $fail
