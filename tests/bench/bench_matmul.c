@@ -71,6 +71,7 @@ static const Shape SHAPES[] = {
     {"gpt2-small", "lm   fwd", 1, 2048, 50257, 768, false, false},
     {"gpt2-small", "lm   dX", 1, 2048, 768, 50257, false, true},
     {"gpt2-small", "lm   dW", 1, 768, 50257, 2048, true, false},
+    {"gpt2-small", "wte  dW", 1, 50257, 768, 2048, true, false}, /* the tied head's table: dlogits^T x */
 };
 
 /* cblas_sgemm(order, transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) */
