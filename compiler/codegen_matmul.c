@@ -180,6 +180,13 @@ bool cc_matmul_plan(const CcJit *jit, const IrGraph *g, IrId node, CcMatmulPlan 
         if (to->dims[i] == 0) p->batches = 0;
     p->a_shared = tx->rank == 2;
     p->b_shared = ty->rank == 2;
+    if (p->b_shared && !p->a_shared && !p->ta && p->batches > 1) {
+        /* x [.., M, K] times a shared weight: the batches are just more rows of one
+         * matmul ([B*M, K] row-major is the same bytes), so small per-batch M (4 x 64
+         * tokens) still fills whole row blocks. Element sums are unchanged. */
+        p->M *= p->batches;
+        p->batches = 1;
+    }
     bool f32 = p->dtype == IR_DTYPE_F32, avx512 = cc_jit_has_avx512(jit);
     int64_t vl = (avx512 ? 64 : 32) / (f32 ? 4 : 8);
     p->vl = vl;

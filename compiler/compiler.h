@@ -461,7 +461,8 @@ const char *cc_kernel_kind_name(CcKernelKind k); /* "elementwise", ...; "?" if i
 typedef struct CcMatmulPlan {
     IrDtype dtype;                  /* f32 or f64 */
     bool ta, tb;                    /* the node's attributes */
-    bool a_shared, b_shared;        /* a rank-2 operand, used by every batch */
+    bool a_shared, b_shared;        /* a rank-2 operand, used by every batch (x [.., M, K] times a
+                                       shared weight is planned as one [B*M, K] matmul) */
     int64_t batches, M, N, K;
     int64_t vl, mr, nr, mc, kc, nc; /* lanes; microkernel MR x NR; a task's block mc x nc
                                        (per shape, codegen_matmul.c); the K block kc */

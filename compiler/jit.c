@@ -272,7 +272,8 @@ void cc_jit_prepare_module(const CcJit *jit, LLVMModuleRef mod) {
     LLVMSetDataLayout(mod, jit->layout);
 }
 
-bool cc_jit_optimize(const CcJit *jit, LLVMModuleRef mod, LlmcErr *err) {
+/* Verifies mod and runs default<O3> on it with tm (the JIT's, or a thread's own). */
+static bool optimize_with(LLVMTargetMachineRef tm, LLVMModuleRef mod, LlmcErr *err) {
     char *msg = NULL;
     if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
         llmc_err_set(err, "jit: generated module does not verify: %s", msg ? msg : "?");
@@ -282,10 +283,12 @@ bool cc_jit_optimize(const CcJit *jit, LLVMModuleRef mod, LlmcErr *err) {
     LLVMDisposeMessage(msg);
     LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetVerifyEach(opts, 0);
-    LLVMErrorRef e = LLVMRunPasses(mod, "default<O3>", jit->tm, opts);
+    LLVMErrorRef e = LLVMRunPasses(mod, "default<O3>", tm, opts);
     LLVMDisposePassBuilderOptions(opts);
     return take_error(e, "jit: running default<O3>", err);
 }
+
+bool cc_jit_optimize(const CcJit *jit, LLVMModuleRef mod, LlmcErr *err) { return optimize_with(jit->tm, mod, err); }
 
 bool cc_jit_add_module(CcJit *jit, LLVMModuleRef mod, LLVMOrcThreadSafeContextRef tsctx, LlmcErr *err) {
     cc_jit_prepare_module(jit, mod);
@@ -387,17 +390,14 @@ char *cc_jit_module_ir(const CcJit *jit, LLVMModuleRef mod, bool optimize, LlmcE
 
 /* --- object code (for compiler/objcache.c) ------------------------------------------- */
 
-/* cc_jit_emit_object with a target machine of the caller's own: several threads may each
- * compile a module (each in its own context) at once. */
+/* Prepares, optimizes and emits mod as an object file with tm: the JIT's own, or one per
+ * thread, so several threads may each compile a module (each in its own context). */
 static bool emit_object_with(const CcJit *jit, LLVMTargetMachineRef tm, LLVMModuleRef mod, char **obj, size_t *len,
                              LlmcErr *err) {
     *obj = NULL;
     *len = 0;
     cc_jit_prepare_module(jit, mod);
-    LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
-    LLVMErrorRef e = LLVMRunPasses(mod, "default<O3>", tm, opts);
-    LLVMDisposePassBuilderOptions(opts);
-    if (!take_error(e, "jit: default<O3>", err)) return false;
+    if (!optimize_with(tm, mod, err)) return false;
     char *msg = NULL;
     LLVMMemoryBufferRef mb = NULL;
     if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &msg, &mb)) {
@@ -451,23 +451,7 @@ void cc_jit_emit_objects(const CcJit *jit, CcEmitJob *jobs, uint32_t n, uint32_t
 }
 
 bool cc_jit_emit_object(const CcJit *jit, LLVMModuleRef mod, char **obj, size_t *len, LlmcErr *err) {
-    *obj = NULL;
-    *len = 0;
-    cc_jit_prepare_module(jit, mod);
-    if (!cc_jit_optimize(jit, mod, err)) return false;
-    char *msg = NULL;
-    LLVMMemoryBufferRef mb = NULL;
-    if (LLVMTargetMachineEmitToMemoryBuffer(jit->tm, mod, LLVMObjectFile, &msg, &mb)) {
-        llmc_err_set(err, "jit: emitting an object file: %s", msg ? msg : "?");
-        LLVMDisposeMessage(msg);
-        return false;
-    }
-    size_t n = LLVMGetBufferSize(mb);
-    *obj = llmc_xmalloc(n ? n : 1);
-    memcpy(*obj, LLVMGetBufferStart(mb), n);
-    *len = n;
-    LLVMDisposeMemoryBuffer(mb);
-    return true;
+    return emit_object_with(jit, jit->tm, mod, obj, len, err);
 }
 
 bool cc_jit_add_object(CcJit *jit, const void *obj, size_t len, const char *name, LlmcErr *err) {
