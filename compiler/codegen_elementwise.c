@@ -292,9 +292,9 @@ static unsigned kernel_lanes(const Plan *p, bool avx512) {
 }
 
 /* --- segments: a horizontally fused kernel ------------------------------------------
- * An ELEMENTWISE kernel whose outputs have several shapes (fuse.c rule 6: the optimizer
- * update of every parameter, one kernel) is one segment per shape, in order of first
- * output: segment s owns items [off_s, off_s + numel_s) of the call's range, and runs the
+ * An ELEMENTWISE kernel whose outputs have several shapes or are unrelated (fuse.c rule
+ * 6: the optimizer update of every parameter, one kernel) is one segment per group of
+ * outputs computed from common members, in order of first output: segment s owns items [off_s, off_s + numel_s) of the call's range, and runs the
  * plan of its outputs (and of the members of its shape and the movement members) over
  * its part of [begin, end). bufs: the union of the segments' inputs in ascending id, then
  * the outputs in the kernel's order. A kernel of one shape is one segment at offset 0. */
@@ -322,6 +322,12 @@ static void segments_free(Segments *sg) {
     memset(sg, 0, sizeof *sg);
 }
 
+/* The representative of id's component (union-find with path halving). */
+static IrId component_of(IrId *parent, IrId id) {
+    while (parent[id] != id) id = parent[id] = parent[parent[id]];
+    return id;
+}
+
 static bool segments_build(Segments *sg, const IrGraph *g, const IrId *nodes, uint32_t n_nodes, const IrId *outputs,
                            uint32_t n_outputs, LlmcErr *err) {
     memset(sg, 0, sizeof *sg);
@@ -343,15 +349,39 @@ static bool segments_build(Segments *sg, const IrGraph *g, const IrId *nodes, ui
     uint8_t *is_in = llmc_xcalloc(g->n_nodes, 1);
     bool ok = true;
     uint32_t used = 0;
+    /* Outputs computed from common members or reading a common input buffer are one
+     * segment (one loop over their shape); unrelated ones (two parameters' updates of one
+     * shape) are segments of their own, so a loop streams only the arrays its outputs
+     * need. Components over operand edges through values of the kernel's rank (not
+     * scalars, not movement: rank-0 inputs are loaded before the first segment runs). */
+    IrId *parent = llmc_xmalloc(g->n_nodes * sizeof *parent);
+    for (IrId id = 0; id < g->n_nodes; id++) parent[id] = id;
+    for (uint32_t i = 0; i < n_nodes; i++) {
+        if (nodes[i] >= g->n_nodes) continue;
+        const IrNode *n = ir_graph_node(g, nodes[i]);
+        if (is_move(n) || n->type.rank == 0) continue;
+        for (uint32_t o = 0; o < n->n_operands; o++) {
+            IrId x = n->operands[o];
+            const IrNode *xn = ir_graph_node(g, x);
+            /* a member of the kernel's rank, or an input buffer read directly: two outputs
+             * reading one input share a loop, whose loads come before its stores, so
+             * either may be written back over that input (runtime/exec.c) */
+            if (is_move(xn) || xn->type.rank == 0) continue;
+            IrId ra = component_of(parent, nodes[i]), rb = component_of(parent, x);
+            if (ra != rb) parent[ra < rb ? rb : ra] = ra < rb ? ra : rb;
+        }
+    }
     for (uint32_t first = 0; first < n_outputs && ok; first++) {
         if (placed[first]) continue;
         const IrType *shape = &ir_graph_node(g, outputs[first])->type;
+        IrId comp = component_of(parent, outputs[first]);
         uint32_t s = sg->n++;
         IrId *mine = sg->seg_outputs + used;
         uint32_t n_mine = 0;
         sg->out_at[s] = llmc_xmalloc(n_outputs * sizeof **sg->out_at);
         for (uint32_t o = first; o < n_outputs; o++)
-            if (!placed[o] && ir_type_same_shape(&ir_graph_node(g, outputs[o])->type, shape)) {
+            if (!placed[o] && ir_type_same_shape(&ir_graph_node(g, outputs[o])->type, shape) &&
+                component_of(parent, outputs[o]) == comp) {
                 placed[o] = true;
                 sg->out_at[s][n_mine] = o;
                 mine[n_mine++] = outputs[o];
@@ -400,6 +430,7 @@ static bool segments_build(Segments *sg, const IrGraph *g, const IrId *nodes, ui
     free(subset);
     free(placed);
     free(is_in);
+    free(parent);
     if (!ok) segments_free(sg);
     return ok;
 }
@@ -498,6 +529,19 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const Segments *
         if (k >= sg->n_inputs) out_ptrs[k - sg->n_inputs] = ptr;
         else base[sg->inputs[k]] = ptr;
     }
+    /* Every rank-0 input is loaded here, before the first segment stores anything: a later
+     * segment must see the value the kernel was called with. */
+    for (uint32_t s = 0; s < sg->n; s++) {
+        const Plan *p = &sg->plans[s];
+        for (uint32_t k = 0; k < p->n_inputs; k++) {
+            IrId id = p->inputs[k];
+            if (p->role[id] != CC_ROLE_SCALAR || scalar[id]) continue;
+            IrDtype dt = ir_graph_node(g, id)->type.dtype;
+            CcEmit tmp = {.ctx = ctx};
+            scalar[id] = LLVMBuildLoad2(b, cc_cg_elem_type(&tmp, dt), base[id], "scalar");
+            LLVMSetAlignment(scalar[id], (unsigned)ir_dtype_size(dt));
+        }
+    }
     LLVMValueRef *seg_outs = llmc_xmalloc(n_outputs * sizeof *seg_outs);
     for (uint32_t s = 0; s < sg->n; s++) {
         const Plan *p = &sg->plans[s];
@@ -506,16 +550,7 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const Segments *
         e.val = llmc_xcalloc(g->n_nodes, sizeof *e.val);
         for (uint32_t k = 0; k < p->n_inputs; k++) {
             IrId id = p->inputs[k];
-            if (p->role[id] == CC_ROLE_SCALAR) {
-                if (!scalar[id]) {
-                    IrDtype dt = ir_graph_node(g, id)->type.dtype;
-                    scalar[id] = LLVMBuildLoad2(b, cc_cg_elem_type(&e, dt), base[id], "scalar");
-                    LLVMSetAlignment(scalar[id], (unsigned)ir_dtype_size(dt));
-                }
-                e.base[id] = scalar[id];
-            } else {
-                e.base[id] = base[id];
-            }
+            e.base[id] = p->role[id] == CC_ROLE_SCALAR ? scalar[id] : base[id];
         }
         for (uint32_t o = 0; o < p->n_outputs; o++) seg_outs[o] = out_ptrs[sg->out_at[s][o]];
         LLVMValueRef off = LLVMConstInt(i64, (unsigned long long)sg->offset[s], 0);

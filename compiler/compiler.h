@@ -361,7 +361,7 @@ bool cc_elementwise_inputs(const IrGraph *g, const IrId *nodes, uint32_t n_nodes
                            IrId *ids, uint32_t *n_inputs, LlmcErr *err);
 /* The same for a kernel computing several outputs in one function: the union of what
  * they read (room for 3 * n_nodes), and in *items (may be NULL) its work items — the
- * elements of each distinct output shape, one segment per shape in order of first
+ * elements of each segment in turn (outputs computed from common members), in order of first
  * output (codegen_elementwise.c, "segments"). An ELEMENTWISE kernel of cc_fuse is one
  * such function over its outputs (codegen_kernel.c). */
 bool cc_elementwise_kernel_inputs(const IrGraph *g, const IrId *nodes, uint32_t n_nodes, const IrId *outputs,

@@ -58,7 +58,7 @@
  *   6. Horizontal: ELEMENTWISE kernels that no kernel reads (their values are graph
  *      outputs only) and that read only graph inputs, constants and rank-0 values become
  *      one kernel: in @update, AdamW for every parameter is one kernel, one segment per
- *      distinct shape (codegen_elementwise.c), instead of one kernel per tensor. Its
+ *      parameter (codegen_elementwise.c), instead of one kernel per tensor. Its
  *      members may have several shapes; nothing reads it, so the invariant below holds.
  *
  * Invariant (what keeps the kernel graph acyclic): in every kernel but ROW kernels only
@@ -539,8 +539,8 @@ static int cmp_root(const void *a, const void *b) {
  * leave as graph outputs only) and that reads nothing but graph inputs, constants and
  * rank-0 values joins every other such group in one kernel: the optimizer's update of
  * every parameter (p, m, v at once per element; compiler/codegen_elementwise.c runs one
- * segment per shape). Nothing reads the kernel, so it may run as late as its last
- * member; it delays no large temporary, since it reads none. */
+ * segment per group of related outputs: per parameter). Nothing reads the kernel, so it
+ * may run as late as its last member; it delays no large temporary, since it reads none. */
 static bool horizontal_candidate(const Fuser *f, uint32_t k) {
     const IrGraph *g = f->g;
     const Group *gr = &f->groups[k];

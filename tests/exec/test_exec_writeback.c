@@ -7,6 +7,8 @@
  *   - a swap-like pair a' = a + b, b' = a - b: each reads the other's input; one kernel
  *     function loads both before it stores either, so both go straight over their
  *     inputs, and both see the old values;
+ *   - step' = step + 1 and p' = p * step in one horizontal kernel, step's segment first:
+ *     p sees the old step (step through scratch, p direct);
  *   - an output that is an input itself (also "seed" -> "seed", with and without a buffer
  *     of its own), and an output named twice;
  *   - an output named like an input of another type is never written back;
@@ -144,6 +146,40 @@ static void swap_case(RtPool *pool) {
 /* "seed" passed through (an output that is its own input): a buffer of its own gets the
  * value, NULL leaves the input as it is. An output named like an input but of another
  * type is never written back: NULL for it is an error, not an overflow. */
+/* step' = step + 1 and p' = p * step, both written back, in one horizontally fused kernel
+ * (fuse.c rule 6) whose first segment is step's: p's segment, after it, must still read
+ * the step the kernel was called with. step is read through a broadcast, so it is
+ * written back through scratch (runtime/exec.c), and rank-0 inputs are loaded before
+ * any segment stores anyway; p goes straight over its input. */
+static void scalar_first_case(RtPool *pool) {
+    IrGraph *g = ir_graph_new("scalar_first");
+    IrBuilder b;
+    ir_builder_init(&b, g);
+    IrId st = ir_build_input(&b, IR_ROLE_STATE, "step", ir_type_scalar(IR_DTYPE_F32));
+    IrId p = ir_build_input(&b, IR_ROLE_PARAM, "p", vec());
+    ir_graph_add_output(g, "step", ir_build_binary(&b, IR_OP_ADD, st, ir_build_scalar(&b, IR_DTYPE_F32, 1)));
+    IrId bst = ir_build_broadcast_to(&b, st, 1, (int64_t[]){N});
+    ir_graph_add_output(g, "p", ir_build_binary(&b, IR_OP_MUL, p, bst));
+    CHECK(ir_builder_ok(&b));
+    RtExec *e = build(g, pool);
+    CHECK(e != NULL);
+    if (e) {
+        float pv[N], old[N], step = 3;
+        fill(pv, 1);
+        memcpy(old, pv, sizeof pv);
+        void *in[2] = {&step, pv}, *out[2] = {NULL, NULL};
+        LlmcErr err = {0};
+        CHECK(rt_exec_run(e, in, out, &err));
+        CHECK(step == 4);
+        for (int i = 0; i < N; i++) CHECK(pv[i] == old[i] * 3);
+        CHECK(rt_exec_fusion(e)->n_kernels == 1); /* both in one kernel */
+        RtExecStats es = rt_exec_stats(e);
+        CHECK(es.writeback_direct == 1 && es.writeback_copied == 1);
+        rt_exec_free(e);
+    }
+    ir_graph_free(g);
+}
+
 static void passthrough_case(RtPool *pool) {
     IrGraph *g = ir_graph_new("pass");
     IrBuilder b;
@@ -208,6 +244,7 @@ int main(void) {
         sgd_case(pools[p]);
         later_reader_case(pools[p]);
         swap_case(pools[p]);
+        scalar_first_case(pools[p]);
         passthrough_case(pools[p]);
         collective_case(pools[p]);
     }
