@@ -9,8 +9,8 @@
  * external inputs in ascending node id, then the output — or the outputs: a kernel may
  * compute several, each value of the body once per element, all loads of an element
  * before its stores (so an output may overwrite an input at the same index: the
- * optimizer's state written back), and outputs of several shapes run as segments one
- * after another over the item range (see "segments" below). Operands from outside the set
+ * optimizer's state written back), and unrelated outputs run as segments one after
+ * another over the item range, each a function of its own (see "segments" below). Operands from outside the set
  * are: nodes of the output's shape (a dense buffer, indexed by i); rank-0 values seen
  * through a `broadcast` (a 1-element buffer loaded once and splatted); splat constants
  * (folded into the code as literals, no buffer); values of any other shape seen through
@@ -493,14 +493,11 @@ static void emit_segment(CcEmit *e, LLVMValueRef fn, const Plan *p, LLVMValueRef
     LLVMPositionBuilderAtEnd(e->b, exit);
 }
 
-/* Builds the kernel function `name` into mod: every segment over its part of the range. */
-static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const Segments *sg, uint32_t n_outputs,
-                         const char *name, bool avx512) {
-    const IrGraph *g = sg->plans[0].g;
-    LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
-    LLVMValueRef *base = llmc_xcalloc(g->n_nodes, sizeof *base); /* per input id: its pointer */
-    LLVMValueRef *scalar = llmc_xcalloc(g->n_nodes, sizeof *scalar);
-
+/* A kernel-shaped function (bufs, begin, end) named `name` in mod; `internal`: a
+ * segment's own (private, never inlined, so default<O3> sees many small functions
+ * rather than one of every parameter's loops: its time grows faster than their size). */
+static LLVMValueRef kernel_function(LLVMContextRef ctx, LLVMModuleRef mod, const char *name, bool avx512,
+                                    bool internal) {
     LLVMTypeRef ptr_t = LLVMPointerTypeInContext(ctx, 0);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
     LLVMTypeRef params[3] = {ptr_t, i64, i64};
@@ -508,66 +505,95 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const Segments *
     LLVMValueRef fn = LLVMAddFunction(mod, name, fty);
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                             LLVMCreateEnumAttribute(ctx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
+    if (internal) {
+        LLVMSetLinkage(fn, LLVMInternalLinkage);
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                                LLVMCreateEnumAttribute(ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
+    }
     if (avx512) {
         const char *k = "prefer-vector-width", *v = "512";
         LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                                 LLVMCreateStringAttribute(ctx, k, (unsigned)strlen(k), v, (unsigned)strlen(v)));
     }
-    LLVMValueRef bufs = LLVMGetParam(fn, 0), begin = LLVMGetParam(fn, 1), end = LLVMGetParam(fn, 2);
-    LLVMSetValueName2(bufs, "bufs", 4);
-    LLVMSetValueName2(begin, "begin", 5);
-    LLVMSetValueName2(end, "end", 3);
+    LLVMSetValueName2(LLVMGetParam(fn, 0), "bufs", 4);
+    LLVMSetValueName2(LLVMGetParam(fn, 1), "begin", 5);
+    LLVMSetValueName2(LLVMGetParam(fn, 2), "end", 3);
+    return fn;
+}
 
-    /* entry: buffer pointers; rank-0 inputs loaded once, splatted in the vector bodies. */
-    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(ctx, fn, "entry");
-    LLVMPositionBuilderAtEnd(b, entry);
-    LLVMValueRef *out_ptrs = llmc_xmalloc(n_outputs * sizeof *out_ptrs);
-    for (uint32_t k = 0; k < sg->n_inputs + n_outputs; k++) {
-        LLVMValueRef ix = LLVMConstInt(i64, k, 0);
-        LLVMValueRef slot = LLVMBuildGEP2(b, ptr_t, bufs, &ix, 1, "");
-        LLVMValueRef ptr = LLVMBuildLoad2(b, ptr_t, slot, k < sg->n_inputs ? "in" : "out");
-        if (k >= sg->n_inputs) out_ptrs[k - sg->n_inputs] = ptr;
-        else base[sg->inputs[k]] = ptr;
-    }
-    /* Every rank-0 input is loaded here, before the first segment stores anything: a later
-     * segment must see the value the kernel was called with. */
-    for (uint32_t s = 0; s < sg->n; s++) {
-        const Plan *p = &sg->plans[s];
-        for (uint32_t k = 0; k < p->n_inputs; k++) {
-            IrId id = p->inputs[k];
-            if (p->role[id] != CC_ROLE_SCALAR || scalar[id]) continue;
+/* Segment s of sg in fn, from the builder's block: its buffer pointers (bufs slots: the
+ * union's inputs, then the kernel's outputs), its rank-0 inputs loaded once, then its
+ * loops over [lo, hi). */
+static void emit_segment_in(LLVMContextRef ctx, LLVMModuleRef mod, LLVMBuilderRef b, LLVMValueRef fn,
+                            const Segments *sg, uint32_t s, LLVMValueRef lo, LLVMValueRef hi, bool avx512) {
+    const Plan *p = &sg->plans[s];
+    const IrGraph *g = p->g;
+    LLVMTypeRef ptr_t = LLVMPointerTypeInContext(ctx, 0);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
+    LLVMValueRef bufs = LLVMGetParam(fn, 0);
+    CcEmit e = {.ctx = ctx, .mod = mod, .g = g, .role = p->role, .alias = p->alias, .b = b};
+    e.base = llmc_xcalloc(g->n_nodes, sizeof *e.base);
+    e.val = llmc_xcalloc(g->n_nodes, sizeof *e.val);
+    for (uint32_t k = 0; k < p->n_inputs; k++) {
+        IrId id = p->inputs[k];
+        uint32_t slot = 0;
+        while (sg->inputs[slot] != id) slot++; /* in the union by construction */
+        LLVMValueRef ix = LLVMConstInt(i64, slot, 0);
+        LLVMValueRef ptr = LLVMBuildLoad2(b, ptr_t, LLVMBuildGEP2(b, ptr_t, bufs, &ix, 1, ""), "in");
+        if (p->role[id] == CC_ROLE_SCALAR) { /* loaded once, splatted in the vector body */
             IrDtype dt = ir_graph_node(g, id)->type.dtype;
-            CcEmit tmp = {.ctx = ctx};
-            scalar[id] = LLVMBuildLoad2(b, cc_cg_elem_type(&tmp, dt), base[id], "scalar");
-            LLVMSetAlignment(scalar[id], (unsigned)ir_dtype_size(dt));
+            LLVMValueRef v = LLVMBuildLoad2(b, cc_cg_elem_type(&e, dt), ptr, "scalar");
+            LLVMSetAlignment(v, (unsigned)ir_dtype_size(dt));
+            e.base[id] = v;
+        } else {
+            e.base[id] = ptr;
         }
     }
-    LLVMValueRef *seg_outs = llmc_xmalloc(n_outputs * sizeof *seg_outs);
-    for (uint32_t s = 0; s < sg->n; s++) {
-        const Plan *p = &sg->plans[s];
-        CcEmit e = {.ctx = ctx, .mod = mod, .g = g, .role = p->role, .alias = p->alias, .b = b};
-        e.base = llmc_xcalloc(g->n_nodes, sizeof *e.base);
-        e.val = llmc_xcalloc(g->n_nodes, sizeof *e.val);
-        for (uint32_t k = 0; k < p->n_inputs; k++) {
-            IrId id = p->inputs[k];
-            e.base[id] = p->role[id] == CC_ROLE_SCALAR ? scalar[id] : base[id];
+    LLVMValueRef *outs = llmc_xmalloc(p->n_outputs * sizeof *outs);
+    for (uint32_t o = 0; o < p->n_outputs; o++) {
+        LLVMValueRef ix = LLVMConstInt(i64, sg->n_inputs + sg->out_at[s][o], 0);
+        outs[o] = LLVMBuildLoad2(b, ptr_t, LLVMBuildGEP2(b, ptr_t, bufs, &ix, 1, ""), "out");
+    }
+    emit_segment(&e, fn, p, lo, hi, outs, kernel_lanes(p, avx512));
+    free(outs);
+    free(e.base);
+    free(e.val);
+}
+
+/* Builds the kernel function `name` into mod: one segment inline; several, each in a
+ * function of its own called over its part of the range. A rank-0 input a segment reads
+ * (through a broadcast) is never written in place (runtime/exec.c), so a segment loading
+ * it after an earlier segment ran still sees the value the kernel was called with. */
+static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const Segments *sg, const char *name, bool avx512) {
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
+    LLVMValueRef fn = kernel_function(ctx, mod, name, avx512, false);
+    LLVMValueRef begin = LLVMGetParam(fn, 1), end = LLVMGetParam(fn, 2);
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
+    if (sg->n == 1) {
+        emit_segment_in(ctx, mod, b, fn, sg, 0, begin, end, avx512);
+    } else {
+        LLVMTypeRef fty = LLVMGlobalGetValueType(fn);
+        for (uint32_t s = 0; s < sg->n; s++) {
+            char seg_name[64];
+            snprintf(seg_name, sizeof seg_name, "%s.seg%u", name, s);
+            LLVMValueRef sfn = kernel_function(ctx, mod, seg_name, avx512, true);
+            LLVMBuilderRef sb = LLVMCreateBuilderInContext(ctx);
+            LLVMPositionBuilderAtEnd(sb, LLVMAppendBasicBlockInContext(ctx, sfn, "entry"));
+            emit_segment_in(ctx, mod, sb, sfn, sg, s, LLVMGetParam(sfn, 1), LLVMGetParam(sfn, 2), avx512);
+            LLVMBuildRetVoid(sb);
+            LLVMDisposeBuilder(sb);
+            LLVMValueRef off = LLVMConstInt(i64, (unsigned long long)sg->offset[s], 0);
+            LLVMValueRef n = LLVMConstInt(i64, (unsigned long long)(sg->offset[s + 1] - sg->offset[s]), 0);
+            LLVMValueRef zero = LLVMConstInt(i64, 0, 0);
+            LLVMValueRef args[3] = {LLVMGetParam(fn, 0),
+                                    smin64(b, smax64(b, LLVMBuildSub(b, begin, off, ""), zero), n),
+                                    smax64(b, smin64(b, LLVMBuildSub(b, end, off, ""), n), zero)};
+            LLVMBuildCall2(b, fty, sfn, args, 3, "");
         }
-        for (uint32_t o = 0; o < p->n_outputs; o++) seg_outs[o] = out_ptrs[sg->out_at[s][o]];
-        LLVMValueRef off = LLVMConstInt(i64, (unsigned long long)sg->offset[s], 0);
-        LLVMValueRef n = LLVMConstInt(i64, (unsigned long long)(sg->offset[s + 1] - sg->offset[s]), 0);
-        LLVMValueRef zero = LLVMConstInt(i64, 0, 0);
-        LLVMValueRef lo = sg->n == 1 ? begin : smin64(b, smax64(b, LLVMBuildSub(b, begin, off, ""), zero), n);
-        LLVMValueRef hi = sg->n == 1 ? end : smax64(b, smin64(b, LLVMBuildSub(b, end, off, ""), n), zero);
-        emit_segment(&e, fn, p, lo, hi, seg_outs, kernel_lanes(p, avx512));
-        free(e.base);
-        free(e.val);
     }
     LLVMBuildRetVoid(b);
     LLVMDisposeBuilder(b);
-    free(seg_outs);
-    free(out_ptrs);
-    free(base);
-    free(scalar);
 }
 
 bool cc_elementwise_inputs(const IrGraph *g, const IrId *nodes, uint32_t n_nodes, IrId output, IrId *ids,
@@ -591,7 +617,7 @@ LLVMModuleRef cc_ew_module(const CcJit *jit, LLVMContextRef ctx, const IrGraph *
     Segments sg;
     if (!segments_build(&sg, g, nodes, n_nodes, outputs, n_outputs, err)) return NULL;
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_ew", ctx);
-    build_kernel(ctx, mod, &sg, n_outputs, "llmc_ew", cc_jit_has_avx512(jit));
+    build_kernel(ctx, mod, &sg, "llmc_ew", cc_jit_has_avx512(jit));
     segments_free(&sg);
     return mod;
 }

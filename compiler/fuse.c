@@ -57,9 +57,12 @@
  *      it is a MOVEMENT kernel of its own.
  *   6. Horizontal: ELEMENTWISE kernels that no kernel reads (their values are graph
  *      outputs only) and that read only graph inputs, constants and rank-0 values become
- *      one kernel: in @update, AdamW for every parameter is one kernel, one segment per
- *      parameter (codegen_elementwise.c), instead of one kernel per tensor. Its
- *      members may have several shapes; nothing reads it, so the invariant below holds.
+ *      one kernel per layer (by the `layers.N` in the names of the inputs they read; one
+ *      more for the rest): in @update, AdamW is a kernel per layer, one segment per
+ *      parameter (codegen_elementwise.c), instead of three kernels per tensor. The
+ *      layers' kernels are identical, so they compile once (codegen_kernel.c,
+ *      signatures). Members may have several shapes; nothing reads such a kernel, so
+ *      the invariant below holds.
  *
  * Invariant (what keeps the kernel graph acyclic): in every kernel but ROW kernels only
  * the root — its highest id — is read by nodes of other kernels; other members are read
@@ -537,10 +540,12 @@ static int cmp_root(const void *a, const void *b) {
 
 /* Rule 6: horizontal fusion. An ELEMENTWISE group that no other kernel reads (its values
  * leave as graph outputs only) and that reads nothing but graph inputs, constants and
- * rank-0 values joins every other such group in one kernel: the optimizer's update of
- * every parameter (p, m, v at once per element; compiler/codegen_elementwise.c runs one
- * segment per group of related outputs: per parameter). Nothing reads the kernel, so it
- * may run as late as its last member; it delays no large temporary, since it reads none. */
+ * rank-0 values joins the other such groups of its layer in one kernel: the optimizer's
+ * update of a layer's parameters (p, m, v at once per element; codegen_elementwise.c
+ * runs one segment per group of related outputs: per parameter). Nothing reads the
+ * kernel, so it may run as late as its last member; it delays no large temporary, since
+ * it reads none. One kernel per layer rather than one in all: the layers' kernels are
+ * the same code (compiled once), and no single module grows with the model's depth. */
 static bool horizontal_candidate(const Fuser *f, uint32_t k) {
     const IrGraph *g = f->g;
     const Group *gr = &f->groups[k];
@@ -559,13 +564,44 @@ static bool horizontal_candidate(const Fuser *f, uint32_t k) {
     return true;
 }
 
+/* The layer group k belongs to: the "layers.N" of the first graph input it reads whose
+ * name has one (a param, its grad or its moments), as a length into that name; 0 for
+ * the rest (embeddings, final norm, head). */
+static size_t horizontal_layer(const Fuser *f, uint32_t k, const char **name) {
+    const IrGraph *g = f->g;
+    for (IrId m = f->groups[k].head; m != NONE; m = f->next[m]) {
+        const IrNode *n = ir_graph_node(g, m);
+        for (uint32_t o = 0; o < n->n_operands; o++) {
+            const IrNode *x = ir_graph_node(g, n->operands[o]);
+            if (x->op != IR_OP_INPUT) continue;
+            const char *s = strstr(ir_graph_str(g, x->attrs.input.name), "layers.");
+            if (!s) continue;
+            size_t len = strlen("layers.");
+            while (s[len] >= '0' && s[len] <= '9') len++;
+            *name = s;
+            return len;
+        }
+    }
+    *name = "";
+    return 0;
+}
+
 static void fuse_horizontal(Fuser *f) {
-    uint32_t into = NONE;
+    uint32_t *into = llmc_xmalloc((f->n_groups ? f->n_groups : 1) * sizeof *into); /* per candidate: its kernel */
+    uint32_t n_into = 0;
     for (uint32_t k = 0; k < f->n_groups; k++) {
         if (!horizontal_candidate(f, k)) continue;
-        if (into == NONE) into = k;
-        else group_merge(f, k, into);
+        const char *name, *other;
+        size_t len = horizontal_layer(f, k, &name);
+        uint32_t to = NONE;
+        for (uint32_t i = 0; i < n_into && to == NONE; i++) {
+            size_t olen = horizontal_layer(f, into[i], &other);
+            if (olen == len && strncmp(name, other, len) == 0) to = into[i];
+        }
+        if (to == NONE) into[n_into++] = k;
+        else group_merge(f, k, to);
     }
+    free(into);
 }
 
 /* Kernels in dependency order, among the ready ones first the kernel whose lowest output

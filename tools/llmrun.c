@@ -187,6 +187,7 @@ static int parse_args(int argc, char **argv, Options *o) {
             continue;
         } else if (strcmp(a, "--no-prefetch") == 0) {
             o->no_prefetch = true;
+            continue;
         } else if (strcmp(a, "--profile") == 0) {
             o->profile = true;
             continue;

@@ -73,24 +73,26 @@ static int by_time(const void *a, const void *b) {
     return (x->k > y->k) - (x->k < y->k);
 }
 
-/* "layers.0.attn (+2)": the first scope of the members and how many others there are. */
+/* "layers.0.attn (+2)": the first scope of the members and how many others there are
+ * ("+8 or more" past eight). */
 static void scopes_of(const IrGraph *g, const CcKernel *kn, char *out, size_t cap) {
-    uint32_t first = 0, others = 0;
-    uint32_t seen[8];
+    enum { TRACKED = 9 };
+    uint32_t seen[TRACKED];
     uint32_t n_seen = 0;
+    bool more = false;
     for (uint32_t i = 0; i < kn->n_nodes; i++) {
         uint32_t s = ir_graph_node(g, kn->nodes[i])->scope;
         if (!s) continue;
         bool dup = false;
         for (uint32_t j = 0; j < n_seen; j++) dup |= seen[j] == s;
         if (dup) continue;
-        if (n_seen < 8) seen[n_seen++] = s;
-        if (!first) first = s;
-        else others++;
+        if (n_seen < TRACKED) seen[n_seen++] = s;
+        else more = true;
     }
-    if (!first) snprintf(out, cap, "-");
-    else if (others) snprintf(out, cap, "%s (+%u)", ir_graph_str(g, first), others);
-    else snprintf(out, cap, "%s", ir_graph_str(g, first));
+    if (!n_seen) snprintf(out, cap, "-");
+    else if (more) snprintf(out, cap, "%s (+%u or more)", ir_graph_str(g, seen[0]), n_seen - 1);
+    else if (n_seen > 1) snprintf(out, cap, "%s (+%u)", ir_graph_str(g, seen[0]), n_seen - 1);
+    else snprintf(out, cap, "%s", ir_graph_str(g, seen[0]));
 }
 
 /* "%451 matmul f32[2048,8192] +2: add mul": the root, its type, the other members' ops. */
