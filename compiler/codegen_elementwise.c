@@ -352,8 +352,10 @@ static bool segments_build(Segments *sg, const IrGraph *g, const IrId *nodes, ui
     /* Outputs computed from common members or reading a common input buffer are one
      * segment (one loop over their shape); unrelated ones (two parameters' updates of one
      * shape) are segments of their own, so a loop streams only the arrays its outputs
-     * need. Components over operand edges through values of the kernel's rank (not
-     * scalars, not movement: rank-0 inputs are loaded before the first segment runs). */
+     * need. Components over operand edges through values of the kernel's rank, not
+     * scalars or movement: an input read through a broadcast or another movement member
+     * is never written in place (runtime/exec.c, direct_candidate), so a later segment
+     * reading it sees the value the kernel was called with. */
     IrId *parent = llmc_xmalloc(g->n_nodes * sizeof *parent);
     for (IrId id = 0; id < g->n_nodes; id++) parent[id] = id;
     for (uint32_t i = 0; i < n_nodes; i++) {
