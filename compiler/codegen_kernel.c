@@ -314,8 +314,7 @@ char *cc_kernel_text(CcJit *jit, const IrGraph *g, const CcKernel *k, uint32_t f
 }
 
 bool cc_codegen_kernels(CcJit *jit, const IrGraph *g, const CcFusion *f, uint32_t threads, LlmcErr *err) {
-    CcObjCache *cache = cc_jit_set_cache(jit, NULL);
-    cc_jit_set_cache(jit, cache);
+    CcObjCache *cache = cc_jit_cache(jit);
     if (!cache || threads < 2) return true; /* cc_codegen_kernel one at a time does the same */
     uint32_t cap = 0;
     for (uint32_t k = 0; k < f->n_kernels; k++) cap += cc_kernel_functions(&f->kernels[k]);

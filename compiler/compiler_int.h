@@ -60,6 +60,7 @@ typedef struct CcJitMemo {
     CcKernelFn fn;
 } CcJitMemo;
 CcKernelFn cc_jit_memo_find(const CcJit *jit, CcObjKey sig); /* NULL: not compiled yet */
+CcObjCache *cc_jit_cache(const CcJit *jit); /* the cache cc_jit_set_cache set; NULL: none */
 void cc_jit_memo_add(CcJit *jit, CcObjKey sig, CcKernelFn fn);
 
 /* Optimizing and emitting several modules at once (jit.c): each job's module (in a

@@ -23,7 +23,7 @@
  *      permute or identity reshape would otherwise pull it in). Splat constants are
  *      literals, never inputs. That is
  *      exactly the node set cc_codegen_elementwise accepts, so every ELEMENTWISE kernel
- *      compiles with it — one function per output today (codegen has one output).
+ *      compiles with it — one function computing every output (codegen_kernel.c).
  *   3. MATMUL: a matmul whose one user (not a graph output, not a movement op: an epilogue
  *      reads the matmul's element where it is written) lies in an ELEMENTWISE
  *      kernel of the matmul's shape absorbs that kernel as its epilogue (bias add via a
@@ -86,10 +86,10 @@
  *   - reductions sharing a loop nest with a sibling reduction of the same input that is
  *     not over the last axis; elementwise producers absorbed into INDEX kernels; the cost
  *     model that decides when a layout change (a copy) pays for itself.
- *   - a rank-0 broadcast read by several kernels is a MOVEMENT kernel; codegen still
- *     reads the rank-0 source through it (cc_elementwise_inputs names the source).
+ *   - a rank-0 broadcast read by several kernels would be a MOVEMENT kernel nothing
+ *     reads (codegen reads the rank-0 source); the step's graphs give each reader its
+ *     own copy first (cc_pass_unshare_splats), so there it never happens;
  *   - the vector loop reads a movement-chain operand lane by lane (codegen_elementwise.c);
- *     ROW kernels are scalar code;
  *   - REDUCE codegen does not yet accept slice/concat members, so a REDUCE kernel holding
  *     one that rule 5 absorbs is not compilable yet.
  */

@@ -316,6 +316,8 @@ void *cc_jit_lookup(CcJit *jit, const char *name, LlmcErr *err) {
     return (void *)(uintptr_t)addr;
 }
 
+CcObjCache *cc_jit_cache(const CcJit *jit) { return jit->cache; }
+
 CcObjCache *cc_jit_set_cache(CcJit *jit, CcObjCache *cache) {
     CcObjCache *old = jit->cache;
     jit->cache = cache;

@@ -29,9 +29,9 @@
  * adjacent free intervals merged. Everything is in kernel and id order: the plan is a
  * function of the fusion alone.
  *
- * In place. Only ELEMENTWISE kernels, and only with one output (codegen emits one
- * function per output, and a second function would read an input the first already
- * overwrote): the output may take the bytes of an input that (a) is an arena buffer,
+ * In place. Only ELEMENTWISE kernels, and only with one output (the rule below is
+ * checked for one output; a kernel with several keeps them apart from its inputs): the
+ * output may take the bytes of an input that (a) is an arena buffer,
  * (b) dies at this kernel, (c) has the output's element count and byte size, and (d) is
  * in the codegen binding (cc_elementwise_inputs), i.e. read at element i where element i
  * is written, and (e) is not read through a movement member of the kernel (broadcast,

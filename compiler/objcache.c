@@ -300,6 +300,37 @@ static void record(CcObjCache *c, CcObjKey key, LLVMModuleRef mod, const void *o
     if (mb) LLVMDisposeMemoryBuffer(mb);
 }
 
+/* A miss's object, compiled here: stored as the entry at path (a corrupt entry it
+ * replaces is counted, and deleted if the store fails, so its warning is not repeated),
+ * linked into the JIT under the key's name, and handed to the recorder with bc, the
+ * module's bitcode before optimization (NULL when there is no recorder). */
+static bool store_and_link(CcJit *jit, CcObjCache *c, CcObjKey key, const char *path, bool corrupt, const char *obj,
+                           size_t len, LLVMMemoryBufferRef bc, LlmcErr *err) {
+    c->stats.misses++;
+    if (corrupt) c->stats.rebuilds++;
+    size_t n = 0;
+    unsigned char *entry = entry_build(key, obj, len, &n);
+    LlmcErr werr = {0};
+    if (!llmc_file_write(path, entry, n, &werr)) {
+        c->stats.store_failures++;
+        cc_objcache_warn(c, path, "cannot store cache entry: %s", werr.msg);
+        if (corrupt) unlink(path);
+    }
+    free(entry);
+    char hex[33];
+    cc_objkey_hex(key, hex);
+    if (!cc_jit_add_object(jit, obj, len, hex, err)) return false;
+    if (c->record) {
+        CcObjRecord r = {.key = key, .obj = obj, .obj_len = len};
+        if (bc) {
+            r.bitcode = LLVMGetBufferStart(bc);
+            r.bitcode_len = LLVMGetBufferSize(bc);
+        }
+        c->record(c->record_ctx, &r);
+    }
+    return true;
+}
+
 /* --- adding modules --------------------------------------------------------------------------- */
 
 static bool add_with_key(CcJit *jit, CcObjCache *c, LLVMModuleRef mod, LLVMOrcThreadSafeContextRef tsctx,
@@ -344,28 +375,7 @@ static bool add_with_key(CcJit *jit, CcObjCache *c, LLVMModuleRef mod, LLVMOrcTh
     ok = cc_jit_emit_object(jit, mod, &obj, &len, err);
     LLVMDisposeModule(mod);
     LLVMOrcDisposeThreadSafeContext(tsctx);
-    if (ok) {
-        c->stats.misses++;
-        if (corrupt) c->stats.rebuilds++;
-        size_t n = 0;
-        unsigned char *entry = entry_build(key, obj, len, &n);
-        LlmcErr werr = {0};
-        if (!llmc_file_write(path, entry, n, &werr)) {
-            c->stats.store_failures++;
-            cc_objcache_warn(c, path, "cannot store cache entry: %s", werr.msg);
-            if (corrupt) unlink(path);
-        }
-        free(entry);
-        ok = cc_jit_add_object(jit, obj, len, hex, err);
-        if (ok && c->record) {
-            CcObjRecord r = {.key = key, .obj = obj, .obj_len = len};
-            if (bc) {
-                r.bitcode = LLVMGetBufferStart(bc);
-                r.bitcode_len = LLVMGetBufferSize(bc);
-            }
-            c->record(c->record_ctx, &r);
-        }
-    }
+    if (ok) ok = store_and_link(jit, c, key, path, corrupt, obj, len, bc, err);
     if (bc) LLVMDisposeMemoryBuffer(bc);
     free(obj);
     free(path);
@@ -441,28 +451,9 @@ bool cc_objcache_compile_batch(CcJit *jit, CcObjCache *c, LLVMModuleRef *modules
             ok = false;
         }
         if (ok) {
-            c->stats.misses++;
             char *path = cc_objcache_entry_path(c, keys[i]);
-            size_t en = 0;
-            unsigned char *entry = entry_build(keys[i], j->obj, j->len, &en);
-            LlmcErr werr = {0};
-            if (!llmc_file_write(path, entry, en, &werr)) {
-                c->stats.store_failures++;
-                cc_objcache_warn(c, path, "cannot store cache entry: %s", werr.msg);
-            }
-            free(entry);
+            ok = store_and_link(jit, c, keys[i], path, false, j->obj, j->len, bcs[i], err);
             free(path);
-            char hex[33];
-            cc_objkey_hex(keys[i], hex);
-            ok = cc_jit_add_object(jit, j->obj, j->len, hex, err);
-            if (ok && c->record) {
-                CcObjRecord r = {.key = keys[i], .obj = j->obj, .obj_len = j->len};
-                if (bcs[i]) {
-                    r.bitcode = LLVMGetBufferStart(bcs[i]);
-                    r.bitcode_len = LLVMGetBufferSize(bcs[i]);
-                }
-                c->record(c->record_ctx, &r);
-            }
             if (ok) fns[i] = (CcKernelFn)cc_jit_lookup(jit, names[i], err);
             ok = ok && fns[i];
         }

@@ -28,10 +28,6 @@ typedef struct ProfRow {
     bool collective;
 } ProfRow;
 
-static bool is_collective(IrOp op) {
-    return op == IR_OP_ALL_GATHER || op == IR_OP_REDUCE_SCATTER || op == IR_OP_ALL_REDUCE || op == IR_OP_ALL_TO_ALL;
-}
-
 /* Kernel k's FLOPs and useful FLOPs (per run) and bytes in and out (once each). */
 static void kernel_cost(const IrGraph *g, const CcKernel *kn, double *flops, double *useful, double *bytes) {
     *flops = *useful = *bytes = 0;
@@ -62,7 +58,8 @@ static uint32_t add_rows(ProfRow *rows, uint32_t n, const RtExec *e, const char 
         r->flops *= runs_per_step;
         r->useful *= runs_per_step;
         r->bytes *= runs_per_step;
-        r->collective = kn->kind == CC_KERNEL_RUNTIME && is_collective(ir_graph_node(g, kn->root)->op);
+        r->collective =
+            kn->kind == CC_KERNEL_RUNTIME && ir_op_info(ir_graph_node(g, kn->root)->op)->kind == IR_KIND_COLLECTIVE;
     }
     return n;
 }
