@@ -234,7 +234,10 @@ static IrId simplify_node(CcRewrite *rw, IrId id, const IrId *ops, bool differen
     case IR_OP_ALL_GATHER:
     case IR_OP_REDUCE_SCATTER:
     case IR_OP_ALL_REDUCE:
-    case IR_OP_ALL_TO_ALL: return IR_ID_NONE;
+    case IR_OP_ALL_TO_ALL:
+    case IR_OP_ATTENTION:
+    case IR_OP_ATTENTION_LSE:
+    case IR_OP_ATTENTION_GRAD: return IR_ID_NONE;
     case IR_OP_INVALID:
     case IR_OP_COUNT: break;
     }

@@ -288,6 +288,9 @@ static LLVMValueRef emit_op(CcEmit *e, IrId id) {
     case IR_OP_SLICE:
     case IR_OP_CONCAT:
     case IR_OP_MATMUL:
+    case IR_OP_ATTENTION:
+    case IR_OP_ATTENTION_LSE:
+    case IR_OP_ATTENTION_GRAD:
     case IR_OP_GATHER:
     case IR_OP_SCATTER_ADD:
     case IR_OP_TOPK:

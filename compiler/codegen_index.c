@@ -146,7 +146,7 @@ static bool plan_check(const IrGraph *g, const CcKernel *k, LlmcErr *err) {
     case IR_OP_CAST: case IR_OP_ADD: case IR_OP_SUB: case IR_OP_MUL: case IR_OP_DIV: case IR_OP_MAX:
     case IR_OP_MIN: case IR_OP_POW: case IR_OP_CMPLT: case IR_OP_CMPEQ: case IR_OP_SELECT:
     case IR_OP_REDUCE_SUM: case IR_OP_REDUCE_MAX: case IR_OP_RESHAPE: case IR_OP_PERMUTE:
-    case IR_OP_BROADCAST: case IR_OP_SLICE: case IR_OP_CONCAT: case IR_OP_MATMUL: case IR_OP_EXTERN_CALL:
+    case IR_OP_BROADCAST: case IR_OP_SLICE: case IR_OP_CONCAT: case IR_OP_MATMUL: case IR_OP_ATTENTION: case IR_OP_ATTENTION_LSE: case IR_OP_ATTENTION_GRAD: case IR_OP_EXTERN_CALL:
     case IR_OP_ALL_GATHER: case IR_OP_REDUCE_SCATTER: case IR_OP_ALL_REDUCE: case IR_OP_ALL_TO_ALL:
     case IR_OP_STOP_GRADIENT: case IR_OP_INVALID: case IR_OP_COUNT:
         llmc_err_set(err, "index codegen: kernel root %%%u is %s, not an index op", k->root, ir_op_name(n->op));
@@ -669,7 +669,7 @@ static void build_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const IrGraph *g
         case IR_OP_SUB: case IR_OP_MUL: case IR_OP_DIV: case IR_OP_MAX: case IR_OP_MIN: case IR_OP_POW:
         case IR_OP_CMPLT: case IR_OP_CMPEQ: case IR_OP_SELECT: case IR_OP_REDUCE_SUM: case IR_OP_REDUCE_MAX:
         case IR_OP_RESHAPE: case IR_OP_PERMUTE: case IR_OP_BROADCAST: case IR_OP_SLICE: case IR_OP_CONCAT:
-        case IR_OP_MATMUL: case IR_OP_EXTERN_CALL: case IR_OP_ALL_GATHER: case IR_OP_REDUCE_SCATTER:
+        case IR_OP_MATMUL: case IR_OP_ATTENTION: case IR_OP_ATTENTION_LSE: case IR_OP_ATTENTION_GRAD: case IR_OP_EXTERN_CALL: case IR_OP_ALL_GATHER: case IR_OP_REDUCE_SCATTER:
         case IR_OP_ALL_REDUCE: case IR_OP_ALL_TO_ALL: case IR_OP_STOP_GRADIENT: case IR_OP_INVALID:
         case IR_OP_COUNT:
             LLMC_ASSERT(!"plan_check admits no other op");

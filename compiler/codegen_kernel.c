@@ -17,6 +17,7 @@
  *                rows around its axis), scatter_add (output rows: the coordinates up to
  *                and including its axis) and topk (rows of the last axis).
  *   MOVEMENT     inputs, then the output; items = output elements.
+ *   ATTENTION    inputs, then every output; items = the kernel's tasks (CcAttentionPlan).
  *   RUNTIME      no function.
  * Grain: about 32K elements of work per chunk for the streaming kinds, about a million
  * flops of tasks for matmul.
@@ -42,7 +43,8 @@ uint32_t cc_kernel_functions(const CcKernel *k) {
     case CC_KERNEL_MATMUL:
     case CC_KERNEL_INDEX:
     case CC_KERNEL_MOVEMENT:
-    case CC_KERNEL_ROW: return 1;
+    case CC_KERNEL_ROW:
+    case CC_KERNEL_ATTENTION: return 1;
     case CC_KERNEL_INVALID:
     case CC_KERNEL_COUNT: break;
     }
@@ -94,7 +96,7 @@ bool cc_kernel_call(const CcJit *jit, const IrGraph *g, const CcKernel *k, uint3
         call->grain = STREAM_GRAIN;
         return true;
     }
-    bool all_outputs = k->kind == CC_KERNEL_ROW || k->kind == CC_KERNEL_MATMUL;
+    bool all_outputs = k->kind == CC_KERNEL_ROW || k->kind == CC_KERNEL_MATMUL || k->kind == CC_KERNEL_ATTENTION;
     if (!all_outputs && k->n_outputs != 1) {
         llmc_err_set(err, "%s kernel of root %%%u with %u outputs: not supported yet", cc_kernel_kind_name(k->kind),
                      k->root, k->n_outputs);
@@ -164,6 +166,13 @@ bool cc_kernel_call(const CcJit *jit, const IrGraph *g, const CcKernel *k, uint3
         call->items = numel;
         call->grain = STREAM_GRAIN;
         return true;
+    case CC_KERNEL_ATTENTION: { /* a task is a chunk of rows (or keys) of one batch: plenty of work */
+        CcAttentionPlan plan;
+        if (!cc_attention_plan(jit, g, k, &plan, err)) break;
+        call->items = plan.tasks;
+        call->grain = 1;
+        return true;
+    }
     case CC_KERNEL_ELEMENTWISE:
     case CC_KERNEL_RUNTIME:
     case CC_KERNEL_INVALID:
@@ -194,6 +203,7 @@ LLVMModuleRef cc_kernel_module(const CcJit *jit, LLVMContextRef ctx, const IrGra
     case CC_KERNEL_MATMUL: *base = "llmc_mmk"; return cc_matmul_module(jit, ctx, g, k, err);
     case CC_KERNEL_INDEX: *base = "llmc_idx"; return cc_index_module(jit, ctx, g, k, err);
     case CC_KERNEL_MOVEMENT: *base = "llmc_mov"; return cc_movement_module(jit, ctx, g, k, err);
+    case CC_KERNEL_ATTENTION: *base = "llmc_att"; return cc_attention_module(jit, ctx, g, k, err);
     case CC_KERNEL_RUNTIME:
     case CC_KERNEL_INVALID:
     case CC_KERNEL_COUNT: break;

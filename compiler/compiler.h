@@ -122,13 +122,15 @@ bool cc_train_hp_value(const IrTrainConfig *t, const char *name, double *value);
 
 /* Model FLOPs (compiler/flops.c): what MFU counts. Counted exactly from the step's IR:
  * every matmul of @micro at 2·M·N·K per batch element (forward and backward, attention's
- * QK^T and PV included, the causal mask's zeros too, as PaLM's MFU counts them). A MoE
+ * QK^T and PV included, the causal mask's zeros too, as PaLM's MFU counts them; a fused
+ * attention op counts as the matmuls it stands for, its attention_lse recomputation as
+ * matmul work but not useful). A MoE
  * layer's expert matmuls run over capacity slots (experts × capacity rows); "useful"
  * counts them only for the slots the routed tokens fill (tokens × top_k of experts ×
  * capacity), so padding is not credited. Recomputation is not useful either: a matmul
  * that rematerialization duplicated is counted once (the step never remats today). */
 typedef struct CcStepFlops {
-    double micro_matmul;    /* per micro-batch: every matmul of @micro */
+    double micro_matmul;    /* per micro-batch: every matmul of @micro (and attention op) */
     double micro_useful;    /* the same, MoE experts counted for routed tokens only */
     double micro_other;     /* the rest of @micro's arithmetic (ops.def flops column) */
     double update;          /* @update's arithmetic, once per optimizer step */
@@ -136,7 +138,8 @@ typedef struct CcStepFlops {
     int64_t tokens_per_step; /* batch x seq x accumulate */
 } CcStepFlops;
 CcStepFlops cc_step_flops(const CcTrainStep *s);
-/* Node id's useful FLOPs under cc_step_flops's rule (0 for everything but a matmul). */
+/* Node id's useful FLOPs under cc_step_flops's rule (0 for everything but a matmul,
+ * attention and attention_grad). */
 double cc_node_useful_flops(const IrGraph *g, IrId id);
 
 /* Tree-ordered accumulation over micro-batches, as DESIGN §8 fixes it: a stack of
@@ -398,6 +401,8 @@ typedef enum CcKernelKind {
     CC_KERNEL_RUNTIME,     /* collectives and extern_call: carried out by the runtime */
     CC_KERNEL_ROW,         /* last-axis reductions over one shape, row-shaped ops between them, their
                               elementwise consumers: phases per row, codegen_reduce (row) */
+    CC_KERNEL_ATTENTION,   /* attention (with its attention_lse), or attention_grad for q, or for k and v
+                              together: tiled, online softmax, codegen_attention */
     CC_KERNEL_COUNT
 } CcKernelKind;
 
@@ -493,6 +498,42 @@ bool cc_codegen_matmul_kernel(CcJit *jit, const IrGraph *g, const CcKernel *k, C
 char *cc_codegen_matmul_ir(CcJit *jit, const IrGraph *g, IrId node, bool optimize, LlmcErr *err);
 /* The optimized kernel's host assembly (AT&T syntax), for --emit=asm; malloc'd. */
 char *cc_codegen_matmul_asm(CcJit *jit, const IrGraph *g, IrId node, LlmcErr *err);
+
+/* ===================================================================================
+ * JIT: attention (compiler/codegen_attention.c) — the ATTENTION kernels of cc_fuse,
+ * FlashAttention-style: scores exist one tile at a time, on the stack; the forward keeps
+ * a running max and sum per row (online softmax) and saves only each row's log-sum-exp,
+ * from which the backward recomputes the probabilities. Nothing of size R x S is ever
+ * stored. Three passes:
+ *   FORWARD  attention (+ attention_lse of the same q, k and attributes): a task is a
+ *            chunk of rows of one batch element; keys in tiles, outer.
+ *   DQ       attention_grad wrt q: a task is a chunk of rows, keys in tiles.
+ *   DKV      attention_grad wrt k and/or wrt v, one pass for both: a task is a chunk of
+ *            keys, rows in tiles (no atomics: every output row has one task).
+ * bufs = k->inputs in order, then k->outputs in order, dense row-major in the dtype
+ * (f32 or f64); every operand must be a kernel input. Each output element is computed by
+ * exactly one task in a fixed order (tiles ascending), so any split of the tasks over
+ * calls or threads gives the same bytes. Outputs must not overlap inputs. */
+typedef enum CcAttentionPass { CC_ATTENTION_FORWARD, CC_ATTENTION_DQ, CC_ATTENTION_DKV } CcAttentionPass;
+
+typedef struct CcAttentionPlan {
+    CcAttentionPass pass;
+    IrDtype dtype;
+    bool causal;
+    double scale;
+    int64_t batches, R, S, d, e; /* per batch element: q [R, d], k [S, d], v [S, e] */
+    int64_t vl;                  /* lanes */
+    int64_t bq, bk;              /* a score tile: bk keys x bq rows (rows along the vectors) */
+    int64_t chunk, chunks;       /* rows (FORWARD, DQ) or keys (DKV) per task; tasks per batch element */
+    int64_t tasks;               /* batches * chunks */
+    int64_t mr_dot, mr_acc;      /* microkernel rows: score tiles, and the P x V-like products */
+    int64_t stack_bytes;         /* the kernel's allocas */
+    /* bufs[] slots; UINT32_MAX when the pass does not use the value */
+    uint32_t slot_q, slot_k, slot_v, slot_lse, slot_dsum, slot_dout;
+    uint32_t slot_out, slot_out_lse, slot_dq, slot_dk, slot_dv;
+} CcAttentionPlan;
+/* The plan of ATTENTION kernel k; false + message for members it cannot compile. */
+bool cc_attention_plan(const CcJit *jit, const IrGraph *g, const CcKernel *k, CcAttentionPlan *plan, LlmcErr *err);
 
 /* FMA peak (compiler/peak.c): a kernel of the host's widest vector FMA, independent
  * chains enough to cover the FMA latency, for measuring the machine's peak through the

@@ -109,8 +109,8 @@ double cc_const_value(const IrNode *n, uint64_t i);
 
 /* ===================================================================================
  * Autodiff (compiler/grad.c drives; one gradient rule per op in grad_elementwise.c,
- * grad_reduce.c (reductions, matmul), grad_movement.c, grad_index.c, grad_misc.c
- * (sources, rand, extern_call, collectives)).
+ * grad_reduce.c (reductions, matmul), grad_movement.c, grad_index.c, grad_attention.c,
+ * grad_misc.c (sources, rand, extern_call, collectives)).
  *
  * cc_grad calls the rule of every active forward node once, from the loss down. A rule
  * builds, with c->b, the contribution of the node's result gradient c->gy to each
@@ -236,6 +236,8 @@ struct LLVMOpaqueModule *cc_matmul_node_module(const CcJit *jit, struct LLVMOpaq
 struct LLVMOpaqueModule *cc_index_module(const CcJit *jit, struct LLVMOpaqueContext *ctx, const IrGraph *g,
                                          const CcKernel *k, LlmcErr *err);
 struct LLVMOpaqueModule *cc_movement_module(const CcJit *jit, struct LLVMOpaqueContext *ctx, const IrGraph *g,
+                                            const CcKernel *k, LlmcErr *err);
+struct LLVMOpaqueModule *cc_attention_module(const CcJit *jit, struct LLVMOpaqueContext *ctx, const IrGraph *g,
                                             const CcKernel *k, LlmcErr *err);
 /* Kernel function fn_index of k (cc_kernel_functions), as the builders above make it. */
 struct LLVMOpaqueModule *cc_kernel_module(const CcJit *jit, struct LLVMOpaqueContext *ctx, const IrGraph *g,

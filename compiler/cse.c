@@ -28,6 +28,7 @@ static bool op_mergeable(IrOp op) {
     case IR_KIND_REDUCE:
     case IR_KIND_MOVEMENT:
     case IR_KIND_CONTRACTION:
+    case IR_KIND_ATTENTION:
     case IR_KIND_INDEX:
     case IR_KIND_RANDOM:
     case IR_KIND_COLLECTIVE: return true;

@@ -1,7 +1,12 @@
 /* compiler/flops.c — the model FLOPs that MFU counts, read off the step's IR.
  *
  * Useful work is the matmuls of @micro: forward and backward, attention's QK^T and PV
- * included, at 2·M·N·K per batch element (ir_node_flops). Elementwise work, reductions
+ * included, at 2·M·N·K per batch element (ir_node_flops). A fused attention op counts as
+ * the matmuls it stands for (ir_node_flops again): `attention` as QK^T and PV,
+ * `attention_grad` as its share of the backward's four (dq: dout v^T and dS k; dk: dS^T q;
+ * dv: P^T dout), so a fused step credits exactly what the composite one does. Its
+ * `attention_lse` recomputes QK^T for the backward: matmul work done (micro_matmul) but
+ * not useful, like any recomputation. Elementwise work, reductions
  * and the optimizer are reported apart and not credited, as PaLM's MFU does not credit
  * them. A MoE layer's experts are batched matmuls over capacity slots: the rank-3
  * matmuls of the layer's scope whose leading axis is the expert axis. Only the slots the
@@ -37,10 +42,19 @@ static bool moe_ratio(const IrGraph *g, uint32_t scope, double *ratio, int64_t *
     return false;
 }
 
+/* Is n matmul work: a matmul or a fused attention op (see the banner)? */
+static bool is_matmul_work(const IrNode *n) {
+    return n->op == IR_OP_MATMUL || ir_op_info(n->op)->kind == IR_KIND_ATTENTION;
+}
+
+/* Is n's matmul work useful: everything but attention_lse's recomputation? */
+static bool is_useful_work(const IrNode *n) { return is_matmul_work(n) && n->op != IR_OP_ATTENTION_LSE; }
+
 double cc_node_useful_flops(const IrGraph *g, IrId id) {
     const IrNode *n = ir_graph_node(g, id);
-    if (n->op != IR_OP_MATMUL) return 0;
+    if (!is_useful_work(n)) return 0;
     double flops = (double)ir_node_flops(g, id);
+    if (n->op != IR_OP_MATMUL) return flops;
     double ratio;
     int64_t experts;
     if (n->type.rank == 3 && moe_ratio(g, n->scope, &ratio, &experts) && n->type.dims[0] == experts)
@@ -60,11 +74,16 @@ CcStepFlops cc_step_flops(const CcTrainStep *s) {
     for (IrId id = 0; id < g->n_nodes; id++) {
         const IrNode *n = ir_graph_node(g, id);
         double flops = (double)ir_node_flops(g, id);
-        if (n->op != IR_OP_MATMUL) {
+        if (!is_matmul_work(n)) {
             f.micro_other += flops;
             continue;
         }
         f.micro_matmul += flops;
+        if (!is_useful_work(n)) continue;
+        if (n->op != IR_OP_MATMUL) {
+            f.micro_useful += flops;
+            continue;
+        }
         if (n->scope != last_scope) {
             last_scope = n->scope;
             last_moe = moe_ratio(g, n->scope, &ratio, &experts);

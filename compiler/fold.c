@@ -45,6 +45,7 @@ static bool kind_foldable(IrOpKind k) {
     case IR_KIND_REDUCE:
     case IR_KIND_MOVEMENT:
     case IR_KIND_CONTRACTION:
+    case IR_KIND_ATTENTION:
     case IR_KIND_INDEX: return true;
     case IR_KIND_SOURCE:     /* input, const: nothing to evaluate */
     case IR_KIND_RANDOM:     /* see the banner */

@@ -126,6 +126,7 @@ static const char *const KIND_NAMES[CC_KERNEL_COUNT] = {
     [CC_KERNEL_REDUCE] = "reduce",      [CC_KERNEL_MATMUL] = "matmul",
     [CC_KERNEL_INDEX] = "index",        [CC_KERNEL_MOVEMENT] = "movement",
     [CC_KERNEL_RUNTIME] = "runtime",    [CC_KERNEL_ROW] = "row",
+    [CC_KERNEL_ATTENTION] = "attention",
 };
 
 const char *cc_kernel_kind_name(CcKernelKind k) {
@@ -182,6 +183,7 @@ static CcKernelKind initial_kind(const IrGraph *g, IrId id) {
     case IR_KIND_RANDOM: return CC_KERNEL_INDEX;
     case IR_KIND_EXTERN:
     case IR_KIND_COLLECTIVE: return CC_KERNEL_RUNTIME;
+    case IR_KIND_ATTENTION: return CC_KERNEL_ATTENTION;
     case IR_KIND_INVALID:
     case IR_KIND_COUNT: break;
     }
@@ -356,6 +358,7 @@ static bool row_group_kind_ok(const Fuser *f, uint32_t k) {
     case CC_KERNEL_MATMUL:
     case CC_KERNEL_INDEX:
     case CC_KERNEL_RUNTIME:
+    case CC_KERNEL_ATTENTION:
     case CC_KERNEL_INVALID:
     case CC_KERNEL_COUNT: break;
     }
@@ -525,10 +528,60 @@ static void fuse_movement(Fuser *f) {
             break;
         case CC_KERNEL_RUNTIME:
         case CC_KERNEL_ROW:
+        case CC_KERNEL_ATTENTION: /* reads dense buffers */
         case CC_KERNEL_INVALID:
         case CC_KERNEL_COUNT: break;
         }
     }
+}
+
+/* Whether attention ops a and b read the same operands (as many as the shorter has) with
+ * the same attributes but `wrt`: one pass of the attention codegen computes both. */
+static bool attention_siblings(const IrGraph *g, IrId a, IrId b) {
+    const IrNode *x = ir_graph_node(g, a), *y = ir_graph_node(g, b);
+    if (x->op == IR_OP_ATTENTION_GRAD) { /* dq runs over rows, dk and dv over keys */
+        if (y->op != IR_OP_ATTENTION_GRAD || x->n_operands != y->n_operands ||
+            (x->attrs.attention.wrt == IR_ATTENTION_Q) != (y->attrs.attention.wrt == IR_ATTENTION_Q))
+            return false;
+    } else if ((x->op == IR_OP_ATTENTION) == (y->op == IR_OP_ATTENTION) || y->op == IR_OP_ATTENTION_GRAD) {
+        return false; /* attention with attention_lse only */
+    }
+    for (uint32_t o = 0; o < x->n_operands && o < y->n_operands; o++)
+        if (x->operands[o] != y->operands[o]) return false;
+    return x->attrs.attention.causal == y->attrs.attention.causal &&
+           memcmp(&x->attrs.attention.scale, &y->attrs.attention.scale, sizeof(double)) == 0;
+}
+
+/* Rule 7: sibling attention ops share a kernel (attention with its attention_lse;
+ * attention_grad for k with the one for v) when that keeps the kernel graph acyclic. */
+static void fuse_attention(Fuser *f) {
+    const IrGraph *g = f->g;
+    RowSet s = {.in = llmc_xcalloc(g->n_nodes, 1), .list = llmc_xmalloc(g->n_nodes * sizeof *s.list),
+                .seen = llmc_xcalloc(g->n_nodes, sizeof *s.seen), .queue = llmc_xmalloc(g->n_nodes * sizeof *s.queue),
+                .root = NONE};
+    for (IrId id = 0; id < g->n_nodes; id++) {
+        uint32_t k = f->group_of[id];
+        if (k == NONE || f->groups[k].kind != CC_KERNEL_ATTENTION || f->groups[k].size != 1) continue;
+        IrId q = g->nodes[id].operands[0];
+        for (uint32_t u = f->user_start[q]; u < f->user_start[q + 1]; u++) {
+            IrId other = f->users[u];
+            uint32_t ko = f->group_of[other];
+            if (other <= id || ko == NONE || f->groups[ko].kind != CC_KERNEL_ATTENTION || f->groups[ko].size != 1 ||
+                !attention_siblings(g, id, other))
+                continue;
+            rowset_add(f, &s, k);
+            rowset_add(f, &s, ko);
+            bool acyclic = rowset_acyclic(f, &s);
+            rowset_truncate(&s, 0, NONE);
+            if (!acyclic) continue;
+            group_merge(f, ko, k);
+            break;
+        }
+    }
+    free(s.in);
+    free(s.list);
+    free(s.seen);
+    free(s.queue);
 }
 
 /* --- the result ---------------------------------------------------------------------- */
@@ -756,6 +809,7 @@ bool cc_fuse(const IrGraph *g, CcFusion *out, LlmcErr *err) {
     fuse_reduce(&f);
     fuse_row(&f);
     fuse_movement(&f);
+    fuse_attention(&f);
     fuse_horizontal(&f);
 
     out->g = g;

@@ -3,10 +3,21 @@
  *
  * Layout (docs/llm.md): H query heads in K groups of G = H/K. Head h = k*G + g, so the
  * q projection's columns reshape to [B, T, K, G, hd]; q is laid out [B, K, G*T, hd]
- * against k, v [B, K, T, hd], and one batched matmul serves every query head of a group
- * without copying its K/V head. Row r of the scores is query position r % T. The
- * causal mask comes from iota + cmplt (no constant of T*T values) and always keeps the
- * diagonal, so no row is all -inf.
+ * against k, v [B, K, T, hd], and one op serves every query head of a group without
+ * copying its K/V head. Row r of the scores is query position r % T.
+ *
+ * Two lowerings of the same formula:
+ *   fused      one `attention` op (ops.def: FlashAttention-style kernels; its gradient
+ *              recomputes the probabilities instead of keeping a [G*T, T] matrix per K/V
+ *              head). The op's causal rule, key j <= row r mod S, is exactly this layout's
+ *              mask. Taken with dropout = 0 and fused = true (the default) everywhere but
+ *              @decode: training, @logits and @prefill.
+ *   composite  matmul -> scale -> mask -> softmax -> matmul. Taken for @decode (its keys
+ *              are the cache and its mask depends on the position input), for dropout > 0
+ *              (dropout acts on the probabilities, which the fused op never materializes)
+ *              and when asked with fused = false (to compare the two). The causal mask
+ *              comes from iota + cmplt (no constant of T*T values) and always keeps the
+ *              diagonal, so no row is all -inf.
  */
 #include "frontend_int.h"
 
@@ -79,6 +90,37 @@ static IrId split_heads(IrBuilder *b, IrId x, int64_t B, int64_t T, int64_t n, i
     return ir_build_permute(b, r, 4, (int64_t[]){0, 2, 1, 3});
 }
 
+/* The composite path (see the banner): q [B, K, G*T, hd], k, v [B, K, S, hd] ->
+ * softmax(mask(q k^T / sqrt(hd))) v [B, K, G*T, hd]. decode (T = 1) masks the keys after
+ * the position input; otherwise S = T and the causal mask keeps keys <= row % T. */
+static IrId attention_composite(FeBuild *fb, IrId q, IrId k, IrId v, const FeAttentionSpec *s, const char *site,
+                                int64_t G, int64_t T, bool decode) {
+    IrBuilder *b = &fb->b;
+    if (q == IR_ID_NONE || k == IR_ID_NONE) return IR_ID_NONE;
+    const IrType qt = b->g->nodes[q].type, kt = b->g->nodes[k].type;
+    int64_t B = qt.dims[0], K = qt.dims[1], hd = qt.dims[3], S = kt.dims[2];
+    IrId sc = ir_build_matmul(b, q, k, false, true);                /* [B, K, G*T, S] */
+    sc = ir_build_binary_bcast(b, IR_OP_MUL, sc, fe_build_scalar(fb, 1.0 / sqrt((double)hd)));
+    if (decode) { /* keys after pos are not written yet */
+        IrType it = ir_type_make(IR_DTYPE_I32, 4, (int64_t[]){B, K, G, S});
+        IrId kpos = ir_build_iota(b, it, 3);
+        IrId qpos = ir_build_broadcast_to(b, fe_infer_pos(fb), 4, (int64_t[]){B, K, G, S});
+        IrId future = ir_build_binary(b, IR_OP_CMPLT, qpos, kpos);
+        sc = ir_build_select(b, future, fe_build_full(fb, -INFINITY, sc), sc);
+    } else if (s->causal) {
+        IrType it = ir_type_make(IR_DTYPE_I32, 3, (int64_t[]){G, T, T});
+        IrId qpos = ir_build_iota(b, it, 1), kpos = ir_build_iota(b, it, 2);
+        IrId future = ir_build_binary(b, IR_OP_CMPLT, qpos, kpos);  /* 1 where key > query: [G, T, T] */
+        future = ir_build_reshape(b, future, 2, (int64_t[]){G * T, T});
+        future = ir_build_broadcast(b, future, 4, (int64_t[]){B, K, G * T, T}, (int64_t[]){2, 3});
+        sc = ir_build_select(b, future, fe_build_full(fb, -INFINITY, sc), sc);
+    }
+    IrId p = fe_build_softmax(fb, sc); /* [B, K, G*T, S] */
+    if (s->dropout > 0) p = fe_build_dropout(fb, p, s->dropout, fe_build_name(fb, site, "dropout"));
+    ir_builder_set_scope(b, site);
+    return ir_build_matmul(b, p, v, false, false); /* [B, K, G*T, hd] */
+}
+
 IrId fe_build_attention(FeBuild *fb, IrId x, const FeAttentionSpec *s, const char *site) {
     IrBuilder *b = &fb->b;
     if (x == IR_ID_NONE) return IR_ID_NONE;
@@ -131,37 +173,20 @@ IrId fe_build_attention(FeBuild *fb, IrId x, const FeAttentionSpec *s, const cha
         q = rope_apply(fb, q, cs, sn);
         k = rope_apply(fb, k, cs, sn);
     }
-    int64_t S = T;
     if (fb->infer && fb->infer->kind == FE_INFER_PREFILL) {
         fe_infer_cache_output(fb, site, "k", k);
         fe_infer_cache_output(fb, site, "v", v);
     } else if (decode) {
-        k = fe_infer_cache_write(fb, site, "k", k); /* [B, K, C, hd] */
+        k = fe_infer_cache_write(fb, site, "k", k); /* [B, K, C, hd]: S = C keys */
         v = fe_infer_cache_write(fb, site, "v", v);
-        S = fb->infer->cache_len;
         ir_builder_set_scope(b, site);
     }
     q = ir_build_reshape(b, q, 4, (int64_t[]){B, K, G * T, hd});   /* row g*T + t */
-    IrId sc = ir_build_matmul(b, q, k, false, true);                /* [B, K, G*T, S] */
-    sc = ir_build_binary_bcast(b, IR_OP_MUL, sc, fe_build_scalar(fb, 1.0 / sqrt((double)hd)));
-    if (decode) { /* keys after pos are not written yet */
-        IrType it = ir_type_make(IR_DTYPE_I32, 4, (int64_t[]){B, K, G, S});
-        IrId kpos = ir_build_iota(b, it, 3);
-        IrId qpos = ir_build_broadcast_to(b, fe_infer_pos(fb), 4, (int64_t[]){B, K, G, S});
-        IrId future = ir_build_binary(b, IR_OP_CMPLT, qpos, kpos);
-        sc = ir_build_select(b, future, fe_build_full(fb, -INFINITY, sc), sc);
-    } else if (s->causal) {
-        IrType it = ir_type_make(IR_DTYPE_I32, 3, (int64_t[]){G, T, T});
-        IrId qpos = ir_build_iota(b, it, 1), kpos = ir_build_iota(b, it, 2);
-        IrId future = ir_build_binary(b, IR_OP_CMPLT, qpos, kpos);  /* 1 where key > query: [G, T, T] */
-        future = ir_build_reshape(b, future, 2, (int64_t[]){G * T, T});
-        future = ir_build_broadcast(b, future, 4, (int64_t[]){B, K, G * T, T}, (int64_t[]){2, 3});
-        sc = ir_build_select(b, future, fe_build_full(fb, -INFINITY, sc), sc);
-    }
-    IrId p = fe_build_softmax(fb, sc); /* [B, K, G*T, T] */
-    if (s->dropout > 0) p = fe_build_dropout(fb, p, s->dropout, fe_build_name(fb, site, "dropout"));
-    ir_builder_set_scope(b, site);
-    IrId o = ir_build_matmul(b, p, v, false, false);                   /* [B, K, G*T, hd] */
+    IrId o;                                                         /* [B, K, G*T, hd] */
+    if (!decode && s->dropout == 0 && !s->unfused)
+        o = ir_build_attention(b, q, k, v, 1.0 / sqrt((double)hd), s->causal);
+    else
+        o = attention_composite(fb, q, k, v, s, site, G, T, decode);
     o = ir_build_reshape(b, o, 5, (int64_t[]){B, K, G, T, hd});
     o = ir_build_permute(b, o, 5, (int64_t[]){0, 3, 1, 2, 4});         /* [B, T, K, G, hd] */
     o = ir_build_reshape(b, o, 3, (int64_t[]){B, T, H * hd});
@@ -178,7 +203,7 @@ const FeBuiltin fe_builtin_rope = {"rope", NULL, rope_args, ROPE_N, FE_IN_MODEL}
 
 static const char *const attention_positions[] = {"none", "rope", NULL};
 
-enum { ATT_X, ATT_HEADS, ATT_KV_HEADS, ATT_CAUSAL, ATT_POSITION, ATT_DROPOUT, ATT_BIAS, ATT_NAME, ATT_N };
+enum { ATT_X, ATT_HEADS, ATT_KV_HEADS, ATT_CAUSAL, ATT_POSITION, ATT_DROPOUT, ATT_BIAS, ATT_FUSED, ATT_NAME, ATT_N };
 static const FeArgSpec attention_args[ATT_N] = {
     [ATT_X] = {.name = "x", .kind = FE_ARG_TENSOR},
     [ATT_HEADS] = {.name = "heads", .kind = FE_ARG_SIZE},
@@ -188,6 +213,7 @@ static const FeArgSpec attention_args[ATT_N] = {
                       .options = attention_positions},
     [ATT_DROPOUT] = {.name = "dropout", .kind = FE_ARG_NUMBER, .def = FE_DEF_NUMBER, .num = 0},
     [ATT_BIAS] = {.name = "bias", .kind = FE_ARG_BOOL, .def = FE_DEF_BOOL, .num = 0},
+    [ATT_FUSED] = {.name = "fused", .kind = FE_ARG_BOOL, .def = FE_DEF_BOOL, .num = 1},
     [ATT_NAME] = {.name = "name", .kind = FE_ARG_NAME, .def = FE_DEF_ABSENT},
 };
 
@@ -199,6 +225,7 @@ static bool attention_fn(FeCall *c, FeValue *out) {
         .causal = c->args[ATT_CAUSAL].u.b,
         .dropout = c->args[ATT_DROPOUT].u.f,
         .bias = c->args[ATT_BIAS].u.b,
+        .unfused = !c->args[ATT_FUSED].u.b,
     };
     const FeValue *pos = &c->args[ATT_POSITION];
     if (strcmp(fe_option_name(pos), "rope") == 0) {

@@ -213,6 +213,8 @@ typedef struct FeAttentionSpec {
     double rope_theta;
     double dropout; /* on the probabilities; rand site "<site>.dropout" */
     bool bias;
+    bool unfused;   /* attention(.., fused = false): always the composite path (matmul, mask,
+                       softmax, matmul); see builtin_attention.c for when it is taken anyway */
 } FeAttentionSpec;
 /* x [B, T, D] -> [B, T, D]. Parameters <site>.wq .wk .wv .wo (+ .bq .bk .bv .bo). */
 IrId fe_build_attention(FeBuild *fb, IrId x, const FeAttentionSpec *s, const char *site);

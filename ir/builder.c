@@ -234,6 +234,32 @@ IrId ir_build_matmul(IrBuilder *b, IrId x, IrId y, bool ta, bool tb) {
     return ir_build(b, IR_OP_MATMUL, ops, 2, &a, NULL);
 }
 
+IrId ir_build_attention(IrBuilder *b, IrId q, IrId k, IrId v, double scale, bool causal) {
+    IrAttrs a = attrs_for(IR_OP_ATTENTION);
+    a.attention.scale = scale;
+    a.attention.causal = causal;
+    IrId ops[3] = {q, k, v};
+    return ir_build(b, IR_OP_ATTENTION, ops, 3, &a, NULL);
+}
+
+IrId ir_build_attention_lse(IrBuilder *b, IrId q, IrId k, double scale, bool causal) {
+    IrAttrs a = attrs_for(IR_OP_ATTENTION_LSE);
+    a.attention.scale = scale;
+    a.attention.causal = causal;
+    IrId ops[2] = {q, k};
+    return ir_build(b, IR_OP_ATTENTION_LSE, ops, 2, &a, NULL);
+}
+
+IrId ir_build_attention_grad(IrBuilder *b, IrId q, IrId k, IrId v, IrId lse, IrId dsum, IrId dout, double scale,
+                             bool causal, IrAttentionWrt wrt) {
+    IrAttrs a = attrs_for(IR_OP_ATTENTION_GRAD);
+    a.attention.scale = scale;
+    a.attention.causal = causal;
+    a.attention.wrt = wrt;
+    IrId ops[6] = {q, k, v, lse, dsum, dout};
+    return ir_build(b, IR_OP_ATTENTION_GRAD, ops, 6, &a, NULL);
+}
+
 IrId ir_build_gather(IrBuilder *b, IrId x, IrId idx, int64_t axis, int64_t batch_dims) {
     IrAttrs a = attrs_for(IR_OP_GATHER);
     a.gather.axis = norm_axis(b, x, axis);

@@ -170,6 +170,7 @@ typedef enum IrOpKind {
     IR_KIND_RANDOM,
     IR_KIND_EXTERN,
     IR_KIND_COLLECTIVE,
+    IR_KIND_ATTENTION, /* attention, attention_lse, attention_grad: fused, tiled kernels */
     IR_KIND_COUNT
 } IrOpKind;
 
@@ -184,6 +185,8 @@ enum {
 typedef enum IrRole { IR_ROLE_INVALID = 0, IR_ROLE_PARAM, IR_ROLE_STATE, IR_ROLE_DATA, IR_ROLE_COUNT } IrRole;
 typedef enum IrRandDist { IR_RAND_INVALID = 0, IR_RAND_UNIFORM, IR_RAND_NORMAL, IR_RAND_COUNT } IrRandDist;
 typedef enum IrReduceKind { IR_REDUCE_INVALID = 0, IR_REDUCE_SUM, IR_REDUCE_MAX, IR_REDUCE_COUNT } IrReduceKind;
+/* Which operand attention_grad differentiates by. */
+typedef enum IrAttentionWrt { IR_ATTENTION_WRT_INVALID = 0, IR_ATTENTION_Q, IR_ATTENTION_K, IR_ATTENTION_V, IR_ATTENTION_WRT_COUNT } IrAttentionWrt;
 
 typedef struct IrInts {
     uint32_t n;
@@ -214,6 +217,7 @@ typedef union IrAttrs {
     struct { int64_t site; IrRandDist dist; int64_t shard_axis, shards; } rand;
     struct { uint32_t symbol, backward; } extern_call;      /* interned "lib:fn"; backward 0 = none */
     struct { int64_t axis, concat_axis, ranks; IrReduceKind reduce; } coll;
+    struct { double scale; bool causal; IrAttentionWrt wrt; } attention; /* wrt: attention_grad only */
 } IrAttrs;
 
 typedef enum IrAttrKind {
@@ -253,6 +257,7 @@ typedef enum IrFlops {
     IR_FLOPS_IN,      /* one per element of operand 0 (reductions) */
     IR_FLOPS_UPDATES, /* one per element of operand 1 (scatter_add) */
     IR_FLOPS_MATMUL,  /* 2*M*N*K per batch element */
+    IR_FLOPS_ATTENTION, /* the matmuls an attention op stands for (ops.def) */
     IR_FLOPS_COUNT
 } IrFlops;
 
@@ -434,6 +439,15 @@ IrId ir_build_slice(IrBuilder *b, IrId x, const int64_t *start, const int64_t *e
                     const int64_t *step /* NULL = 1s */);
 IrId ir_build_concat(IrBuilder *b, const IrId *xs, uint32_t n, int64_t axis);
 IrId ir_build_matmul(IrBuilder *b, IrId x, IrId y, bool ta, bool tb);
+/* Fused attention (ops.def): q [.., R, d], k [.., S, d], v [.., S, e] -> [.., R, e];
+ * causal: row r attends keys j <= r mod S (R % S == 0). */
+IrId ir_build_attention(IrBuilder *b, IrId q, IrId k, IrId v, double scale, bool causal);
+/* log sum_j exp(scale q[r].k[j]) over the attended keys: [.., R]. */
+IrId ir_build_attention_lse(IrBuilder *b, IrId q, IrId k, double scale, bool causal);
+/* The gradient of sum(dout * attention(q, k, v)) by q, k or v (wrt), given lse (above)
+ * and dsum[.., r] = sum_c dout[.., r, c] * out[.., r, c]; the result has wrt's type. */
+IrId ir_build_attention_grad(IrBuilder *b, IrId q, IrId k, IrId v, IrId lse, IrId dsum, IrId dout, double scale,
+                             bool causal, IrAttentionWrt wrt);
 IrId ir_build_gather(IrBuilder *b, IrId x, IrId idx, int64_t axis, int64_t batch_dims);
 IrId ir_build_scatter_add(IrBuilder *b, IrType result, IrId idx, IrId upd, int64_t axis,
                           int64_t batch_dims);

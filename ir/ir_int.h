@@ -29,11 +29,14 @@ IR_SCHEMA_DECL(all_gather)
 IR_SCHEMA_DECL(reduce_scatter)
 IR_SCHEMA_DECL(all_reduce)
 IR_SCHEMA_DECL(all_to_all)
+IR_SCHEMA_DECL(attention)
+IR_SCHEMA_DECL(attention_grad)
 #undef IR_SCHEMA_DECL
 
 extern const char *const ir_role_names[];   /* indexed by IrRole; [0] = NULL-free "?" */
 extern const char *const ir_dist_names[];
 extern const char *const ir_reduce_names[];
+extern const char *const ir_attention_wrt_names[];
 
 /* --- shape rules (shape.c) -----------------------------------------------------------
  * Given n's op, operands, attrs and, for hinted ops, n->type (the requested result

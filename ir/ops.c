@@ -17,6 +17,7 @@
 const char *const ir_role_names[] = {"", "param", "state", "data", NULL};
 const char *const ir_dist_names[] = {"", "uniform", "normal", NULL};
 const char *const ir_reduce_names[] = {"", "sum", "max", NULL};
+const char *const ir_attention_wrt_names[] = {"", "q", "k", "v", NULL};
 
 /* --- attribute schemas --------------------------------------------------------------- */
 
@@ -128,6 +129,19 @@ static const IrAttrField all_to_all_fields[] = {
     FIELD("split_axis", INT, coll.axis, .required = true),
 };
 SCHEMA(all_to_all, all_to_all_fields);
+
+static const IrAttrField attention_fields[] = {
+    FIELD("causal", BOOL, attention.causal),
+    FIELD("scale", FLOAT, attention.scale, .required = true),
+};
+SCHEMA(attention, attention_fields);
+
+static const IrAttrField attention_grad_fields[] = {
+    FIELD("causal", BOOL, attention.causal),
+    FIELD("scale", FLOAT, attention.scale, .required = true),
+    FIELD("wrt", ENUM, attention.wrt, .required = true, .enum_names = ir_attention_wrt_names),
+};
+SCHEMA(attention_grad, attention_grad_fields);
 
 /* --- the training-config record ----------------------------------------------------- */
 

@@ -9,6 +9,7 @@
  */
 #include "ir_int.h"
 
+#include <math.h>
 #include <string.h>
 
 #define MAX_NUMEL ((int64_t)1 << 40)
@@ -527,4 +528,71 @@ bool ir_infer_type(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *err)
     if (!check_enums(n, err)) return false;
     memset(out, 0, sizeof *out);
     return ir_shape_table[n->op](g, n, out, err);
+}
+
+/* --- attention (ops.def: q [.., R, d], k [.., S, d], v [.., S, e]) --------------------- */
+
+/* Checks q and k (and v, lse, dsum, dout when given: n_ops of them) against each other:
+ * float, one dtype, one rank >= 2, equal leading axes, q and k of one feature size, v of
+ * k's length, lse and dsum [.., R], dout [.., R, e]; causal needs R % S == 0. */
+static bool attention_operands(const IrGraph *g, const IrNode *n, uint32_t n_ops, LlmcErr *err) {
+    const IrType *q = operand_type(g, n, 0), *k = operand_type(g, n, 1);
+    char a[IR_TYPE_STR_MAX], b[IR_TYPE_STR_MAX];
+    if (q->rank < 2 || !ir_dtype_is_float(q->dtype)) {
+        llmc_err_set(err, "%s: q must be a float tensor [.., R, d], got %s", op_name(n), TSTR(q, a));
+        return false;
+    }
+    uint32_t r = q->rank;
+    int64_t R = q->dims[r - 2], S = k->dims[r - 2], d = q->dims[r - 1]; /* k checked below */
+    for (uint32_t i = 1; i < n_ops; i++) {
+        const IrType *t = operand_type(g, n, i);
+        bool rows = i == 3 || i == 4; /* lse, dsum: [.., R] */
+        bool ok = t->dtype == q->dtype && t->rank == (rows ? r - 1 : r);
+        for (uint32_t j = 0; ok && j + 2 < r; j++) ok = t->dims[j] == q->dims[j];
+        if (ok && i == 1) ok = t->dims[r - 1] == d;
+        if (ok && i == 2) ok = t->dims[r - 2] == S;
+        if (ok && rows) ok = t->dims[r - 2] == R;
+        if (ok && i == 5) ok = t->dims[r - 2] == R && t->dims[r - 1] == operand_type(g, n, 2)->dims[r - 1];
+        if (!ok) {
+            static const char *const what[6] = {"q", "k [.., S, d]", "v [.., S, e]", "lse [.., R]", "dsum [.., R]",
+                                                "dout [.., R, e]"};
+            llmc_err_set(err, "%s: %s does not match q %s: got %s", op_name(n), what[i], TSTR(q, a), TSTR(t, b));
+            return false;
+        }
+    }
+    if (S < 1 || (n->attrs.attention.causal && R % S != 0)) {
+        llmc_err_set(err, "%s: causal attention needs R (%lld rows of q) to be a multiple of S (%lld keys) >= 1",
+                     op_name(n), (long long)R, (long long)S);
+        return false;
+    }
+    if (!isfinite(n->attrs.attention.scale)) {
+        llmc_err_set(err, "%s: scale must be finite, got %g", op_name(n), n->attrs.attention.scale);
+        return false;
+    }
+    return true;
+}
+
+bool ir_shape_attention(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *err) {
+    if (!attention_operands(g, n, 3, err)) return false;
+    *out = *operand_type(g, n, 0);
+    out->dims[out->rank - 1] = operand_type(g, n, 2)->dims[out->rank - 1];
+    return true;
+}
+
+bool ir_shape_attention_lse(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *err) {
+    if (!attention_operands(g, n, 2, err)) return false;
+    *out = *operand_type(g, n, 0);
+    out->rank--;
+    return true;
+}
+
+bool ir_shape_attention_grad(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *err) {
+    IrAttentionWrt w = n->attrs.attention.wrt;
+    if (w <= IR_ATTENTION_WRT_INVALID || w >= IR_ATTENTION_WRT_COUNT) {
+        llmc_err_set(err, "attention_grad: wrt must be q, k or v");
+        return false;
+    }
+    if (!attention_operands(g, n, 6, err)) return false;
+    *out = *operand_type(g, n, (uint32_t)(w - IR_ATTENTION_Q));
+    return true;
 }

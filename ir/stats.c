@@ -16,6 +16,27 @@ static uint64_t matmul_flops(const IrGraph *g, const IrNode *n) {
     return 2ull * (uint64_t)ir_type_numel(&n->type) * (uint64_t)k;
 }
 
+/* The matmuls an attention op stands for (ops.def): per batch element R x S scores over d
+ * features (q k^T) and R x e outputs over S keys (P v), and the backward's four. */
+static uint64_t attention_flops(const IrGraph *g, const IrNode *n) {
+    const IrType *q = &g->nodes[n->operands[0]].type, *k = &g->nodes[n->operands[1]].type;
+    uint32_t r = q->rank;
+    uint64_t rows = (uint64_t)ir_type_numel(q) / (uint64_t)q->dims[r - 1]; /* batches * R */
+    uint64_t S = (uint64_t)k->dims[r - 2], d = (uint64_t)q->dims[r - 1];
+    if (n->op == IR_OP_ATTENTION_LSE) return 2 * rows * S * d;
+    uint64_t e = n->op == IR_OP_ATTENTION ? (uint64_t)n->type.dims[r - 1]
+                                          : (uint64_t)g->nodes[n->operands[2]].type.dims[r - 1];
+    if (n->op == IR_OP_ATTENTION) return 2 * rows * S * (d + e);
+    switch (n->attrs.attention.wrt) { /* dq: dout v^T and dS k; dk: dS^T q; dv: P^T dout */
+    case IR_ATTENTION_Q: return 2 * rows * S * (d + e);
+    case IR_ATTENTION_K: return 2 * rows * S * d;
+    case IR_ATTENTION_V: return 2 * rows * S * e;
+    case IR_ATTENTION_WRT_INVALID:
+    case IR_ATTENTION_WRT_COUNT: break;
+    }
+    return 0;
+}
+
 uint64_t ir_node_flops(const IrGraph *g, IrId id) {
     const IrNode *n = ir_graph_node(g, id);
     switch (ir_op_info(n->op)->flops) {
@@ -23,6 +44,7 @@ uint64_t ir_node_flops(const IrGraph *g, IrId id) {
     case IR_FLOPS_IN: return (uint64_t)ir_type_numel(&g->nodes[n->operands[0]].type);
     case IR_FLOPS_UPDATES: return (uint64_t)ir_type_numel(&g->nodes[n->operands[1]].type);
     case IR_FLOPS_MATMUL: return matmul_flops(g, n);
+    case IR_FLOPS_ATTENTION: return attention_flops(g, n);
     case IR_FLOPS_NONE:
     case IR_FLOPS_INVALID:
     case IR_FLOPS_COUNT: return 0;

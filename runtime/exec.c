@@ -525,38 +525,40 @@ void rt_exec_set_prefetch(RtExec *e, bool on) {
         if (e->kernels[k].comm) e->kernels[k].wait_at = on ? e->kernels[k].overlap_at : k + 1;
 }
 
-/* The index of the first nan among n values of dtype dt at p, or -1. Infinities are
- * not flagged: attention masks fill scores with -inf on purpose, and an overflow that
- * matters turns into a nan (inf - inf, 0 * inf) a kernel or two later. */
-static int64_t first_nan(const void *p, IrDtype dt, int64_t n) {
-    if (dt == IR_DTYPE_F32) {
-        for (int64_t i = 0; i < n; i++)
-            if (isnan(((const float *)p)[i])) return i;
-    } else if (dt == IR_DTYPE_F64) {
-        for (int64_t i = 0; i < n; i++)
-            if (isnan(((const double *)p)[i])) return i;
+/* The index of the first value of n (dtype dt at p) that is nan, or an infinity that no
+ * mask explains, or -1. A mask writes -inf on purpose (the unfused attention's `select`
+ * of scores, and copies of it): -inf is allowed in select and movement outputs; +inf
+ * never is (an overflow: a sum of squares, an exp). Fused attention masks inside its
+ * kernel, so with it an overflow stays finite-or-inf and never turns into a nan. */
+static int64_t first_nonfinite(const void *p, IrDtype dt, int64_t n, bool mask_ok) {
+    for (int64_t i = 0; i < n; i++) {
+        double x = dt == IR_DTYPE_F32 ? (double)((const float *)p)[i] : dt == IR_DTYPE_F64 ? ((const double *)p)[i] : 0;
+        if (isnan(x) || (isinf(x) && !(mask_ok && x < 0))) return i;
     }
     return -1;
 }
 
-/* After kernel k's function f: the first output element that is nan, named by
- * kernel, node and the node's .llm provenance (scope, file:line:col). */
+/* After kernel k's function f: the first output element that is nan or inf (see
+ * first_nonfinite), named by kernel, node and the node's .llm provenance (scope,
+ * file:line:col). */
 static bool check_written(const RtExec *e, uint32_t k, const ExecFn *x, LlmcErr *err) {
     const IrGraph *g = e->g;
     for (uint32_t b = x->call.n_bufs - x->call.n_written; b < x->call.n_bufs; b++) {
         IrId id = x->call.bufs[b];
         const IrNode *n = ir_graph_node(g, id);
-        int64_t at = first_nan(e->ptr[id], n->type.dtype, ir_type_numel(&n->type));
+        bool mask_ok = n->op == IR_OP_SELECT || ir_op_info(n->op)->kind == IR_KIND_MOVEMENT;
+        int64_t at = first_nonfinite(e->ptr[id], n->type.dtype, ir_type_numel(&n->type), mask_ok);
         if (at < 0) continue;
+        double bad = n->type.dtype == IR_DTYPE_F32 ? (double)((const float *)e->ptr[id])[at] : ((const double *)e->ptr[id])[at];
         char t[IR_TYPE_STR_MAX];
         LlmcBuf where = {0};
         if (n->scope) llmc_buf_printf(&where, " in %s", ir_graph_str(g, n->scope));
         if (n->loc.file)
             llmc_buf_printf(&where, " (%s:%u:%u)", ir_graph_str(g, n->loc.file), n->loc.line, n->loc.col);
-        llmc_err_set(err, "@%s kernel %%k%u (%s, root %%%u): %%%u = %s : %s%s is nan at element %lld",
+        llmc_err_set(err, "@%s kernel %%k%u (%s, root %%%u): %%%u = %s : %s%s is %s at element %lld",
                      ir_graph_name(g), k, cc_kernel_kind_name(e->fusion.kernels[k].kind), e->fusion.kernels[k].root,
                      id, ir_op_name(n->op), ir_type_format(&n->type, t, sizeof t), where.data ? where.data : "",
-                     (long long)at);
+                     isnan(bad) ? "nan" : bad > 0 ? "inf" : "-inf", (long long)at);
         llmc_buf_free(&where);
         return false;
     }

@@ -787,8 +787,9 @@ void rt_exec_free(RtExec *e);
  * Buffers must not overlap one another. false + message on a missing buffer. */
 bool rt_exec_run(RtExec *e, void *const *inputs, void *const *outputs, LlmcErr *err);
 /* Debugging aid (llmrun --debug-nan): after every kernel function, scan what it wrote;
- * the first nan stops the run with an error naming the kernel, the IR node and its .llm
- * provenance (infinities pass: masks use -inf). Costs a pass over every output. */
+ * the first nan or infinity stops the run with an error naming the kernel, the IR node
+ * and its .llm provenance (-inf passes in select and movement outputs: masks use it).
+ * Costs a pass over every output. */
 void rt_exec_set_check_finite(RtExec *e, bool on);
 /* Whether a collective may stay in flight until its first reader (the default) or must
  * complete where it stands: for measuring what the overlap hides (llmrun --no-prefetch).

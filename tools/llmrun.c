@@ -65,7 +65,7 @@ static const char *const usage_text =
     "                     the recipe values the compiled step takes as inputs (lr, betas,\n"
     "                     eps, weight_decay, momentum, min_lr, warmup, steps, clip, seed)\n"
     "  --debug-nan        check every kernel's output; name the first kernel and IR node\n"
-    "                     that produces a nan (slow)\n"
+    "                     that produces a nan or an infinity (slow)\n"
     "  --shard S          under mpirun: none (DDP: replicated state, all-reduced gradients),\n"
     "                     grad (ZeRO-2: gradients and optimizer state sharded) or full\n"
     "                     (FSDP: params sharded too); default none. Results are bit-\n"

@@ -49,9 +49,9 @@ static void fill(IrValue *v, Domain d, int64_t bound) {
 typedef struct Case {
     IrGraph *g;
     IrBuilder b;
-    IrId in[4];
-    Domain dom[4];
-    int64_t bound[4]; /* i32 inputs: [0, bound) */
+    IrId in[8];
+    Domain dom[8];
+    int64_t bound[8]; /* i32 inputs: [0, bound) */
     uint32_t n_in;
 } Case;
 
@@ -86,9 +86,9 @@ static void finish(Case *c, IrOp op, IrId y) {
     IrDtype dt = c->g->nodes[y].type.dtype;
     bool f64 = false;
     for (IrId id = 0; id < c->g->n_nodes; id++) f64 |= c->g->nodes[id].type.dtype == IR_DTYPE_F64;
-    IrValue ins[4], ref = {0};
+    IrValue ins[8], ref = {0};
     memset(ins, 0, sizeof ins);
-    void *bufs[4] = {0};
+    void *bufs[8] = {0};
     for (uint32_t i = 0; i < c->n_in; i++) {
         ir_value_alloc(&ins[i], c->g->nodes[c->in[i]].type);
         fill(&ins[i], c->dom[i], c->bound[i]);
@@ -191,6 +191,25 @@ static void op_case(IrOp op, IrDtype dt) {
     case IR_OP_REDUCE_SCATTER: y = ir_build_reduce_scatter(b, input(&c, x67, ANY, 0), 0, 1, IR_REDUCE_SUM); break;
     case IR_OP_ALL_REDUCE: y = ir_build_all_reduce(b, input(&c, x67, ANY, 0), 1, IR_REDUCE_MAX); break;
     case IR_OP_ALL_TO_ALL: y = ir_build_all_to_all(b, input(&c, x67, ANY, 0), 0, 1, 1); break;
+    case IR_OP_ATTENTION: case IR_OP_ATTENTION_LSE: case IR_OP_ATTENTION_GRAD: {
+        /* GQA-like: 6 rows over 3 keys, causal; d = 8, e = 5 (a tail vector) */
+        IrType tq = ir_type_make(dt, 3, (int64_t[]){2, 6, 8}), tk = ir_type_make(dt, 3, (int64_t[]){2, 3, 8});
+        IrType tv = ir_type_make(dt, 3, (int64_t[]){2, 3, 5}), tr = t2(dt, 2, 6);
+        IrId q = input(&c, tq, ANY, 0), k = input(&c, tk, ANY, 0);
+        if (op == IR_OP_ATTENTION_LSE) {
+            y = ir_build_attention_lse(b, q, k, 0.35, true);
+            break;
+        }
+        IrId v = input(&c, tv, ANY, 0);
+        if (op == IR_OP_ATTENTION) {
+            y = ir_build_attention(b, q, k, v, 0.35, true);
+            break;
+        }
+        IrId lse = input(&c, tr, SMALL, 0), dsum = input(&c, tr, SMALL, 0);
+        IrId dout = input(&c, ir_type_make(dt, 3, (int64_t[]){2, 6, 5}), ANY, 0);
+        y = ir_build_attention_grad(b, q, k, v, lse, dsum, dout, 0.35, true, IR_ATTENTION_K);
+        break;
+    }
     case IR_OP_EXTERN_CALL: /* the runtime's (libffi), not a kernel: tests/extern/ */
     case IR_OP_INPUT: case IR_OP_CONST: /* sources: every case has them */
     case IR_OP_INVALID: case IR_OP_COUNT: break;

@@ -143,8 +143,8 @@ __attribute__((unused)) static int fusion_check(const IrGraph *g, const CcFusion
             if (i) CHECK(kn->outputs[i - 1] < kn->outputs[i]);
         }
         CHECK(ids_contain(kn->outputs, kn->n_outputs, kn->root));
-        /* non-root outputs are graph outputs or read by other kernels; those are ROW
-         * kernels' (other kinds: only the root is read outside) */
+        /* non-root outputs are graph outputs or read by other kernels; those are ROW and
+         * ATTENTION kernels' (other kinds: only the root is read outside) */
         for (uint32_t i = 0; i < kn->n_outputs; i++) {
             IrId x = kn->outputs[i];
             if (x == kn->root) continue;
@@ -155,7 +155,7 @@ __attribute__((unused)) static int fusion_check(const IrGraph *g, const CcFusion
                     if (un->operands[o] == x) read_outside |= f->kernel_of[u] != k;
             }
             CHECK(is_out[x] || read_outside);
-            if (kn->kind != CC_KERNEL_ROW) CHECK(!read_outside);
+            if (kn->kind != CC_KERNEL_ROW && kn->kind != CC_KERNEL_ATTENTION) CHECK(!read_outside);
         }
         if (kn->kind == CC_KERNEL_ELEMENTWISE) {
             IrId *ids = malloc((3 * kn->n_nodes + 1) * sizeof *ids);

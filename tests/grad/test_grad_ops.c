@@ -16,6 +16,9 @@
  *
  * The registry walker at the end fails for any op without IR_TRAIT_NONDIFF that no case
  * exercised, and calls every IR_TRAIT_NONDIFF op's rule to see that it gives nothing.
+ * attention_lse and attention_grad, which only attention's rule builds, are neither:
+ * their rules refuse a gradient (second derivatives of attention), which
+ * test_attention_second_order checks instead.
  */
 #include <math.h>
 #include <stdint.h>
@@ -53,6 +56,7 @@ static double rng_sign(void) { return (rng_next() >> 63) ? 1.0 : -1.0; }
 /* --- the case harness ------------------------------------------------------------------- */
 
 static bool covered[IR_OP_COUNT]; /* ops some finite-difference case ran through */
+static bool refuses_gradient[IR_OP_COUNT]; /* ops whose rule was seen to refuse (no gradient by design) */
 static double worst_err;
 static int n_fd_checks;
 
@@ -698,7 +702,7 @@ static void test_registry(void) {
             CHECK(rules[op](&call));
             for (int k = 0; k < 4; k++) CHECK(gx[k] == IR_ID_NONE);
             CHECK_EQ_INT(g->n_nodes, before);
-        } else if (!covered[op]) {
+        } else if (!covered[op] && !refuses_gradient[op]) {
             fprintf(stderr, "  op %s is differentiable but no finite-difference case covers it\n", info->name);
             CHECK(covered[op]);
         }
@@ -828,6 +832,136 @@ static void test_errors(void) {
     ir_graph_free(g);
 }
 
+/* --- fused attention -------------------------------------------------------------------------- */
+
+/* attention's rule (attention_lse, dsum, one attention_grad per operand) for q, k and v:
+ * causal and not, R = S and R = 2S (two GQA heads stacked on S keys), d != e, a leading
+ * batch axis; also a shared operand (k = v) whose two contributions add, and one operand
+ * alone (only v a param). The loss's random weights make dout non-uniform. */
+static void test_attention(void) {
+    const int64_t NB = 2, S = 3, D = 2, E = 3;
+    for (int causal = 0; causal < 2; causal++)
+        for (int64_t R = S; R <= 2 * S; R += S) {
+            GCase c;
+            char name[64];
+            snprintf(name, sizeof name, "attention%s R=%lld S=%lld", causal ? " causal" : "", (long long)R,
+                     (long long)S);
+            gc_begin(&c, name, 1);
+            IrId q = gc_param(&c, TY(F64, NB, R, D));
+            IrId k = gc_param(&c, TY(F64, NB, S, D));
+            IrId v = gc_param(&c, TY(F64, NB, S, E));
+            gc_check(&c, ir_build_attention(&c.b, q, k, v, 0.8, causal));
+        }
+    GCase c;
+    gc_begin(&c, "attention k = v", 1);
+    IrId q = gc_param(&c, TY(F64, 4, 2));
+    IrId kv = gc_param(&c, TY(F64, 2, 2));
+    gc_check(&c, ir_build_attention(&c.b, q, kv, kv, 1.3, true));
+    gc_begin(&c, "attention v only", 1);
+    q = gc_data(&c, TY(F64, 2, 2), (double[]){0.3, -1, 0.5, 2});
+    IrId k = gc_data(&c, TY(F64, 2, 2), (double[]){1, 0.2, -0.7, 0.4});
+    IrId v = gc_param(&c, TY(F64, 2, 3));
+    gc_check(&c, ir_build_attention(&c.b, q, k, v, 0.5, false));
+}
+
+/* Only the wanted operands get an attention_grad, all sharing one attention_lse and one
+ * dsum. */
+static void test_attention_graph(void) {
+    for (int only_v = 0; only_v < 2; only_v++) {
+        IrGraph *g = ir_graph_new("fwd");
+        IrBuilder b;
+        ir_builder_init(&b, g);
+        IrRole qk = only_v ? IR_ROLE_DATA : IR_ROLE_PARAM;
+        IrId q = ir_build_input(&b, qk, "q", TY(F64, 2, 4, 2));
+        IrId k = ir_build_input(&b, qk, "k", TY(F64, 2, 2, 2));
+        IrId v = ir_build_input(&b, IR_ROLE_PARAM, "v", TY(F64, 2, 2, 3));
+        IrId y = ir_build_attention(&b, q, k, v, 0.5, true);
+        int64_t n = ir_type_numel(&g->nodes[y].type);
+        ir_graph_add_output(g, "loss", ir_build_reduce(&b, IR_OP_REDUCE_SUM, ir_build_reshape(&b, y, 1, &n), 0, false));
+        CHECK(ir_builder_ok(&b));
+        LlmcErr err = {0};
+        IrGraph *gg = cc_grad(g, NULL, &err);
+        CHECK(gg != NULL);
+        if (gg) {
+            int lse = 0, grads = 0;
+            bool wrt_seen[IR_ATTENTION_WRT_COUNT] = {false};
+            for (IrId id = g->n_nodes; id < gg->n_nodes; id++) {
+                const IrNode *nd = &gg->nodes[id];
+                if (nd->op == IR_OP_ATTENTION_LSE) {
+                    lse++;
+                    CHECK(nd->attrs.attention.causal && nd->attrs.attention.scale == 0.5);
+                }
+                if (nd->op == IR_OP_ATTENTION_GRAD) {
+                    grads++;
+                    wrt_seen[nd->attrs.attention.wrt] = true;
+                    CHECK(nd->attrs.attention.causal && nd->attrs.attention.scale == 0.5);
+                }
+            }
+            CHECK_EQ_INT(lse, 1);
+            CHECK_EQ_INT(grads, only_v ? 1 : 3);
+            CHECK(wrt_seen[IR_ATTENTION_V] && wrt_seen[IR_ATTENTION_Q] == !only_v && wrt_seen[IR_ATTENTION_K] == !only_v);
+            ir_graph_free(gg);
+        }
+        ir_graph_free(g);
+    }
+}
+
+/* attention_lse and attention_grad are not IR_TRAIT_NONDIFF (their derivative is not
+ * zero), and their rules refuse: a loss through them is an error, never a silent zero
+ * gradient; called directly with nothing wanted, a rule gives nothing. */
+static void test_attention_second_order(void) {
+    static const IrOp ops[] = {IR_OP_ATTENTION_LSE, IR_OP_ATTENTION_GRAD};
+    for (size_t i = 0; i < 2; i++) {
+        IrOp op = ops[i];
+        CHECK(!(ir_op_info(op)->traits & IR_TRAIT_NONDIFF));
+        IrGraph *g = ir_graph_new("fwd");
+        IrBuilder b;
+        ir_builder_init(&b, g);
+        IrId q = ir_build_input(&b, IR_ROLE_PARAM, "q", TY(F64, 4, 2));
+        IrId k = ir_build_input(&b, IR_ROLE_DATA, "k", TY(F64, 2, 2));
+        IrId v = ir_build_input(&b, IR_ROLE_DATA, "v", TY(F64, 2, 3));
+        IrId lse = ir_build_attention_lse(&b, q, k, 1.0, true);
+        IrId y = lse; /* the node whose rule must refuse */
+        if (op == IR_OP_ATTENTION_GRAD) {
+            IrId dsum = ir_build_input(&b, IR_ROLE_DATA, "dsum", TY(F64, 4));
+            IrId dout = ir_build_input(&b, IR_ROLE_DATA, "dout", TY(F64, 4, 3));
+            y = ir_build_attention_grad(&b, q, k, v, ir_build_unary(&b, IR_OP_STOP_GRADIENT, lse), dsum, dout, 1.0,
+                                        true, IR_ATTENTION_K);
+        }
+        int64_t n = ir_type_numel(&g->nodes[y].type);
+        ir_graph_add_output(g, "loss", ir_build_reduce(&b, IR_OP_REDUCE_SUM, ir_build_reshape(&b, y, 1, &n), 0, false));
+        CHECK(ir_builder_ok(&b));
+        char want[96];
+        snprintf(want, sizeof want, "%s (%%%u) is part of attention's backward", ir_op_name(op), y);
+        expect_grad_error(g, NULL, want);
+        expect_grad_error(g, NULL, "second derivatives of attention are not supported");
+        ir_graph_free(g);
+
+        /* direct calls: nothing wanted gives nothing; q wanted fails */
+        g = ir_graph_new("r");
+        ir_builder_init(&b, g);
+        IrId gy = ir_build_scalar(&b, F64, 1.0);
+        IrId operands[6] = {gy, gy, gy, gy, gy, gy};
+        bool wanted[6] = {false};
+        IrId gx[6] = {IR_ID_NONE, IR_ID_NONE, IR_ID_NONE, IR_ID_NONE, IR_ID_NONE, IR_ID_NONE};
+        LlmcErr err = {0};
+        CcGradCall call = {.b = &b, .id = gy, .gy = gy, .want = wanted, .gx = gx, .err = &err};
+        call.node.op = op;
+        call.node.n_operands = (uint32_t)ir_op_info(op)->arity;
+        call.node.operands = operands;
+        bool (*rule)(CcGradCall *) = op == IR_OP_ATTENTION_LSE ? cc_grad_attention_lse : cc_grad_attention_grad;
+        uint32_t before = g->n_nodes;
+        CHECK(rule(&call));
+        wanted[0] = true;
+        CHECK(!rule(&call));
+        CHECK(err.set && strstr(err.msg, "second derivatives of attention are not supported"));
+        for (int j = 0; j < 6; j++) CHECK(gx[j] == IR_ID_NONE);
+        CHECK_EQ_INT(g->n_nodes, before);
+        ir_graph_free(g);
+        refuses_gradient[op] = true;
+    }
+}
+
 /* cc_grad_activation_bytes counts forward non-source values read by backward nodes. */
 static void test_activation_bytes(void) {
     IrGraph *g = ir_graph_new("fwd");
@@ -856,6 +990,9 @@ int main(void) {
     test_movement();
     test_index();
     test_collectives();
+    test_attention();
+    test_attention_graph();
+    test_attention_second_order();
     test_nondiff_end_to_end();
     test_extern();
     test_driver();

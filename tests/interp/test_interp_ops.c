@@ -884,6 +884,143 @@ static void test_collectives_smoke(void) {
     case_end(&c);
 }
 
+/* --- fused attention ------------------------------------------------------------------ */
+
+/* Deterministic values in [-lo_hi, lo_hi), different per seed. */
+static void attn_fill(double *v, int64_t n, uint32_t seed, double amp) {
+    uint64_t s = 0x9e3779b97f4a7c15ull * (seed + 1);
+    for (int64_t i = 0; i < n; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        v[i] = amp * ((double)(s >> 11) * 0x1p-52 - 1.0);
+    }
+}
+
+/* a[i] ~ b[i] for all i within tol relative (to max(1, |b|)); one CHECK, the first
+ * difference printed. */
+static void attn_check_close(const char *what, const IrValue *a, const IrValue *b, double tol) {
+    int64_t n = ir_type_numel(&a->type), bad = -1;
+    CHECK_EQ_INT(n, ir_type_numel(&b->type));
+    for (int64_t i = 0; i < n && bad < 0; i++)
+        if (!(fabs(a->data[i] - b->data[i]) <= tol * fmax(1.0, fabs(b->data[i])))) bad = i;
+    if (bad >= 0)
+        fprintf(stderr, "  %s: element %lld is %.17g, the composite gives %.17g\n", what, (long long)bad, a->data[bad],
+                b->data[bad]);
+    CHECK(bad < 0);
+}
+
+/* The attention ops' formulas written with primitives, on q [.., R, d], k [.., S, d],
+ * v [.., S, e], dout [.., R, e]: s = scale q k^T; causal: s = select(key > row mod S,
+ * -inf, s); P = exp(s - max) / sum; out = P v; lse = max + log(sum); and the gradient
+ * with dsum = sum(dout * out): dS = P (dout v^T - dsum), dq = scale dS k, dk = scale
+ * dS^T q, dv = P^T dout. ref[0..6) = out, lse, dq, dk, dv, dsum. */
+static void attn_composite(Case *c, IrId q, IrId k, IrId v, IrId dout, double scale, bool causal, IrId ref[6]) {
+    IrBuilder *b = &c->b;
+    IrId s = ir_build_binary_bcast(b, IR_OP_MUL, ir_build_matmul(b, q, k, false, true),
+                                   ir_build_scalar(b, IR_DTYPE_F64, scale)); /* [.., R, S] */
+    IrType st = c->g->nodes[s].type;
+    int64_t S = st.dims[st.rank - 1];
+    if (causal) {
+        IrType it = st;
+        it.dtype = IR_DTYPE_I32;
+        IrId row = ir_build_iota(b, it, (int64_t)st.rank - 2), key = ir_build_iota(b, it, (int64_t)st.rank - 1);
+        IrId sc = ir_build_const(b, it, V((double)S), 1);
+        IrId rmod = ir_build_binary(b, IR_OP_SUB, row,
+                                    ir_build_binary(b, IR_OP_MUL, ir_build_binary(b, IR_OP_DIV, row, sc), sc));
+        IrId masked = ir_build_binary(b, IR_OP_CMPLT, rmod, key);
+        s = ir_build_select(b, masked, ir_build_const(b, st, V(-INFINITY), 1), s);
+    }
+    IrId m = ir_build_reduce(b, IR_OP_REDUCE_MAX, s, -1, true);
+    IrId e = ir_build_unary(b, IR_OP_EXP, ir_build_binary_bcast(b, IR_OP_SUB, s, m));
+    IrId z = ir_build_reduce(b, IR_OP_REDUCE_SUM, e, -1, true);
+    IrId p = ir_build_binary_bcast(b, IR_OP_DIV, e, z);
+    ref[0] = ir_build_matmul(b, p, v, false, false);
+    ref[1] = ir_build_binary(b, IR_OP_ADD, ir_build_reduce(b, IR_OP_REDUCE_MAX, s, -1, false),
+                             ir_build_unary(b, IR_OP_LOG, ir_build_reduce(b, IR_OP_REDUCE_SUM, e, -1, false)));
+    ref[5] = ir_build_reduce(b, IR_OP_REDUCE_SUM, ir_build_binary(b, IR_OP_MUL, dout, ref[0]), -1, false);
+    IrId dp = ir_build_matmul(b, dout, v, false, true); /* [.., R, S] */
+    IrId dsum_b = ir_build_reduce(b, IR_OP_REDUCE_SUM, ir_build_binary(b, IR_OP_MUL, dout, ref[0]), -1, true);
+    IrId ds = ir_build_binary(b, IR_OP_MUL, p, ir_build_binary_bcast(b, IR_OP_SUB, dp, dsum_b));
+    IrId sk = ir_build_scalar(b, IR_DTYPE_F64, scale);
+    ref[2] = ir_build_binary_bcast(b, IR_OP_MUL, ir_build_matmul(b, ds, k, false, false), sk);
+    ref[3] = ir_build_binary_bcast(b, IR_OP_MUL, ir_build_matmul(b, ds, q, true, false), sk);
+    ref[4] = ir_build_matmul(b, p, dout, true, false);
+}
+
+/* attention, attention_lse and attention_grad (q, k and v) against attn_composite on
+ * random values: causal and not, R = S and R = 2S (two GQA heads stacked), d != e, two
+ * leading axes. */
+static void test_attention_composite(void) {
+    enum { B0 = 2, B1 = 3, S = 4, D = 3, E = 5 };
+    for (int causal = 0; causal < 2; causal++)
+        for (int64_t R = S; R <= 2 * S; R += S) {
+            Case c;
+            case_begin(&c, 1);
+            double q[B0 * B1 * 2 * S * D], k[B0 * B1 * S * D], v[B0 * B1 * S * E], dout[B0 * B1 * 2 * S * E];
+            attn_fill(q, B0 * B1 * R * D, 1 + (uint32_t)causal, 1.5);
+            attn_fill(k, B0 * B1 * S * D, 2, 1.5);
+            attn_fill(v, B0 * B1 * S * E, 3, 1.0);
+            attn_fill(dout, B0 * B1 * R * E, 4, 1.0);
+            IrId qi = case_input(&c, TY(IR_DTYPE_F64, B0, B1, R, D), q);
+            IrId ki = case_input(&c, TY(IR_DTYPE_F64, B0, B1, S, D), k);
+            IrId vi = case_input(&c, TY(IR_DTYPE_F64, B0, B1, S, E), v);
+            IrId di = case_input(&c, TY(IR_DTYPE_F64, B0, B1, R, E), dout);
+            const double scale = 0.7;
+            IrId ref[6];
+            attn_composite(&c, qi, ki, vi, di, scale, causal, ref);
+            IrId lse = ir_build_attention_lse(&c.b, qi, ki, scale, causal);
+            case_output(&c, ir_build_attention(&c.b, qi, ki, vi, scale, causal));
+            case_output(&c, lse);
+            static const IrAttentionWrt wrt[3] = {IR_ATTENTION_Q, IR_ATTENTION_K, IR_ATTENTION_V};
+            for (int w = 0; w < 3; w++)
+                case_output(&c, ir_build_attention_grad(&c.b, qi, ki, vi, lse, ref[5], di, scale, causal, wrt[w]));
+            for (int i = 0; i < 5; i++) case_output(&c, ref[i]);
+            if (case_run_ok(&c, IR_PRECISION_F64)) {
+                static const char *const names[5] = {"attention", "attention_lse", "attention_grad q",
+                                                     "attention_grad k", "attention_grad v"};
+                char what[64];
+                for (int i = 0; i < 5; i++) {
+                    snprintf(what, sizeof what, "%s%s R=%lld", names[i], causal ? " causal" : "", (long long)R);
+                    attn_check_close(what, &c.out[i], &c.out[5 + i], 1e-13);
+                }
+            }
+            case_end(&c);
+        }
+}
+
+/* By hand: the mask, GQA rows, and the max subtracted. q [R = 4, 1], k [S = 2, 1],
+ * v [2, 1], scale 1: causal row r attends keys 0..r%2, so rows 0 and 2 are v[0]
+ * exactly. Scores near 1000 would overflow a naive exp: the result must be finite. */
+static void test_attention_by_hand(void) {
+    Case c;
+    case_begin(&c, 1);
+    IrId q = case_input(&c, TY(IR_DTYPE_F64, 4, 1), V(1000, 1000, 1000, 1000));
+    IrId k = case_input(&c, TY(IR_DTYPE_F64, 2, 1), V(1, 0.999));
+    IrId v = case_input(&c, TY(IR_DTYPE_F64, 2, 1), V(3, -5));
+    case_output(&c, ir_build_attention(&c.b, q, k, v, 1.0, true));
+    case_output(&c, ir_build_attention_lse(&c.b, q, k, 1.0, true));
+    case_output(&c, ir_build_attention(&c.b, q, k, v, 1.0, false));
+    case_output(&c, ir_build_attention_lse(&c.b, q, k, 1.0, false));
+    if (case_run_ok(&c, IR_PRECISION_F64)) {
+        /* scores 1000 and 999 (to rounding): P = (1, e^-1) / (1 + e^-1) */
+        double s1 = 1000 * 0.999, p1 = exp(s1 - 1000) / (1 + exp(s1 - 1000)), p0 = 1 / (1 + exp(s1 - 1000));
+        double both = p0 * 3 + p1 * -5, lse = 1000 + log(1 + exp(s1 - 1000));
+        CHECK_VALS(c.out[0], 3, both, 3, both);
+        CHECK_VALS(c.out[1], 1000, lse, 1000, lse);
+        CHECK_VALS(c.out[2], both, both, both, both);
+        CHECK_VALS(c.out[3], lse, lse, lse, lse);
+    }
+    case_end(&c);
+
+    /* The builder refuses causal attention with R (3) not a multiple of S (2). */
+    case_begin(&c, 1);
+    q = case_input(&c, TY(IR_DTYPE_F32, 3, 2), V(1, 2, 3, 4, 5, 6));
+    k = case_input(&c, TY(IR_DTYPE_F32, 2, 2), V(1, 0, 0, 1));
+    v = case_input(&c, TY(IR_DTYPE_F32, 2, 1), V(0.1, 0.2));
+    CHECK(ir_build_attention(&c.b, q, k, v, 1.0, true) == IR_ID_NONE);
+    CHECK(strstr(c.b.err.msg, "multiple of S") != NULL);
+    case_end(&c);
+}
+
 /* --- the driver ---------------------------------------------------------------------- */
 
 /* Many nodes, intermediates freed as they die (ASan would see a leak or a use after
@@ -973,6 +1110,8 @@ static const OpTest tests[] = {
     {"extern_call", test_extern_call, {IR_OP_EXTERN_CALL}},
     {"collectives_smoke", test_collectives_smoke,
      {IR_OP_ALL_GATHER, IR_OP_ALL_REDUCE, IR_OP_REDUCE_SCATTER, IR_OP_ALL_TO_ALL}},
+    {"attention", test_attention_composite, {IR_OP_ATTENTION, IR_OP_ATTENTION_LSE, IR_OP_ATTENTION_GRAD}},
+    {"attention_by_hand", test_attention_by_hand, {IR_OP_ATTENTION, IR_OP_ATTENTION_LSE}},
     {"driver", test_driver, {0}},
 };
 

@@ -282,7 +282,8 @@ static void test_op_table(void) {
                 break;
             case IR_OP_INPUT: case IR_OP_CONST: case IR_OP_REDUCE_SUM: case IR_OP_REDUCE_MAX:
             case IR_OP_RESHAPE: case IR_OP_PERMUTE: case IR_OP_BROADCAST: case IR_OP_SLICE:
-            case IR_OP_CONCAT: case IR_OP_MATMUL: case IR_OP_GATHER: case IR_OP_SCATTER_ADD:
+            case IR_OP_CONCAT: case IR_OP_MATMUL: case IR_OP_ATTENTION: case IR_OP_ATTENTION_LSE:
+            case IR_OP_ATTENTION_GRAD: case IR_OP_GATHER: case IR_OP_SCATTER_ADD:
             case IR_OP_TOPK: case IR_OP_IOTA: case IR_OP_ONEHOT: case IR_OP_CUMSUM: case IR_OP_RAND:
             case IR_OP_EXTERN_CALL: case IR_OP_ALL_GATHER: case IR_OP_REDUCE_SCATTER:
             case IR_OP_ALL_REDUCE: case IR_OP_ALL_TO_ALL: case IR_OP_INVALID: case IR_OP_COUNT:

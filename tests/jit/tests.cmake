@@ -12,3 +12,4 @@ llmc_test(test_jit_math jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_math.c LIBS llmc_
 llmc_test(test_jit_golden jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_golden.c ARGS ${CMAKE_SOURCE_DIR} LIBS llmc_compiler)
 set_property(TEST test_jit_golden APPEND PROPERTY LABELS golden)
 llmc_test(test_jit_features jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_features.c LIBS llmc_compiler)
+llmc_test(test_jit_attention jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_attention.c LIBS llmc_runtime llmc_compiler)

@@ -1,5 +1,6 @@
 /* tests/lower/test_composites.c — every composite the frontend lowers to (softmax,
- * norms, activations, mlp, attention with MHA/GQA/MQA, causal masks and RoPE, embed
+ * norms, activations, mlp, attention with MHA/GQA/MQA, causal masks and RoPE — fused
+ * into one `attention` op and as the composite — embed
  * with positions, lm_head, cross-entropy, dropout, MoE dispatch with dropped tokens)
  * built through the fe_build_* API on small random inputs, run on the f64 reference
  * interpreter, and compared with a naive loop implementation written here from the
@@ -371,27 +372,34 @@ static void naive_attention(Case *c, const double *x, int64_t B, int64_t T, int6
     free(p);
 }
 
+/* Both lowerings (the fused `attention` op and, with unfused, the composite) against
+ * the naive loops. */
 static void test_attention(int64_t heads, int64_t kv_heads, bool causal, bool rope, bool bias) {
-    Case c;
-    case_begin(&c, (uint64_t)(100 + heads * 10 + kv_heads + causal * 3 + rope * 5 + bias * 7));
-    const int64_t B = 2, T = 5, D = 16;
-    double *x;
-    IrId xi = case_random(&c, "x", ty(3, B, T, D), 1.5, &x);
-    FeAttentionSpec s = {.heads = heads, .kv_heads = kv_heads, .causal = causal, .rope = rope, .rope_theta = 10000,
-                         .bias = bias};
-    case_output(&c, "y", fe_build_attention(&c.fb, xi, &s, "attn"));
-    const FeParam *wk = fe_build_find_param(&c.fb, "attn.wk");
-    CHECK(wk && wk->type.dims[1] == kv_heads * (D / heads)); /* no K/V copies per query head */
-    CHECK(fe_build_find_param(&c.fb, "attn.wo") && fe_build_find_param(&c.fb, "attn.wo")->init == FE_INIT_RESIDUAL);
-    if (case_run(&c)) {
-        double want[2 * 5 * 16];
-        naive_attention(&c, x, B, T, D, &s, want);
-        char what[64];
-        snprintf(what, sizeof what, "attention H=%lld K=%lld%s%s%s", (long long)heads, (long long)kv_heads,
-                 causal ? " causal" : "", rope ? " rope" : "", bias ? " bias" : "");
-        check_all_close(what, c.out[0].data, want, B * T * D);
+    for (int unfused = 0; unfused < 2; unfused++) {
+        Case c;
+        case_begin(&c, (uint64_t)(100 + heads * 10 + kv_heads + causal * 3 + rope * 5 + bias * 7));
+        const int64_t B = 2, T = 5, D = 16;
+        double *x;
+        IrId xi = case_random(&c, "x", ty(3, B, T, D), 1.5, &x);
+        FeAttentionSpec s = {.heads = heads, .kv_heads = kv_heads, .causal = causal, .rope = rope,
+                             .rope_theta = 10000, .bias = bias, .unfused = unfused};
+        case_output(&c, "y", fe_build_attention(&c.fb, xi, &s, "attn"));
+        const FeParam *wk = fe_build_find_param(&c.fb, "attn.wk");
+        CHECK(wk && wk->type.dims[1] == kv_heads * (D / heads)); /* no K/V copies per query head */
+        CHECK(fe_build_find_param(&c.fb, "attn.wo") && fe_build_find_param(&c.fb, "attn.wo")->init == FE_INIT_RESIDUAL);
+        uint32_t n_attention = 0;
+        for (IrId id = 0; id < c.g->n_nodes; id++) n_attention += c.g->nodes[id].op == IR_OP_ATTENTION;
+        CHECK_EQ_INT(n_attention, unfused ? 0 : 1);
+        if (case_run(&c)) {
+            double want[2 * 5 * 16];
+            naive_attention(&c, x, B, T, D, &s, want);
+            char what[80];
+            snprintf(what, sizeof what, "attention H=%lld K=%lld%s%s%s%s", (long long)heads, (long long)kv_heads,
+                     causal ? " causal" : "", rope ? " rope" : "", bias ? " bias" : "", unfused ? " unfused" : "");
+            check_all_close(what, c.out[0].data, want, B * T * D);
+        }
+        case_end(&c);
     }
-    case_end(&c);
 }
 
 /* The causal mask never empties a row: with T = 1 the only key is the query itself, and

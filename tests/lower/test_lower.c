@@ -762,6 +762,92 @@ static void test_initial_loss(void) {
                        50, true);
 }
 
+/* --- fused attention ----------------------------------------------------------------------- */
+
+static uint32_t count_op(const IrGraph *g, IrOp op) {
+    uint32_t n = 0;
+    for (IrId id = 0; id < g->n_nodes; id++) n += ir_graph_node(g, id)->op == op;
+    return n;
+}
+
+/* A two-layer GQA model with RoPE whose attention takes OPTIONS. */
+static void attention_model(const char *options, char *buf, size_t n) {
+    snprintf(buf, n,
+             "model fa {\n vocab = 32; context = 8; dim = 16; layers = 2\n"
+             " x = embed(tokens, vocab, dim)\n"
+             " repeat layers { x = x + attention(rmsnorm(x), heads = 4, kv_heads = 2, position = rope%s) }\n"
+             " logits = lm_head(rmsnorm(x))\n loss = cross_entropy(logits, targets)\n}\n"
+             "train { batch = 2; seq = 6 }\n",
+             options);
+}
+
+/* The default lowers each attention to one `attention` op (causal, scale 1/sqrt(hd), q
+ * [B, K, G*T, hd] against k, v [B, K, T, hd]); fused = false and dropout > 0 to the
+ * composite (two matmuls more per layer, no attention op); @decode always to the
+ * composite, @prefill and @logits to the op. Fused and composite give the same loss on
+ * the same params (f64 interpreter). */
+static void test_attention_lowering(void) {
+    static const char *const options[3] = {"", ", fused = false", ", dropout = 0.1"};
+    Run r[3];
+    bool ok[3];
+    char src[512];
+    for (int i = 0; i < 3; i++) {
+        attention_model(options[i], src, sizeof src);
+        ok[i] = lower(src, &r[i]);
+        if (!ok[i]) llmc_diags_print(&r[i].d, stderr);
+        CHECK(ok[i]);
+    }
+    if (ok[0] && ok[1] && ok[2]) {
+        const IrGraph *fused = forward(&r[0]), *plain = forward(&r[1]), *drop = forward(&r[2]);
+        CHECK_EQ_INT(count_op(fused, IR_OP_ATTENTION), 2);
+        CHECK_EQ_INT(count_op(plain, IR_OP_ATTENTION), 0);
+        CHECK_EQ_INT(count_op(drop, IR_OP_ATTENTION), 0);
+        CHECK_EQ_INT(count_op(plain, IR_OP_MATMUL), count_op(fused, IR_OP_MATMUL) + 4);
+        CHECK_EQ_INT(count_op(drop, IR_OP_MATMUL), count_op(fused, IR_OP_MATMUL) + 4);
+        /* softmax's reduce_max: only cross-entropy's logsumexp is left when fused */
+        CHECK_EQ_INT(count_op(plain, IR_OP_REDUCE_MAX), count_op(fused, IR_OP_REDUCE_MAX) + 2);
+        for (IrId id = 0; id < fused->n_nodes; id++) {
+            const IrNode *n = ir_graph_node(fused, id);
+            if (n->op != IR_OP_ATTENTION) continue;
+            char buf[IR_TYPE_STR_MAX];
+            CHECK(n->attrs.attention.causal);
+            CHECK(n->attrs.attention.scale == 1.0 / sqrt(4.0));
+            CHECK_STR(ir_type_format(&ir_graph_node(fused, n->operands[0])->type, buf, sizeof buf), "f32[2,2,12,4]");
+            CHECK_STR(ir_type_format(&ir_graph_node(fused, n->operands[1])->type, buf, sizeof buf), "f32[2,2,6,4]");
+            CHECK_STR(ir_type_format(&n->type, buf, sizeof buf), "f32[2,2,12,4]");
+            CHECK(strncmp(ir_graph_str(fused, n->scope), "layers.", 7) == 0);
+        }
+        /* same parameter names and shapes, same loss */
+        const IrGraph *init = init_graph(&r[0]);
+        CHECK(init && init_graph(&r[1]) && init->n_outputs == init_graph(&r[1])->n_outputs);
+        IrValue *params = calloc(init->n_outputs, sizeof *params);
+        if (run_init(init, 7, params)) {
+            double lf = run_forward(&r[0], params, 32, 0, IR_PRECISION_F64);
+            double lp = run_forward(&r[1], params, 32, 0, IR_PRECISION_F64);
+            CHECK(isfinite(lf));
+            CHECK_CLOSE(lf, lp, 1e-12);
+        }
+        for (uint32_t o = 0; o < init->n_outputs; o++) ir_value_free(&params[o]);
+        free(params);
+        /* inference graphs */
+        static const FeInferKind kinds[3] = {FE_INFER_LOGITS, FE_INFER_PREFILL, FE_INFER_DECODE};
+        for (int k = 0; k < 3; k++) {
+            IrModule m = {0};
+            LlmcDiags d = {0};
+            bool iok = fe_lower_inference(r[0].p, NULL, kinds[k], 0, &m, &d);
+            if (!iok) llmc_diags_print(&d, stderr);
+            CHECK(iok);
+            if (iok) CHECK_EQ_INT(count_op(m.graphs[m.n_graphs - 1], IR_OP_ATTENTION), kinds[k] == FE_INFER_DECODE ? 0 : 2);
+            ir_module_free(&m);
+            llmc_diags_free(&d);
+        }
+    }
+    for (int i = 0; i < 3; i++) run_free(&r[i]);
+    /* fused takes a bool */
+    attention_model(", fused = 2", src, sizeof src);
+    expect_error(src, 4, 98, "argument 'fused' of attention must be a bool");
+}
+
 /* Every model in models/ lowers; gpt2-small has GPT-2's parameter count. */
 static void test_model_library(void) {
     static const char *const models[] = {"fortune", "gpt2-small", "gpt2-tiny", "llama-tiny", "moe-alt-tiny",
@@ -799,6 +885,7 @@ int main(void) {
     test_train_errors();
     test_init();
     test_dropout_model();
+    test_attention_lowering();
     test_initial_loss();
     test_model_library();
     TEST_MAIN();
