@@ -293,6 +293,12 @@ static LLVMValueRef load_lanes(const At *a, LLVMValueRef base, LLVMValueRef idx,
     return LLVMBuildCall2(a->b, LLVMIntrinsicGetType(a->ctx, id, tys, 2), fn, args, 4, "");
 }
 
+/* exp in the dtype's arithmetic: f32's ~1 ulp polynomial (the softmax here is bound by
+ * exp: one per score against 2 head-dim FMAs), f64's correctly rounded one. */
+static LLVMValueRef vexp(const At *a, LLVMValueRef x) {
+    return a->p->dtype == IR_DTYPE_F32 ? cc_math_exp_f32(a->mod, a->b, x) : cc_math_exp(a->mod, a->b, x);
+}
+
 static LLVMValueRef vmax(const At *a, LLVMValueRef x, LLVMValueRef y) { /* x > y ? x : y */
     return LLVMBuildSelect(a->b, LLVMBuildFCmp(a->b, LLVMRealOGT, x, y, ""), x, y, "");
 }
@@ -490,18 +496,29 @@ static void emit_scores(At *a, const Task *t, LLVMValueRef j0, LLVMValueRef nj, 
     loop_close(a, &g, p->mr_dot, NULL, NULL);
 }
 
-/* Transposes rows [r0, r0 + n) of x [.., cols] into xt[cols][ld] at column c0, zero past
- * n up to `pad` columns. */
+/* Transposes rows [r0, r0 + n) of x [.., cols] into xt[cols][ld] at columns [0, pad),
+ * zeros past n: VL rows x VL columns at a time, loaded as row vectors (the tail columns
+ * masked) and transposed in registers (cc_cg_transpose); pad and ld multiples of VL. */
 static void emit_transpose(At *a, LLVMValueRef x, int64_t cols, LLVMValueRef r0, LLVMValueRef n, int64_t pad,
                            LLVMValueRef xt, int64_t ld) {
-    Loop i = loop_begin(a, ci(a, 0), ci(a, pad), "tr.row");
-    LLVMValueRef valid = LLVMBuildICmp(a->b, LLVMIntSLT, i.i, n, "");
-    LLVMValueRef src = mul(a, add(a, r0, LLVMBuildSelect(a->b, valid, i.i, ci(a, 0), "")), ci(a, cols));
-    Loop c = loop_begin(a, ci(a, 0), ci(a, cols), "tr.col");
-    LLVMValueRef x_ = load_elt(a, x, add(a, src, c.i));
-    store_elt(a, LLVMBuildSelect(a->b, valid, x_, LLVMConstNull(a->elt), ""), xt, add(a, mul(a, c.i, ci(a, ld)), i.i));
-    loop_end(a, &c);
-    loop_end(a, &i);
+    unsigned VL = (unsigned)a->p->vl;
+    Loop i = loop_begin(a, ci(a, 0), ci(a, pad), "tr.rows");
+    LLVMValueRef rows[64], valid[64], zero = LLVMConstNull(a->vec);
+    for (unsigned r = 0; r < VL; r++) {
+        LLVMValueRef row = add(a, i.i, ci(a, r));
+        LLVMValueRef ok = LLVMBuildICmp(a->b, LLVMIntSLT, row, n, "");
+        valid[r] = splat(a, ok, LLVMVectorType(LLVMInt1TypeInContext(a->ctx), VL));
+        rows[r] = at_elt(a, x, mul(a, add(a, r0, LLVMBuildSelect(a->b, ok, row, ci(a, 0), "")), ci(a, cols)));
+    }
+    for (int64_t c0 = 0; c0 < cols; c0 += VL) {
+        int64_t nc = cols - c0 < (int64_t)VL ? cols - c0 : (int64_t)VL;
+        LLVMValueRef v[64];
+        for (unsigned r = 0; r < VL; r++)
+            v[r] = LLVMBuildSelect(a->b, valid[r], load_lanes(a, rows[r], ci(a, c0), nc), zero, "");
+        cc_cg_transpose(a->b, v, VL);
+        for (int64_t c = 0; c < nc; c++) store_vec(a, v[c], xt, add(a, mul(a, ci(a, c0 + c), ci(a, ld)), i.i));
+    }
+    loop_close(a, &i, VL, NULL, NULL);
 }
 
 /* Per-row values of rows [r0, r0 + n) into dst[0..pad): x[r] (x NULL: lim(r) as i32) for
@@ -574,10 +591,10 @@ static void emit_softmax_tile(At *a, LLVMValueRef St, LLVMValueRef j0, LLVMValue
         store_vec(a, s, St, idx);
         loop_close(a, &j, 1, mblk, vmax(a, s, mblk));
         LLVMValueRef mnew = vmax(a, mblk, mold);
-        LLVMValueRef corr = cc_math_exp(a->mod, a->b, LLVMBuildFSub(a->b, mold, mnew, ""));
+        LLVMValueRef corr = vexp(a, LLVMBuildFSub(a->b, mold, mnew, ""));
         Loop e = loop_carry(a, ci(a, 0), nj, "exp", LLVMConstNull(a->vec), &lsum);
         idx = add(a, mul(a, e.i, ci(a, p->bq)), ci(a, vb * p->vl));
-        LLVMValueRef pr = cc_math_exp(a->mod, a->b, LLVMBuildFSub(a->b, load_vec(a, St, idx, true), mnew, ""));
+        LLVMValueRef pr = vexp(a, LLVMBuildFSub(a->b, load_vec(a, St, idx, true), mnew, ""));
         store_vec(a, pr, St, idx);
         loop_close(a, &e, 1, lsum, LLVMBuildFAdd(a->b, lsum, pr, ""));
         LLVMValueRef lnew = LLVMBuildFAdd(a->b, LLVMBuildFMul(a->b, load_vec(a, L, off, true), corr, ""), lsum, "");
@@ -600,7 +617,7 @@ static void emit_grad_tile(At *a, LLVMValueRef St, LLVMValueRef Dt, LLVMValueRef
         Loop j = loop_begin(a, ci(a, 0), nj, "grad");
         LLVMValueRef idx = add(a, mul(a, j.i, ci(a, p->bq)), ci(a, vb * p->vl));
         LLVMValueRef s = tile_score(a, St, idx, add(a, j0, j.i), limv, &ok);
-        LLVMValueRef pr = cc_math_exp(a->mod, a->b, LLVMBuildFSub(a->b, s, lsev, ""));
+        LLVMValueRef pr = vexp(a, LLVMBuildFSub(a->b, s, lsev, ""));
         pr = LLVMBuildSelect(a->b, ok, pr, zero, "");
         LLVMValueRef ds = LLVMBuildFMul(a->b, LLVMBuildFMul(a->b, pr, LLVMBuildFSub(a->b, load_vec(a, Dt, idx, true), dsv, ""), ""), sc, "");
         ds = LLVMBuildSelect(a->b, ok, ds, zero, "");

@@ -388,3 +388,22 @@ LLVMValueRef cc_cg_move_value(const CcMoveTree *t, IrId id, LLVMValueRef i) {
 #undef C64
     return res;
 }
+
+void cc_cg_transpose(LLVMBuilderRef b, LLVMValueRef *v, unsigned n) {
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(LLVMGetTypeContext(LLVMTypeOf(v[0])));
+    for (unsigned d = 1; d < n; d <<= 1) {
+        LLVMValueRef lo_idx[64], hi_idx[64];
+        for (unsigned l = 0; l < n; l++) {
+            /* new_i[l] = l & d ? v_j[l ^ d] : v_i[l];  new_j[l] = l & d ? v_j[l] : v_i[l ^ d] */
+            lo_idx[l] = LLVMConstInt(i32, (l & d) ? n + (l ^ d) : l, 0);
+            hi_idx[l] = LLVMConstInt(i32, (l & d) ? n + l : (l ^ d), 0);
+        }
+        LLVMValueRef mlo = LLVMConstVector(lo_idx, n), mhi = LLVMConstVector(hi_idx, n);
+        for (unsigned i = 0; i < n; i++) {
+            if (i & d) continue;
+            LLVMValueRef x = v[i], y = v[i | d];
+            v[i] = LLVMBuildShuffleVector(b, x, y, mlo, "");
+            v[i | d] = LLVMBuildShuffleVector(b, x, y, mhi, "");
+        }
+    }
+}

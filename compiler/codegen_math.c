@@ -52,14 +52,18 @@
  *                  for nan x). Zeros, infinities and y = +-inf follow from log|x| = +-inf
  *                  and exp(+-inf) (e.g. pow(-0, -3) = -inf, pow(0.5, inf) = 0).
  *
+ * One exception: cc_math_exp_f32, exp in f32 arithmetic within 1 ulp (measured), for the
+ * attention kernels, where an exp per score would otherwise cost more than the score's
+ * matmul work; the elementwise and row kernels keep the correctly rounded exp above.
+ *
  * Deliberately not here: other dtypes (kernels compute f32 and f64 only), table-driven
- * log/exp (that would bring pow to ~1 ulp), faster f32-only polynomials (a later
- * performance step: f32 is computed with the f64 code), errno and floating-point
- * exception flags.
+ * log/exp (that would bring pow to ~1 ulp), f32-only polynomials for the other functions
+ * (f32 is computed with the f64 code), errno and floating-point exception flags.
  */
 #include "compiler_int.h"
 
 #include <llvm-c/Core.h>
+#include <llvm-c/Orc.h>
 
 #include <math.h>
 #include <stdint.h>
@@ -461,6 +465,50 @@ static LLVMValueRef emit(LLVMModuleRef mod, LLVMBuilderRef b, Fn fn, LLVMValueRe
 
 LLVMValueRef cc_math_exp(LLVMModuleRef mod, LLVMBuilderRef b, LLVMValueRef x) { return emit(mod, b, FN_EXP, x, NULL); }
 LLVMValueRef cc_math_log(LLVMModuleRef mod, LLVMBuilderRef b, LLVMValueRef x) { return emit(mod, b, FN_LOG, x, NULL); }
+
+/* --- exp in f32 arithmetic ---------------------------------------------------------------
+ * For kernels where exp is the bottleneck and ~1 ulp is enough (the attention kernels'
+ * online softmax: an exp per score against 2·head-dim FMAs). x clamped to [XLO, XHI];
+ * k = rint(x log2 e); r = x - k ln2 by fma with ln2 in two parts (the first exact for
+ * |k| <= 2^9), |r| <= ln2/2; exp(r) by its Taylor series to r^7 (truncation 7e-9
+ * relative, below half an f32 ulp) in Horner form with fma; then (2 p) 2^(k-1), the power
+ * of two built in the exponent field, which stays normal for k >= -125. x < XLO gives +0
+ * (results below 2^-125, near FLT_MIN, are flushed: subnormals are never produced),
+ * x > XHI +inf, nan passes through. Measured by tests/jit/test_jit_math.c against the
+ * correctly rounded result. */
+static const float EXPF_XLO = -86.64f, EXPF_XHI = 88.7228390f; /* ~ -125 ln2, ln(FLT_MAX) */
+static const float EXPF_C[] = {0x1.a01a02p-13f, 0x1.6c16c2p-10f, 0x1.111112p-7f, 0x1.555556p-5f,
+                               0x1.555556p-3f,  0x1.0p-1f,       0x1.0p+0f,      0x1.0p+0f}; /* 1/7!, ..., 1/2!, 1, 1 */
+static const float EXPF_LOG2E = 0x1.715476p+0f, EXPF_LN2_HI = 0x1.62e4p-1f, EXPF_LN2_LO = 0x1.7f7d1cp-20f;
+
+/* The f32 constant c as m's type (a splat when m is a vector). */
+static LLVMValueRef KF(const M *m, float c) { return splat(m, LLVMConstReal(LLVMFloatTypeInContext(m->ctx), c)); }
+static LLVMValueRef KI32(const M *m, int32_t c) {
+    return splat(m, LLVMConstInt(LLVMInt32TypeInContext(m->ctx), (unsigned long long)(int64_t)c, 1));
+}
+
+LLVMValueRef cc_math_exp_f32(LLVMModuleRef mod, LLVMBuilderRef b, LLVMValueRef x) {
+    LLVMContextRef ctx = LLVMGetModuleContext(mod);
+    LLVMTypeRef t = LLVMTypeOf(x), i32 = LLVMInt32TypeInContext(ctx);
+    unsigned lanes = LLVMGetTypeKind(t) == LLVMVectorTypeKind ? LLVMGetVectorSize(t) : 0;
+    LLMC_ASSERT(LLVMGetTypeKind(lanes ? LLVMGetElementType(t) : t) == LLVMFloatTypeKind);
+    M m = {mod, b, ctx, lanes, t, lanes ? LLVMVectorType(i32, lanes) : i32}; /* f32 and i32 lanes */
+    LLVMValueRef nan = cmp(&m, LLVMRealUNO, x, x);
+    LLVMValueRef low = cmp(&m, LLVMRealOLT, x, KF(&m, EXPF_XLO)), high = cmp(&m, LLVMRealOGT, x, KF(&m, EXPF_XHI));
+    LLVMValueRef xc = sel(&m, low, KF(&m, EXPF_XLO), sel(&m, high, KF(&m, EXPF_XHI), sel(&m, nan, KF(&m, 0), x)));
+    LLVMValueRef kf = rint1(&m, mul(&m, xc, KF(&m, EXPF_LOG2E))); /* in [-125, 128] */
+    LLVMValueRef nk = neg(&m, kf);
+    LLVMValueRef r = fma3(&m, nk, KF(&m, EXPF_LN2_HI), xc); /* exact: 16-bit ln2_hi, |k| < 2^8 */
+    r = fma3(&m, nk, KF(&m, EXPF_LN2_LO), r);
+    LLVMValueRef p = KF(&m, EXPF_C[0]);
+    for (size_t i = 1; i < sizeof EXPF_C / sizeof EXPF_C[0]; i++) p = fma3(&m, p, r, KF(&m, EXPF_C[i]));
+    LLVMValueRef k = LLVMBuildFPToSI(b, kf, m.it, "");
+    LLVMValueRef pow2 = LLVMBuildBitCast(b, LLVMBuildShl(b, LLVMBuildAdd(b, k, KI32(&m, 126), ""), KI32(&m, 23), ""), t,
+                                         ""); /* 2^(k-1) */
+    LLVMValueRef res = mul(&m, mul(&m, p, KF(&m, 2)), pow2);
+    res = sel(&m, low, KF(&m, 0), sel(&m, high, KF(&m, INFINITY), res));
+    return sel(&m, nan, x, res);
+}
 LLVMValueRef cc_math_tanh(LLVMModuleRef mod, LLVMBuilderRef b, LLVMValueRef x) {
     return emit(mod, b, FN_TANH, x, NULL);
 }
@@ -468,4 +516,56 @@ LLVMValueRef cc_math_sin(LLVMModuleRef mod, LLVMBuilderRef b, LLVMValueRef x) { 
 LLVMValueRef cc_math_cos(LLVMModuleRef mod, LLVMBuilderRef b, LLVMValueRef x) { return emit(mod, b, FN_COS, x, NULL); }
 LLVMValueRef cc_math_pow(LLVMModuleRef mod, LLVMBuilderRef b, LLVMValueRef x, LLVMValueRef y) {
     return emit(mod, b, FN_POW, x, y);
+}
+
+/* The kernel of cc_codegen_exp_f32: y[i] = cc_math_exp_f32(x[i]), 16 lanes at a time
+ * from begin, then one at a time. */
+static LLVMModuleRef exp_f32_module(const CcJit *jit, LLVMContextRef ctx) {
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_expf", ctx);
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+    LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0), i64 = LLVMInt64TypeInContext(ctx);
+    LLVMTypeRef ft = LLVMFloatTypeInContext(ctx), params[3] = {ptr, i64, i64};
+    LLVMValueRef fn = LLVMAddFunction(mod, "llmc_expf", LLVMFunctionType(LLVMVoidTypeInContext(ctx), params, 3, 0));
+    LLVMValueRef bufs = LLVMGetParam(fn, 0), begin = LLVMGetParam(fn, 1), end = LLVMGetParam(fn, 2);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(ctx, fn, "entry");
+    LLVMPositionBuilderAtEnd(b, entry);
+    LLVMValueRef io[2];
+    for (int i = 0; i < 2; i++) {
+        LLVMValueRef ix = LLVMConstInt(i64, (unsigned long long)i, 0);
+        io[i] = LLVMBuildLoad2(b, ptr, LLVMBuildGEP2(b, ptr, bufs, &ix, 1, ""), "");
+    }
+    LLVMBasicBlockRef pre = entry;
+    LLVMValueRef start = begin;
+    for (unsigned w = 16;; w = 1) { /* the vector loop, then the tail from where it stopped */
+        LLVMTypeRef t = w > 1 ? LLVMVectorType(ft, w) : ft;
+        LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(ctx, fn, "head");
+        LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(ctx, fn, "body");
+        LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(ctx, fn, "done");
+        LLVMBuildBr(b, head);
+        LLVMPositionBuilderAtEnd(b, head);
+        LLVMValueRef i = LLVMBuildPhi(b, i64, "i");
+        LLVMAddIncoming(i, &start, &pre, 1);
+        LLVMValueRef next = LLVMBuildAdd(b, i, LLVMConstInt(i64, w, 0), "");
+        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLE, next, end, ""), body, done);
+        LLVMPositionBuilderAtEnd(b, body);
+        LLVMValueRef xi = LLVMBuildLoad2(b, t, LLVMBuildGEP2(b, ft, io[0], &i, 1, ""), "");
+        LLVMSetAlignment(xi, 4);
+        LLVMSetAlignment(LLVMBuildStore(b, cc_math_exp_f32(mod, b, xi), LLVMBuildGEP2(b, ft, io[1], &i, 1, "")), 4);
+        LLVMBuildBr(b, head);
+        LLVMAddIncoming(i, &next, &body, 1);
+        LLVMPositionBuilderAtEnd(b, done);
+        pre = done;
+        start = i;
+        if (w == 1) break;
+    }
+    LLVMBuildRetVoid(b);
+    LLVMDisposeBuilder(b);
+    cc_jit_prepare_module(jit, mod);
+    return mod;
+}
+
+bool cc_codegen_exp_f32(CcJit *jit, CcKernelFn *fn, LlmcErr *err) {
+    LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
+    LLVMModuleRef mod = exp_f32_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx));
+    return cc_jit_add_kernel(jit, mod, tsctx, "llmc_expf", fn, err);
 }

@@ -589,21 +589,7 @@ static LLVMValueRef emit_pack_transpose(Mm *e, LLVMValueRef dst, LLVMValueRef sr
         LLVMValueRef v[64];
         for (unsigned r = 0; r < VL; r++)
             v[r] = rmask[r] ? masked_load(e, at(e, rptr[r], k0), rmask[r]) : LLVMConstNull(e->vec);
-        for (unsigned d = 1; d < VL; d <<= 1) {
-            LLVMValueRef lo_idx[64], hi_idx[64];
-            for (unsigned l = 0; l < VL; l++) {
-                /* new_i[l] = l & d ? v_j[l ^ d] : v_i[l];  new_j[l] = l & d ? v_j[l] : v_i[l ^ d] */
-                lo_idx[l] = LLVMConstInt(i32, (l & d) ? VL + (l ^ d) : l, 0);
-                hi_idx[l] = LLVMConstInt(i32, (l & d) ? VL + l : (l ^ d), 0);
-            }
-            LLVMValueRef mlo = LLVMConstVector(lo_idx, VL), mhi = LLVMConstVector(hi_idx, VL);
-            for (unsigned i = 0; i < VL; i++) {
-                if (i & d) continue;
-                LLVMValueRef a = v[i], b = v[i | d];
-                v[i] = LLVMBuildShuffleVector(e->b, a, b, mlo, "");
-                v[i | d] = LLVMBuildShuffleVector(e->b, a, b, mhi, "");
-            }
-        }
+        cc_cg_transpose(e->b, v, VL);
         for (unsigned j = 0; j < VL; j++) {
             LLVMValueRef didx = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, k0, ci(e, j), ""), ci(e, R), ""),
                                              ci(e, grp * VL), "");

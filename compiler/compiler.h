@@ -418,9 +418,9 @@ typedef struct CcKernel {
     IrId *outputs;   /* [n_outputs] ascending: members read by other kernels or graph
                         outputs, and the root always */
     uint32_t n_outputs;
-    IrId root;       /* the highest member; for every kind but ROW the only one other
-                        kernels' nodes read (other outputs are graph outputs); a ROW
-                        kernel's other outputs may be read by later kernels too */
+    IrId root;       /* the highest member; for every kind but ROW and ATTENTION the only
+                        one other kernels' nodes read (other outputs are graph outputs);
+                        those kernels' other outputs may be read by later kernels too */
 } CcKernel;
 
 typedef struct CcFusion {
@@ -498,6 +498,11 @@ bool cc_codegen_matmul_kernel(CcJit *jit, const IrGraph *g, const CcKernel *k, C
 char *cc_codegen_matmul_ir(CcJit *jit, const IrGraph *g, IrId node, bool optimize, LlmcErr *err);
 /* The optimized kernel's host assembly (AT&T syntax), for --emit=asm; malloc'd. */
 char *cc_codegen_matmul_asm(CcJit *jit, const IrGraph *g, IrId node, LlmcErr *err);
+
+/* The attention kernels' f32 exp (codegen_math.c, cc_math_exp_f32) as a kernel, for its
+ * accuracy test: bufs = {x, y} (float), y[i] = exp(x[i]) for i in [begin, end), 16
+ * lanes at a time, then one at a time (the same bits either way). */
+bool cc_codegen_exp_f32(CcJit *jit, CcKernelFn *fn, LlmcErr *err);
 
 /* ===================================================================================
  * JIT: attention (compiler/codegen_attention.c) — the ATTENTION kernels of cc_fuse,

@@ -213,6 +213,10 @@ struct LLVMOpaqueValue *cc_cg_move_value(const CcMoveTree *t, IrId id, struct LL
 /* A splat constant's value as a literal made from its bits: in its dtype, or as an
  * integer of the dtype's width when `as_int` (bit copies). */
 struct LLVMOpaqueValue *cc_cg_splat_literal(const CcEmit *e, const IrNode *n, bool as_int);
+/* Transposes the n x n matrix of n <n x T> vectors v[] (row i = v[i]) in registers: log2 n
+ * rounds of two-source shuffles, round d exchanging bit d of the lane and of the vector
+ * index. n a power of two <= 64. */
+void cc_cg_transpose(struct LLVMOpaqueBuilder *b, struct LLVMOpaqueValue **v, unsigned n);
 
 /* ===================================================================================
  * Kernel module builders, one per codegen file, dispatched by compiler/codegen_kernel.c.
@@ -263,6 +267,11 @@ struct LLVMOpaqueValue *cc_math_exp(struct LLVMOpaqueModule *mod, struct LLVMOpa
                                     struct LLVMOpaqueValue *x);
 struct LLVMOpaqueValue *cc_math_log(struct LLVMOpaqueModule *mod, struct LLVMOpaqueBuilder *b,
                                     struct LLVMOpaqueValue *x);
+/* exp of an f32 value or vector in f32 arithmetic, within ~1 ulp (codegen_math.c: results
+ * below 2^-125 flush to +0); for kernels bound by exp. cc_math_exp is correctly rounded
+ * but computes in f64. */
+struct LLVMOpaqueValue *cc_math_exp_f32(struct LLVMOpaqueModule *mod, struct LLVMOpaqueBuilder *b,
+                                        struct LLVMOpaqueValue *x);
 struct LLVMOpaqueValue *cc_math_tanh(struct LLVMOpaqueModule *mod, struct LLVMOpaqueBuilder *b,
                                      struct LLVMOpaqueValue *x);
 struct LLVMOpaqueValue *cc_math_sin(struct LLVMOpaqueModule *mod, struct LLVMOpaqueBuilder *b,

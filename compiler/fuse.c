@@ -63,11 +63,17 @@
  *      layers' kernels are identical, so they compile once (codegen_kernel.c,
  *      signatures). Members may have several shapes; nothing reads such a kernel, so
  *      the invariant below holds.
+ *   7. ATTENTION: attention, attention_lse and attention_grad are kernels of their own
+ *      (their operands are read as dense buffers: a movement op feeding one stays a
+ *      MOVEMENT kernel). Siblings share one: attention with the attention_lse of the same
+ *      q, k and attributes (the forward saves the log-sum-exp as it goes), and
+ *      attention_grad for k with the one for v (one pass over the keys computes both);
+ *      the one for q runs over rows, alone. Both members are read by other kernels.
  *
- * Invariant (what keeps the kernel graph acyclic): in every kernel but ROW kernels only
- * the root — its highest id — is read by nodes of other kernels; other members are read
- * only inside (or as graph outputs). Each merge of rules 1-5 keeps that, so those merges
- * cannot close a cycle; rule 4b checks acyclicity explicitly. Kernels are listed in
+ * Invariant (what keeps the kernel graph acyclic): in every kernel but ROW and ATTENTION
+ * kernels only the root — its highest id — is read by nodes of other kernels; other
+ * members are read only inside (or as graph outputs). Each merge of rules 1-5 keeps that,
+ * so those merges cannot close a cycle; rules 4b and 7 check acyclicity explicitly. Kernels are listed in
  * dependency order, the lowest first output first among those ready (fuser_order): root
  * order whenever that is valid. Kernel nodes in ascending id are topological.
  *

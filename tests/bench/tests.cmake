@@ -15,3 +15,7 @@ target_link_libraries(bench_step PRIVATE llmc_runtime llmc_compiler llmc_fronten
 #                              time, encode MB/s (cold and warm cache), decode MB/s
 add_executable(bench_tok ${CMAKE_CURRENT_LIST_DIR}/bench_tok.c)
 target_link_libraries(bench_tok PRIVATE llmc_runtime llmc_ir)
+#   build/tests/bench_attention  fused attention vs the composite it replaces, forward +
+#                              backward at the benchmark models' shapes and T = 1024, 2048
+add_executable(bench_attention ${CMAKE_CURRENT_LIST_DIR}/bench_attention.c)
+target_link_libraries(bench_attention PRIVATE llmc_runtime llmc_compiler llmc_ir m)

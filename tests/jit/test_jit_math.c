@@ -16,6 +16,8 @@
  * near multiples of pi/2; pow x in (0, 1e300] with |y log x| <= 708, plus
  * a grid of special x and y (zeros, +-1, infinities, nan, negative x with integer and
  * fractional y). The worst relative error per function and dtype is printed.
+ * The attention kernels' f32 exp (cc_math_exp_f32, f32 arithmetic) within 2 ulp of the
+ * correctly rounded result over [-86.64, 88.72], its flushes and overflows exact.
  * Also: a kernel using every transcendental (f32 and f64), and a rand normal kernel,
  * declare only intrinsics of cc_codegen_inline_intrinsics in their optimized IR, and their
  * host assembly calls no function at all.
@@ -37,6 +39,52 @@ static double urand(void) { /* [0, 1) */
     rng ^= rng >> 7;
     rng ^= rng << 17;
     return (double)(rng >> 11) * 0x1.0p-53;
+}
+
+/* --- the attention kernels' f32 exp (cc_math_exp_f32) ----------------------------------- */
+
+/* Against (float)exp((double)x): within 2 ulp of it on [XLO, XHI] = [-86.64, 88.722839],
+ * +0 below, +inf above, nan for nan; the 16-lane body and the scalar tail give the same
+ * bits (one call over everything against one call per element). */
+static void test_exp_f32(void) {
+    LlmcErr err = {0};
+    CcKernelFn fn = NULL;
+    CHECK(cc_codegen_exp_f32(jit, &fn, &err));
+    if (!fn) return;
+    enum { N = 1 << 21 };
+    float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y), *y1 = malloc(N * sizeof *y1);
+    static const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, -86.64f, -86.6399f, -86.6401f, 88.72283f,
+                                    88.7228391f, 88.7229f, -87.3365f, -103.9f, -104.0f, 1e-30f, -1e-30f, 0x1p-149f,
+                                    FLT_MAX, -FLT_MAX, 0.5f * 0.6931472f, -0.5f * 0.6931472f, 1.0f, -1.0f};
+    int64_t n = 0;
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) x[n++] = special[i];
+    for (; n < N / 2; n++) x[n] = (float)(-90 + 180 * urand());            /* the whole range */
+    for (; n < N; n++) x[n] = (float)(-0.5 + urand());                      /* |r| small: k = 0, 1 */
+    void *bufs[2] = {x, y};
+    fn(bufs, 0, N);
+    bufs[1] = y1;
+    for (int64_t i = 0; i < N; i++) fn(bufs, i, i + 1);
+    CHECK(memcmp(y, y1, N * sizeof *y) == 0);
+    double worst_ulp = 0;
+    int64_t bad = 0;
+    for (int64_t i = 0; i < N; i++) {
+        float ref = (float)exp((double)x[i]);
+        bool ok;
+        if (isnan(x[i])) ok = isnan(y[i]);
+        else if (x[i] < -86.64f) ok = y[i] == 0.0f && !signbit(y[i]);
+        else if (x[i] > 88.7228390f || isinf(ref)) ok = isinf(y[i]) && y[i] > 0;
+        else {
+            double ulp = (double)nextafterf(ref, INFINITY) - (double)ref, e = fabs((double)y[i] - (double)ref) / ulp;
+            if (e > worst_ulp) worst_ulp = e;
+            ok = e <= 2;
+        }
+        if (!ok && bad++ < 5) fprintf(stderr, "exp_f32(%.9g) = %.9g, want %.9g\n", x[i], y[i], ref);
+    }
+    CHECK(bad == 0);
+    fprintf(stderr, "exp_f32 worst error: %.2f ulp over %d inputs\n", worst_ulp, N);
+    free(x);
+    free(y);
+    free(y1);
 }
 
 /* --- one function over an array ------------------------------------------------------- */
@@ -347,6 +395,7 @@ int main(void) {
     test_sincos(IR_OP_COS);
     test_pow();
     test_no_calls();
+    test_exp_f32();
     static const IrOp ops[] = {IR_OP_EXP, IR_OP_LOG, IR_OP_TANH, IR_OP_SIN, IR_OP_COS, IR_OP_POW};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         fprintf(stderr, "%-5s worst relative error: f64 %.3g, f32 %.3g\n", ir_op_name(ops[i]), worst[ops[i]][0],
