@@ -338,6 +338,45 @@ static LLVMValueRef begin_internal(At *a, const char *name, LLVMTypeRef *params,
     return fn;
 }
 
+/* The contraction loop of a microkernel: for (t = 0; t < n; t++) carrying `count` vector
+ * accumulators from init[]; the builder is left in the body with acc[] the current
+ * values; sum_loop_end closes it with next[] and leaves the builder after the loop, acc[]
+ * then holding the results. */
+typedef struct SumLoop {
+    LLVMBasicBlockRef head, exit;
+    LLVMValueRef t, acc[MAX_ACC];
+    unsigned count;
+} SumLoop;
+
+static SumLoop sum_loop_begin(At *a, LLVMValueRef n, LLVMValueRef *init, unsigned count) {
+    SumLoop l = {.count = count};
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(a->b);
+    l.head = LLVMAppendBasicBlockInContext(a->ctx, a->fn, "t.head");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(a->ctx, a->fn, "t.body");
+    l.exit = LLVMAppendBasicBlockInContext(a->ctx, a->fn, "t.done");
+    LLVMBuildBr(a->b, l.head);
+    LLVMPositionBuilderAtEnd(a->b, l.head);
+    LLVMValueRef t0 = ci(a, 0);
+    l.t = LLVMBuildPhi(a->b, a->i64, "t");
+    LLVMAddIncoming(l.t, &t0, &pre, 1);
+    for (unsigned x = 0; x < count; x++) {
+        l.acc[x] = LLVMBuildPhi(a->b, a->vec, "acc");
+        LLVMAddIncoming(l.acc[x], &init[x], &pre, 1);
+    }
+    LLVMBuildCondBr(a->b, LLVMBuildICmp(a->b, LLVMIntSLT, l.t, n, ""), body, l.exit);
+    LLVMPositionBuilderAtEnd(a->b, body);
+    return l;
+}
+
+static void sum_loop_end(At *a, SumLoop *l, LLVMValueRef *next) {
+    LLVMValueRef tn = add(a, l->t, ci(a, 1));
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(a->b);
+    LLVMBuildBr(a->b, l->head);
+    LLVMAddIncoming(l->t, &tn, &latch, 1);
+    for (unsigned x = 0; x < l->count; x++) LLVMAddIncoming(l->acc[x], &next[x], &latch, 1);
+    LLVMPositionBuilderAtEnd(a->b, l->exit);
+}
+
 /* internal void dot(ptr A, i64 lda, i64 r0, i64 amax, ptr Bt, i64 ldb, i64 kdim, ptr C):
  *   C[i][0..bq) = sum_{t < kdim} A[min(r0 + i, amax)][t] * Bt[t][0..bq), i < mr_dot;
  *   C rows are bq apart; Bt rows ldb apart, vector-aligned. */
@@ -349,40 +388,19 @@ static LLVMValueRef build_dot(At *a, const char *name) {
     LLVMValueRef A = LLVMGetParam(fn, 0), lda = LLVMGetParam(fn, 1), r0 = LLVMGetParam(fn, 2);
     LLVMValueRef amax = LLVMGetParam(fn, 3), Bt = LLVMGetParam(fn, 4), ldb = LLVMGetParam(fn, 5);
     LLVMValueRef kdim = LLVMGetParam(fn, 6), C = LLVMGetParam(fn, 7);
-    LLVMValueRef rows[MAX_ACC];
+    LLVMValueRef rows[MAX_ACC], zero[MAX_ACC], next[MAX_ACC], bv[MAX_ACC];
     for (unsigned i = 0; i < MR; i++) rows[i] = at_elt(a, A, mul(a, smin(a, add(a, r0, ci(a, i)), amax), lda));
-    LLVMBasicBlockRef entry = LLVMGetInsertBlock(a->b);
-    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(a->ctx, fn, "t.head");
-    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(a->ctx, fn, "t.body");
-    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(a->ctx, fn, "store");
-    LLVMBuildBr(a->b, head);
-    LLVMPositionBuilderAtEnd(a->b, head);
-    LLVMValueRef t = LLVMBuildPhi(a->b, a->i64, "t"), acc[MAX_ACC], next[MAX_ACC], zero = LLVMConstNull(a->vec);
-    LLVMValueRef t0 = ci(a, 0);
-    LLVMAddIncoming(t, &t0, &entry, 1);
-    for (unsigned x = 0; x < MR * NV; x++) {
-        acc[x] = LLVMBuildPhi(a->b, a->vec, "acc");
-        LLVMAddIncoming(acc[x], &zero, &entry, 1);
-    }
-    LLVMBuildCondBr(a->b, LLVMBuildICmp(a->b, LLVMIntSLT, t, kdim, ""), body, exit);
-    LLVMPositionBuilderAtEnd(a->b, body);
-    LLVMValueRef bv[MAX_ACC];
-    LLVMValueRef brow = mul(a, t, ldb);
+    for (unsigned x = 0; x < MR * NV; x++) zero[x] = LLVMConstNull(a->vec);
+    SumLoop l = sum_loop_begin(a, kdim, zero, MR * NV);
+    LLVMValueRef brow = mul(a, l.t, ldb);
     for (unsigned v = 0; v < NV; v++) bv[v] = load_vec(a, Bt, add(a, brow, ci(a, v * p->vl)), true);
     for (unsigned i = 0; i < MR; i++) {
-        LLVMValueRef s = LLVMBuildLoad2(a->b, a->elt, LLVMBuildGEP2(a->b, a->elt, rows[i], &t, 1, ""), "");
-        LLVMSetAlignment(s, a->esize);
-        LLVMValueRef sv = splat(a, s, a->vec);
-        for (unsigned v = 0; v < NV; v++) next[i * NV + v] = vfma(a, sv, bv[v], acc[i * NV + v]);
+        LLVMValueRef sv = splat(a, load_elt(a, rows[i], l.t), a->vec);
+        for (unsigned v = 0; v < NV; v++) next[i * NV + v] = vfma(a, sv, bv[v], l.acc[i * NV + v]);
     }
-    LLVMValueRef tn = add(a, t, ci(a, 1));
-    LLVMBasicBlockRef latch = LLVMGetInsertBlock(a->b);
-    LLVMBuildBr(a->b, head);
-    LLVMAddIncoming(t, &tn, &latch, 1);
-    for (unsigned x = 0; x < MR * NV; x++) LLVMAddIncoming(acc[x], &next[x], &latch, 1);
-    LLVMPositionBuilderAtEnd(a->b, exit);
+    sum_loop_end(a, &l, next);
     for (unsigned i = 0; i < MR; i++)
-        for (unsigned v = 0; v < NV; v++) store_vec(a, acc[i * NV + v], C, ci(a, i * p->bq + v * p->vl));
+        for (unsigned v = 0; v < NV; v++) store_vec(a, l.acc[i * NV + v], C, ci(a, i * p->bq + v * p->vl));
     LLVMBuildRetVoid(a->b);
     return fn;
 }
@@ -408,42 +426,23 @@ static LLVMValueRef build_acc(At *a, const char *name, int64_t W) {
     }
     for (int64_t c0 = 0; c0 < WV; c0 += MAX_COL_VECS) { /* column groups, each its own t loop */
         unsigned NV = (unsigned)(WV - c0 < MAX_COL_VECS ? WV - c0 : MAX_COL_VECS);
-        LLVMValueRef init[MAX_ACC], acc[MAX_ACC], next[MAX_ACC];
+        LLVMValueRef init[MAX_ACC], next[MAX_ACC], bv[MAX_COL_VECS];
         for (unsigned i = 0; i < MR; i++)
             for (unsigned v = 0; v < NV; v++) init[i * NV + v] = load_vec(a, arow[i], ci(a, (c0 + v) * p->vl), true);
-        LLVMBasicBlockRef pre = LLVMGetInsertBlock(a->b);
-        LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(a->ctx, fn, "t.head");
-        LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(a->ctx, fn, "t.body");
-        LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(a->ctx, fn, "store");
-        LLVMBuildBr(a->b, head);
-        LLVMPositionBuilderAtEnd(a->b, head);
-        LLVMValueRef t = LLVMBuildPhi(a->b, a->i64, "t"), t0 = ci(a, 0);
-        LLVMAddIncoming(t, &t0, &pre, 1);
-        for (unsigned x = 0; x < MR * NV; x++) {
-            acc[x] = LLVMBuildPhi(a->b, a->vec, "acc");
-            LLVMAddIncoming(acc[x], &init[x], &pre, 1);
-        }
-        LLVMBuildCondBr(a->b, LLVMBuildICmp(a->b, LLVMIntSLT, t, n, ""), body, exit);
-        LLVMPositionBuilderAtEnd(a->b, body);
-        LLVMValueRef brow = at_elt(a, B, mul(a, smin(a, add(a, b0, t), bmax), ldb));
-        LLVMValueRef bv[MAX_COL_VECS];
+        SumLoop l = sum_loop_begin(a, n, init, MR * NV);
+        LLVMValueRef brow = at_elt(a, B, mul(a, smin(a, add(a, b0, l.t), bmax), ldb));
         for (unsigned v = 0; v < NV; v++) {
             int64_t col = (c0 + v) * p->vl;
             bv[v] = load_lanes(a, brow, ci(a, col), W - col);
         }
-        LLVMValueRef pt = mul(a, t, pis);
+        LLVMValueRef pt = mul(a, l.t, pis);
         for (unsigned i = 0; i < MR; i++) {
             LLVMValueRef sv = splat(a, load_elt(a, prow[i], pt), a->vec);
-            for (unsigned v = 0; v < NV; v++) next[i * NV + v] = vfma(a, sv, bv[v], acc[i * NV + v]);
+            for (unsigned v = 0; v < NV; v++) next[i * NV + v] = vfma(a, sv, bv[v], l.acc[i * NV + v]);
         }
-        LLVMValueRef tn = add(a, t, ci(a, 1));
-        LLVMBasicBlockRef latch = LLVMGetInsertBlock(a->b);
-        LLVMBuildBr(a->b, head);
-        LLVMAddIncoming(t, &tn, &latch, 1);
-        for (unsigned x = 0; x < MR * NV; x++) LLVMAddIncoming(acc[x], &next[x], &latch, 1);
-        LLVMPositionBuilderAtEnd(a->b, exit);
+        sum_loop_end(a, &l, next);
         for (unsigned i = 0; i < MR; i++)
-            for (unsigned v = 0; v < NV; v++) store_vec(a, acc[i * NV + v], arow[i], ci(a, (c0 + v) * p->vl));
+            for (unsigned v = 0; v < NV; v++) store_vec(a, l.acc[i * NV + v], arow[i], ci(a, (c0 + v) * p->vl));
     }
     LLVMBuildRetVoid(a->b);
     return fn;
@@ -636,6 +635,33 @@ static LLVMValueRef tile_keys(At *a, LLVMValueRef j0, LLVMValueRef lim) {
     return smin(a, ci(a, a->p->bk), LLVMBuildSub(a->b, lim, j0, ""));
 }
 
+/* The tile pairs of a row-chunk pass (FORWARD, DQ), keys outer: key tile j.i, row tile
+ * r.i of the chunk, for the pairs where some row of the tile attends to a key of the key
+ * tile; nj of its keys are attended by some row. row_tiles_end closes the loops. */
+typedef struct RowTiles {
+    Loop j, r;
+    LLVMBasicBlockRef join;
+    LLVMValueRef nj;
+} RowTiles;
+
+static RowTiles row_tiles_begin(At *a, const Task *t) {
+    const CcAttentionPlan *p = a->p;
+    RowTiles rt;
+    LLVMValueRef kend = rows_lim(a, t->start, t->n);
+    rt.j = loop_begin(a, ci(a, 0), kend, "keys");
+    rt.r = loop_begin(a, ci(a, 0), t->n, "tile");
+    LLVMValueRef lim = rows_lim(a, add(a, t->start, rt.r.i), smin(a, ci(a, p->bq), LLVMBuildSub(a->b, t->n, rt.r.i, "")));
+    rt.join = if_begin(a, LLVMBuildICmp(a->b, LLVMIntSLT, rt.j.i, lim, ""));
+    rt.nj = tile_keys(a, rt.j.i, lim);
+    return rt;
+}
+
+static void row_tiles_end(At *a, RowTiles *rt) {
+    if_end(a, rt->join);
+    loop_close(a, &rt->r, a->p->bq, NULL, NULL);
+    loop_close(a, &rt->j, a->p->bk, NULL, NULL);
+}
+
 /* O = O exp(m - m') + p v for the row tile at r0 (Corr: its exp(m - m')). */
 static void emit_pv_tile(At *a, const Task *t, LLVMValueRef St, LLVMValueRef j0, LLVMValueRef nj, LLVMValueRef r0,
                          LLVMValueRef Acc, LLVMValueRef Corr) {
@@ -670,18 +696,12 @@ static void emit_forward(At *a, const Task *t, LLVMBasicBlockRef entry) {
     store_elt(a, LLVMConstNull(a->elt), L, i.i);
     loop_end(a, &i);
     emit_zero(a, Acc, C * EP);
-    LLVMValueRef kend = rows_lim(a, t->start, t->n);
-    Loop j = loop_begin(a, ci(a, 0), kend, "keys");
-    Loop r = loop_begin(a, ci(a, 0), t->n, "tile");
-    LLVMValueRef lim = rows_lim(a, add(a, t->start, r.i), smin(a, ci(a, p->bq), LLVMBuildSub(a->b, t->n, r.i, "")));
-    LLVMBasicBlockRef join = if_begin(a, LLVMBuildICmp(a->b, LLVMIntSLT, j.i, lim, ""));
-    LLVMValueRef nj = tile_keys(a, j.i, lim);
-    emit_scores(a, t, j.i, nj, at_elt(a, Qt, r.i), NULL, ci(a, C), St, NULL);
-    emit_softmax_tile(a, St, j.i, nj, r.i, LIM, M, L, Corr);
-    if (t->out) emit_pv_tile(a, t, St, j.i, nj, r.i, Acc, Corr);
-    if_end(a, join);
-    loop_close(a, &r, p->bq, NULL, NULL);
-    loop_close(a, &j, p->bk, NULL, NULL);
+    RowTiles rt = row_tiles_begin(a, t);
+    LLVMValueRef j0 = rt.j.i, r0 = rt.r.i, nj = rt.nj;
+    emit_scores(a, t, j0, nj, at_elt(a, Qt, r0), NULL, ci(a, C), St, NULL);
+    emit_softmax_tile(a, St, j0, nj, r0, LIM, M, L, Corr);
+    if (t->out) emit_pv_tile(a, t, St, j0, nj, r0, Acc, Corr);
+    row_tiles_end(a, &rt);
     emit_store_rows(a, t->out, p->e, t->start, t->n, Acc, EP, L);
     if (t->out_lse) { /* lse = m + log l */
         Loop o = loop_begin(a, ci(a, 0), t->n, "lse");
@@ -690,7 +710,6 @@ static void emit_forward(At *a, const Task *t, LLVMBasicBlockRef entry) {
         loop_end(a, &o);
     }
 }
-
 
 static void emit_dq(At *a, const Task *t, LLVMBasicBlockRef entry) {
     const CcAttentionPlan *p = a->p;
@@ -708,21 +727,15 @@ static void emit_dq(At *a, const Task *t, LLVMBasicBlockRef entry) {
     emit_row_values(a, t->dsum, t->start, t->n, C, DS, 0, 0);
     emit_row_values(a, NULL, t->start, t->n, C, LIM, 0, p->S);
     emit_zero(a, dQ, C * DP);
-    LLVMValueRef kend = rows_lim(a, t->start, t->n);
-    Loop j = loop_begin(a, ci(a, 0), kend, "keys");
-    Loop r = loop_begin(a, ci(a, 0), t->n, "tile");
-    LLVMValueRef lim = rows_lim(a, add(a, t->start, r.i), smin(a, ci(a, p->bq), LLVMBuildSub(a->b, t->n, r.i, "")));
-    LLVMBasicBlockRef join = if_begin(a, LLVMBuildICmp(a->b, LLVMIntSLT, j.i, lim, ""));
-    LLVMValueRef nj = tile_keys(a, j.i, lim);
-    emit_scores(a, t, j.i, nj, at_elt(a, Qt, r.i), at_elt(a, dOt, r.i), ci(a, C), St, Dt);
-    emit_grad_tile(a, St, Dt, j.i, nj, r.i, LSE, DS, LIM, false);
+    RowTiles rt = row_tiles_begin(a, t);
+    LLVMValueRef j0 = rt.j.i, r0 = rt.r.i, nj = rt.nj;
+    emit_scores(a, t, j0, nj, at_elt(a, Qt, r0), at_elt(a, dOt, r0), ci(a, C), St, Dt);
+    emit_grad_tile(a, St, Dt, j0, nj, r0, LSE, DS, LIM, false);
     Loop g = loop_begin(a, ci(a, 0), ci(a, p->bq), "dsk");
-    call_acc(a, t, t->acc_d, at_elt(a, St, g.i), 1, p->bq, t->k, p->d, j.i, p->S - 1, nj,
-             at_elt(a, dQ, mul(a, add(a, r.i, g.i), ci(a, DP))), DP);
+    call_acc(a, t, t->acc_d, at_elt(a, St, g.i), 1, p->bq, t->k, p->d, j0, p->S - 1, nj,
+             at_elt(a, dQ, mul(a, add(a, r0, g.i), ci(a, DP))), DP);
     loop_close(a, &g, p->mr_acc, NULL, NULL);
-    if_end(a, join);
-    loop_close(a, &r, p->bq, NULL, NULL);
-    loop_close(a, &j, p->bk, NULL, NULL);
+    row_tiles_end(a, &rt);
     emit_store_rows(a, t->dq, p->d, t->start, t->n, dQ, DP, NULL);
 }
 
