@@ -41,7 +41,7 @@
 #include <string.h>
 
 #define TILE 48              /* bq = bk: divisible by every microkernel height below */
-#define MAX_ACC 24           /* accumulator registers a microkernel may use (of 32 zmm) */
+#define MAX_ACC 24           /* accumulator registers a microkernel may use: 24 of 32 zmm (AVX2: 12 of 16 ymm) */
 #define MAX_COL_VECS 8       /* vectors of W per column group of the acc microkernel */
 #define CHUNK_TARGET 192     /* rows (or keys) per task: repacking per task is 1 / (2 chunk) of its work */
 #define STACK_BUDGET (448 << 10) /* bytes of allocas per kernel (threads have megabytes) */
@@ -58,11 +58,12 @@ static uint32_t slot_of(const CcKernel *k, IrId id) {
 
 static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
-/* The tallest microkernel (a divisor of TILE) whose accumulators fit: height x vecs. */
-static int64_t micro_rows(int64_t vecs) {
+/* The tallest microkernel (a divisor of TILE) whose accumulators fit: height x vecs <=
+ * max_acc registers. */
+static int64_t micro_rows(int64_t vecs, int64_t max_acc) {
     static const int64_t heights[] = {12, 8, 6, 4, 3, 2, 1};
     for (size_t i = 0; i < sizeof heights / sizeof heights[0]; i++)
-        if (heights[i] * vecs <= MAX_ACC) return heights[i];
+        if (heights[i] * vecs <= max_acc) return heights[i];
     return 1;
 }
 
@@ -93,12 +94,17 @@ bool cc_attention_plan(const CcJit *jit, const IrGraph *g, const CcKernel *k, Cc
         const IrNode *n = ir_graph_node(g, k->nodes[i]);
         if (!first) first = n;
         uint32_t slot = slot_of(k, k->nodes[i]);
-        if (n->op == IR_OP_ATTENTION) fwd = true, p->slot_out = slot;
-        else if (n->op == IR_OP_ATTENTION_LSE) fwd = true, p->slot_out_lse = slot;
-        else if (n->op != IR_OP_ATTENTION_GRAD) ok = false;
-        else if (n->attrs.attention.wrt == IR_ATTENTION_Q) dq = true, p->slot_dq = slot;
-        else if (n->attrs.attention.wrt == IR_ATTENTION_K) dkv = true, p->slot_dk = slot;
-        else dkv = true, p->slot_dv = slot;
+        uint32_t *dst = n->op == IR_OP_ATTENTION                  ? &p->slot_out
+                        : n->op == IR_OP_ATTENTION_LSE            ? &p->slot_out_lse
+                        : n->op != IR_OP_ATTENTION_GRAD           ? NULL
+                        : n->attrs.attention.wrt == IR_ATTENTION_Q ? &p->slot_dq
+                        : n->attrs.attention.wrt == IR_ATTENTION_K ? &p->slot_dk
+                                                                  : &p->slot_dv;
+        ok = dst && *dst == UINT32_MAX; /* one member per role: a second would go unwritten */
+        if (ok) *dst = slot;
+        fwd |= dst == &p->slot_out || dst == &p->slot_out_lse;
+        dq |= dst == &p->slot_dq;
+        dkv |= dst == &p->slot_dk || dst == &p->slot_dv;
         /* siblings: the same operands (those the smaller op has) and attributes */
         for (uint32_t o = 0; ok && n != first && o < n->n_operands && o < first->n_operands; o++)
             ok = n->operands[o] == first->operands[o];
@@ -140,9 +146,10 @@ bool cc_attention_plan(const CcJit *jit, const IrGraph *g, const CcKernel *k, Cc
     p->vl = (cc_jit_has_avx512(jit) ? 64 : 32) / (int64_t)ir_dtype_size(p->dtype);
     p->bq = p->bk = TILE;
     int64_t nq = p->bq / p->vl;
-    p->mr_dot = micro_rows(nq);
+    int64_t max_acc = cc_jit_has_avx512(jit) ? MAX_ACC : MAX_ACC / 2;
+    p->mr_dot = micro_rows(nq, max_acc);
     int64_t wv = round_up(p->pass == CC_ATTENTION_FORWARD ? p->e : p->d > p->e ? p->d : p->e, p->vl) / p->vl;
-    p->mr_acc = micro_rows(wv < MAX_COL_VECS ? wv : MAX_COL_VECS);
+    p->mr_acc = micro_rows(wv < MAX_COL_VECS ? wv : MAX_COL_VECS, max_acc);
     int64_t len = p->pass == CC_ATTENTION_DKV ? p->S : p->R;
     int64_t chunks = (len + CHUNK_TARGET - 1) / CHUNK_TARGET;
     if (chunks < 1) chunks = 1;

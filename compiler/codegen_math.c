@@ -469,8 +469,8 @@ LLVMValueRef cc_math_log(LLVMModuleRef mod, LLVMBuilderRef b, LLVMValueRef x) { 
 /* --- exp in f32 arithmetic ---------------------------------------------------------------
  * For kernels where exp is the bottleneck and ~1 ulp is enough (the attention kernels'
  * online softmax: an exp per score against 2·head-dim FMAs). x clamped to [XLO, XHI];
- * k = rint(x log2 e); r = x - k ln2 by fma with ln2 in two parts (the first exact for
- * |k| <= 2^9), |r| <= ln2/2; exp(r) by its Taylor series to r^7 (truncation 7e-9
+ * k = rint(x log2 e) in [-125, 128]; r = x - k ln2 by two fma with ln2 in two parts,
+ * |r| <= ln2/2; exp(r) by its Taylor series to r^7 (truncation 7e-9
  * relative, below half an f32 ulp) in Horner form with fma; then (2 p) 2^(k-1), the power
  * of two built in the exponent field, which stays normal for k >= -125. x < XLO gives +0
  * (results below 2^-125, near FLT_MIN, are flushed: subnormals are never produced),
@@ -498,7 +498,7 @@ LLVMValueRef cc_math_exp_f32(LLVMModuleRef mod, LLVMBuilderRef b, LLVMValueRef x
     LLVMValueRef xc = sel(&m, low, KF(&m, EXPF_XLO), sel(&m, high, KF(&m, EXPF_XHI), sel(&m, nan, KF(&m, 0), x)));
     LLVMValueRef kf = rint1(&m, mul(&m, xc, KF(&m, EXPF_LOG2E))); /* in [-125, 128] */
     LLVMValueRef nk = neg(&m, kf);
-    LLVMValueRef r = fma3(&m, nk, KF(&m, EXPF_LN2_HI), xc); /* exact: 16-bit ln2_hi, |k| < 2^8 */
+    LLVMValueRef r = fma3(&m, nk, KF(&m, EXPF_LN2_HI), xc); /* one rounding: fma */
     r = fma3(&m, nk, KF(&m, EXPF_LN2_LO), r);
     LLVMValueRef p = KF(&m, EXPF_C[0]);
     for (size_t i = 1; i < sizeof EXPF_C / sizeof EXPF_C[0]; i++) p = fma3(&m, p, r, KF(&m, EXPF_C[i]));

@@ -5,8 +5,9 @@
  * the matmuls it stands for (ir_node_flops again): `attention` as QK^T and PV,
  * `attention_grad` as its share of the backward's four (dq: dout v^T and dS k; dk: dS^T q;
  * dv: P^T dout), so a fused step credits exactly what the composite one does. Its
- * `attention_lse` recomputes QK^T for the backward: matmul work done (micro_matmul) but
- * not useful, like any recomputation. Elementwise work, reductions
+ * `attention_lse` counts in micro_matmul (its op's QK^T) but is not useful: it runs in the
+ * forward's kernel as a by-product (fuse.c rule 7). The scores the backward kernels
+ * recompute are not counted at all, like any recomputation. Elementwise work, reductions
  * and the optimizer are reported apart and not credited, as PaLM's MFU does not credit
  * them. A MoE layer's experts are batched matmuls over capacity slots: the rank-3
  * matmuls of the layer's scope whose leading axis is the expert axis. Only the slots the

@@ -545,10 +545,9 @@ static void fuse_movement(Fuser *f) {
  * the same attributes but `wrt`: one pass of the attention codegen computes both. */
 static bool attention_siblings(const IrGraph *g, IrId a, IrId b) {
     const IrNode *x = ir_graph_node(g, a), *y = ir_graph_node(g, b);
-    if (x->op == IR_OP_ATTENTION_GRAD) { /* dq runs over rows, dk and dv over keys */
-        if (y->op != IR_OP_ATTENTION_GRAD || x->n_operands != y->n_operands ||
-            (x->attrs.attention.wrt == IR_ATTENTION_Q) != (y->attrs.attention.wrt == IR_ATTENTION_Q))
-            return false;
+    if (x->op == IR_OP_ATTENTION_GRAD) { /* dk with dv: dq runs over rows, dk and dv over keys */
+        IrAttentionWrt wx = x->attrs.attention.wrt, wy = y->attrs.attention.wrt;
+        if (y->op != IR_OP_ATTENTION_GRAD || wx == wy || wx == IR_ATTENTION_Q || wy == IR_ATTENTION_Q) return false;
     } else if ((x->op == IR_OP_ATTENTION) == (y->op == IR_OP_ATTENTION) || y->op == IR_OP_ATTENTION_GRAD) {
         return false; /* attention with attention_lse only */
     }

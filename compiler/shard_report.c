@@ -91,7 +91,7 @@ static uint32_t describe_between(const CcFusion *f, uint32_t from, uint32_t to, 
         if (i < n_heads) counts[i]++;
         else other++;
     }
-    *heavy = kinds[CC_KERNEL_MATMUL] + kinds[CC_KERNEL_REDUCE] + kinds[CC_KERNEL_ROW];
+    *heavy = kinds[CC_KERNEL_MATMUL] + kinds[CC_KERNEL_REDUCE] + kinds[CC_KERNEL_ROW] + kinds[CC_KERNEL_ATTENTION];
     if (!total) return 0;
     llmc_buf_printf(out, "%u kernel%s of ", total, total == 1 ? "" : "s");
     if (n_heads == 1 && !other) {

@@ -183,7 +183,7 @@ IrId fe_build_attention(FeBuild *fb, IrId x, const FeAttentionSpec *s, const cha
     }
     q = ir_build_reshape(b, q, 4, (int64_t[]){B, K, G * T, hd});   /* row g*T + t */
     IrId o;                                                         /* [B, K, G*T, hd] */
-    if (!decode && s->dropout == 0 && !s->unfused)
+    if (!decode && (s->dropout == 0 || fb->infer) && !s->unfused) /* no dropout in @logits, @prefill */
         o = ir_build_attention(b, q, k, v, 1.0 / sqrt((double)hd), s->causal);
     else
         o = attention_composite(fb, q, k, v, s, site, G, T, decode);

@@ -560,8 +560,8 @@ static bool attention_operands(const IrGraph *g, const IrNode *n, uint32_t n_ops
             return false;
         }
     }
-    if (S < 1 || (n->attrs.attention.causal && R % S != 0)) {
-        llmc_err_set(err, "%s: causal attention needs R (%lld rows of q) to be a multiple of S (%lld keys) >= 1",
+    if (n->attrs.attention.causal && R % S != 0) { /* dims are >= 1 */
+        llmc_err_set(err, "%s: causal attention needs R (%lld rows of q) to be a multiple of S (%lld keys)",
                      op_name(n), (long long)R, (long long)S);
         return false;
     }

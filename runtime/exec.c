@@ -531,6 +531,7 @@ void rt_exec_set_prefetch(RtExec *e, bool on) {
  * never is (an overflow: a sum of squares, an exp). Fused attention masks inside its
  * kernel, so with it an overflow stays finite-or-inf and never turns into a nan. */
 static int64_t first_nonfinite(const void *p, IrDtype dt, int64_t n, bool mask_ok) {
+    if (dt != IR_DTYPE_F32 && dt != IR_DTYPE_F64) return -1;
     for (int64_t i = 0; i < n; i++) {
         double x = dt == IR_DTYPE_F32 ? (double)((const float *)p)[i] : dt == IR_DTYPE_F64 ? ((const double *)p)[i] : 0;
         if (isnan(x) || (isinf(x) && !(mask_ok && x < 0))) return i;

@@ -28,10 +28,15 @@ typedef struct ProfRow {
     bool collective;
 } ProfRow;
 
-/* Kernel k's FLOPs and useful FLOPs (per run) and bytes in and out (once each). */
+/* Kernel k's FLOPs and useful FLOPs (per run) and bytes in and out (once each). An
+ * attention_lse sharing the forward kernel of its attention is a by-product of it (fuse.c
+ * rule 7): no FLOPs of its own. */
 static void kernel_cost(const IrGraph *g, const CcKernel *kn, double *flops, double *useful, double *bytes) {
     *flops = *useful = *bytes = 0;
+    bool has_attention = false;
+    for (uint32_t i = 0; i < kn->n_nodes; i++) has_attention |= ir_graph_node(g, kn->nodes[i])->op == IR_OP_ATTENTION;
     for (uint32_t i = 0; i < kn->n_nodes; i++) {
+        if (has_attention && ir_graph_node(g, kn->nodes[i])->op == IR_OP_ATTENTION_LSE) continue;
         *flops += (double)ir_node_flops(g, kn->nodes[i]);
         *useful += cc_node_useful_flops(g, kn->nodes[i]);
     }

@@ -12,7 +12,8 @@
  * as large as one R x S score matrix (linear memory). Shapes cover causal and not, GQA
  * (R = 2 S, rows mod S), several row and key chunks, tiles cut by the causal diagonal,
  * head sizes with vector tails (d, e not multiples of the lanes), d != e, leading batch
- * axes, and a 5 x 5 toy.
+ * axes, and a 5 x 5 toy. Identical attention_grad nodes (a graph no CSE ran on) get
+ * kernels of their own, and every output is written (outputs start as garbage).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@ typedef struct Shape {
     int64_t batch0, batch1, R, S, d, e;
     bool causal;
     IrDtype dt;
+    bool twins; /* a second, identical dq and dk node (no CSE ran): each is still written */
 } Shape;
 
 static double ratio(const IrValue *got, const IrValue *ref) {
@@ -70,9 +72,13 @@ static void run_case(const Shape *s) {
     for (int w = 0; w < 3; w++)
         grads[w] = ir_build_attention_grad(&b, in[0], in[1], in[2], lse, dsum, in[3], scale, s->causal,
                                            (IrAttentionWrt)(IR_ATTENTION_Q + w));
-    static const char *const out_names[5] = {"out", "lse", "dq", "dk", "dv"};
-    IrId outs[5] = {out, lse, grads[0], grads[1], grads[2]};
-    for (int o = 0; o < 5; o++) ir_graph_add_output(g, out_names[o], outs[o]);
+    static const char *const out_names[7] = {"out", "lse", "dq", "dk", "dv", "dq twin", "dk twin"};
+    IrId outs[7] = {out, lse, grads[0], grads[1], grads[2]};
+    int n_out = s->twins ? 7 : 5;
+    for (int w = 0; s->twins && w < 2; w++)
+        outs[5 + w] = ir_build_attention_grad(&b, in[0], in[1], in[2], lse, dsum, in[3], scale, s->causal,
+                                              (IrAttentionWrt)(IR_ATTENTION_Q + w));
+    for (int o = 0; o < n_out; o++) ir_graph_add_output(g, out_names[o], outs[o]);
     CHECK(ir_builder_ok(&b));
 
     IrValue ins[4];
@@ -86,13 +92,13 @@ static void run_case(const Shape *s) {
         bufs[i] = rt_native_from_value(&ins[i]);
     }
     LlmcErr err = {0};
-    IrValue ref[5];
+    IrValue ref[7];
     memset(ref, 0, sizeof ref);
     IrInterpOptions io = {.precision = IR_PRECISION_F64, .ranks = 1};
     bool ok = ir_interp_run(g, &io, ins, ref, &err);
     if (!ok) fprintf(stderr, "%s: interpreter: %s\n", name, err.msg);
     CHECK(ok);
-    void *got[2][5];
+    void *got[2][7];
     for (int t = 0; t < 2 && ok; t++) {
         RtExec *e = rt_exec_new(jit, g, pools[t], &err);
         if (!e) fprintf(stderr, "%s: %s\n", name, err.msg);
@@ -101,13 +107,16 @@ static void run_case(const Shape *s) {
             ok = false;
             break;
         }
-        for (int o = 0; o < 5; o++) got[t][o] = calloc(1, ir_type_bytes(&g->nodes[outs[o]].type));
+        for (int o = 0; o < n_out; o++) {
+            got[t][o] = malloc(ir_type_bytes(&g->nodes[outs[o]].type));
+            memset(got[t][o], 0x7f, ir_type_bytes(&g->nodes[outs[o]].type)); /* unwritten: huge values */
+        }
         CHECK(rt_exec_run(e, bufs, got[t], &err));
         if (t == 0) {
             const CcFusion *f = rt_exec_fusion(e);
             int n_att = 0;
             for (uint32_t k = 0; k < f->n_kernels; k++) n_att += f->kernels[k].kind == CC_KERNEL_ATTENTION;
-            CHECK(n_att == 3);
+            CHECK(n_att == (s->twins ? 5 : 3));
             const CcMemPlan *mp = rt_exec_memplan(e);
             uint64_t scores = (uint64_t)(s->R * s->S) * ir_dtype_size(s->dt), largest = 0;
             for (IrId id = 0; id < g->n_nodes; id++)
@@ -117,7 +126,7 @@ static void run_case(const Shape *s) {
         rt_exec_free(e);
     }
     double tol = s->dt == IR_DTYPE_F32 ? 5e-6 : 1e-12;
-    for (int o = 0; ok && o < 5; o++) {
+    for (int o = 0; ok && o < n_out; o++) {
         IrValue v;
         rt_native_to_value(got[0][o], ref[o].type, &v);
         double r = ratio(&v, &ref[o]);
@@ -126,11 +135,11 @@ static void run_case(const Shape *s) {
         CHECK(memcmp(got[0][o], got[1][o], ir_type_bytes(&ref[o].type)) == 0); /* threads: same bytes */
         ir_value_free(&v);
     }
-    for (int o = 0; ok && o < 5; o++) {
+    for (int o = 0; ok && o < n_out; o++) {
         free(got[0][o]);
         free(got[1][o]);
     }
-    for (int o = 0; o < 5; o++) ir_value_free(&ref[o]);
+    for (int o = 0; o < n_out; o++) ir_value_free(&ref[o]);
     for (int i = 0; i < 4; i++) {
         ir_value_free(&ins[i]);
         free(bufs[i]);
@@ -145,13 +154,14 @@ int main(void) {
     pools[1] = rt_pool_new(2, &err);
     CHECK(jit && pools[0] && pools[1]);
     static const Shape shapes[] = {
-        {2, 1, 260, 130, 32, 24, true, IR_DTYPE_F32},  /* GQA: rows mod S; e has a tail */
-        {1, 2, 200, 200, 64, 64, true, IR_DTYPE_F32},  /* two row chunks, diagonal tiles */
-        {1, 1, 200, 200, 64, 64, true, IR_DTYPE_F64},
-        {1, 2, 50, 70, 16, 16, false, IR_DTYPE_F64},   /* not causal, R != S */
-        {2, 2, 97, 97, 20, 36, false, IR_DTYPE_F32},   /* odd sizes, d != e */
-        {1, 1, 5, 5, 3, 2, true, IR_DTYPE_F32},        /* toy */
-        {1, 1, 400, 400, 8, 8, true, IR_DTYPE_F32},    /* many chunks, one vector of features */
+        {2, 1, 260, 130, 32, 24, true, IR_DTYPE_F32, false},  /* GQA: rows mod S; e has a tail */
+        {1, 2, 200, 200, 64, 64, true, IR_DTYPE_F32, false},  /* two row chunks, diagonal tiles */
+        {1, 1, 200, 200, 64, 64, true, IR_DTYPE_F64, false},
+        {1, 2, 50, 70, 16, 16, false, IR_DTYPE_F64, false},   /* not causal, R != S */
+        {2, 2, 97, 97, 20, 36, false, IR_DTYPE_F32, false},   /* odd sizes, d != e */
+        {1, 1, 5, 5, 3, 2, true, IR_DTYPE_F32, false},        /* toy */
+        {1, 1, 400, 400, 8, 8, true, IR_DTYPE_F32, false},    /* many chunks, one vector of features */
+        {1, 2, 60, 60, 16, 16, true, IR_DTYPE_F32, true}, /* twins: rule 7 never merges equals */
     };
     for (size_t i = 0; jit && pools[1] && i < sizeof shapes / sizeof shapes[0]; i++) run_case(&shapes[i]);
     rt_pool_free(pools[0]);
