@@ -11,6 +11,7 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin         # distributed training
   fortunes                           # the default corpus (/usr/share/games/fortunes)
   libopenblas0-pthread               # llmbench's sgemm baseline only (dlopen'd, never linked)
+  libxml2-utils                      # xmllint: test_llmplot checks its SVG is well-formed XML
 )
 
 missing=()

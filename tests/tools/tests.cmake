@@ -13,3 +13,12 @@ set_tests_properties(test_emit_llvm PROPERTIES LABELS jit TIMEOUT 600)
 add_test(NAME test_llmbench COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_llmbench.sh $<TARGET_FILE:llmbench>
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_llmbench PROPERTIES LABELS e2e TIMEOUT 600)
+
+# Scaling laws (tools/scaling.c): the closed-form optimum, the published constants, and a
+# fit on synthetic runs recovering known constants.
+llmc_test(test_scaling unit ${CMAKE_CURRENT_LIST_DIR}/test_scaling.c ${CMAKE_SOURCE_DIR}/tools/scaling.c LIBS llmc_runtime llmc_ir m)
+target_include_directories(test_scaling PRIVATE ${CMAKE_SOURCE_DIR}/tools)
+# llmplot: well-formed SVG with the expected series.
+add_test(NAME test_llmplot COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_llmplot.sh $<TARGET_FILE:llmplot>
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_llmplot PROPERTIES LABELS unit TIMEOUT 300)
