@@ -8,6 +8,8 @@
  *   llmc MODEL.llm --emit=logits|prefill|decode   an inference graph (llmrun generate)
  *   llmc MODEL.llm --emit=sharded --ranks N [--shard S]   the step one rank of N runs
  *   -D NAME=VALUE                     override a top-level config value (repeatable)
+ *   llmc plan MODEL.llm ...           costs, memory, time and compute-optimal sizing
+ *                                     (tools/llmc_plan.c)
  *
  * Exit codes: 0 success, 1 bad input (file, syntax, model errors), 2 bad usage.
  * This file only handles arguments and output; the work is in frontend/, compiler/, ir/
@@ -16,6 +18,7 @@
 #include "compiler.h"
 #include "frontend.h"
 #include "ir.h"
+#include "llmc_plan.h"
 #include "runtime.h"
 
 #include <stdlib.h>
@@ -27,6 +30,8 @@ enum { EXIT_OK = 0, EXIT_BAD_INPUT = 1, EXIT_USAGE = 2 };
 
 static const char *const usage_text =
     "usage: llmc MODEL.llm [options]\n"
+    "       llmc plan MODEL.llm [options]   what training it costs and should achieve\n"
+    "                                      (llmc plan --help)\n"
     "\n"
     "Compiles a .llm model description ('-' reads stdin).\n"
     "\n"
@@ -1137,6 +1142,7 @@ done:
 }
 
 int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "plan") == 0) return llmc_plan_main(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(usage_text, stdout);

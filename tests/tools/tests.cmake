@@ -18,6 +18,10 @@ set_tests_properties(test_llmbench PROPERTIES LABELS e2e TIMEOUT 600)
 # fit on synthetic runs recovering known constants.
 llmc_test(test_scaling unit ${CMAKE_CURRENT_LIST_DIR}/test_scaling.c ${CMAKE_SOURCE_DIR}/tools/scaling.c LIBS llmc_runtime llmc_ir m)
 target_include_directories(test_scaling PRIVATE ${CMAKE_SOURCE_DIR}/tools)
+# llmc plan on gpt2-small and gpt2-tiny: exact FLOPs against a hand count, 6N, sizing.
+add_test(NAME test_llmc_plan COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_llmc_plan.sh $<TARGET_FILE:llmc>
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_llmc_plan PROPERTIES LABELS e2e TIMEOUT 600)
 # llmsweep: a tiny grid, the summary, resume skipping finished runs, fit.
 add_test(NAME test_llmsweep COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_llmsweep.sh $<TARGET_FILE:llmsweep>
          $<TARGET_FILE:llmrun> $<TARGET_FILE:llmdata> WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
