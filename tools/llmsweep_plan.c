@@ -9,6 +9,7 @@
 #include "runtime.h"
 #include "subcmd.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +43,8 @@ static char *strndup_x(const char *s, size_t n) {
     return p;
 }
 
-/* Splits s[0..n) at the separator sep outside (), [] and {}: parts[] malloc'd copies. */
+/* Splits s[0..n) at the separator sep outside (), [] and {}: parts[] malloc'd copies,
+ * trimmed of white space (a --runs list may span lines). */
 static char **split_top(const char *s, size_t n, char sep, uint32_t *count) {
     char **parts = NULL;
     uint32_t k = 0;
@@ -52,9 +54,12 @@ static char **split_top(const char *s, size_t n, char sep, uint32_t *count) {
         char c = i < n ? s[i] : sep;
         if (c == '(' || c == '[' || c == '{') depth++;
         if ((c == ')' || c == ']' || c == '}') && depth > 0) depth--;
-        if (c == sep && (depth == 0 || i == n)) {
+        if (c == sep && (depth == 0 || i == n)) { /* each part without surrounding white space */
+            size_t a = start, b = i;
+            while (a < b && isspace((unsigned char)s[a])) a++;
+            while (b > a && isspace((unsigned char)s[b - 1])) b--;
             parts = llmc_xrealloc(parts, (k + 1) * sizeof *parts);
-            parts[k++] = strndup_x(s + start, i - start);
+            parts[k++] = strndup_x(s + a, b - a);
             start = i + 1;
         }
     }
