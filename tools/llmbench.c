@@ -33,6 +33,7 @@
 #include "frontend.h"
 #include "ir.h"
 #include "runtime.h"
+#include "subcmd.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -584,17 +585,6 @@ static void remove_tree(const char *dir) {
     run_tool(argv, NULL, "/dev/null", &s);
 }
 
-/* The directory of this executable (where llmc and llmrun are built), malloc'd. */
-static char *exe_dir(void) {
-    char buf[4096];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n <= 0) return llmc_xstrdup(".");
-    buf[n] = 0;
-    char *slash = strrchr(buf, '/');
-    if (slash) *slash = 0;
-    return llmc_xstrdup(buf);
-}
-
 /* --- training rows ---------------------------------------------------------------------- */
 
 typedef struct TrainRow {
@@ -817,7 +807,7 @@ int main(int argc, char **argv) {
     }
 
     if (!o.skip_models) {
-        char *bin = exe_dir();
+        char *bin = subcmd_exe_dir(); /* where llmc and llmrun are built */
         char tmp[] = "/tmp/llmbench.XXXXXX";
         if (!mkdtemp(tmp)) {
             fprintf(stderr, "llmbench: mkdtemp: %s\n", strerror(errno));

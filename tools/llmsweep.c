@@ -213,17 +213,6 @@ static void show_tail(const char *path, int lines) {
     free(text);
 }
 
-/* The directory of this executable (where llmrun is built), malloc'd. */
-static char *exe_dir(void) {
-    char buf[4096];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n <= 0) return llmc_xstrdup(".");
-    buf[n] = 0;
-    char *slash = strrchr(buf, '/');
-    if (slash) *slash = 0;
-    return llmc_xstrdup(buf);
-}
-
 /* --- subprocesses ----------------------------------------------------------------------- */
 
 /* The running children, for the signal handler: SIGINT / SIGTERM to llmsweep is passed on
@@ -538,7 +527,7 @@ int sw_cmd_run(int argc, char **argv) {
     if (o.llmrun) {
         s.llmrun = llmc_xstrdup(o.llmrun);
     } else {
-        char *dir = exe_dir();
+        char *dir = subcmd_exe_dir(); /* where llmrun is built */
         s.llmrun = sw_path_join(dir, "llmrun");
         free(dir);
         if (access(s.llmrun, X_OK) != 0) free(s.llmrun), s.llmrun = llmc_xstrdup("llmrun"); /* from PATH */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { EXIT_OK = 0, EXIT_BAD_INPUT = 1, EXIT_USAGE = 2 };
 
@@ -68,4 +69,16 @@ int subcmd_main(const char *tool, const char *usage, const SubCommand *cmds, siz
         return EXIT_BAD_INPUT;
     }
     return status;
+}
+
+char *subcmd_exe_dir(void) {
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) buf[0] = '.', n = 1;
+    buf[n] = 0;
+    char *slash = n > 1 ? strrchr(buf, '/') : NULL;
+    if (slash) *slash = 0;
+    char *dir = malloc(strlen(buf) + 1);
+    if (!dir) abort();
+    return strcpy(dir, buf);
 }

@@ -1,6 +1,7 @@
-/* tools/subcmd.h — what the tools with subcommands (llmdata, llmtok) share: the
- * dispatch of `TOOL COMMAND ARGS...` with --help / --version, the usage-error format, and
- * number parsing. Not a library header: only those tools include it (tools/subcmd.c).
+/* tools/subcmd.h — what the tools with subcommands (llmdata, llmtok, llmsweep) share: the
+ * dispatch of `TOOL COMMAND ARGS...` with --help / --version, the usage-error format,
+ * number parsing, and where the running tool lives (llmbench too). Not a library header:
+ * only tools include it (tools/subcmd.c).
  */
 #ifndef LLMC_SUBCMD_H
 #define LLMC_SUBCMD_H
@@ -23,6 +24,10 @@ int subcmd_main(const char *tool, const char *usage, const SubCommand *cmds, siz
 
 /* "TOOL: [CMD: ]<fmt % arg>" and "Try 'TOOL [CMD ]--help'." on stderr; returns 2. */
 int subcmd_usage_error(const char *tool, const char *cmd, const char *fmt, const char *arg);
+
+/* The directory of the running executable (/proc/self/exe; "." when unknown), malloc'd:
+ * where the tools that run other tools (llmbench, llmsweep) find them, built together. */
+char *subcmd_exe_dir(void);
 
 /* The whole of s as a decimal integer in [lo, hi] (no sign); false otherwise. */
 bool subcmd_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
