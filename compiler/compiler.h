@@ -120,6 +120,11 @@ bool cc_train_param_decays(const IrGraph *fwd, IrId param);
  * warmup, ...); false when name is not an hp.* input. */
 bool cc_train_hp_value(const IrTrainConfig *t, const char *name, double *value);
 
+/* The forward graph's parameter count, and in *embedding those of its embedding tables
+ * (read by a gather, or named tok_emb / pos_emb by embed(): the rule that exempts them
+ * from weight decay), as `llmc --stats`, `llmc plan` and `llmsweep` report them. */
+uint64_t cc_param_count(const IrGraph *fwd, uint64_t *embedding);
+
 /* Model FLOPs (compiler/flops.c): what MFU counts. Counted exactly from the step's IR:
  * every matmul of @micro at 2·M·N·K per batch element (forward and backward, attention's
  * QK^T and PV included, the causal mask's zeros too, as PaLM's MFU counts them; a fused

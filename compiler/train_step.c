@@ -99,6 +99,21 @@ bool *cc_train_gathered_tables(const IrGraph *g) {
     return gathered;
 }
 
+uint64_t cc_param_count(const IrGraph *fwd, uint64_t *embedding) {
+    bool *gathered = cc_train_gathered_tables(fwd);
+    uint64_t total = 0;
+    *embedding = 0;
+    for (IrId id = 0; id < fwd->n_nodes; id++) {
+        const IrNode *n = &fwd->nodes[id];
+        if (n->op != IR_OP_INPUT || n->attrs.input.role != IR_ROLE_PARAM) continue;
+        uint64_t k = (uint64_t)ir_type_numel(&n->type);
+        total += k;
+        if (cc_train_is_embedding(fwd, id, gathered)) *embedding += k;
+    }
+    free(gathered);
+    return total;
+}
+
 bool cc_train_param_decays(const IrGraph *fwd, IrId param) {
     LLMC_ASSERT(param < fwd->n_nodes && fwd->nodes[param].op == IR_OP_INPUT);
     bool *gathered = cc_train_gathered_tables(fwd);

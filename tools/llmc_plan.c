@@ -195,41 +195,6 @@ static int resolve_law(const char *name, SlLaw *law, char *label, size_t cap) {
 
 /* --- the model ------------------------------------------------------------------------ */
 
-/* "tok_emb", "pos_emb" and their "_N" variants, as the last component of a name. */
-static bool embedding_name(const char *name) {
-    const char *last = strrchr(name, '.');
-    last = last ? last + 1 : name;
-    static const char *const kinds[] = {"tok_emb", "pos_emb"};
-    for (size_t k = 0; k < 2; k++) {
-        size_t n = strlen(kinds[k]);
-        if (strncmp(last, kinds[k], n) != 0) continue;
-        const char *rest = last + n;
-        if (!*rest) return true;
-        if (*rest == '_' && rest[1]) {
-            for (rest++; *rest >= '0' && *rest <= '9'; rest++) {}
-            if (!*rest) return true;
-        }
-    }
-    return false;
-}
-
-uint64_t plan_count_params(const IrGraph *fwd, uint64_t *embedding) {
-    bool *gathered = llmc_xcalloc(fwd->n_nodes + 1, sizeof *gathered);
-    for (IrId id = 0; id < fwd->n_nodes; id++)
-        if (fwd->nodes[id].op == IR_OP_GATHER) gathered[fwd->nodes[id].operands[0]] = true;
-    uint64_t total = 0;
-    *embedding = 0;
-    for (IrId id = 0; id < fwd->n_nodes; id++) {
-        const IrNode *n = &fwd->nodes[id];
-        if (n->op != IR_OP_INPUT || n->attrs.input.role != IR_ROLE_PARAM) continue;
-        uint64_t k = (uint64_t)ir_type_numel(&n->type);
-        total += k;
-        if (gathered[id] || embedding_name(ir_graph_str(fwd, n->attrs.input.name))) *embedding += k;
-    }
-    free(gathered);
-    return total;
-}
-
 /* Whether value id is a param seen through movement (a weight, not an activation). */
 static bool reads_param(const IrGraph *g, IrId id) {
     for (int hops = 0; hops < 16; hops++) {
@@ -412,7 +377,7 @@ static int run(const PlanOptions *o) {
     const IrGraph *fwd = m.graphs[0];
     const IrTrainConfig *t = &fwd->train;
     pl->model = ir_graph_str(fwd, t->model);
-    pl->params = plan_count_params(fwd, &pl->embedding);
+    pl->params = cc_param_count(fwd, &pl->embedding);
     pl->batch = t->batch, pl->seq = t->seq, pl->accumulate = t->accumulate, pl->steps = t->steps;
     pl->warmup = t->warmup;
     pl->tokens_step = t->batch * t->seq * t->accumulate;

@@ -12,14 +12,6 @@
 #include "runtime.h"
 #include "scaling.h"
 
-/* --- the model ------------------------------------------------------------------------ */
-
-/* Parameters of a forward graph: all of them, and those of embedding tables (params read
- * by a gather, or named tok_emb / pos_emb as the frontend names them — a learned position
- * table is sliced, not gathered). The rule of compiler/train_step.c's
- * cc_train_is_embedding, which is private to compiler/. */
-uint64_t plan_count_params(const IrGraph *fwd, uint64_t *embedding);
-
 /* --- throughput (llmc_plan_measure.c) ------------------------------------------------- */
 
 typedef struct PlanThroughput {

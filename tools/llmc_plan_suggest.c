@@ -147,7 +147,7 @@ static uint64_t params_of(Family *f, int64_t w, int64_t l) {
     IrModule m = {0};
     LlmcDiags d = {0};
     uint64_t params = 0, emb = 0;
-    if (fe_lower_architecture(f->p, &lo, &m, &d) && m.n_graphs > 0) params = plan_count_params(m.graphs[0], &emb);
+    if (fe_lower_architecture(f->p, &lo, &m, &d) && m.n_graphs > 0) params = cc_param_count(m.graphs[0], &emb);
     ir_module_free(&m);
     llmc_diags_free(&d);
     free(ov);

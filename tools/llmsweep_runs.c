@@ -78,25 +78,6 @@ void sw_run_free(SwRun *r) {
 
 /* --- the model's figures ---------------------------------------------------------------- */
 
-/* "tok_emb", "pos_emb", "tok_emb_2", ... as the last part of a param name: the site
- * names embed() gives its tables (docs/llm.md). */
-static bool embedding_name(const char *name) {
-    const char *leaf = strrchr(name, '.');
-    leaf = leaf ? leaf + 1 : name;
-    static const char *const kinds[] = {"tok_emb", "pos_emb"};
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        size_t n = strlen(kinds[k]);
-        if (strncmp(leaf, kinds[k], n) != 0) continue;
-        const char *rest = leaf + n;
-        if (*rest == 0) return true;
-        if (*rest == '_' && rest[1]) {
-            for (rest++; *rest >= '0' && *rest <= '9'; rest++) {}
-            if (*rest == 0) return true;
-        }
-    }
-    return false;
-}
-
 bool sw_model_stats(const FeProgram *prog, const FeOverride *ov, uint32_t n, SwRun *r, FILE *const diag[2],
                     LlmcErr *err) {
     LlmcDiags d = {0};
@@ -118,21 +99,9 @@ bool sw_model_stats(const FeProgram *prog, const FeOverride *ov, uint32_t n, SwR
         ir_module_free(&m);
         return false;
     }
-    /* embedding tables: what a gather reads, or what embed() names one */
-    bool *gathered = llmc_xcalloc(fwd->n_nodes + 1, sizeof *gathered);
-    for (IrId id = 0; id < fwd->n_nodes; id++)
-        if (fwd->nodes[id].op == IR_OP_GATHER) gathered[fwd->nodes[id].operands[0]] = true;
-    int64_t all = 0, embed = 0;
-    for (IrId id = 0; id < fwd->n_nodes; id++) {
-        const IrNode *nd = &fwd->nodes[id];
-        if (nd->op != IR_OP_INPUT || nd->attrs.input.role != IR_ROLE_PARAM) continue;
-        int64_t k = ir_type_numel(&nd->type);
-        all += k;
-        if (gathered[id] || embedding_name(ir_graph_str(fwd, nd->attrs.input.name))) embed += k;
-    }
-    free(gathered);
-    r->params = all;
-    r->params_no_embed = all - embed;
+    uint64_t embed, all = cc_param_count(fwd, &embed);
+    r->params = (int64_t)all;
+    r->params_no_embed = (int64_t)(all - embed);
     r->steps_planned = fwd->train.steps;
     r->accumulate = fwd->train.accumulate;
     CcTrainStep step;
