@@ -75,9 +75,31 @@ static int64_t grain_for(int64_t work_per_item) {
     return g > 0 ? g : 1;
 }
 
+/* bf16 is an IR and interpreter dtype only so far (issue 11's first slice): no kernel
+ * reads, computes or writes it, so a kernel touching one fails here with a message
+ * rather than reaching an element type codegen does not have. */
+static bool kernel_dtypes_ok(const IrGraph *g, const CcKernel *k, LlmcErr *err) {
+    const IrId *lists[2] = {k->nodes, k->inputs};
+    const uint32_t counts[2] = {k->n_nodes, k->n_inputs};
+    for (int l = 0; l < 2; l++)
+        for (uint32_t i = 0; i < counts[l]; i++) {
+            const IrNode *n = ir_graph_node(g, lists[l][i]);
+            bool bf16 = n->type.dtype == IR_DTYPE_BF16;
+            for (uint32_t o = 0; o < n->n_operands && l == 0; o++)
+                bf16 |= ir_graph_node(g, n->operands[o])->type.dtype == IR_DTYPE_BF16;
+            if (bf16) {
+                llmc_err_set(err, "%%%u (%s): bf16 kernels are not supported yet (the JIT compiles f32, f64 and i32)",
+                             lists[l][i], ir_op_name(n->op));
+                return false;
+            }
+        }
+    return true;
+}
+
 bool cc_kernel_call(const CcJit *jit, const IrGraph *g, const CcKernel *k, uint32_t fn_index, CcKernelCall *call,
                     LlmcErr *err) {
     memset(call, 0, sizeof *call);
+    if (!kernel_dtypes_ok(g, k, err)) return false;
     if (fn_index >= cc_kernel_functions(k)) {
         llmc_err_set(err, "kernel of root %%%u has no function %u", k->root, fn_index);
         return false;
@@ -189,6 +211,7 @@ void cc_kernel_call_free(CcKernelCall *call) {
 
 LLVMModuleRef cc_kernel_module(const CcJit *jit, LLVMContextRef ctx, const IrGraph *g, const CcKernel *k,
                                uint32_t fn_index, const char **base, LlmcErr *err) {
+    if (!kernel_dtypes_ok(g, k, err)) return NULL;
     if (fn_index >= cc_kernel_functions(k)) {
         llmc_err_set(err, "%s kernel of root %%%u has no function %u", cc_kernel_kind_name(k->kind), k->root,
                      fn_index);
@@ -324,6 +347,8 @@ char *cc_kernel_text(CcJit *jit, const IrGraph *g, const CcKernel *k, uint32_t f
 }
 
 bool cc_codegen_kernels(CcJit *jit, const IrGraph *g, const CcFusion *f, uint32_t threads, LlmcErr *err) {
+    for (uint32_t k = 0; k < f->n_kernels; k++)
+        if (f->kernels[k].kind != CC_KERNEL_RUNTIME && !kernel_dtypes_ok(g, &f->kernels[k], err)) return false;
     CcObjCache *cache = cc_jit_cache(jit);
     if (!cache || threads < 2) return true; /* cc_codegen_kernel one at a time does the same */
     uint32_t cap = 0;

@@ -150,7 +150,7 @@ static IrId fold_node(CcRewrite *rw, IrId id, const IrId *ops) {
     const IrNode *n = &rw->src->nodes[id];
     const IrGraph *dst = rw->dst;
     if (!kind_foldable(ir_op_info(n->op)->kind)) return IR_ID_NONE;
-    if (n->type.dtype == IR_DTYPE_BF16) return IR_ID_NONE; /* the interpreter has no bf16 */
+    if (n->type.dtype == IR_DTYPE_BF16) return IR_ID_NONE; /* not yet: bf16 folding comes with bf16 codegen */
     if (n->n_operands == 0) return IR_ID_NONE; /* iota: a literal would only be bigger */
     bool uniform = true;
     uint64_t operand_elements = 0;

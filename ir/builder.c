@@ -93,17 +93,9 @@ IrId ir_build_const(IrBuilder *b, IrType type, const double *values, uint64_t co
             ((int32_t *)a.constant.value.bytes)[i] =
                 isfinite(v) && v > -2147483649.0 && v < 2147483648.0 ? (int32_t)v : 0;
             break;
-        case IR_DTYPE_BF16: {
-            float f = (float)v;
-            uint32_t bits;
-            memcpy(&bits, &f, sizeof bits);
-            if ((bits & 0x7fffffffu) > 0x7f800000u)
-                bits = (bits | 0x00400000u); /* keep nan a nan after truncation */
-            else
-                bits += 0x7fffu + ((bits >> 16) & 1u); /* round to nearest even */
-            ((uint16_t *)a.constant.value.bytes)[i] = (uint16_t)(bits >> 16);
+        case IR_DTYPE_BF16: /* rounded once, from the double */
+            ((uint16_t *)a.constant.value.bytes)[i] = ir_bf16_from_double(v);
             break;
-        }
         case IR_DTYPE_INVALID:
         case IR_DTYPE_COUNT: break;
         }

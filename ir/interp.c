@@ -9,6 +9,13 @@
  *   f32 node, IR_PRECISION_F32: every element rounded to float after the op;
  *   f32 node, IR_PRECISION_F64: not rounded (the f64 oracle);
  *   f64 node: never rounded;
+ *   bf16 node, either precision: every element rounded to bf16 after the op, once and
+ *             directly from the double (ir_round_bf16: nearest, ties to even, bf16's
+ *             subnormals, |x| >= 0x1.ffp127 to +-inf, NaN and +-0 kept; never through
+ *             float, which would round twice). bf16 is a storage dtype, not a precision
+ *             knob: IR_PRECISION_F64 does not widen it. An op reading bf16 operands
+ *             computes in double like any other, so a bf16 add, matmul or reduce_sum
+ *             is the exact result of the bf16 inputs rounded once;
  *   i32 node: the op produced exact int32 values (checked; a hook or an input that
  *             breaks this is an error naming the node); -0 becomes +0.
  * Same inputs, same bits: nothing here depends on time, addresses or global state.
@@ -164,10 +171,6 @@ static bool check_node(const IrGraph *g, IrId id, LlmcErr *err) {
         node_err(err, g, id, 0, 1, msg);
         return false;
     }
-    if (n->type.dtype == IR_DTYPE_BF16) {
-        node_err(err, g, id, 0, 1, "bf16 is not supported by the interpreter yet");
-        return false;
-    }
     return true;
 }
 
@@ -191,6 +194,8 @@ static bool round_result(const IrNode *n, IrPrecision precision, IrValue *v, cha
         }
         return true;
     case IR_DTYPE_BF16:
+        for (int64_t i = 0; i < count; i++) v->data[i] = ir_round_bf16(v->data[i]);
+        return true;
     case IR_DTYPE_INVALID:
     case IR_DTYPE_COUNT: break;
     }

@@ -122,7 +122,7 @@ typedef enum IrDtype {
     IR_DTYPE_F32,
     IR_DTYPE_F64,
     IR_DTYPE_I32,
-    IR_DTYPE_BF16, /* reserved: parsed and printed, rejected by the verifier for now */
+    IR_DTYPE_BF16, /* bfloat16: f32's sign and 8 exponent bits, 7 stored mantissa bits */
     IR_DTYPE_COUNT
 } IrDtype;
 
@@ -136,6 +136,19 @@ const char *ir_dtype_name(IrDtype dt);             /* "f32"; "?" for invalid */
 IrDtype ir_dtype_from_name(const char *s, size_t n); /* IR_DTYPE_INVALID if unknown */
 size_t ir_dtype_size(IrDtype dt);
 bool ir_dtype_is_float(IrDtype dt);
+
+/* bfloat16 rounding, shared by the interpreter, the builder, the text parser and the
+ * runtime (ir/bf16.c). ir_round_bf16: x rounded once, directly from the double (never
+ * through float, which would round twice), to the nearest bf16, ties to even; bf16's
+ * subnormals are f32's with 7 fraction bits (steps of 2^-133); |x| >= 0x1.ffp127 (the
+ * halfway point above the largest finite 0x1.fep127) becomes +-inf; NaN stays NaN and
+ * +-0 keep their sign. The result is a double holding a bf16 value exactly. */
+double ir_round_bf16(double x);
+/* The bits of ir_round_bf16(x). A NaN becomes a quiet NaN with x's sign and the 6 bits
+ * below the double's quiet bit as payload, so a bf16 NaN widened to f32 or f64 comes
+ * back as itself, quieted. */
+uint16_t ir_bf16_from_double(double x);
+double ir_bf16_to_double(uint16_t bits); /* exact */
 
 IrType ir_type_make(IrDtype dt, uint32_t rank, const int64_t *dims);
 IrType ir_type_scalar(IrDtype dt);

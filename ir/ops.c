@@ -372,12 +372,7 @@ double ir_const_get(const IrNode *n, uint64_t i) {
     case IR_DTYPE_F32: return ((const float *)d->bytes)[i];
     case IR_DTYPE_F64: return ((const double *)d->bytes)[i];
     case IR_DTYPE_I32: return ((const int32_t *)d->bytes)[i];
-    case IR_DTYPE_BF16: {
-        uint32_t bits = (uint32_t)((const uint16_t *)d->bytes)[i] << 16;
-        float f;
-        memcpy(&f, &bits, sizeof f);
-        return f;
-    }
+    case IR_DTYPE_BF16: return ir_bf16_to_double(((const uint16_t *)d->bytes)[i]);
     case IR_DTYPE_INVALID:
     case IR_DTYPE_COUNT: break;
     }

@@ -51,6 +51,7 @@
  */
 #include "ir_int.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -893,7 +894,7 @@ static bool check_required(Parser *P, const FieldSet *fs, uint32_t seen, const T
 /* --- constants ----------------------------------------------------------------------- */
 
 /* bf16 keeps the top half of an f32. A value that is already a bf16 (the printer only
- * writes those) is kept bit for bit; others round to nearest even, NaNs stay NaN. */
+ * writes those) is kept bit for bit, signalling NaNs included; other NaNs are quieted. */
 static uint16_t bf16_from_f32(float f) {
     uint32_t bits;
     memcpy(&bits, &f, sizeof bits);
@@ -910,6 +911,17 @@ static bool convert_element(Parser *P, const Token *t, IrDtype dt, void *bytes, 
     case IR_DTYPE_F32: r = ir_parse_f32(s, t->len, &((float *)bytes)[i]); break;
     case IR_DTYPE_F64: r = ir_parse_f64(s, t->len, &((double *)bytes)[i]); break;
     case IR_DTYPE_BF16: {
+        /* A decimal rounds once, from its double (ir_round_bf16; through f32 it would
+         * round twice); a finite one past the bf16 range is out of range, as for f32.
+         * What f64 does not take is an f32 NaN pattern ("nan:0x" + 8 digits, which the
+         * printer writes for a bf16 NaN): its top half is kept. */
+        double d = 0;
+        r = ir_parse_f64(s, t->len, &d);
+        if (r == IR_FLOAT_OK) {
+            if (isfinite(d) && isinf(ir_round_bf16(d))) r = IR_FLOAT_RANGE;
+            ((uint16_t *)bytes)[i] = ir_bf16_from_double(d);
+            break;
+        }
         float f = 0;
         r = ir_parse_f32(s, t->len, &f);
         ((uint16_t *)bytes)[i] = bf16_from_f32(f);

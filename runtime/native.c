@@ -1,6 +1,9 @@
 /* runtime/native.c — the interpreter's values (every dtype as double) to and from the
- * dense native buffers that kernels read and write (float, double, int32_t), and the
- * native tree-ordered accumulator the JIT step uses (the order of compiler/accumulate.c).
+ * dense native buffers that kernels read and write (float, double, int32_t, and bf16 as
+ * uint16_t bits: rounded once from the double by ir_bf16_from_double, widened exactly
+ * by ir_bf16_to_double, the interpreter's own rounding), and the native tree-ordered
+ * accumulator the JIT step uses (the order of compiler/accumulate.c; no bf16: gradients
+ * accumulate in f32).
  */
 #include "runtime.h"
 
@@ -26,6 +29,8 @@ void rt_native_store(const IrValue *v, void *p) {
         for (int64_t i = 0; i < n; i++) ((int32_t *)p)[i] = (int32_t)v->data[i];
         return;
     case IR_DTYPE_BF16:
+        for (int64_t i = 0; i < n; i++) ((uint16_t *)p)[i] = ir_bf16_from_double(v->data[i]);
+        return;
     case IR_DTYPE_INVALID:
     case IR_DTYPE_COUNT: break;
     }
@@ -44,6 +49,8 @@ void rt_native_to_value(const void *p, IrType type, IrValue *out) {
         for (int64_t i = 0; i < n; i++) out->data[i] = ((const int32_t *)p)[i];
         return;
     case IR_DTYPE_BF16:
+        for (int64_t i = 0; i < n; i++) out->data[i] = ir_bf16_to_double(((const uint16_t *)p)[i]);
+        return;
     case IR_DTYPE_INVALID:
     case IR_DTYPE_COUNT: break;
     }
@@ -55,7 +62,7 @@ double rt_native_at(const void *p, IrDtype dt, int64_t i) {
     case IR_DTYPE_F32: return ((const float *)p)[i];
     case IR_DTYPE_F64: return ((const double *)p)[i];
     case IR_DTYPE_I32: return ((const int32_t *)p)[i];
-    case IR_DTYPE_BF16:
+    case IR_DTYPE_BF16: return ir_bf16_to_double(((const uint16_t *)p)[i]);
     case IR_DTYPE_INVALID:
     case IR_DTYPE_COUNT: break;
     }

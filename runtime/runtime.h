@@ -232,10 +232,10 @@ bool rt_safetensors_write(const char *path, const RtTensor *tensors, uint32_t n,
  * float. Fails (naming the tensor) on an unsupported dtype, a byte count that does not
  * match the type, missing data, or zero elements (IrValue has no empty values). */
 bool rt_tensor_to_value(const RtTensor *t, IrValue *out, LlmcErr *err);
-/* from_value: allocates out->name and out->data in v's dtype. f32 and bf16 round from
- * the double through float (bf16: nearest-even from that float); i32 truncates toward
- * zero and saturates (NaN becomes 0), as the values of an i32 IrValue are already
- * integers this only matters for garbage. Asserts on an unsupported dtype. Free with
+/* from_value: allocates out->name and out->data in v's dtype. f32 rounds the double to
+ * float; bf16 rounds it once, directly (ir_bf16_from_double, not through float); i32
+ * truncates toward zero and saturates (NaN becomes 0), as the values of an i32 IrValue
+ * are already integers this only matters for garbage. Asserts on an unsupported dtype. Free with
  * rt_tensor_free. */
 void rt_tensor_from_value(const IrValue *v, const char *name, RtTensor *out);
 void rt_tensor_free(RtTensor *t); /* frees name and data of a tensor made above */
@@ -637,7 +637,7 @@ uint32_t rt_bpe_gpt2_char(uint8_t b);
 void *rt_native_from_value(const IrValue *v);      /* malloc'd, rounded to the dtype */
 void rt_native_store(const IrValue *v, void *p);    /* into an existing buffer */
 void rt_native_to_value(const void *p, IrType type, IrValue *out); /* allocates *out */
-double rt_native_at(const void *p, IrDtype dt, int64_t i);        /* element i; NaN for bf16 */
+double rt_native_at(const void *p, IrDtype dt, int64_t i);        /* element i, widened exactly */
 
 /* The tree-ordered sum over micro-batches (compiler/accumulate.c's binary counter, same
  * order, same per-addition rounding in the dtype) over native buffers. push copies;

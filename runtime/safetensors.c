@@ -743,7 +743,7 @@ void rt_tensor_from_value(const IrValue *v, const char *name, RtTensor *out) {
         break;
     case IR_DTYPE_BF16:
         for (uint64_t i = 0; i < numel; i++) {
-            uint16_t h = rt_bf16_from_f32((float)d[i]);
+            uint16_t h = ir_bf16_from_double(d[i]); /* once, not through float */
             memcpy(p + 2 * i, &h, 2);
         }
         break;

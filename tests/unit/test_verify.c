@@ -84,7 +84,7 @@ static void test_types_and_names(void) {
     ir_graph_add_output(g, "z", 99);
     expect(g, "duplicate input name \"x\" (first defined by %0)", 6);
     expect(g, "%2 (exp, scope mlp): declared type f32[5], but the operands and attributes give f32[4]", 6);
-    expect(g, "bf16 is reserved", 6);
+    expect(g, "%3 (exp): declared type bf16[4], but the operands and attributes give f32[4]", 6);
     expect(g, "axis 2 is out of range for rank 1", 6);
     expect(g, "duplicate output name \"y\"", 6);
     expect(g, "output \"z\" refers to %99", 6);
