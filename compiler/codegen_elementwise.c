@@ -47,6 +47,9 @@
  *   - cast float -> i32 truncates toward 0 and saturates (llvm.fptosi.sat): nan gives 0,
  *     values beyond the int32 range give INT32_MIN / INT32_MAX; the interpreter errors
  *     on those. Other casts are fpext / fptrunc / sitofp (correctly rounded).
+ *   - bf16: held as its 16 bits (i16 loads and stores of the uint16 buffers); the only
+ *     ops on it are movement members and cast f32/f64 <-> bf16, integer code equal to
+ *     ir/bf16.c bit for bit (codegen_emit.c); codegen_kernel.c refuses any other.
  *
  * Which functions a module may reach: LLVM intrinsics that lower to instructions
  * (cc_codegen_inline_intrinsics), nothing else — no libm, checked by tests/jit.

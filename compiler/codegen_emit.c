@@ -40,8 +40,8 @@ LLVMTypeRef cc_cg_elem_type(const CcEmit *e, IrDtype dt) {
     case IR_DTYPE_F32: return LLVMFloatTypeInContext(e->ctx);
     case IR_DTYPE_F64: return LLVMDoubleTypeInContext(e->ctx);
     case IR_DTYPE_I32: return LLVMInt32TypeInContext(e->ctx);
+    case IR_DTYPE_BF16: return LLVMInt16TypeInContext(e->ctx); /* its bits: converted by cast only */
     case IR_DTYPE_INVALID:
-    case IR_DTYPE_BF16:
     case IR_DTYPE_COUNT: break;
     }
     LLMC_ASSERT(!"dtype has no kernel type");
@@ -63,7 +63,9 @@ static LLVMValueRef splat_const(const CcEmit *e, LLVMValueRef c) {
 
 LLVMValueRef cc_cg_const(const CcEmit *e, IrDtype dt, double x) {
     LLVMTypeRef t = cc_cg_elem_type(e, dt);
-    LLVMValueRef c = dt == IR_DTYPE_I32 ? LLVMConstInt(t, (unsigned long long)(int64_t)x, 1) : LLVMConstReal(t, x);
+    LLVMValueRef c = dt == IR_DTYPE_I32    ? LLVMConstInt(t, (unsigned long long)(int64_t)x, 1)
+                     : dt == IR_DTYPE_BF16 ? LLVMConstInt(t, ir_bf16_from_double(x), 0)
+                                           : LLVMConstReal(t, x);
     return splat_const(e, c);
 }
 
@@ -99,8 +101,8 @@ static LLVMValueRef const_node(const CcEmit *e, IrId id) {
     case IR_DTYPE_F32: x = *(const float *)bytes; break;
     case IR_DTYPE_F64: x = *(const double *)bytes; break;
     case IR_DTYPE_I32: x = *(const int32_t *)bytes; break;
+    case IR_DTYPE_BF16: x = ir_bf16_to_double(*(const uint16_t *)bytes); break; /* back to the same bits */
     case IR_DTYPE_INVALID:
-    case IR_DTYPE_BF16:
     case IR_DTYPE_COUNT: LLMC_ASSERT(!"bad const dtype"); break;
     }
     return cc_cg_const(e, n->type.dtype, x);
@@ -227,9 +229,100 @@ static LLVMValueRef emit_idiv(const CcEmit *e, LLVMValueRef x, LLVMValueRef y) {
     return LLVMBuildSelect(b, by0, zero, q, "");
 }
 
+/* --- bf16 conversions, in integer operations on the bits ------------------------------
+ * A bf16 value is held as its 16 bits (i16). The conversions are integer code, not
+ * fptrunc/fpext to LLVM's bfloat (whose lowering may flush subnormals or differ between
+ * the vector and scalar paths), and equal ir/bf16.c bit for bit:
+ *   bf16 -> f32: bits << 16, exact; a signalling nan is quieted first (bit 6 set), as
+ *     ir_bf16_to_double's float -> double conversion does. bf16 -> f64: that f32, fpext.
+ *   f32 -> bf16: u + 0x7fff + (bit 16 of u), >> 16: nearest, ties to even, on the whole
+ *     pattern, so subnormals round on the same grid and the carry out of the largest
+ *     finite goes to the exponent (inf). Nan: u >> 16 | 0x40 (sign, quiet bit and the 6
+ *     payload bits below it, ir_bf16_from_double's).
+ *   f64 -> bf16, rounded once from the double: a = |bits|, exponent E = a >> 52.
+ *     E >= 897 (|x| >= 2^-126, bf16 normal): round a at bit 45 the same way (sticky below
+ *     it, ties to even, the carry into the exponent), r = rounded >> 45 is E'*128 + 7
+ *     fraction bits, and the bf16 pattern is r - 896*128; r >= 1151*128 (E' - 896 >= 255)
+ *     is inf. E < 897 (bf16 subnormal, steps of 2^-133): the significand m (implicit bit
+ *     when E > 0) times 2^(E-1075) is m >> s units, s = 942 - E, rounded to nearest even
+ *     with s clamped to 63 (any s >= 54 rounds to 0); 128 units is the smallest normal,
+ *     pattern 0x0080, so the result is the pattern. Nan: 0x7fc0 | (bits >> 45 & 0x3f).
+ * Every step is lane-wise, so the vector and scalar loops give the same bits. */
+
+static LLVMTypeRef int_type(const CcEmit *e, unsigned width) {
+    LLVMTypeRef t = LLVMIntTypeInContext(e->ctx, width);
+    return e->lanes ? LLVMVectorType(t, e->lanes) : t;
+}
+
+static LLVMValueRef int_const(const CcEmit *e, unsigned width, uint64_t v) {
+    return splat_const(e, LLVMConstInt(LLVMIntTypeInContext(e->ctx, width), v, 0));
+}
+
+static LLVMValueRef bf16_to_f32(const CcEmit *e, LLVMValueRef x) {
+    LLVMBuilderRef b = e->b;
+    LLVMValueRef u = LLVMBuildZExt(b, x, int_type(e, 32), "");
+    LLVMValueRef nan = LLVMBuildICmp(b, LLVMIntUGT, LLVMBuildAnd(b, u, int_const(e, 32, 0x7fff), ""),
+                                     int_const(e, 32, 0x7f80), "");
+    u = LLVMBuildSelect(b, nan, LLVMBuildOr(b, u, int_const(e, 32, 0x40), ""), u, "");
+    return LLVMBuildBitCast(b, LLVMBuildShl(b, u, int_const(e, 32, 16), ""), cc_cg_val_type(e, IR_DTYPE_F32), "");
+}
+
+static LLVMValueRef bf16_from_f32(const CcEmit *e, LLVMValueRef x) {
+    LLVMBuilderRef b = e->b;
+    LLVMValueRef u = LLVMBuildBitCast(b, x, int_type(e, 32), "");
+    LLVMValueRef hi = LLVMBuildLShr(b, u, int_const(e, 32, 16), "");
+    LLVMValueRef nan = LLVMBuildICmp(b, LLVMIntUGT, LLVMBuildAnd(b, u, int_const(e, 32, 0x7fffffff), ""),
+                                     int_const(e, 32, 0x7f800000), "");
+    LLVMValueRef odd = LLVMBuildAnd(b, hi, int_const(e, 32, 1), "");
+    LLVMValueRef r = LLVMBuildAdd(b, LLVMBuildAdd(b, u, int_const(e, 32, 0x7fff), ""), odd, "");
+    r = LLVMBuildLShr(b, r, int_const(e, 32, 16), "");
+    r = LLVMBuildSelect(b, nan, LLVMBuildOr(b, hi, int_const(e, 32, 0x40), ""), r, "");
+    return LLVMBuildTrunc(b, r, int_type(e, 16), "");
+}
+
+/* x >> s rounded to nearest, ties to even (s in [1, 63]). */
+static LLVMValueRef round_shift(const CcEmit *e, LLVMValueRef x, LLVMValueRef s) {
+    LLVMBuilderRef b = e->b;
+    LLVMValueRef one = int_const(e, 64, 1);
+    LLVMValueRef half_m1 = LLVMBuildSub(b, LLVMBuildShl(b, one, LLVMBuildSub(b, s, one, ""), ""), one, "");
+    LLVMValueRef odd = LLVMBuildAnd(b, LLVMBuildLShr(b, x, s, ""), one, "");
+    return LLVMBuildLShr(b, LLVMBuildAdd(b, LLVMBuildAdd(b, x, half_m1, ""), odd, ""), s, "");
+}
+
+static LLVMValueRef bf16_from_f64(const CcEmit *e, LLVMValueRef x) {
+    LLVMBuilderRef b = e->b;
+#define K(v) int_const(e, 64, (v))
+    LLVMValueRef d = LLVMBuildBitCast(b, x, int_type(e, 64), "");
+    LLVMValueRef a = LLVMBuildAnd(b, d, K(0x7fffffffffffffffull), "");
+    LLVMValueRef sign = LLVMBuildAnd(b, LLVMBuildLShr(b, d, K(48), ""), K(0x8000), "");
+    LLVMValueRef nan = LLVMBuildICmp(b, LLVMIntUGT, a, K(0x7ff0000000000000ull), "");
+    LLVMValueRef nan_bits = LLVMBuildOr(b, LLVMBuildAnd(b, LLVMBuildLShr(b, d, K(45), ""), K(0x3f), ""), K(0x7fc0), "");
+    LLVMValueRef ex = LLVMBuildLShr(b, a, K(52), "");
+    /* bf16 normal */
+    LLVMValueRef r = round_shift(e, a, K(45));
+    LLVMValueRef normal = LLVMBuildSub(b, r, K(896 * 128), "");
+    normal = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntUGE, r, K(1151 * 128), ""), K(0x7f80), normal, "");
+    /* bf16 subnormal */
+    LLVMValueRef implicit = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntNE, ex, K(0), ""), K(1ull << 52), K(0), "");
+    LLVMValueRef m = LLVMBuildOr(b, LLVMBuildAnd(b, a, K((1ull << 52) - 1), ""), implicit, "");
+    LLVMValueRef s = LLVMBuildSub(b, K(942), ex, ""); /* wraps when ex > 942: not this branch */
+    s = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntUGT, s, K(63), ""), K(63), s, "");
+    LLVMValueRef sub = round_shift(e, m, s);
+    LLVMValueRef bits = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntULT, ex, K(897), ""), sub, normal, "");
+    bits = LLVMBuildOr(b, LLVMBuildSelect(b, nan, nan_bits, bits, ""), sign, "");
+#undef K
+    return LLVMBuildTrunc(b, bits, int_type(e, 16), "");
+}
+
 static LLVMValueRef emit_cast(const CcEmit *e, LLVMValueRef x, IrDtype from, IrDtype to) {
     if (from == to) return x;
     LLVMTypeRef t = cc_cg_val_type(e, to);
+    /* bf16 <-> f32/f64 only: the kernel check (codegen_kernel.c) admits no other bf16 cast */
+    if (to == IR_DTYPE_BF16) return from == IR_DTYPE_F64 ? bf16_from_f64(e, x) : bf16_from_f32(e, x);
+    if (from == IR_DTYPE_BF16) {
+        LLVMValueRef f = bf16_to_f32(e, x);
+        return to == IR_DTYPE_F64 ? LLVMBuildFPExt(e->b, f, t, "") : f;
+    }
     if (from == IR_DTYPE_I32) return LLVMBuildSIToFP(e->b, x, t, "");
     if (to == IR_DTYPE_I32) {
         LLVMTypeRef tys[2] = {t, LLVMTypeOf(x)};

@@ -75,9 +75,23 @@ static int64_t grain_for(int64_t work_per_item) {
     return g > 0 ? g : 1;
 }
 
-/* bf16 is an IR and interpreter dtype only so far (issue 11's first slice): no kernel
- * reads, computes or writes it, so a kernel touching one fails here with a message
- * rather than reaching an element type codegen does not have. */
+/* bf16 in kernels (issue 11), so far: MOVEMENT kernels copy it as 16-bit integers
+ * (codegen_movement.c); ELEMENTWISE kernels read and write bf16 buffers (uint16 bits,
+ * runtime/native.c), move them through reshape/permute/broadcast members and convert with
+ * cast f32/f64 <-> bf16 (integer code, codegen_emit.c). Every other kernel touching bf16 —
+ * arithmetic on it, casts from or to i32, reductions, matmul, index ops, the other kinds —
+ * fails here with a message rather than reaching codegen that does not handle it. */
+static bool bf16_member_ok(const IrGraph *g, const CcKernel *k, const IrNode *n) {
+    if (k->kind == CC_KERNEL_MOVEMENT) return true;
+    if (k->kind != CC_KERNEL_ELEMENTWISE) return false;
+    if (n->op == IR_OP_RESHAPE || n->op == IR_OP_PERMUTE || n->op == IR_OP_BROADCAST) return true;
+    if (n->op != IR_OP_CAST) return false;
+    IrDtype from = ir_graph_node(g, n->operands[0])->type.dtype, to = n->type.dtype;
+    bool from_ok = from == IR_DTYPE_F32 || from == IR_DTYPE_F64 || from == IR_DTYPE_BF16;
+    bool to_ok = to == IR_DTYPE_F32 || to == IR_DTYPE_F64 || to == IR_DTYPE_BF16;
+    return from_ok && to_ok;
+}
+
 static bool kernel_dtypes_ok(const IrGraph *g, const CcKernel *k, LlmcErr *err) {
     const IrId *lists[2] = {k->nodes, k->inputs};
     const uint32_t counts[2] = {k->n_nodes, k->n_inputs};
@@ -87,7 +101,9 @@ static bool kernel_dtypes_ok(const IrGraph *g, const CcKernel *k, LlmcErr *err) 
             bool bf16 = n->type.dtype == IR_DTYPE_BF16;
             for (uint32_t o = 0; o < n->n_operands && l == 0; o++)
                 bf16 |= ir_graph_node(g, n->operands[o])->type.dtype == IR_DTYPE_BF16;
-            if (bf16) {
+            bool ok = l == 0 ? bf16_member_ok(g, k, n)
+                             : k->kind == CC_KERNEL_ELEMENTWISE || k->kind == CC_KERNEL_MOVEMENT;
+            if (bf16 && !ok) {
                 llmc_err_set(err, "%%%u (%s): bf16 kernels are not supported yet (the JIT compiles f32, f64 and i32)",
                              lists[l][i], ir_op_name(n->op));
                 return false;

@@ -19,7 +19,8 @@
 #define BF16_MAX 0x1.fep127 /* the largest finite bf16 */
 
 double ir_round_bf16(double x) {
-    if (isnan(x) || isinf(x) || x == 0) return x;
+    if (isnan(x)) return ir_bf16_to_double(ir_bf16_from_double(x)); /* a NaN bf16 holds: quiet, 6 payload bits */
+    if (isinf(x) || x == 0) return x;
     double a = fabs(x);
     int e;
     (void)frexp(a, &e);         /* a = m 2^e, m in [0.5, 1): the binade's ulp is 2^(e-8) */

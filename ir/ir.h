@@ -141,8 +141,9 @@ bool ir_dtype_is_float(IrDtype dt);
  * runtime (ir/bf16.c). ir_round_bf16: x rounded once, directly from the double (never
  * through float, which would round twice), to the nearest bf16, ties to even; bf16's
  * subnormals are f32's with 7 fraction bits (steps of 2^-133); |x| >= 0x1.ffp127 (the
- * halfway point above the largest finite 0x1.fep127) becomes +-inf; NaN stays NaN and
- * +-0 keep their sign. The result is a double holding a bf16 value exactly. */
+ * halfway point above the largest finite 0x1.fep127) becomes +-inf; a NaN becomes the NaN
+ * a bf16 holds (ir_bf16_from_double's, widened); +-0 keep their sign. The result is a
+ * double holding a bf16 value exactly, so a JIT kernel's 16 bits can hold it too. */
 double ir_round_bf16(double x);
 /* The bits of ir_round_bf16(x). A NaN becomes a quiet NaN with x's sign and the 6 bits
  * below the double's quiet bit as payload, so a bf16 NaN widened to f32 or f64 comes
