@@ -417,6 +417,11 @@ bool cc_train_step_build(const IrModule *lowered, CcTrainStep *out, LlmcErr *err
         llmc_err_set(err, "the module has no graph @forward");
         return false;
     }
+    if (fwd->train.present && fwd->train.precision == IR_TRAIN_BF16) { /* never train fp32 silently */
+        llmc_err_set(err, "train: precision = bf16 is not supported yet (bf16 is an IR dtype with casts in the "
+                          "JIT, but the mixed-precision matmuls are still to come); use precision = fp32");
+        return false;
+    }
     IrGraph *raw_update = cc_train_update_build(fwd, err);
     IrGraph *update = raw_update ? cc_pass_simplify(raw_update, err) : NULL;
     ir_graph_free(raw_update);
