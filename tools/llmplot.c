@@ -314,9 +314,11 @@ static void run_free(Run *r) {
 
 /* --- runs mode ---------------------------------------------------------------------- */
 
-/* Tableau 10: distinct, colorblind-aware, readable on white. */
-static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                      "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+/* Tableau 20's order: Tableau 10 (distinct, colorblind-aware, readable on white), then
+ * its light twins, so a sweep of up to 20 runs gets 20 colors before they repeat. */
+static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                                      "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+                                      "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5"};
 
 static double step_x(const Run *r, const Step *s, XAxis x) {
     return x == X_TOKENS ? s->tokens : x == X_FLOPS ? s->step * r->flops_per_step : s->step;
