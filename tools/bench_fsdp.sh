@@ -42,18 +42,7 @@ mpi=(mpirun -np "$NR" --oversubscribe)
 [ "$(id -u)" = 0 ] && mpi+=(--allow-run-as-root)
 [ "$NR" -gt "$(nproc)" ] && mpi+=(--bind-to none)
 
-python3 - "$work/corpus.txt" <<'PY'
-import random, sys
-r = random.Random(6)
-words = ("the quick brown fox jumps over a lazy dog while one small cat sits on the warm mat "
-         "and looks at birds in the old tree near our quiet house by the river").split()
-out, n = [], 0
-while n < 200000:
-    s = " ".join(r.choice(words) for _ in range(r.randint(4, 12))).capitalize() + ".\n"
-    out.append(s)
-    n += len(s)
-open(sys.argv[1], "w").write("".join(out))
-PY
+python3 tests/corpus.py "$work/corpus.txt" 200000
 "$LLMDATA" shard "$work/corpus.txt" --out "$work/D" >/dev/null
 
 model=(models/fortune.llm -D vocab=256 -D batch=2 -D seq=128 -D accumulate="$ACC")

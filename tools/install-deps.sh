@@ -12,6 +12,7 @@ PACKAGES=(
   fortunes                           # the default corpus (/usr/share/games/fortunes)
   libopenblas0-pthread               # llmbench's sgemm baseline only (dlopen'd, never linked)
   libxml2-utils                      # xmllint: test_llmplot checks its SVG is well-formed XML
+  python3                            # test scripts (tests/corpus.py, checks in tests/mpi, tests/run)
 )
 
 missing=()

@@ -33,6 +33,7 @@
  */
 #include "llmc_plan.h"
 #include "llmc_plan_int.h"
+#include "subcmd.h"
 
 #include <errno.h>
 #include <math.h>
@@ -74,13 +75,7 @@ static const char *const usage_text =
     "\n"
     "exit status: 0 success, 1 bad input, 2 bad usage\n";
 
-
-static int usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "llmc plan: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'llmc plan --help'.\n");
-    return EXIT_USAGE;
-}
+static int usage_error(const char *fmt, const char *arg) { return subcmd_usage_error("llmc plan", NULL, fmt, arg); }
 
 /* The whole of s as a finite number in [lo, hi]. */
 static bool parse_f64(const char *s, double lo, double hi, double *out) {

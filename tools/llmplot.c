@@ -30,6 +30,7 @@
 #include "llmplot.h"
 #include "runtime.h"
 #include "scaling.h"
+#include "subcmd.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -72,12 +73,7 @@ static const char *const usage_text =
     "exit status: 0 written, 1 bad input (a missing directory or file, nothing to plot),\n"
     "2 bad usage\n";
 
-static int usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "llmplot: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'llmplot --help'.\n");
-    return EXIT_USAGE;
-}
+static int usage_error(const char *fmt, const char *arg) { return subcmd_usage_error("llmplot", NULL, fmt, arg); }
 
 /* --- options ------------------------------------------------------------------------ */
 

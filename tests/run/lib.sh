@@ -47,17 +47,6 @@ b = bytearray(open(p, 'rb').read()); b[at] ^= 0xff; open(p, 'wb').write(b)" "$1"
 }
 
 # a corpus of short sentences over a small vocabulary (learnable in a few dozen steps)
-python3 - "$work/corpus.txt" <<'PY'
-import random, sys
-r = random.Random(6)
-words = ("the quick brown fox jumps over a lazy dog while one small cat sits on the warm mat "
-         "and looks at birds in the old tree near our quiet house by the river").split()
-out, n = [], 0
-while n < 40000:
-    s = " ".join(r.choice(words) for _ in range(r.randint(4, 12))).capitalize() + ".\n"
-    out.append(s)
-    n += len(s)
-open(sys.argv[1], "w").write("".join(out))
-PY
+python3 "$(dirname "$0")/../corpus.py" "$work/corpus.txt"
 "$llmdata" shard "$work/corpus.txt" --out "$work/D" >/dev/null || bad "llmdata shard: exit $?"
 report=$("$llmc" models/gpt2-tiny.llm -D vocab=256 -o "$work/m.llmc" 2>&1) || { bad "llmc -o: exit $?"; echo "$report"; exit 1; }

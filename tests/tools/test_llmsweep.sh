@@ -41,18 +41,7 @@ count_of() { grep -cF -- "$1" <<<"$out"; }
 sums() { (cd "$1" && find . -name metrics.jsonl -o -name run.json | sort | xargs md5sum); }
 
 # a corpus of short sentences, byte-level shards (as tests/run/lib.sh)
-python3 - "$work/corpus.txt" <<'PY'
-import random, sys
-r = random.Random(6)
-words = ("the quick brown fox jumps over a lazy dog while one small cat sits on the warm mat "
-         "and looks at birds in the old tree near our quiet house by the river").split()
-out, n = [], 0
-while n < 40000:
-    s = " ".join(r.choice(words) for _ in range(r.randint(4, 12))).capitalize() + ".\n"
-    out.append(s)
-    n += len(s)
-open(sys.argv[1], "w").write("".join(out))
-PY
+python3 "$(dirname "$0")/../corpus.py" "$work/corpus.txt"
 "$llmdata" shard "$work/corpus.txt" --out "$work/D" >/dev/null || { echo "FAIL llmdata shard"; exit 1; }
 D=$work/D M=models/gpt2-tiny.llm
 
