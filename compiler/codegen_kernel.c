@@ -78,11 +78,44 @@ static int64_t grain_for(int64_t work_per_item) {
 /* bf16 in kernels (issue 11), so far: MOVEMENT kernels copy it as 16-bit integers
  * (codegen_movement.c); ELEMENTWISE kernels read and write bf16 buffers (uint16 bits,
  * runtime/native.c), move them through reshape/permute/broadcast members and convert with
- * cast f32/f64 <-> bf16 (integer code, codegen_emit.c). Every other kernel touching bf16 —
- * arithmetic on it, casts from or to i32, reductions, matmul, index ops, the other kinds —
- * fails here with a message rather than reaching codegen that does not handle it. */
-static bool bf16_member_ok(const IrGraph *g, const CcKernel *k, const IrNode *n) {
+ * cast f32/f64 <-> bf16 (integer code, codegen_emit.c); MATMUL kernels read bf16 operands
+ * of their matmul (f32 result, codegen_matmul.c), directly or through the movement members
+ * under them (mm_operand: reshape, permute, broadcast, slice, concat, read by the pack),
+ * with an f32 epilogue. Every other kernel touching bf16 — arithmetic on it, casts from or
+ * to i32, reductions, a bf16 value in a matmul's epilogue or among its outputs, index ops,
+ * the other kinds — fails here with a message rather than reaching codegen that does not
+ * handle it. */
+static bool kernel_member(const CcKernel *k, IrId id) {
+    for (uint32_t i = 0; i < k->n_nodes; i++)
+        if (k->nodes[i] == id) return true;
+    return false;
+}
+
+static bool kernel_output(const CcKernel *k, IrId id) {
+    for (uint32_t i = 0; i < k->n_outputs; i++)
+        if (k->outputs[i] == id) return true;
+    return false;
+}
+
+/* Marks the movement members under a matmul operand `id` (what the pack reads through). */
+static void mm_operand(const IrGraph *g, const CcKernel *k, IrId id, uint8_t *mark) {
+    const IrNode *n = ir_graph_node(g, id);
+    bool mv = n->op == IR_OP_RESHAPE || n->op == IR_OP_PERMUTE || n->op == IR_OP_BROADCAST || n->op == IR_OP_SLICE ||
+              n->op == IR_OP_CONCAT;
+    if (!mv || mark[id] || !kernel_member(k, id)) return;
+    mark[id] = 1;
+    for (uint32_t o = 0; o < n->n_operands; o++) mm_operand(g, k, n->operands[o], mark);
+}
+
+/* mm_ops: NULL, or (MATMUL kernels with a bf16 matmul) mm_operand's marks. */
+static bool bf16_member_ok(const IrGraph *g, const CcKernel *k, IrId id, const uint8_t *mm_ops) {
+    const IrNode *n = ir_graph_node(g, id);
     if (k->kind == CC_KERNEL_MOVEMENT) return true;
+    if (k->kind == CC_KERNEL_MATMUL) {
+        if (!mm_ops) return false;
+        if (n->op == IR_OP_MATMUL) return n->type.dtype == IR_DTYPE_F32; /* bf16 x bf16 -> f32 */
+        return mm_ops[id] && !kernel_output(k, id);
+    }
     if (k->kind != CC_KERNEL_ELEMENTWISE) return false;
     if (n->op == IR_OP_RESHAPE || n->op == IR_OP_PERMUTE || n->op == IR_OP_BROADCAST) return true;
     if (n->op != IR_OP_CAST) return false;
@@ -93,23 +126,32 @@ static bool bf16_member_ok(const IrGraph *g, const CcKernel *k, const IrNode *n)
 }
 
 static bool kernel_dtypes_ok(const IrGraph *g, const CcKernel *k, LlmcErr *err) {
+    uint8_t *mm_ops = NULL; /* a MATMUL kernel whose matmul reads bf16: its operands' members */
+    IrId mm = k->kind == CC_KERNEL_MATMUL ? matmul_member(g, k) : IR_ID_NONE;
+    if (mm != IR_ID_NONE && ir_graph_node(g, ir_graph_node(g, mm)->operands[0])->type.dtype == IR_DTYPE_BF16) {
+        mm_ops = llmc_xcalloc(g->n_nodes, 1);
+        for (uint32_t o = 0; o < 2; o++) mm_operand(g, k, ir_graph_node(g, mm)->operands[o], mm_ops);
+    }
     const IrId *lists[2] = {k->nodes, k->inputs};
     const uint32_t counts[2] = {k->n_nodes, k->n_inputs};
-    for (int l = 0; l < 2; l++)
-        for (uint32_t i = 0; i < counts[l]; i++) {
+    bool ok_all = true;
+    for (int l = 0; l < 2 && ok_all; l++)
+        for (uint32_t i = 0; i < counts[l] && ok_all; i++) {
             const IrNode *n = ir_graph_node(g, lists[l][i]);
             bool bf16 = n->type.dtype == IR_DTYPE_BF16;
             for (uint32_t o = 0; o < n->n_operands && l == 0; o++)
                 bf16 |= ir_graph_node(g, n->operands[o])->type.dtype == IR_DTYPE_BF16;
-            bool ok = l == 0 ? bf16_member_ok(g, k, n)
-                             : k->kind == CC_KERNEL_ELEMENTWISE || k->kind == CC_KERNEL_MOVEMENT;
+            /* an input: whatever reads it is a member, checked above */
+            bool ok = l == 0 ? bf16_member_ok(g, k, lists[l][i], mm_ops)
+                             : k->kind == CC_KERNEL_ELEMENTWISE || k->kind == CC_KERNEL_MOVEMENT || mm_ops;
             if (bf16 && !ok) {
                 llmc_err_set(err, "%%%u (%s): bf16 kernels are not supported yet (the JIT compiles f32, f64 and i32)",
                              lists[l][i], ir_op_name(n->op));
-                return false;
+                ok_all = false;
             }
         }
-    return true;
+    free(mm_ops);
+    return ok_all;
 }
 
 bool cc_kernel_call(const CcJit *jit, const IrGraph *g, const CcKernel *k, uint32_t fn_index, CcKernelCall *call,

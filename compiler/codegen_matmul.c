@@ -6,7 +6,7 @@
  *     void llmc_mm_<n>(void **bufs, int64_t begin, int64_t end)
  *
  * computes tasks [begin, end) of the node's output (ABI: compiler.h, CcKernelFn; bufs =
- * {A, B, C}: x, y and the output, dense row-major in the node's dtype). Shapes, strides,
+ * {A, B, C}: x, y and the output, dense row-major in their dtypes). Shapes, strides,
  * ta/tb and block sizes are constants of the generated code.
  *
  * Iteration space (CcMatmulPlan). A task is one output block: batch b, rows
@@ -23,6 +23,36 @@
  * split nor the block sizes. It differs from the interpreter (double accumulation, one
  * rounding) by ordinary f32/f64 summation error: the tests bound it at 1e-5 (f32) and
  * 1e-12 (f64) relative, by norm. K = 0 gives zeros.
+ *
+ * bf16 operands (x and y bf16, the result f32: ir_shape_matmul). Products of bf16 are
+ * exact in f32 (8-bit significands), so only the additions round. Two paths, chosen by the
+ * JIT's features (cc_jit_has_avx512bf16; CcMatmulPlan.bf16_dot says which):
+ *   bf16_dot (avx512bf16 with avx512f): the panels hold bf16 in k-pairs (the VNNI layout):
+ *     an A panel [kc/2][MR] and a B panel [kc/2][NR] of pairs, a pair the elements at
+ *     k = 2p and 2p + 1 in one 32-bit lane, the even one in the low half; an odd kc (only
+ *     the last K block: KC is even) pads its last pair with a zero. The microkernel steps
+ *     over pairs: NV loads of B pairs, MR broadcasts of an A pair (one i32), MR*NV
+ *     llvm.x86.avx512bf16.dpbf16ps.512 (vdpbf16ps). Intel's SDM defines vdpbf16ps per f32
+ *     lane as c = fma(a[2p+1], b[2p+1], c), then c = fma(a[2p], b[2p], c), each rounded to
+ *     nearest even, bf16 subnormal inputs read as zero (DAZ), subnormal results flushed to
+ *     zero (FTZ), MXCSR ignored. So every element is
+ *         c = 0; for p = 0 .. ceil(K/2) - 1:
+ *             c = ftz(fma(daz(a[2p+1]), daz(b[2p+1]), c)); c = ftz(fma(daz(a[2p]), daz(b[2p]), c))
+ *     (a[K] = b[K] = 0 for an odd K): k in the order 1, 0, 3, 2, ... The test
+ *     (tests/jit/test_jit_matmul_bf16.c) checks this model bit for bit; Zen 4 follows it.
+ *   fp32 (no avx512bf16: AVX2, or LLMC_JIT_FEATURES=-avx512bf16): the pack widens each bf16
+ *     to f32 exactly (bits << 16) into the f32 panels and the f32 microkernel runs
+ *     unchanged: c = fma(a[k], b[k], c), k ascending, with gradual underflow.
+ * Against the interpreter (the exact sum of the exact products, rounded once to f32 in its
+ * f32 mode, kept in double in f64 mode), per element, with S = sum_k |a[k] b[k]|:
+ *     |jit - ref| <= K 2^-23 S + D + K t
+ * (K roundings of partial sums bounded by S: gamma_K <= K 2^-23 covers them and the
+ * reference's own rounding). bf16_dot: D = the sum of |a[k] b[k]| over the k where a[k] or
+ * b[k] is a bf16 subnormal (DAZ drops that product: not small when the other factor is
+ * large), t = 2^-126 (a flush per step); fp32: D = 0, t = 2^-149. The accumulator is the
+ * output's f32 on both paths, so the K blocking still changes nothing, each element is one
+ * task's in a fixed order, and any split or thread count gives the same bytes; the two
+ * paths give different bytes from each other.
  *
  * Structure per task (GotoBLAS / BLIS order, specialised to one block):
  *     for pc in K by KC (at least once):
@@ -42,21 +72,29 @@
  * loaded as VL vectors and transposed in registers, the k tail (kc % VL) element by
  * element. Operands behind movement chains pack element by element. The microkernel
  * never sees ta / tb. A rank-2 operand of a batched matmul has batch stride 0.
+ * On the bf16_dot path a pair is the vector element: where a panel's rows are contiguous
+ * (A when ta, B when not tb), the rows at k and k + 1 are two masked <VL x i16> loads
+ * interleaved by a shufflevector into VL pairs; where each row is contiguous along k (A
+ * when not ta, B when tb), a pair is one 32-bit load, VL x VL squares of pairs transposed
+ * on i32 as above, the tail of pairs (and the pad) element by element. The fp32 path packs
+ * as f32 does, loading <VL x i16> and widening before the transpose or store.
  *
  * Block sizes (f32 / f64; VL = lanes of a 512- or 256-bit vector):
  *     AVX-512: MR 14, NR 32 / 16 (2 vectors), 28 accumulators of 32 zmm.
  *     AVX2:    MR  6, NR 16 /  8 (2 vectors), 12 accumulators of 16 ymm.
- *     KC 256 (f32) / 128 (f64). NC: the columns in blocks of at most 512, as even as NR
+ *     KC 256 (f32, and bf16 on the fp32 path) / 128 (f64) / 512 (bf16_dot: 2-byte panels,
+ *     so an A and a B micro-panel are the same bytes as f32's at 256). NC: the columns in blocks of at most 512, as even as NR
  *     allows. MC: the rows in blocks of at most 32 MR, as even as MR allows, their count
  *     chosen by a cost model (plan_score: packing amortised over big tasks against the
  *     pool's static split over 1 and 2 threads, this project's target; more cores would
- *     want more, smaller tasks). Ap and Bp are stack allocas of at most
- *     MA*KC + KC*NC + MR*NR elements (< 700 KiB); the kernel calls nothing, allocates
+ *     want more, smaller tasks). Ap, Bp and the tile are stack allocas of MA*KC + KC*NC
+ *     packed elements (the dtype's, or bf16 on the bf16_dot path) and MR*NR of the dtype
+ *     (< 700 KiB, CcMatmulPlan.stack_bytes); the kernel calls nothing, allocates
  *     nothing on the heap, and needs that much stack in whatever thread runs it.
  *
- * FMA: explicit llvm.fma calls, no fast-math and no contraction flags; functions carry
- * prefer-vector-width / min-legal-vector-width = 512 with AVX-512 so the backend keeps
- * zmm registers. The module declares only LLVM intrinsics.
+ * FMA: explicit llvm.fma calls (or vdpbf16ps), no fast-math and no contraction flags;
+ * functions carry prefer-vector-width / min-legal-vector-width = 512 with AVX-512 so the
+ * backend keeps zmm registers. The module declares only LLVM intrinsics.
  *
  * cc_codegen_matmul_cached builds the same module under the fixed name "llmc_mm" and hands
  * it to the object cache (compiler/objcache.c), which keys and names it.
@@ -92,7 +130,8 @@
  * read per lane in the vector body) and found memoized by cc_cg_value. A movement over a
  * node computed in the kernel (the matmul, an elementwise member) is "not supported yet".
  *
- * Deliberately not here: threading, other dtypes than f32/f64, the cache
+ * Deliberately not here: threading, other dtypes than f32/f64 and bf16 operands into f32
+ * (a bf16 result is a cast after the matmul, another kernel; AMX's tdpbf16ps), the cache
  * itself, prefetch hints and a hand-scheduled inner loop (the backend's schedule of the
  * k loop is already FMA-bound: 28 fma, 2 loads, 14 broadcasts per k), reading B in place
  * without packing.
@@ -169,7 +208,15 @@ bool cc_matmul_plan(const CcJit *jit, const IrGraph *g, IrId node, CcMatmulPlan 
                      ir_dtype_name(to->dtype));
         return false;
     }
+    bool bf16 = tx->dtype == IR_DTYPE_BF16 && to->dtype == IR_DTYPE_F32;
+    if (ty->dtype != tx->dtype || (tx->dtype != to->dtype && !bf16)) {
+        llmc_err_set(err, "matmul kernel: %%%u reads %s x %s into %s; not generated", node, ir_dtype_name(tx->dtype),
+                     ir_dtype_name(ty->dtype), ir_dtype_name(to->dtype));
+        return false;
+    }
     p->dtype = to->dtype;
+    p->in_dtype = tx->dtype;
+    p->bf16_dot = bf16 && cc_jit_has_avx512bf16(jit);
     p->ta = n->attrs.matmul.ta;
     p->tb = n->attrs.matmul.tb;
     p->M = to->dims[to->rank - 2];
@@ -192,7 +239,7 @@ bool cc_matmul_plan(const CcJit *jit, const IrGraph *g, IrId node, CcMatmulPlan 
     p->vl = vl;
     p->mr = avx512 ? 14 : 6;
     p->nr = 2 * vl;
-    p->kc = f32 ? 256 : 128;
+    p->kc = p->bf16_dot ? 512 : f32 ? 256 : 128; /* even on the bf16_dot path: whole k-pairs */
     /* Columns: blocks of at most NC_MAX, as even as NR allows (N 768 -> 2 x 384). */
     int64_t n_r = ceil_div(p->N > 0 ? p->N : 1, p->nr);
     int64_t nb = ceil_div(n_r * p->nr, NC_MAX);
@@ -211,7 +258,9 @@ bool cc_matmul_plan(const CcJit *jit, const IrGraph *g, IrId node, CcMatmulPlan 
     p->mc = best;
     p->m_blocks = ceil_div(p->M, p->mc);
     p->tasks = p->batches * p->m_blocks * p->n_blocks;
-    p->stack_bytes = (a_block_rows(p) * p->kc + p->kc * p->nc + p->mr * p->nr) * (f32 ? 4 : 8);
+    /* Ap and Bp hold bf16 (2 bytes) on the bf16_dot path, the dtype otherwise; the tile the dtype */
+    int64_t packed = p->bf16_dot ? 2 : f32 ? 4 : 8;
+    p->stack_bytes = (a_block_rows(p) * p->kc + p->kc * p->nc) * packed + p->mr * p->nr * (f32 ? 4 : 8);
     LLMC_ASSERT(p->mr * 2 <= MAX_ACC && p->nc % p->nr == 0 && p->mc % p->mr == 0);
     return true;
 }
@@ -223,9 +272,12 @@ typedef struct Mm {
     LLVMContextRef ctx;
     LLVMModuleRef mod;
     LLVMBuilderRef b;
-    LLVMTypeRef i64, i1, ptr, elt, vec;
+    LLVMTypeRef i64, i1, ptr, elt, vec; /* elt, vec: the dtype's (C, the tile, the microkernel) */
+    LLVMTypeRef src;  /* an operand's element: elt, or i16 (the bits of a bf16) */
+    LLVMTypeRef pk;   /* a packed panel's element: elt, or i16 on the bf16_dot path */
     LLVMValueRef fn; /* the function being built */
     bool avx512;
+    bool widen;       /* bf16 operands packed as f32 (the fp32 path) */
 } Mm;
 
 /* A MATMUL kernel's epilogue binding (cc_codegen_matmul_kernel); NULL for one bare node. */
@@ -294,6 +346,57 @@ static LLVMValueRef at(const Mm *e, LLVMValueRef base, LLVMValueRef idx) {
     return LLVMBuildGEP2(e->b, e->elt, base, &idx, 1, "");
 }
 
+/* base + idx elements of type t */
+static LLVMValueRef at_t(const Mm *e, LLVMTypeRef t, LLVMValueRef base, LLVMValueRef idx) {
+    return LLVMBuildGEP2(e->b, t, base, &idx, 1, "");
+}
+
+/* The bytes of a scalar of type t (float, double, i16, i32): the alignment of its loads. */
+static unsigned scalar_bytes(LLVMTypeRef t) {
+    LLVMTypeKind k = LLVMGetTypeKind(t);
+    if (k == LLVMFloatTypeKind) return 4;
+    if (k == LLVMDoubleTypeKind) return 8;
+    LLMC_ASSERT(k == LLVMIntegerTypeKind);
+    return LLVMGetIntTypeWidth(t) / 8;
+}
+
+static LLVMValueRef load_t(const Mm *e, LLVMTypeRef t, LLVMValueRef base, LLVMValueRef idx) {
+    LLVMValueRef v = LLVMBuildLoad2(e->b, t, at_t(e, t, base, idx), "");
+    LLVMSetAlignment(v, scalar_bytes(t));
+    return v;
+}
+
+/* <n x T> of the scalar x (T) */
+static LLVMValueRef splat_n(const Mm *e, LLVMValueRef x, unsigned n) {
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx), vt = LLVMVectorType(LLVMTypeOf(x), n);
+    LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetPoison(vt), x, LLVMConstInt(i32, 0, 0), "");
+    return LLVMBuildShuffleVector(e->b, one, LLVMGetPoison(vt), LLVMConstNull(LLVMVectorType(i32, n)), "");
+}
+
+/* bf16 bits (i16 or <n x i16>) -> f32 (float or <n x float>): bits << 16, exact (the pack
+ * of the fp32 path). Unlike codegen_emit.c's cast, a signalling nan is not quieted: the
+ * fma makes any nan operand a quiet nan result either way. */
+static LLVMValueRef widen_bf16(const Mm *e, LLVMValueRef x) {
+    LLVMTypeRef t = LLVMTypeOf(x), i32 = LLVMInt32TypeInContext(e->ctx);
+    bool vec = LLVMGetTypeKind(t) == LLVMVectorTypeKind;
+    unsigned n = vec ? LLVMGetVectorSize(t) : 0;
+    LLVMValueRef sh = LLVMConstInt(i32, 16, 0);
+    if (vec) {
+        LLVMValueRef lanes[64];
+        for (unsigned l = 0; l < n; l++) lanes[l] = sh;
+        sh = LLVMConstVector(lanes, n);
+    }
+    LLVMValueRef u = LLVMBuildZExt(e->b, x, vec ? LLVMVectorType(i32, n) : i32, "");
+    return LLVMBuildBitCast(e->b, LLVMBuildShl(e->b, u, sh, ""), vec ? LLVMVectorType(e->elt, n) : e->elt, "");
+}
+
+/* The k extent of a packed block: kc, rounded up to whole pairs on the bf16_dot path
+ * (the odd K's last pair holds a zero). */
+static LLVMValueRef kc_packed(const Mm *e, LLVMValueRef kc) {
+    if (!e->p->bf16_dot) return kc;
+    return LLVMBuildAnd(e->b, LLVMBuildAdd(e->b, kc, ci(e, 1), ""), ci(e, -2), "kcp");
+}
+
 static LLVMValueRef load_elt(const Mm *e, LLVMValueRef base, LLVMValueRef idx) {
     LLVMValueRef v = LLVMBuildLoad2(e->b, e->elt, at(e, base, idx), "");
     LLVMSetAlignment(v, (unsigned)ir_dtype_size(e->p->dtype));
@@ -354,9 +457,44 @@ static void add_fn_attrs(const Mm *e, LLVMValueRef fn) {
 
 /* --- the microkernel --------------------------------------------------------------------- */
 
+/* One k-pair step of the bf16_dot microkernel (ap [kc/2][MR] and bp [kc/2][NR] of pairs,
+ * k the pair): NV loads of B pairs, MR broadcasts of an A pair (one i32), MR*NV vdpbf16ps,
+ * each adding the odd k's product, then the even k's (Intel SDM). The intrinsic's operand
+ * types are taken from LLVM (<32 x bfloat> in LLVM 19; <16 x i32> before LLVM 18). */
+static void micro_dot_step(Mm *e, LLVMValueRef ap, LLVMValueRef bp, LLVMValueRef k, const LLVMValueRef *acc,
+                           LLVMValueRef *next) {
+    const CcMatmulPlan *p = e->p;
+    unsigned MR = (unsigned)p->mr, NV = (unsigned)(p->nr / p->vl), VL = (unsigned)p->vl;
+    static const char name[] = "llvm.x86.avx512bf16.dpbf16ps.512";
+    unsigned id = LLVMLookupIntrinsicID(name, sizeof name - 1);
+    LLMC_ASSERT(id != 0 && VL == 16);
+    LLVMValueRef dp = LLVMGetIntrinsicDeclaration(e->mod, id, NULL, 0);
+    LLVMTypeRef dp_ty = LLVMIntrinsicGetType(e->ctx, id, NULL, 0), args_ty[3];
+    LLMC_ASSERT(LLVMCountParamTypes(dp_ty) == 3);
+    LLVMGetParamTypes(dp_ty, args_ty);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx), pairs = LLVMVectorType(i32, VL);
+    LLVMValueRef brow = LLVMBuildMul(e->b, k, ci(e, p->nr), "");
+    LLVMValueRef arow = LLVMBuildMul(e->b, k, ci(e, MR), "");
+    LLVMValueRef bv[MAX_ACC];
+    for (unsigned v = 0; v < NV; v++) {
+        LLVMValueRef x = LLVMBuildLoad2(e->b, pairs, at_t(e, i32, bp, LLVMBuildAdd(e->b, brow, ci(e, v * VL), "")), "b");
+        LLVMSetAlignment(x, VL * 4);
+        bv[v] = LLVMBuildBitCast(e->b, x, args_ty[2], "");
+    }
+    for (unsigned i = 0; i < MR; i++) {
+        LLVMValueRef a = load_t(e, i32, ap, LLVMBuildAdd(e->b, arow, ci(e, i), ""));
+        LLVMValueRef splat = LLVMBuildBitCast(e->b, splat_n(e, a, VL), args_ty[1], "a");
+        for (unsigned v = 0; v < NV; v++) {
+            LLVMValueRef args[3] = {acc[i * NV + v], splat, bv[v]};
+            next[i * NV + v] = LLVMBuildCall2(e->b, dp_ty, dp, args, 3, "");
+        }
+    }
+}
+
 /* internal void micro(ptr ap [kc][MR], ptr bp [kc][NR], i64 kc, ptr c, i64 ldc, i1 first):
  *   acc = first ? 0 : c[0..MR, 0..NR);  for k < kc: acc[i][:] = fma(ap[k][i], bp[k][:], acc[i][:]);
- *   c[0..MR, 0..NR) = acc.   c rows are ldc elements apart. */
+ *   c[0..MR, 0..NR) = acc.   c rows are ldc elements apart.
+ * On the bf16_dot path kc counts k-pairs and each step is micro_dot_step. */
 static LLVMValueRef build_micro(Mm *e, const char *name) {
     const CcMatmulPlan *p = e->p;
     unsigned MR = (unsigned)p->mr, NV = (unsigned)(p->nr / p->vl), VL = (unsigned)p->vl;
@@ -414,25 +552,29 @@ static LLVMValueRef build_micro(Mm *e, const char *name) {
     LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, k, kc, ""), body, exit);
 
     LLVMPositionBuilderAtEnd(e->b, body);
-    unsigned fma_id = LLVMLookupIntrinsicID("llvm.fma", 8);
-    LLVMValueRef fma = LLVMGetIntrinsicDeclaration(e->mod, fma_id, &e->vec, 1);
-    LLVMTypeRef fma_ty = LLVMIntrinsicGetType(e->ctx, fma_id, &e->vec, 1);
-    LLVMValueRef brow = LLVMBuildMul(e->b, k, ci(e, p->nr), "");
-    LLVMValueRef arow = LLVMBuildMul(e->b, k, ci(e, MR), "");
-    LLVMValueRef bv[MAX_ACC];
-    for (unsigned v = 0; v < NV; v++) {
-        bv[v] = LLVMBuildLoad2(e->b, e->vec, at(e, bp, LLVMBuildAdd(e->b, brow, ci(e, v * VL), "")), "b");
-        LLVMSetAlignment(bv[v], vec_align);
-    }
-    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
-    LLVMValueRef mask = LLVMConstNull(LLVMVectorType(i32, VL));
-    for (unsigned i = 0; i < MR; i++) {
-        LLVMValueRef a = load_elt(e, ap, LLVMBuildAdd(e->b, arow, ci(e, i), ""));
-        LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetPoison(e->vec), a, LLVMConstInt(i32, 0, 0), "");
-        LLVMValueRef splat = LLVMBuildShuffleVector(e->b, one, LLVMGetPoison(e->vec), mask, "a");
+    if (p->bf16_dot) {
+        micro_dot_step(e, ap, bp, k, acc, next);
+    } else {
+        unsigned fma_id = LLVMLookupIntrinsicID("llvm.fma", 8);
+        LLVMValueRef fma = LLVMGetIntrinsicDeclaration(e->mod, fma_id, &e->vec, 1);
+        LLVMTypeRef fma_ty = LLVMIntrinsicGetType(e->ctx, fma_id, &e->vec, 1);
+        LLVMValueRef brow = LLVMBuildMul(e->b, k, ci(e, p->nr), "");
+        LLVMValueRef arow = LLVMBuildMul(e->b, k, ci(e, MR), "");
+        LLVMValueRef bv[MAX_ACC];
         for (unsigned v = 0; v < NV; v++) {
-            LLVMValueRef args[3] = {splat, bv[v], acc[i * NV + v]};
-            next[i * NV + v] = LLVMBuildCall2(e->b, fma_ty, fma, args, 3, "");
+            bv[v] = LLVMBuildLoad2(e->b, e->vec, at(e, bp, LLVMBuildAdd(e->b, brow, ci(e, v * VL), "")), "b");
+            LLVMSetAlignment(bv[v], vec_align);
+        }
+        LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+        LLVMValueRef mask = LLVMConstNull(LLVMVectorType(i32, VL));
+        for (unsigned i = 0; i < MR; i++) {
+            LLVMValueRef a = load_elt(e, ap, LLVMBuildAdd(e->b, arow, ci(e, i), ""));
+            LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetPoison(e->vec), a, LLVMConstInt(i32, 0, 0), "");
+            LLVMValueRef splat = LLVMBuildShuffleVector(e->b, one, LLVMGetPoison(e->vec), mask, "a");
+            for (unsigned v = 0; v < NV; v++) {
+                LLVMValueRef args[3] = {splat, bv[v], acc[i * NV + v]};
+                next[i * NV + v] = LLVMBuildCall2(e->b, fma_ty, fma, args, 3, "");
+            }
         }
     }
     LLVMValueRef kn = LLVMBuildAdd(e->b, k, ci(e, 1), "");
@@ -464,32 +606,51 @@ typedef struct PackChain {
     const MvRead *tree; /* not NULL: top is a movement tree, read by mv_value (src unused) */
 } PackChain;
 
-/* The element-at-a-time pack of k in [k_lo, kc): any strides, any movement chain. */
+/* The element-at-a-time pack of k in [k_lo, kc): any strides, any movement chain. On the
+ * bf16_dot path k runs on to kc rounded up to a whole pair (the pad of an odd kc is 0) and
+ * element (r, k) lands in half k % 2 of pair (k / 2, r). */
 static void emit_pack_scalar(Mm *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef n_panels, int64_t R,
                              LLVMValueRef g0, int64_t limit, int64_t s_r, int64_t s_k, LLVMValueRef pc,
                              LLVMValueRef k_lo, LLVMValueRef kc, const PackChain *ch) {
-    bool r_outer = s_k == 1;
+    bool pairs = e->p->bf16_dot, r_outer = s_k == 1;
+    LLVMValueRef kcp = kc_packed(e, kc);
     Loop lp = loop_begin(e, ci(e, 0), n_panels, "pack.panel");
-    Loop lo = loop_begin(e, r_outer ? ci(e, 0) : k_lo, r_outer ? ci(e, R) : kc, "pack.outer");
-    Loop li = loop_begin(e, r_outer ? k_lo : ci(e, 0), r_outer ? kc : ci(e, R), "pack.inner");
+    Loop lo = loop_begin(e, r_outer ? ci(e, 0) : k_lo, r_outer ? ci(e, R) : kcp, "pack.outer");
+    Loop li = loop_begin(e, r_outer ? k_lo : ci(e, 0), r_outer ? kcp : ci(e, R), "pack.inner");
     LLVMValueRef r = r_outer ? lo.i : li.i, k = r_outer ? li.i : lo.i;
     LLVMValueRef gi = LLVMBuildAdd(e->b, g0, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lp.i, ci(e, R), ""), r, ""), "");
     LLVMValueRef valid = LLVMBuildICmp(e->b, LLVMIntSLT, gi, ci(e, limit), "");
     LLVMValueRef gc = LLVMBuildSelect(e->b, valid, gi, ci(e, limit - 1), "");
+    LLVMValueRef kk = k;
+    if (pairs) { /* the pad reads k = kc - 1, in bounds, and stores 0 */
+        LLVMValueRef in = LLVMBuildICmp(e->b, LLVMIntSLT, k, kc, "");
+        kk = LLVMBuildSelect(e->b, in, k, LLVMBuildSub(e->b, kc, ci(e, 1), ""), "");
+        valid = LLVMBuildAnd(e->b, valid, in, "");
+    }
     LLVMValueRef sidx = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, gc, ci(e, s_r), ""),
-                                     LLVMBuildMul(e->b, LLVMBuildAdd(e->b, pc, k, ""), ci(e, s_k), ""), "");
+                                     LLVMBuildMul(e->b, LLVMBuildAdd(e->b, pc, kk, ""), ci(e, s_k), ""), "");
     LLVMValueRef x;
     if (ch && ch->tree) {
         x = mv_value(ch->tree, ch->top, LLVMBuildAdd(e->b, ch->boff, sidx, ""));
     } else {
         if (ch) sidx = cc_cg_chain_index(ch->mv, ch->top, ch->src, LLVMBuildAdd(e->b, ch->boff, sidx, ""));
-        x = load_elt(e, src, sidx);
+        x = load_t(e, e->src, src, sidx);
     }
-    LLVMValueRef v = LLVMBuildSelect(e->b, valid, x, LLVMConstNull(e->elt), "");
-    LLVMValueRef didx = LLVMBuildAdd(
-        e->b, LLVMBuildMul(e->b, lp.i, LLVMBuildMul(e->b, kc, ci(e, R), ""), ""),
-        LLVMBuildAdd(e->b, LLVMBuildMul(e->b, k, ci(e, R), ""), r, ""), "");
-    store_elt(e, v, dst, didx);
+    if (e->widen) x = widen_bf16(e, x);
+    LLVMValueRef v = LLVMBuildSelect(e->b, valid, x, LLVMConstNull(e->pk), "");
+    LLVMValueRef didx;
+    if (pairs) /* pair (k / 2, r) of the panel, half k % 2 */
+        didx = LLVMBuildAdd(
+            e->b, LLVMBuildMul(e->b, lp.i, LLVMBuildMul(e->b, kcp, ci(e, R), ""), ""),
+            LLVMBuildAdd(e->b, LLVMBuildMul(e->b, LLVMBuildAShr(e->b, k, ci(e, 1), ""), ci(e, 2 * R), ""),
+                         LLVMBuildAdd(e->b, LLVMBuildMul(e->b, r, ci(e, 2), ""), LLVMBuildAnd(e->b, k, ci(e, 1), ""), ""),
+                         ""),
+            "");
+    else
+        didx = LLVMBuildAdd(
+            e->b, LLVMBuildMul(e->b, lp.i, LLVMBuildMul(e->b, kc, ci(e, R), ""), ""),
+            LLVMBuildAdd(e->b, LLVMBuildMul(e->b, k, ci(e, R), ""), r, ""), "");
+    LLVMSetAlignment(LLVMBuildStore(e->b, v, at_t(e, e->pk, dst, didx)), scalar_bytes(e->pk));
     loop_end(e, &li);
     loop_end(e, &lo);
     loop_end(e, &lp);
@@ -507,24 +668,36 @@ static LLVMValueRef lane_mask(Mm *e, int64_t off, LLVMValueRef n) {
     return LLVMBuildICmp(e->b, LLVMIntSLT, LLVMConstVector(lanes, VL), splat, "");
 }
 
-static LLVMValueRef masked_load(Mm *e, LLVMValueRef ptr, LLVMValueRef mask) {
+/* A vector of type vt at ptr (align bytes), lanes off in mask read as 0. */
+static LLVMValueRef masked_load_t(Mm *e, LLVMTypeRef vt, LLVMValueRef ptr, LLVMValueRef mask, unsigned align) {
     unsigned id = LLVMLookupIntrinsicID("llvm.masked.load", 16);
-    LLVMTypeRef tys[2] = {e->vec, e->ptr};
+    LLVMTypeRef tys[2] = {vt, e->ptr};
     LLVMValueRef fn = LLVMGetIntrinsicDeclaration(e->mod, id, tys, 2);
-    LLVMValueRef args[4] = {ptr, LLVMConstInt(LLVMInt32TypeInContext(e->ctx), ir_dtype_size(e->p->dtype), 0), mask,
-                            LLVMConstNull(e->vec)};
+    LLVMValueRef args[4] = {ptr, LLVMConstInt(LLVMInt32TypeInContext(e->ctx), align, 0), mask, LLVMConstNull(vt)};
     return LLVMBuildCall2(e->b, LLVMIntrinsicGetType(e->ctx, id, tys, 2), fn, args, 4, "");
 }
 
-/* Stores lanes [0, n) of v at ptr (n a constant, at most VL). */
+static LLVMValueRef masked_load(Mm *e, LLVMValueRef ptr, LLVMValueRef mask) {
+    return masked_load_t(e, e->vec, ptr, mask, (unsigned)ir_dtype_size(e->p->dtype));
+}
+
+/* VL operand elements at ptr as a <VL x elt> (lanes off in mask read as 0): one masked
+ * load, of the bf16 bits widened to f32 on the fp32 path. */
+static LLVMValueRef load_operand_vec(Mm *e, LLVMValueRef ptr, LLVMValueRef mask) {
+    if (!e->widen) return masked_load(e, ptr, mask);
+    return widen_bf16(e, masked_load_t(e, LLVMVectorType(e->src, (unsigned)e->p->vl), ptr, mask, 2));
+}
+
+/* Stores lanes [0, n) of v (VL lanes of 32 or 64 bits) at ptr (n a constant, at most VL). */
 static void store_lanes(Mm *e, LLVMValueRef v, LLVMValueRef ptr, int64_t n) {
-    unsigned align = (unsigned)ir_dtype_size(e->p->dtype);
+    LLVMTypeRef vt = LLVMTypeOf(v);
+    unsigned align = scalar_bytes(LLVMGetElementType(vt));
     if (n >= e->p->vl) {
         LLVMSetAlignment(LLVMBuildStore(e->b, v, ptr), align);
         return;
     }
     unsigned id = LLVMLookupIntrinsicID("llvm.masked.store", 17);
-    LLVMTypeRef tys[2] = {e->vec, e->ptr};
+    LLVMTypeRef tys[2] = {vt, e->ptr};
     LLVMValueRef fn = LLVMGetIntrinsicDeclaration(e->mod, id, tys, 2);
     LLVMValueRef args[4] = {v, ptr, LLVMConstInt(LLVMInt32TypeInContext(e->ctx), align, 0), lane_mask(e, 0, ci(e, n))};
     LLVMBuildCall2(e->b, LLVMIntrinsicGetType(e->ctx, id, tys, 2), fn, args, 4, "");
@@ -542,11 +715,54 @@ static void emit_pack_rows(Mm *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueR
     for (int64_t v = 0; v < nv; v++) mask[v] = lane_mask(e, v * VL, valid);
     LLVMValueRef dpan = at(e, dst, LLVMBuildMul(e->b, lp.i, LLVMBuildMul(e->b, kc, ci(e, R), ""), ""));
     Loop lk = loop_begin(e, ci(e, 0), kc, "pack.k");
-    LLVMValueRef sp = at(e, src, LLVMBuildAdd(e->b, gb, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, pc, lk.i, ""), ci(e, s_k), ""), ""));
+    LLVMValueRef sp = at_t(e, e->src, src,
+                           LLVMBuildAdd(e->b, gb, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, pc, lk.i, ""), ci(e, s_k), ""), ""));
     LLVMValueRef dp = at(e, dpan, LLVMBuildMul(e->b, lk.i, ci(e, R), ""));
     for (int64_t v = 0; v < nv; v++) {
-        LLVMValueRef x = masked_load(e, at(e, sp, ci(e, v * VL)), mask[v]);
+        LLVMValueRef x = load_operand_vec(e, at_t(e, e->src, sp, ci(e, v * VL)), mask[v]);
         store_lanes(e, x, at(e, dp, ci(e, v * VL)), R - v * VL);
+    }
+    loop_end(e, &lk);
+    loop_end(e, &lp);
+}
+
+/* The bf16_dot pack when the R rows of a panel are contiguous (s_r = 1): per k-pair, the
+ * rows at k and k + 1 as two masked <VL x i16> loads (the k + 1 of an odd kc's last pair
+ * is 0), interleaved by a shufflevector into VL pairs, stored as <VL x i32>. */
+static void emit_pack_rows_pairs(Mm *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef n_panels, int64_t R,
+                                 LLVMValueRef g0, int64_t limit, int64_t s_k, LLVMValueRef pc, LLVMValueRef kc) {
+    unsigned VL = (unsigned)e->p->vl;
+    int64_t nv = ceil_div(R, VL);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    LLVMTypeRef halves = LLVMVectorType(e->src, VL), pairs = LLVMVectorType(i32, VL);
+    LLVMValueRef mask[MAX_ACC], lanes[128];
+    for (unsigned l = 0; l < VL; l++) {
+        lanes[2 * l] = LLVMConstInt(i32, l, 0);           /* pair l: k's element of row l, */
+        lanes[2 * l + 1] = LLVMConstInt(i32, VL + l, 0);  /* then k + 1's */
+    }
+    LLVMValueRef interleave = LLVMConstVector(lanes, 2 * VL);
+    LLVMValueRef kcp = kc_packed(e, kc);
+    Loop lp = loop_begin(e, ci(e, 0), n_panels, "packp.panel");
+    LLVMValueRef gb = LLVMBuildAdd(e->b, g0, LLVMBuildMul(e->b, lp.i, ci(e, R), ""), "");
+    LLVMValueRef valid = smin(e, ci(e, R), LLVMBuildSub(e->b, ci(e, limit), gb, ""));
+    for (int64_t v = 0; v < nv; v++) mask[v] = lane_mask(e, v * VL, valid);
+    LLVMValueRef dpan = at_t(e, e->pk, dst, LLVMBuildMul(e->b, lp.i, LLVMBuildMul(e->b, kcp, ci(e, R), ""), ""));
+    Loop lk = loop_begin(e, ci(e, 0), LLVMBuildAShr(e->b, kcp, ci(e, 1), ""), "packp.k");
+    LLVMValueRef k0 = LLVMBuildMul(e->b, lk.i, ci(e, 2), "");
+    LLVMValueRef k1 = LLVMBuildAdd(e->b, k0, ci(e, 1), "");
+    LLVMValueRef has1 = LLVMBuildICmp(e->b, LLVMIntSLT, k1, kc, "");
+    k1 = LLVMBuildSelect(e->b, has1, k1, k0, ""); /* in bounds; read, then replaced by 0 */
+    LLVMValueRef sp[2];
+    for (int h = 0; h < 2; h++)
+        sp[h] = at_t(e, e->src, src,
+                     LLVMBuildAdd(e->b, gb, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, pc, h ? k1 : k0, ""), ci(e, s_k), ""), ""));
+    LLVMValueRef dp = at_t(e, e->pk, dpan, LLVMBuildMul(e->b, lk.i, ci(e, 2 * R), ""));
+    for (int64_t v = 0; v < nv; v++) {
+        LLVMValueRef lo = masked_load_t(e, halves, at_t(e, e->src, sp[0], ci(e, v * VL)), mask[v], 2);
+        LLVMValueRef hi = masked_load_t(e, halves, at_t(e, e->src, sp[1], ci(e, v * VL)), mask[v], 2);
+        hi = LLVMBuildSelect(e->b, has1, hi, LLVMConstNull(halves), "");
+        LLVMValueRef pr = LLVMBuildBitCast(e->b, LLVMBuildShuffleVector(e->b, lo, hi, interleave, ""), pairs, "");
+        store_lanes(e, pr, at_t(e, e->pk, dp, ci(e, v * VL * 2)), R - v * VL);
     }
     loop_end(e, &lk);
     loop_end(e, &lp);
@@ -578,7 +794,7 @@ static LLVMValueRef emit_pack_transpose(Mm *e, LLVMValueRef dst, LLVMValueRef sr
             LLVMValueRef g = LLVMBuildAdd(e->b, gb, ci(e, rr), "");
             LLVMValueRef ok = LLVMBuildICmp(e->b, LLVMIntSLT, g, ci(e, limit), "");
             LLVMValueRef gc = LLVMBuildSelect(e->b, ok, g, ci(e, limit - 1), "");
-            rptr[r] = at(e, src, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, gc, ci(e, s_r), ""), pc, ""));
+            rptr[r] = at_t(e, e->src, src, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, gc, ci(e, s_r), ""), pc, ""));
             LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetPoison(LLVMVectorType(e->i1, VL)), ok,
                                                       LLVMConstInt(i32, 0, 0), "");
             rmask[r] = LLVMBuildShuffleVector(e->b, one, LLVMGetPoison(LLVMVectorType(e->i1, VL)),
@@ -588,7 +804,7 @@ static LLVMValueRef emit_pack_transpose(Mm *e, LLVMValueRef dst, LLVMValueRef sr
         LLVMValueRef k0 = LLVMBuildMul(e->b, lk.i, ci(e, VL), "");
         LLVMValueRef v[64];
         for (unsigned r = 0; r < VL; r++)
-            v[r] = rmask[r] ? masked_load(e, at(e, rptr[r], k0), rmask[r]) : LLVMConstNull(e->vec);
+            v[r] = rmask[r] ? load_operand_vec(e, at_t(e, e->src, rptr[r], k0), rmask[r]) : LLVMConstNull(e->vec);
         cc_cg_transpose(e->b, v, VL);
         for (unsigned j = 0; j < VL; j++) {
             LLVMValueRef didx = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, k0, ci(e, j), ""), ci(e, R), ""),
@@ -601,19 +817,75 @@ static LLVMValueRef emit_pack_transpose(Mm *e, LLVMValueRef dst, LLVMValueRef sr
     return kmain;
 }
 
+/* The bf16_dot pack when each row is contiguous along k (s_k = 1): VL rows x VL k-pairs at
+ * a time, a row's VL pairs (2 VL adjacent bf16) one <VL x i32> load, transposed in
+ * registers as emit_pack_transpose does and stored as VL pair-rows of the panel. Covers
+ * the whole pairs of kc rounded down to VL pairs; returns that bound in k (elements), the
+ * rest (and an odd kc's pad) is the scalar pack's. */
+static LLVMValueRef emit_pack_transpose_pairs(Mm *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef n_panels,
+                                              int64_t R, LLVMValueRef g0, int64_t limit, int64_t s_r, LLVMValueRef pc,
+                                              LLVMValueRef kc) {
+    unsigned VL = (unsigned)e->p->vl;
+    int64_t ng = ceil_div(R, VL);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx), pairs = LLVMVectorType(i32, VL);
+    LLVMValueRef kcp = kc_packed(e, kc);
+    LLVMValueRef groups = LLVMBuildSDiv(e->b, kc, ci(e, 2 * (int64_t)VL), "pgroups"); /* of VL whole pairs */
+    Loop lp = loop_begin(e, ci(e, 0), n_panels, "packtp.panel");
+    LLVMValueRef gb = LLVMBuildAdd(e->b, g0, LLVMBuildMul(e->b, lp.i, ci(e, R), ""), "");
+    LLVMValueRef dpan = at_t(e, e->pk, dst, LLVMBuildMul(e->b, lp.i, LLVMBuildMul(e->b, kcp, ci(e, R), ""), ""));
+    for (int64_t grp = 0; grp < ng; grp++) {
+        LLVMValueRef rmask[64], rptr[64];
+        for (unsigned r = 0; r < VL; r++) {
+            int64_t rr = grp * VL + r;
+            if (rr >= R) {
+                rmask[r] = NULL;
+                continue;
+            }
+            LLVMValueRef g = LLVMBuildAdd(e->b, gb, ci(e, rr), "");
+            LLVMValueRef ok = LLVMBuildICmp(e->b, LLVMIntSLT, g, ci(e, limit), "");
+            LLVMValueRef gc = LLVMBuildSelect(e->b, ok, g, ci(e, limit - 1), "");
+            rptr[r] = at_t(e, e->src, src, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, gc, ci(e, s_r), ""), pc, ""));
+            rmask[r] = splat_n(e, ok, VL);
+        }
+        Loop lk = loop_begin(e, ci(e, 0), groups, "packtp.k");
+        LLVMValueRef p0 = LLVMBuildMul(e->b, lk.i, ci(e, VL), ""); /* the group's first pair */
+        LLVMValueRef v[64];
+        for (unsigned r = 0; r < VL; r++)
+            v[r] = rmask[r] ? masked_load_t(e, pairs, at_t(e, e->src, rptr[r], LLVMBuildMul(e->b, p0, ci(e, 2), "")),
+                                            rmask[r], 2)
+                            : LLVMConstNull(pairs);
+        cc_cg_transpose(e->b, v, VL);
+        for (unsigned j = 0; j < VL; j++) {
+            LLVMValueRef didx = LLVMBuildAdd(
+                e->b, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, p0, ci(e, j), ""), ci(e, 2 * R), ""),
+                ci(e, grp * VL * 2), "");
+            store_lanes(e, v[j], at_t(e, e->pk, dpan, didx), R - grp * (int64_t)VL);
+        }
+        loop_end(e, &lk);
+    }
+    loop_end(e, &lp);
+    return LLVMBuildMul(e->b, groups, ci(e, 2 * (int64_t)VL), "");
+}
+
 /* dst[panel][k][r] = src[g * s_r + (pc + k) * s_k] for g = g0 + panel*R + r < limit, else 0;
- * panel < n_panels, r < R, k < kc. Vector loads where the source is contiguous along r
- * (emit_pack_rows) or along k (emit_pack_transpose, its k tail element by element); with
- * ch, src is the chain's source and the index goes through the chain, element by element. */
+ * panel < n_panels, r < R, k < kc (bf16_dot: dst[panel][k / 2][r][k % 2], k < kc rounded
+ * up to even, the pad 0; fp32 path on bf16: the bf16 widened). Vector loads where the
+ * source is contiguous along r (emit_pack_rows*) or along k (emit_pack_transpose*, their
+ * k tail element by element); with ch, src is the chain's source and the index goes
+ * through the chain, element by element. */
 static void emit_pack(Mm *e, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef n_panels, int64_t R,
                       LLVMValueRef g0, int64_t limit, int64_t s_r, int64_t s_k, LLVMValueRef pc, LLVMValueRef kc,
                       const PackChain *ch) {
+    bool pairs = e->p->bf16_dot;
     if (!ch && s_r == 1) {
-        emit_pack_rows(e, dst, src, n_panels, R, g0, limit, s_k, pc, kc);
+        if (pairs) emit_pack_rows_pairs(e, dst, src, n_panels, R, g0, limit, s_k, pc, kc);
+        else emit_pack_rows(e, dst, src, n_panels, R, g0, limit, s_k, pc, kc);
         return;
     }
     LLVMValueRef k_lo = ci(e, 0);
-    if (!ch && s_k == 1) k_lo = emit_pack_transpose(e, dst, src, n_panels, R, g0, limit, s_r, pc, kc);
+    if (!ch && s_k == 1)
+        k_lo = pairs ? emit_pack_transpose_pairs(e, dst, src, n_panels, R, g0, limit, s_r, pc, kc)
+                     : emit_pack_transpose(e, dst, src, n_panels, R, g0, limit, s_r, pc, kc);
     emit_pack_scalar(e, dst, src, n_panels, R, g0, limit, s_r, s_k, pc, k_lo, kc, ch);
 }
 
@@ -630,8 +902,8 @@ static void emit_copy(Mm *e, LLVMValueRef d, LLVMValueRef ldd, LLVMValueRef c, L
 
 /* --- the kernel ----------------------------------------------------------------------------- */
 
-static LLVMValueRef entry_alloca(Mm *e, int64_t n, const char *name) {
-    LLVMValueRef a = LLVMBuildAlloca(e->b, LLVMArrayType2(e->elt, (uint64_t)n), name);
+static LLVMValueRef entry_alloca(Mm *e, LLVMTypeRef t, int64_t n, const char *name) {
+    LLVMValueRef a = LLVMBuildAlloca(e->b, LLVMArrayType2(t, (uint64_t)n), name);
     LLVMSetAlignment(a, 64);
     return a;
 }
@@ -761,9 +1033,9 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
             out_ptr[o] = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildGEP2(e->b, e->ptr, bufs, &ix, 1, ""), "out");
         }
     }
-    LLVMValueRef apack = entry_alloca(e, a_block_rows(p) * p->kc, "Ap");
-    LLVMValueRef bpack = entry_alloca(e, p->kc * p->nc, "Bp");
-    LLVMValueRef tile = entry_alloca(e, p->mr * p->nr, "tile");
+    LLVMValueRef apack = entry_alloca(e, e->pk, a_block_rows(p) * p->kc, "Ap");
+    LLVMValueRef bpack = entry_alloca(e, e->pk, p->kc * p->nc, "Bp");
+    LLVMValueRef tile = entry_alloca(e, e->elt, p->mr * p->nr, "tile");
 
     /* for t in [begin, end): the task's batch and block */
     Loop lt = loop_begin(e, begin, end, "task");
@@ -786,8 +1058,8 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
                      .tree = ep && ep->tree[1] ? &mr : NULL};
     const PackChain *pa = ep && ep->top[0] != ep->src[0] ? &cha : NULL;
     const PackChain *pb = ep && ep->top[1] != ep->src[1] ? &chb : NULL;
-    LLVMValueRef abase = pa ? buf[0] : at(e, buf[0], aoff);
-    LLVMValueRef bbase = pb ? buf[1] : at(e, buf[1], boff);
+    LLVMValueRef abase = pa ? buf[0] : at_t(e, e->src, buf[0], aoff);
+    LLVMValueRef bbase = pb ? buf[1] : at_t(e, e->src, buf[1], boff);
     LLVMValueRef cbase = at(e, buf[2], LLVMBuildMul(e->b, bi, ci(e, p->M * p->N), ""));
     LLVMValueRef n_np = LLVMBuildSDiv(e->b, LLVMBuildAdd(e->b, nc, ci(e, p->nr - 1), ""), ci(e, p->nr), "");
 
@@ -802,6 +1074,9 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
     LLVMAddIncoming(pc, &zero, &pre, 1);
     LLVMValueRef kc = smin(e, ci(e, p->kc), LLVMBuildSub(e->b, ci(e, p->K), pc, ""));
     LLVMValueRef first = LLVMBuildICmp(e->b, LLVMIntEQ, pc, zero, "first");
+    /* a panel's k extent, and the microkernel's steps over it: k, or k-pairs (bf16_dot) */
+    LLVMValueRef kcp = kc_packed(e, kc);
+    LLVMValueRef ksteps = p->bf16_dot ? LLVMBuildAShr(e->b, kcp, ci(e, 1), "kpairs") : kc;
 
     /* A: a(m, k) = A[m*K + k], or A[k*M + m] when ta.  B: b(k, n) = B[k*N + n], or B[n*K + k] when tb. */
     emit_pack(e, bpack, bbase, n_np, p->nr, n0, p->N, p->tb ? p->K : 1, p->tb ? 1 : p->N, pc, kc, pb);
@@ -821,8 +1096,8 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
     LLVMValueRef cols = smin(e, ci(e, p->nr), LLVMBuildSub(e->b, nc, LLVMBuildMul(e->b, lj.i, ci(e, p->nr), ""), ""));
     LLVMValueRef full = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, rows, ci(e, p->mr), ""),
                                      LLVMBuildICmp(e->b, LLVMIntEQ, cols, ci(e, p->nr), ""), "full");
-    LLVMValueRef apan = at(e, apack, LLVMBuildMul(e->b, li.i, LLVMBuildMul(e->b, kc, ci(e, p->mr), ""), ""));
-    LLVMValueRef bpan = at(e, bpack, LLVMBuildMul(e->b, lj.i, LLVMBuildMul(e->b, kc, ci(e, p->nr), ""), ""));
+    LLVMValueRef apan = at_t(e, e->pk, apack, LLVMBuildMul(e->b, li.i, LLVMBuildMul(e->b, kcp, ci(e, p->mr), ""), ""));
+    LLVMValueRef bpan = at_t(e, e->pk, bpack, LLVMBuildMul(e->b, lj.i, LLVMBuildMul(e->b, kcp, ci(e, p->nr), ""), ""));
     LLVMValueRef crow = LLVMBuildAdd(e->b, LLVMBuildAdd(e->b, m0, ia, ""), LLVMBuildMul(e->b, li.i, ci(e, p->mr), ""), "");
     LLVMValueRef ccol = LLVMBuildAdd(e->b, n0, LLVMBuildMul(e->b, lj.i, ci(e, p->nr), ""), "");
     LLVMValueRef cptr = at(e, cbase, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, crow, ci(e, p->N), ""), ccol, ""));
@@ -836,7 +1111,7 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
     LLVMBuildCondBr(e->b, full, bfull, bedge);
 
     LLVMPositionBuilderAtEnd(e->b, bfull);
-    LLVMValueRef args[6] = {apan, bpan, kc, cptr, ldc, first};
+    LLVMValueRef args[6] = {apan, bpan, ksteps, cptr, ldc, first};
     LLVMBuildCall2(e->b, micro_ty, micro, args, 6, "");
     LLVMBuildBr(e->b, bjoin);
 
@@ -846,7 +1121,7 @@ static void build_kernel(Mm *e, const char *name, const Epi *ep) {
     emit_copy(e, tile, ldt, cptr, ldc, rows, cols);
     LLVMBuildBr(e->b, bcall);
     LLVMPositionBuilderAtEnd(e->b, bcall);
-    LLVMValueRef eargs[6] = {apan, bpan, kc, tile, ldt, first};
+    LLVMValueRef eargs[6] = {apan, bpan, ksteps, tile, ldt, first};
     LLVMBuildCall2(e->b, micro_ty, micro, eargs, 6, "");
     emit_copy(e, cptr, ldc, tile, ldt, rows, cols);
     LLVMBuildBr(e->b, bjoin);
@@ -1082,6 +1357,7 @@ static LLVMModuleRef build_module(const CcJit *jit, LLVMContextRef ctx, const Ir
     CcMatmulPlan plan;
     if (!cc_matmul_plan(jit, g, node, &plan, err)) return NULL;
     Mm e = {.p = &plan, .ctx = ctx, .avx512 = cc_jit_has_avx512(jit)};
+    bool bf16 = plan.in_dtype == IR_DTYPE_BF16;
     e.mod = LLVMModuleCreateWithNameInContext(name, ctx);
     e.b = LLVMCreateBuilderInContext(ctx);
     e.i64 = LLVMInt64TypeInContext(ctx);
@@ -1089,6 +1365,9 @@ static LLVMModuleRef build_module(const CcJit *jit, LLVMContextRef ctx, const Ir
     e.ptr = LLVMPointerTypeInContext(ctx, 0);
     e.elt = plan.dtype == IR_DTYPE_F32 ? LLVMFloatTypeInContext(ctx) : LLVMDoubleTypeInContext(ctx);
     e.vec = LLVMVectorType(e.elt, (unsigned)plan.vl);
+    e.src = bf16 ? LLVMInt16TypeInContext(ctx) : e.elt;
+    e.pk = plan.bf16_dot ? e.src : e.elt;
+    e.widen = bf16 && !plan.bf16_dot;
     build_kernel(&e, name, ep);
     LLVMDisposeBuilder(e.b);
     cc_jit_prepare_module(jit, e.mod);

@@ -313,6 +313,11 @@ void cc_jit_free(CcJit *jit);
  * live as long as the JIT. */
 const char *cc_jit_cpu(const CcJit *jit, const char **features);
 bool cc_jit_has_avx512(const CcJit *jit); /* the feature string has +avx512f */
+/* The feature string has avx512bf16 and what LLVM needs under it (avx512bw, avx512f) on:
+ * matmuls of bf16 operands run on vdpbf16ps; otherwise they are widened to f32 for the
+ * f32 FMA kernels (compiler/codegen_matmul.c). "-avx512bf16" in LLMC_JIT_FEATURES or in
+ * cc_jit_new_for's string (llmrun --bf16-path fp32) turns that path off. */
+bool cc_jit_has_avx512bf16(const CcJit *jit);
 uint32_t cc_jit_next_id(CcJit *jit);      /* 0, 1, 2, ...: unique kernel names */
 /* Sets the module's triple and data layout to the host's. */
 void cc_jit_prepare_module(const CcJit *jit, struct LLVMOpaqueModule *mod);
@@ -465,11 +470,15 @@ const char *cc_kernel_kind_name(CcKernelKind k); /* "elementwise", ...; "?" if i
 /* How a matmul kernel covers its output. A task is one output block: batch b, rows
  * [mb*mc, +mc), columns [nb*nc, +nc), t = (b * m_blocks + mb) * n_blocks + nb; the
  * kernel's [begin, end) is a range of tasks in [0, tasks). Each element is computed by
- * exactly one task as c = 0; for k = 0..K-1: c = fma(a[m,k], b[k,n], c) in the dtype, so
- * any split of the tasks over calls or threads gives the same bytes (and the block sizes
- * do not change the result either). */
+ * exactly one task as c = 0; for k = 0..K-1: c = fma(a[m,k], b[k,n], c) in the dtype
+ * (bf16 operands: in f32, the k of each pair odd first on the bf16_dot path; the banner of
+ * codegen_matmul.c), so any split of the tasks over calls or threads gives the same bytes
+ * (and the block sizes do not change the result either). */
 typedef struct CcMatmulPlan {
-    IrDtype dtype;                  /* f32 or f64 */
+    IrDtype dtype;                  /* the result's and the accumulation's: f32 or f64 */
+    IrDtype in_dtype;               /* the operands': dtype, or bf16 (dtype f32) */
+    bool bf16_dot;                  /* bf16 operands through vdpbf16ps on k-pair panels
+                                       (avx512bf16); false: packed as f32, f32 FMA */
     bool ta, tb;                    /* the node's attributes */
     bool a_shared, b_shared;        /* a rank-2 operand, used by every batch (x [.., M, K] times a
                                        shared weight is planned as one [B*M, K] matmul) */
@@ -480,7 +489,7 @@ typedef struct CcMatmulPlan {
     int64_t stack_bytes;            /* packing buffers: stack allocas of the kernel */
 } CcMatmulPlan;
 bool cc_matmul_plan(const CcJit *jit, const IrGraph *g, IrId node, CcMatmulPlan *plan, LlmcErr *err);
-/* The kernel for matmul `node`: bufs = {x, y, out}, dense row-major in the node's dtype
+/* The kernel for matmul `node`: bufs = {x, y, out}, dense row-major in their dtypes
  * (x is A, stored [.., K, M] when ta; y is B, stored [.., N, K] when tb); begin/end index
  * tasks (CcMatmulPlan). The output must not overlap the operands. The kernel uses
  * plan.stack_bytes (< 700 KiB) of stack and calls nothing. */
@@ -551,6 +560,9 @@ bool cc_attention_plan(const CcJit *jit, const IrGraph *g, const CcKernel *k, Cc
  * floating-point operations (f32, an FMA counted as 2) and stores its result to
  * ((float *)bufs[0])[item] so nothing is dead. */
 bool cc_codegen_fma_peak(CcJit *jit, CcKernelFn *fn, double *flops_per_item, LlmcErr *err);
+/* The same with vdpbf16ps chains (bf16 pairs, f32 accumulators): the peak of the bf16
+ * matmuls' instruction. *fn = NULL (and true) when the target has no avx512bf16. */
+bool cc_codegen_bf16_peak(CcJit *jit, CcKernelFn *fn, double *flops_per_item, LlmcErr *err);
 
 /* ===================================================================================
  * Memory plan (compiler/memplan.c): every intermediate of a fused graph at an offset in

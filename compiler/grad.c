@@ -17,6 +17,10 @@
  *      order, so the result is deterministic and does not depend on the sweep. The
  *      node's rule, cc_grad_<mnemonic> from the table below, then contributes to its
  *      operands.
+ *      Mixed precision: the gradient of a bf16 value is held and summed in f32
+ *      (grad_dtype). Rules that only move it, cast it or feed a bf16 matmul take it in
+ *      f32; any other rule of a bf16 node gets it rounded to bf16, and a bf16 result of
+ *      a rule goes back to f32 before it is summed.
  *   4. Outputs: the forward outputs, then "grad.<name>" per differentiated input in
  *      input order; an input the loss does not reach gets a zero (a const splat 0).
  *      The result is verified.
@@ -305,9 +309,24 @@ static void state_free(CcGradState *st) {
     free(st->clone);
 }
 
+/* The dtype a node's gradient is held in: f32 for a bf16 value (mixed precision keeps
+ * gradients and their sums in f32), the value's own dtype otherwise. */
+static IrDtype grad_dtype(IrDtype dt) { return dt == IR_DTYPE_BF16 ? IR_DTYPE_F32 : dt; }
+
+/* Rules that take an f32 gradient of a bf16 node as it is: they only move it (reshape,
+ * permute, broadcast's sums), give it back in the operand's gradient dtype (cast) or
+ * feed it to a matmul of bf16 operands, whose result is f32 (cc_grad_matmul casts it to
+ * bf16 there). Every other rule computes in the node's dtype and gets the gradient
+ * rounded to bf16 first. */
+static bool rule_takes_f32_grad(IrOp op) {
+    return op == IR_OP_RESHAPE || op == IR_OP_PERMUTE || op == IR_OP_BROADCAST || op == IR_OP_CAST ||
+           op == IR_OP_MATMUL;
+}
+
 /* Runs node id's rule and records its contributions. false + err on failure. */
 static bool run_rule(CcGradState *st, IrId id, IrId gy, bool *want, IrId *gx, LlmcErr *err) {
     IrNode n = st->g->nodes[id];
+    if (n.type.dtype == IR_DTYPE_BF16 && !rule_takes_f32_grad(n.op)) gy = ir_build_cast(&st->b, gy, IR_DTYPE_BF16);
     bool any = false;
     for (uint32_t k = 0; k < n.n_operands; k++) {
         want[k] = edge_diff(st->g, &n, k) && st->active[n.operands[k]];
@@ -330,11 +349,15 @@ static bool run_rule(CcGradState *st, IrId id, IrId gy, bool *want, IrId *gx, Ll
     }
     for (uint32_t k = 0; k < n.n_operands; k++) {
         if (!want[k] || gx[k] == IR_ID_NONE) continue;
-        const IrType *have = &st->g->nodes[gx[k]].type, *need = &st->g->nodes[n.operands[k]].type;
-        if (!ir_type_equal(have, need)) {
+        IrType need = st->g->nodes[n.operands[k]].type;
+        need.dtype = grad_dtype(need.dtype);
+        if (st->g->nodes[gx[k]].type.dtype != need.dtype && need.dtype == IR_DTYPE_F32)
+            gx[k] = ir_build_cast(&st->b, gx[k], IR_DTYPE_F32); /* a bf16 rule's result */
+        const IrType *have = &st->g->nodes[gx[k]].type;
+        if (!ir_type_equal(have, &need)) {
             char a[IR_TYPE_STR_MAX], b[IR_TYPE_STR_MAX];
             llmc_err_set(err, "autodiff: internal error: the gradient of %%%u (%s) for operand %u is %s, not %s", id,
-                         ir_op_name(n.op), k, ir_type_format(have, a, sizeof a), ir_type_format(need, b, sizeof b));
+                         ir_op_name(n.op), k, ir_type_format(have, a, sizeof a), ir_type_format(&need, b, sizeof b));
             return false;
         }
         contrib_add(&st->contribs[n.operands[k]], id, k, gx[k]);
@@ -398,7 +421,7 @@ IrGraph *cc_grad(const IrGraph *fwd, const CcGradOptions *opt_in, LlmcErr *err) 
             if (!st.active[id]) continue;
             const IrNode n = st.g->nodes[id];
             builder_for(&st, &n);
-            IrId gy = id == loss ? ir_build_scalar(&st.b, lt->dtype, 1.0) : contrib_sum(&st, id);
+            IrId gy = id == loss ? ir_build_scalar(&st.b, grad_dtype(lt->dtype), 1.0) : contrib_sum(&st, id);
             if (gy == IR_ID_NONE) continue; /* every user's rule gave none */
             if (n.op == IR_OP_INPUT)
                 input_grad[id] = gy;
@@ -416,7 +439,9 @@ IrGraph *cc_grad(const IrGraph *fwd, const CcGradOptions *opt_in, LlmcErr *err) 
             if (gid == IR_ID_NONE) {
                 builder_for(&st, &n);
                 double zero = 0.0;
-                gid = ir_build_const(&st.b, n.type, &zero, 1);
+                IrType gt = n.type;
+                gt.dtype = grad_dtype(gt.dtype);
+                gid = ir_build_const(&st.b, gt, &zero, 1);
             }
             LlmcBuf name = {0};
             llmc_buf_printf(&name, "%s%s", CC_GRAD_PREFIX, ir_graph_str(st.g, n.attrs.input.name));

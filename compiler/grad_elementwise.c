@@ -99,7 +99,9 @@ bool cc_grad_cos(CcGradCall *c) {
 bool cc_grad_cast(CcGradCall *c) {
     IrType xt = cc_grad_xtype(c, 0);
     if (!ir_dtype_is_float(xt.dtype) || !ir_dtype_is_float(c->node.type.dtype)) return true;
-    c->gx[0] = xt.dtype == c->node.type.dtype ? c->gy : ir_build_cast(c->b, c->gy, xt.dtype);
+    /* A bf16 value's gradient is held in f32 (cc_grad), on either side of the cast. */
+    IrDtype have = c->b->g->nodes[c->gy].type.dtype, want = xt.dtype == IR_DTYPE_BF16 ? IR_DTYPE_F32 : xt.dtype;
+    c->gx[0] = have == want ? c->gy : ir_build_cast(c->b, c->gy, want);
     return true;
 }
 

@@ -77,6 +77,10 @@ bool cc_grad_matmul(CcGradCall *c) {
     bool ta = c->node.attrs.matmul.ta, tb = c->node.attrs.matmul.tb;
     IrType xt = cc_grad_xtype(c, 0), yt = cc_grad_xtype(c, 1), ot = c->node.type;
     IrId g = c->gy;
+    /* bf16 operands (an f32 result): the backward products are bf16 x bf16 with an f32
+     * result too, so the gradient is rounded to bf16 and the operand gradients come
+     * out f32, which is the dtype cc_grad holds a bf16 value's gradient in. */
+    if (xt.dtype == IR_DTYPE_BF16) g = ir_build_cast(c->b, g, IR_DTYPE_BF16);
     bool batched = ot.rank > 2;
     if (c->want[0]) {
         IrId y = cc_grad_x(c, 1);

@@ -54,6 +54,7 @@ struct CcJit {
     LLVMOrcLLJITRef lljit;
     char *triple, *cpu, *features, *layout; /* LLVM-allocated (LLVMDisposeMessage) */
     bool avx512;
+    bool avx512bf16; /* vdpbf16ps usable: cc_jit_has_avx512bf16 */
     uint32_t next_id;
     CcObjCache *cache; /* not owned; NULL: kernels are compiled, never looked up on disk */
     CcJitMemo *memo;   /* [memo_cap] open addressing by signature; fn NULL = empty */
@@ -163,6 +164,17 @@ char *cc_jit_features_common(const char *const *strings, uint32_t n) {
     return text;
 }
 
+/* Whether the feature list s turns `name` on: its last mention is "+name" (an exact name,
+ * so "+avx512fp16" is not avx512f). */
+static bool features_on(const char *s, const char *name) {
+    Features f = {0};
+    features_parse(&f, s);
+    Feature *x = feature_find(&f, name);
+    bool on = x && x->on;
+    features_free(&f);
+    return on;
+}
+
 /* The host's features, edited by LLMC_JIT_FEATURES ("-avx512f,+x"). */
 static char *host_features(void) {
     char *host = LLVMGetHostCPUFeatures();
@@ -188,7 +200,10 @@ CcJit *cc_jit_new_for(const char *cpu, const char *features, LlmcErr *err) {
     jit->triple = LLVMGetDefaultTargetTriple();
     jit->cpu = cpu ? LLVMCreateMessage(cpu) : LLVMGetHostCPUName();
     jit->features = features ? LLVMCreateMessage(features) : host_features();
-    jit->avx512 = strstr(jit->features, "+avx512f") != NULL;
+    jit->avx512 = features_on(jit->features, "avx512f"); /* a whole name: not +avx512fp16 */
+    /* LLVM turns avx512bf16 off with what it needs (avx512bw, avx512f), so all three */
+    jit->avx512bf16 = features_on(jit->features, "avx512bf16") && features_on(jit->features, "avx512bw") &&
+                      features_on(jit->features, "avx512f");
     jit->tm = host_tm(jit);
     LLVMTargetMachineRef jit_tm = host_tm(jit); /* consumed by the JTMB below */
     if (!jit->tm || !jit_tm) {
@@ -264,6 +279,8 @@ const char *cc_jit_cpu(const CcJit *jit, const char **features) {
 }
 
 bool cc_jit_has_avx512(const CcJit *jit) { return jit->avx512; }
+
+bool cc_jit_has_avx512bf16(const CcJit *jit) { return jit->avx512bf16; }
 
 uint32_t cc_jit_next_id(CcJit *jit) { return jit->next_id++; }
 

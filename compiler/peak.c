@@ -21,7 +21,14 @@
  * 4-cycle latency on two FMA pipes (8 in flight) with room, and with a and b needs 14
  * vector registers, so it fits AVX2's 16 without spills as well as AVX-512's 32.
  *
- * Deliberately not here: f64 or bf16 peaks, memory traffic (runtime/peak.c measures the
+ * The bf16 peak (cc_codegen_bf16_peak, AVX-512 with avx512bf16 only): the same loop with
+ * vdpbf16ps (llvm.x86.avx512bf16.dpbf16ps.512) in place of the FMA, a and b rounded to 32
+ * bf16 lanes each (both 2^-10 + a run-time tiny, so acc grows by 2^-19 per instruction and
+ * stays far from overflow and denormals); flops_per_item = PEAK_ITERS * N_ACC * 16 * 4
+ * (per lane two products and two additions). It is what the bf16 matmuls' microkernel
+ * can reach at most. AMX (tdpbf16ps) has no peak kernel: this project has no AMX code.
+ *
+ * Deliberately not here: an f64 peak, memory traffic (runtime/peak.c measures the
  * bandwidth with a plain C copy), and any claim that real kernels can reach this number.
  */
 #include "compiler_int.h"
@@ -32,6 +39,7 @@
 #include <string.h>
 
 enum { N_ACC = 12, PEAK_ITERS = 1 << 16 };
+#define DPBF16PS "llvm.x86.avx512bf16.dpbf16ps.512" /* <16 x float>(<16 x float>, <32 x bfloat>, <32 x bfloat>) */
 
 /* True when the LLVM feature string ("+avx2,-avx512f,...") turns `name` on. */
 static bool feature_on(const char *features, const char *name) {
@@ -53,8 +61,9 @@ static unsigned peak_lanes(const CcJit *jit) {
     return 4;
 }
 
-/* Builds the kernel function "llmc_peak" into a new module of ctx. */
-static LLVMModuleRef peak_module(const CcJit *jit, LLVMContextRef ctx, unsigned W) {
+/* Builds the kernel function "llmc_peak" into a new module of ctx: FMA chains, or with
+ * `dot` vdpbf16ps chains (the banner). */
+static LLVMModuleRef peak_module(const CcJit *jit, LLVMContextRef ctx, unsigned W, bool dot) {
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("llmc_peak", ctx);
     LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
     LLVMTypeRef ptr_t = LLVMPointerTypeInContext(ctx, 0);
@@ -86,14 +95,21 @@ static LLVMModuleRef peak_module(const CcJit *jit, LLVMContextRef ctx, unsigned 
     LLVMValueRef out = LLVMBuildLoad2(b, ptr_t, bufs, "out");
     LLVMValueRef fb = LLVMBuildSIToFP(b, begin, f32, "");
     LLVMValueRef tiny = LLVMBuildFMul(b, fb, LLVMConstReal(f32, 1e-30), "");
-    LLVMValueRef as = LLVMBuildFAdd(b, tiny, LLVMConstReal(f32, 0.999), "a");
-    LLVMValueRef bs = LLVMBuildFAdd(b, tiny, LLVMConstReal(f32, 0.001), "b");
+    LLVMValueRef as = LLVMBuildFAdd(b, tiny, LLVMConstReal(f32, dot ? 0x1p-10 : 0.999), "a");
+    LLVMValueRef bs = LLVMBuildFAdd(b, tiny, LLVMConstReal(f32, dot ? 0x1p-10 : 0.001), "b");
     LLVMValueRef mask = LLVMConstNull(LLVMVectorType(i32, W));
     LLVMValueRef zero32 = LLVMConstInt(i32, 0, 0);
     LLVMValueRef av = LLVMBuildShuffleVector(b, LLVMBuildInsertElement(b, LLVMGetPoison(vec), as, zero32, ""),
                                              LLVMGetPoison(vec), mask, "av");
     LLVMValueRef bv = LLVMBuildShuffleVector(b, LLVMBuildInsertElement(b, LLVMGetPoison(vec), bs, zero32, ""),
                                              LLVMGetPoison(vec), mask, "bv");
+    LLVMValueRef ax = av, by = bv;
+    if (dot) { /* a and b as 2W bf16 lanes: fptrunc rounds to nearest, and 2^-10 is exact */
+        LLVMTypeRef bf = LLVMVectorType(LLVMBFloatTypeInContext(ctx), 2 * W);
+        LLVMValueRef zeros = LLVMConstNull(LLVMVectorType(i32, 2 * W));
+        ax = LLVMBuildFPTrunc(b, LLVMBuildShuffleVector(b, av, av, zeros, ""), bf, "a.bf16");
+        by = LLVMBuildFPTrunc(b, LLVMBuildShuffleVector(b, bv, bv, zeros, ""), bf, "b.bf16");
+    }
     LLVMBuildBr(b, ihead);
 
     /* item loop */
@@ -107,12 +123,21 @@ static LLVMModuleRef peak_module(const CcJit *jit, LLVMContextRef ctx, unsigned 
     LLVMPositionBuilderAtEnd(b, loop);
     LLVMValueRef it = LLVMBuildPhi(b, i64, "it");
     LLVMValueRef acc[N_ACC], next[N_ACC];
-    unsigned fma_id = LLVMLookupIntrinsicID("llvm.fma", 8);
-    LLVMValueRef fma = LLVMGetIntrinsicDeclaration(mod, fma_id, &vec, 1);
-    LLVMTypeRef fma_ty = LLVMIntrinsicGetType(ctx, fma_id, &vec, 1);
+    LLVMValueRef fma, x = av, y = bv;
+    LLVMTypeRef fma_ty;
+    if (dot) {
+        x = ax, y = by;
+        unsigned id = LLVMLookupIntrinsicID(DPBF16PS, strlen(DPBF16PS));
+        fma = LLVMGetIntrinsicDeclaration(mod, id, NULL, 0);
+        fma_ty = LLVMIntrinsicGetType(ctx, id, NULL, 0);
+    } else {
+        unsigned id = LLVMLookupIntrinsicID("llvm.fma", 8);
+        fma = LLVMGetIntrinsicDeclaration(mod, id, &vec, 1);
+        fma_ty = LLVMIntrinsicGetType(ctx, id, &vec, 1);
+    }
     for (unsigned j = 0; j < N_ACC; j++) acc[j] = LLVMBuildPhi(b, vec, "acc");
     for (unsigned j = 0; j < N_ACC; j++) {
-        LLVMValueRef args[3] = {acc[j], av, bv};
+        LLVMValueRef args[3] = {acc[j], x, y};
         next[j] = LLVMBuildCall2(b, fma_ty, fma, args, 3, "");
     }
     LLVMValueRef it_next = LLVMBuildAdd(b, it, LLVMConstInt(i64, 1, 0), "it.next");
@@ -150,8 +175,21 @@ static LLVMModuleRef peak_module(const CcJit *jit, LLVMContextRef ctx, unsigned 
 bool cc_codegen_fma_peak(CcJit *jit, CcKernelFn *fn, double *flops_per_item, LlmcErr *err) {
     unsigned W = peak_lanes(jit);
     LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
-    LLVMModuleRef mod = peak_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), W);
+    LLVMModuleRef mod = peak_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), W, false);
     if (!cc_jit_add_kernel(jit, mod, tsctx, "llmc_peak", fn, err)) return false;
     *flops_per_item = (double)PEAK_ITERS * N_ACC * W * 2;
+    return true;
+}
+
+bool cc_codegen_bf16_peak(CcJit *jit, CcKernelFn *fn, double *flops_per_item, LlmcErr *err) {
+    const char *features = NULL;
+    cc_jit_cpu(jit, &features);
+    *fn = NULL;
+    *flops_per_item = 0;
+    if (!cc_jit_has_avx512(jit) || !feature_on(features, "avx512bf16")) return true; /* no such instruction */
+    LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
+    LLVMModuleRef mod = peak_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), 16, true);
+    if (!cc_jit_add_kernel(jit, mod, tsctx, "llmc_peak", fn, err)) return false;
+    *flops_per_item = (double)PEAK_ITERS * N_ACC * 16 * 4; /* 2 products and 2 adds per lane */
     return true;
 }

@@ -319,6 +319,10 @@ bool ir_shape_matmul(const IrGraph *g, const IrNode *n, IrType *out, LlmcErr *er
     *out = x->rank >= y->rank ? *x : *y;
     out->dims[out->rank - 2] = m;
     out->dims[out->rank - 1] = nn;
+    /* bf16 operands, f32 result: the products of bf16 values are exact in f32 and the
+     * sum is accumulated and kept in f32, as the bf16 dot-product instructions do
+     * (vdpbf16ps, tdpbf16ps). A bf16 result is a cast after it. */
+    if (x->dtype == IR_DTYPE_BF16) out->dtype = IR_DTYPE_F32;
     return true;
 }
 

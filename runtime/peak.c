@@ -17,6 +17,9 @@
  * Best-of, not median: on a shared machine other processes only ever make a run slower,
  * so the fastest run is the closest to what the hardware does.
  *
+ * bf16: the same measurement of cc_codegen_bf16_peak's vdpbf16ps chains (0 without
+ * avx512bf16), the ceiling of the bf16 matmuls.
+ *
  * Deliberately not here: f64, per-core figures, cache-level bandwidths, pinning threads.
  * About 1 s in all on two cores.
  */
@@ -51,10 +54,14 @@ static void peak_copy(void **bufs, int64_t begin, int64_t end) {
     memcpy((char *)bufs[0] + off, (const char *)bufs[1] + off, len);
 }
 
-static bool peak_fma(CcJit *jit, RtPool *pool, double *gflops, LlmcErr *err) {
+/* The peak of one chain kernel (cc_codegen_fma_peak or cc_codegen_bf16_peak); 0 when
+ * the target has no such kernel. */
+static bool peak_chains(CcJit *jit, RtPool *pool, bool bf16, double *gflops, LlmcErr *err) {
     CcKernelFn fn = NULL;
     double flops_per_item = 0;
-    if (!cc_codegen_fma_peak(jit, &fn, &flops_per_item, err)) return false;
+    *gflops = 0;
+    if (!(bf16 ? cc_codegen_bf16_peak : cc_codegen_fma_peak)(jit, &fn, &flops_per_item, err)) return false;
+    if (!fn) return true;
     int64_t threads = rt_pool_threads(pool);
     int64_t k_max = 4096;
     float *out = calloc((size_t)(threads * k_max), sizeof *out);
@@ -105,5 +112,6 @@ static bool peak_mem(RtPool *pool, double *gbs, LlmcErr *err) {
 bool rt_machine_peak(CcJit *jit, RtPool *pool, RtMachinePeak *out, LlmcErr *err) {
     memset(out, 0, sizeof *out);
     out->threads = rt_pool_threads(pool);
-    return peak_fma(jit, pool, &out->fma_gflops, err) && peak_mem(pool, &out->mem_gbs, err);
+    return peak_chains(jit, pool, false, &out->fma_gflops, err) && peak_chains(jit, pool, true, &out->bf16_gflops, err) &&
+           peak_mem(pool, &out->mem_gbs, err);
 }

@@ -809,12 +809,26 @@ RtExecStats rt_exec_stats(const RtExec *e);
 void rt_exec_set_profile(RtExec *e, bool on);
 const double *rt_exec_profile(const RtExec *e, uint64_t *runs);
 
+/* What the CPU and the OS offer bf16 matmuls (runtime/cpu.c), read with cpuid and XCR0;
+ * on Linux, the AMX tile-data permission is requested here (arch_prctl). The JIT's
+ * choice of kernels follows its LLVM features, not this. */
+typedef struct RtCpuBf16 {
+    bool avx512bf16;             /* vdpbf16ps, with AVX-512 state enabled by the OS */
+    bool amx_tile, amx_bf16;     /* cpuid */
+    bool amx_os, amx_permitted;  /* XCR0 tile state; the process may use tile data */
+    int amx_errno;               /* arch_prctl's errno when refused */
+} RtCpuBf16;
+void rt_cpu_bf16(RtCpuBf16 *out);
+/* One line on AMX for a report: absent, disabled, refused, or present but unused. */
+void rt_cpu_bf16_amx_text(const RtCpuBf16 *c, char *out, size_t n);
+
 /* The machine's limits (runtime/peak.c), measured through the pool: the FMA peak
  * (cc_codegen_fma_peak on every thread; best of several short runs) and the memory
  * bandwidth (best of several passes reading one buffer far larger than the caches and
  * writing another, split over the threads), for MFU and for rooflines. */
 typedef struct RtMachinePeak {
     double fma_gflops;  /* f32 GFLOP/s, all the pool's threads */
+    double bf16_gflops; /* vdpbf16ps chains (bf16 products, f32 sums); 0 without avx512bf16 */
     double mem_gbs;     /* GB/s (1e9 bytes), read + written bytes counted */
     uint32_t threads;
 } RtMachinePeak;

@@ -23,6 +23,7 @@
 #include "ir.h"
 #include "llmrun.h"
 #include "runtime.h"
+#include "subcmd.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -79,6 +80,9 @@ static const char *const usage_text =
     "                     MFU against the FMA peak measured then, time by kernel kind,\n"
     "                     and the slowest kernels (GFLOP/s, GB/s, roofline, IR nodes,\n"
     "                     scopes); results are unchanged\n"
+    "  --bf16-path P      what multiplies bf16 matmul operands (precision = bf16): auto,\n"
+    "                     avx512bf16 (vdpbf16ps) or fp32 (widened to f32, FMA: what a CPU\n"
+    "                     without avx512bf16 runs); default auto. llmrun reports the path\n"
     "  -h, --help         this text\n"
     "\n"
     "exit status: 0 done, 1 bad input or failed run, 2 bad usage, 3 a collective timed out,\n"
@@ -142,7 +146,7 @@ static int parse_args(int argc, char **argv, Options *o) {
                      strcmp(a, "--steps") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--seed") == 0 ||
                      strcmp(a, "--eval-every") == 0 || strcmp(a, "--eval-batches") == 0 ||
                      strcmp(a, "--ckpt-every") == 0 || strcmp(a, "--keep") == 0 || strcmp(a, "--val-fraction") == 0 ||
-                     strcmp(a, "--shard") == 0 || strcmp(a, "--comm-timeout") == 0 || strcmp(a, "-D") == 0;
+                     strcmp(a, "--shard") == 0 || strcmp(a, "--comm-timeout") == 0 || strcmp(a, "-D") == 0 || strcmp(a, "--bf16-path") == 0;
         if (takes && !v) return usage_error("option '%s' needs a value", a);
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             fputs(usage_text, stdout);
@@ -191,6 +195,9 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strcmp(a, "--profile") == 0) {
             o->profile = true;
             continue;
+        } else if (strcmp(a, "--bf16-path") == 0) {
+            char msg[160];
+            if (!subcmd_bf16_path(v, msg, sizeof msg)) return usage_error("%s", msg);
         } else if (strcmp(a, "-D") == 0) {
             int st = parse_define(o, v);
             if (st != EXIT_OK) return st;
@@ -842,6 +849,19 @@ typedef struct RankId {
     char features[TARGET_TEXT_MAX];
 } RankId;
 
+/* Which kernels multiply bf16 matmul operands (the JIT's features: --bf16-path) and what
+ * the CPU offers beyond them (runtime/cpu.c). */
+static void bf16_path_text(const CcJit *jit, char *out, size_t n) {
+    RtCpuBf16 cpu;
+    rt_cpu_bf16(&cpu);
+    char amx[160];
+    rt_cpu_bf16_amx_text(&cpu, amx, sizeof amx);
+    snprintf(out, n, "%s; AMX: %s",
+             cc_jit_has_avx512bf16(jit) ? "avx512bf16 (vdpbf16ps, f32 sums)"
+                                        : "fp32 (bf16 widened to f32, f32 FMA kernels)",
+             amx);
+}
+
 /* The object-cache target text without its cpu and features lines. */
 static void target_base(const CcJit *jit, char *out, size_t n) {
     char *text = cc_objcache_target(jit);
@@ -993,6 +1013,11 @@ static bool run_setup(Run *r, LlmcErr *err) {
     double t0 = now_s();
     if (r->lead)
         fprintf(stderr, "llmrun: %s %s ...\n", r->md->is_bundle ? "loading the kernels of" : "compiling", r->o->model);
+    if (r->lead && r->md->fwd && r->md->fwd->train.present && r->md->fwd->train.precision == IR_TRAIN_BF16) {
+        char path[256];
+        bf16_path_text(r->jit, path, sizeof path);
+        fprintf(stderr, "llmrun: precision bf16: matmuls on %s\n", path);
+    }
     r->t = rt_trainer_new_world(r->jit, &r->w->step, r->pool, r->w->comm, vars, n_vars, err);
     for (uint32_t i = 0; i < n_state; i++) ir_value_free(&state[i].value);
     free(state);
@@ -1079,6 +1104,9 @@ static void print_profile(Run *r) {
     fprintf(stderr, "llmrun: measuring the machine's FMA peak and memory bandwidth for the profile ...\n");
     bool measured = rt_machine_peak(r->jit, r->pool, &peak, &err);
     if (!measured) fprintf(stderr, "llmrun: the machine's peak: %s (MFU not shown)\n", err.msg);
+    char path[256];
+    bf16_path_text(r->jit, path, sizeof path);
+    printf("\nbf16 matmuls: %s\n", path);
     llmrun_profile_print(stdout, r->t, r->prof_steps, r->prof_seconds, measured ? &peak : NULL, 30);
     fflush(stdout);
 }

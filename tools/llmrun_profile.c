@@ -157,6 +157,9 @@ void llmrun_profile_print(FILE *f, const RtTrainer *t, uint64_t steps, double st
     if (peak && peak->fma_gflops > 0)
         fprintf(f, "  machine (measured now): FMA peak %.1f GFLOP/s, memory %.1f GB/s  ->  MFU %.1f%%\n", peak->fma_gflops,
                 peak->mem_gbs, 100 * useful / step_s / 1e9 / peak->fma_gflops);
+    if (peak && peak->bf16_gflops > 0) /* what bf16 matmuls could reach on vdpbf16ps */
+        fprintf(f, "  bf16 dot peak (vdpbf16ps) %.1f GFLOP/s  ->  %.1f%% of it\n", peak->bf16_gflops,
+                100 * useful / step_s / 1e9 / peak->bf16_gflops);
     fprintf(f, "\n  %-12s %7s %9s %7s %9s\n", "kind", "kernels", "ms/step", "share", "GFLOP/s");
     for (int kind = 1; kind < CC_KERNEL_COUNT; kind++) {
         if (!by_kind_n[kind]) continue;

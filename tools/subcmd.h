@@ -32,4 +32,9 @@ char *subcmd_exe_dir(void);
 /* The whole of s as a decimal integer in [lo, hi] (no sign); false otherwise. */
 bool subcmd_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
 
+/* --bf16-path auto|avx512bf16|fp32 (tools/bf16_path.c, linked by llmrun and llmbench):
+ * applied to LLMC_JIT_FEATURES before any JIT is made. false + a message in
+ * err for a bad value or a path this CPU lacks. */
+bool subcmd_bf16_path(const char *value, char *err, size_t n);
+
 #endif /* LLMC_SUBCMD_H */

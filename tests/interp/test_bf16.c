@@ -166,7 +166,9 @@ static void test_ops(void) {
         case_output(&c, ir_build_reduce(&c.b, IR_OP_REDUCE_SUM, s, 0, false));
         IrId a = case_input(&c, TY(IR_DTYPE_BF16, 2, 2), V(1, 256, 0.01171875, 1.0078125));
         IrId b = case_input(&c, TY(IR_DTYPE_BF16, 2, 1), V(0.00390625, 1));
-        case_output(&c, ir_build_matmul(&c.b, a, b, false, false));
+        IrId ab = ir_build_matmul(&c.b, a, b, false, false);
+        CHECK(c.g->nodes[ab].type.dtype == IR_DTYPE_F32);
+        case_output(&c, ab);
         /* An input that is no bf16 value is rounded like a result: 1 + 2^-8 + 2^-30 up. */
         IrId r = case_input(&c, TY(IR_DTYPE_BF16, 2), V(1.00390625 + 0x1p-30, 0x1.ffp127));
         case_output(&c, r);
@@ -182,9 +184,10 @@ static void test_ops(void) {
             /* The sum is 1.0078125 exactly, rounded once; bf16 additions one by one
              * would give 1 (each 1 + 2^-8 is a tie to even). */
             CHECK_VALS(c.out[3], 1.0078125);
-            /* 256 + 2^-8 -> 256; 3 * 2^-16 + 1.0078125 = 1.0078582763671875 ->
-             * 1.0078125. */
-            CHECK_VALS(c.out[4], 256, 1.0078125);
+            /* matmul of bf16 operands is f32: 256 + 2^-8 and 3 * 2^-16 + 1.0078125 =
+             * 1.0078582763671875 are exact in f32 (a bf16 result would be 256 and
+             * 1.0078125). */
+            CHECK_VALS(c.out[4], 256.00390625, 1.0078582763671875);
             CHECK_VALS(c.out[5], 1.0078125, INFINITY);
         }
         case_end(&c);

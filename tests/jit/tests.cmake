@@ -13,3 +13,4 @@ llmc_test(test_jit_golden jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_golden.c ARGS $
 set_property(TEST test_jit_golden APPEND PROPERTY LABELS golden)
 llmc_test(test_jit_features jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_features.c LIBS llmc_compiler)
 llmc_test(test_jit_attention jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_attention.c LIBS llmc_runtime llmc_compiler)
+llmc_test(test_jit_matmul_bf16 jit ${CMAKE_CURRENT_LIST_DIR}/test_jit_matmul_bf16.c LIBS llmc_runtime llmc_compiler)
