@@ -768,6 +768,26 @@ static void emit_pack_rows_pairs(Mm *e, LLVMValueRef dst, LLVMValueRef src, LLVM
     loop_end(e, &lp);
 }
 
+/* Rows grp*VL .. grp*VL+VL-1 of a transposing pack's panel (first row gb): for row r,
+ * rmask[r] = all lanes of "a real row" (NULL past R) and rptr[r] = its start at k offset
+ * pc, the row clamped into the operand so a masked-off load stays in bounds. */
+static void group_rows(Mm *e, LLVMValueRef src, LLVMValueRef gb, int64_t grp, int64_t R, int64_t limit, int64_t s_r,
+                       LLVMValueRef pc, LLVMValueRef *rmask, LLVMValueRef *rptr) {
+    unsigned VL = (unsigned)e->p->vl;
+    for (unsigned r = 0; r < VL; r++) {
+        int64_t rr = grp * VL + r;
+        if (rr >= R) {
+            rmask[r] = NULL;
+            continue;
+        }
+        LLVMValueRef g = LLVMBuildAdd(e->b, gb, ci(e, rr), "");
+        LLVMValueRef ok = LLVMBuildICmp(e->b, LLVMIntSLT, g, ci(e, limit), "");
+        LLVMValueRef gc = LLVMBuildSelect(e->b, ok, g, ci(e, limit - 1), "");
+        rptr[r] = at_t(e, e->src, src, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, gc, ci(e, s_r), ""), pc, ""));
+        rmask[r] = splat_n(e, ok, VL);
+    }
+}
+
 /* The pack when each row is contiguous along k (s_k = 1): VL rows x VL k at a time, read as
  * VL row vectors and transposed in registers (log2 VL rounds of two-source shuffles, round
  * d exchanging bit d of the lane and of the vector index), stored as VL k-rows of the
@@ -777,29 +797,13 @@ static LLVMValueRef emit_pack_transpose(Mm *e, LLVMValueRef dst, LLVMValueRef sr
                                         LLVMValueRef g0, int64_t limit, int64_t s_r, LLVMValueRef pc, LLVMValueRef kc) {
     unsigned VL = (unsigned)e->p->vl;
     int64_t ng = ceil_div(R, VL);
-    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
     LLVMValueRef kmain = LLVMBuildMul(e->b, LLVMBuildSDiv(e->b, kc, ci(e, VL), ""), ci(e, VL), "kmain");
     Loop lp = loop_begin(e, ci(e, 0), n_panels, "packt.panel");
     LLVMValueRef gb = LLVMBuildAdd(e->b, g0, LLVMBuildMul(e->b, lp.i, ci(e, R), ""), "");
     LLVMValueRef dpan = at(e, dst, LLVMBuildMul(e->b, lp.i, LLVMBuildMul(e->b, kc, ci(e, R), ""), ""));
     for (int64_t grp = 0; grp < ng; grp++) {
-        /* row r of the group: valid (a real row), and its start, clamped into the operand */
         LLVMValueRef rmask[64], rptr[64];
-        for (unsigned r = 0; r < VL; r++) {
-            int64_t rr = grp * VL + r;
-            if (rr >= R) {
-                rmask[r] = NULL;
-                continue;
-            }
-            LLVMValueRef g = LLVMBuildAdd(e->b, gb, ci(e, rr), "");
-            LLVMValueRef ok = LLVMBuildICmp(e->b, LLVMIntSLT, g, ci(e, limit), "");
-            LLVMValueRef gc = LLVMBuildSelect(e->b, ok, g, ci(e, limit - 1), "");
-            rptr[r] = at_t(e, e->src, src, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, gc, ci(e, s_r), ""), pc, ""));
-            LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetPoison(LLVMVectorType(e->i1, VL)), ok,
-                                                      LLVMConstInt(i32, 0, 0), "");
-            rmask[r] = LLVMBuildShuffleVector(e->b, one, LLVMGetPoison(LLVMVectorType(e->i1, VL)),
-                                              LLVMConstNull(LLVMVectorType(i32, VL)), "");
-        }
+        group_rows(e, src, gb, grp, R, limit, s_r, pc, rmask, rptr);
         Loop lk = loop_begin(e, ci(e, 0), LLVMBuildSDiv(e->b, kmain, ci(e, VL), ""), "packt.k");
         LLVMValueRef k0 = LLVMBuildMul(e->b, lk.i, ci(e, VL), "");
         LLVMValueRef v[64];
@@ -835,18 +839,7 @@ static LLVMValueRef emit_pack_transpose_pairs(Mm *e, LLVMValueRef dst, LLVMValue
     LLVMValueRef dpan = at_t(e, e->pk, dst, LLVMBuildMul(e->b, lp.i, LLVMBuildMul(e->b, kcp, ci(e, R), ""), ""));
     for (int64_t grp = 0; grp < ng; grp++) {
         LLVMValueRef rmask[64], rptr[64];
-        for (unsigned r = 0; r < VL; r++) {
-            int64_t rr = grp * VL + r;
-            if (rr >= R) {
-                rmask[r] = NULL;
-                continue;
-            }
-            LLVMValueRef g = LLVMBuildAdd(e->b, gb, ci(e, rr), "");
-            LLVMValueRef ok = LLVMBuildICmp(e->b, LLVMIntSLT, g, ci(e, limit), "");
-            LLVMValueRef gc = LLVMBuildSelect(e->b, ok, g, ci(e, limit - 1), "");
-            rptr[r] = at_t(e, e->src, src, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, gc, ci(e, s_r), ""), pc, ""));
-            rmask[r] = splat_n(e, ok, VL);
-        }
+        group_rows(e, src, gb, grp, R, limit, s_r, pc, rmask, rptr);
         Loop lk = loop_begin(e, ci(e, 0), groups, "packtp.k");
         LLVMValueRef p0 = LLVMBuildMul(e->b, lk.i, ci(e, VL), ""); /* the group's first pair */
         LLVMValueRef v[64];

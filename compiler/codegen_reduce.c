@@ -1103,6 +1103,13 @@ static bool row_plan_build(RowPlan *rp, const IrGraph *g, const CcKernel *k, Llm
 }
 
 bool cc_row_supported(const IrGraph *g, const CcKernel *k, LlmcErr *err) {
+    /* Rows are computed and stored in f32 / f64: a bf16 member (the cast in front of a
+     * bf16 matmul) is left to an elementwise kernel, which stores bf16. */
+    for (uint32_t i = 0; i < k->n_nodes; i++)
+        if (ir_graph_node(g, k->nodes[i])->type.dtype == IR_DTYPE_BF16) {
+            llmc_err_set(err, "row codegen: %%%u is bf16; rows are computed in f32 and f64 only", k->nodes[i]);
+            return false;
+        }
     RowPlan rp;
     if (!row_plan_build(&rp, g, k, err)) return false;
     row_plan_free(&rp);

@@ -27,7 +27,8 @@
  *   3. MATMUL: a matmul whose one user (not a graph output, not a movement op: an epilogue
  *      reads the matmul's element where it is written) lies in an ELEMENTWISE
  *      kernel of the matmul's shape absorbs that kernel as its epilogue (bias add via a
- *      broadcast, activation, residual add, scaling...).
+ *      broadcast, activation, residual add, scaling...), unless that kernel has a bf16
+ *      member (the epilogue stores f32 and f64 only; a cast to bf16 stays elementwise).
  *   4. REDUCE: a reduction absorbs the ELEMENTWISE kernel that computes its operand when
  *      that operand has no other user and the kernel has no other output (its producers
  *      then have no other users).
@@ -286,6 +287,15 @@ static void fuse_elementwise(Fuser *f) {
     }
 }
 
+/* Whether group k has a bf16 member: the matmul epilogue codegen stores f32 and f64
+ * only, so a cast to bf16 (precision = bf16 puts one before every dense matmul) stays in
+ * an elementwise kernel of its own. */
+static bool group_has_bf16(const Fuser *f, uint32_t k) {
+    for (IrId m = f->groups[k].head; m != NONE; m = f->next[m])
+        if (ir_graph_node(f->g, m)->type.dtype == IR_DTYPE_BF16) return true;
+    return false;
+}
+
 /* Rule 3: matmul epilogues. */
 static void fuse_matmul(Fuser *f) {
     const IrGraph *g = f->g;
@@ -294,7 +304,7 @@ static void fuse_matmul(Fuser *f) {
         if (n->op != IR_OP_MATMUL || f->is_output[id] || n_users(f, id) != 1 || read_by_movement(f, id)) continue;
         uint32_t k = f->group_of[f->users[f->user_start[id]]];
         if (f->groups[k].kind != CC_KERNEL_ELEMENTWISE ||
-            !ir_type_same_shape(&n->type, &ir_graph_node(g, f->groups[k].root)->type))
+            !ir_type_same_shape(&n->type, &ir_graph_node(g, f->groups[k].root)->type) || group_has_bf16(f, k))
             continue;
         group_merge(f, f->group_of[id], k);
         f->groups[k].kind = CC_KERNEL_MATMUL;

@@ -49,6 +49,11 @@
  *              part is tok_emb or pos_emb (or tok_emb_N / pos_emb_N); a tied head is the
  *              token table itself.
  *
+ * precision = bf16 needs nothing here: the frontend put the casts to bf16 in front of the
+ * dense matmuls of @forward, so params stay f32 (the master weights), autodiff holds
+ * every gradient in f32 (compiler/grad.c), and grad.P, its sum over micro-batches, the
+ * optimizer state and the whole update graph are f32.
+ *
  * Deliberately not here: running anything (step_interp.c), the accumulation order
  * (accumulate.c), simplification of the result (the passes), sharding.
  */
@@ -415,11 +420,6 @@ bool cc_train_step_build(const IrModule *lowered, CcTrainStep *out, LlmcErr *err
     const IrGraph *fwd = find_graph(lowered, "forward");
     if (!fwd) {
         llmc_err_set(err, "the module has no graph @forward");
-        return false;
-    }
-    if (fwd->train.present && fwd->train.precision == IR_TRAIN_BF16) { /* never train fp32 silently */
-        llmc_err_set(err, "train: precision = bf16 is not supported yet (bf16 is an IR dtype with casts in the "
-                          "JIT, but the mixed-precision matmuls are still to come); use precision = fp32");
         return false;
     }
     IrGraph *raw_update = cc_train_update_build(fwd, err);

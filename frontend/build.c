@@ -1,7 +1,8 @@
 /* frontend/build.c — FeBuild: what every composite shares. Parameters created as graph
  * inputs on demand (and remembered, with their init rule, for the init graph), the rand
  * keys a dropout needs, stable site ids, and the small compositions the builtins are
- * made of (softmax, logsumexp, means, linear layers).
+ * made of (softmax, logsumexp, means, linear layers and their dense matmul, in bf16
+ * under precision = bf16).
  *
  * Everything here is plain IR building: no AST, no diagnostics. Errors go to the
  * builder's sticky error, like any ir_build_* call, so a caller checks once per
@@ -17,7 +18,7 @@
 void fe_build_init(FeBuild *fb, IrGraph *g, IrDtype dt) {
     memset(fb, 0, sizeof *fb);
     ir_builder_init(&fb->b, g);
-    fb->dt = dt;
+    fb->dt = fb->mm_dt = dt;
     fb->seed = fb->step = fb->micro = IR_ID_NONE;
 }
 
@@ -221,8 +222,20 @@ IrId fe_build_mean_all(FeBuild *fb, IrId x) {
     return ir_build_binary(b, IR_OP_MUL, s, ir_build_scalar(b, t.dtype, 1.0 / (double)n));
 }
 
+/* Mixed precision (precision = bf16): matmul(cast<bf16>(x), cast<bf16>(w)) : f32. The
+ * weight stays an f32 param (the master copy the optimizer updates); the cast is in the
+ * graph, so autodiff sends its f32 gradient straight through (compiler/grad.c). */
+IrId fe_build_dense_matmul(FeBuild *fb, IrId x, IrId w, bool tw) {
+    IrBuilder *b = &fb->b;
+    if (x == IR_ID_NONE || w == IR_ID_NONE) return IR_ID_NONE;
+    if (fb->mm_dt == fb->dt) return ir_build_matmul(b, x, w, false, tw);
+    IrId y = ir_build_matmul(b, ir_build_cast(b, x, fb->mm_dt), ir_build_cast(b, w, fb->mm_dt), false, tw);
+    if (y != IR_ID_NONE && b->g->nodes[y].type.dtype != fb->dt) y = ir_build_cast(b, y, fb->dt); /* f64 tests */
+    return y;
+}
+
 IrId fe_build_linear(FeBuild *fb, IrId x, IrId w, IrId bias) {
-    IrId y = ir_build_matmul(&fb->b, x, w, false, false);
+    IrId y = fe_build_dense_matmul(fb, x, w, false);
     if (bias == IR_ID_NONE) return y;
     return ir_build_binary_bcast(&fb->b, IR_OP_ADD, y, bias);
 }

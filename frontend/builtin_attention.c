@@ -18,6 +18,9 @@
  *              and when asked with fused = false (to compare the two). The causal mask
  *              comes from iota + cmplt (no constant of T*T values) and always keeps the
  *              diagonal, so no row is all -inf.
+ * Under precision = bf16 only the projections wq wk wv wo are bf16 matmuls
+ * (fe_build_linear); both paths keep q, k, v and the scores in f32 (the fused op has no
+ * bf16 form), so fused and composite still compute the same thing.
  */
 #include "frontend_int.h"
 

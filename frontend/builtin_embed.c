@@ -92,10 +92,10 @@ IrId fe_build_lm_head(FeBuild *fb, IrId x, IrId tied, int64_t vocab, bool bias, 
             return IR_ID_NONE;
         }
         vocab = tt.dims[0];
-        y = ir_build_matmul(b, x, tied, false, true); /* x tok_emb^T: [.., V] */
+        y = fe_build_dense_matmul(fb, x, tied, true); /* x tok_emb^T: [.., V] */
     } else {
         IrId w = fe_build_param(fb, site, 2, (int64_t[]){D, vocab}, FE_INIT_NORMAL); /* [D, V] */
-        y = ir_build_matmul(b, x, w, false, false);
+        y = fe_build_dense_matmul(fb, x, w, false);
     }
     if (bias) {
         IrId bb = fe_build_param(fb, fe_build_name(fb, site, "bias"), 1, &vocab, FE_INIT_ZEROS); /* [V] */

@@ -12,6 +12,9 @@
  *   combine:   y[token(a)] += gate(a) * out[slot(a)] via gather + scatter_add, with
  *              out extended by a zero row at E*C so dropped assignments add nothing.
  * No [N, E*C] one-hot dispatch matrix: that would be quadratic in N.
+ * Under precision = bf16 the experts are dense bf16 matmuls (fe_build_dense_matmul, the
+ * stacked weights cast once per stack); the router, softmax, top-k, gates, dispatch,
+ * combine and the losses stay f32 (see the router below).
  */
 #include "frontend_int.h"
 
@@ -108,6 +111,9 @@ bool fe_build_moe(FeBuild *fb, IrId x, const FeMoeSpec *s, const char *site, FeM
 
     /* 1-2. router, top-k, renormalized gates */
     IrId xf = ir_build_reshape(b, x, 2, (int64_t[]){N, D});                /* [N, D] */
+    /* The router stays in fb->dt (f32) under precision = bf16: bf16 logits flip near-tied
+     * routing decisions, and these discrete flips make training diverge from f32's
+     * (Switch Transformer's "selective precision" casts the router to f32 for this). */
     IrId logits = ir_build_matmul(b, xf, router, false, false);            /* [N, E] */
     IrId probs = fe_build_softmax(fb, logits);                             /* [N, E] */
     IrId top = ir_build_topk(b, probs, k);                                 /* i32 [N, k] */
@@ -139,14 +145,14 @@ bool fe_build_moe(FeBuild *fb, IrId x, const FeMoeSpec *s, const char *site, FeM
     IrId xe = ir_build_reshape(b, ir_build_gather(b, xz, src, 0, 0), 3, (int64_t[]){E, C, D}); /* [E, C, D] */
 
     /* experts, batched over E */
-    IrId h1 = ir_build_matmul(b, xe, w1s, false, false);                   /* [E, C, Hd] */
+    IrId h1 = fe_build_dense_matmul(fb, xe, w1s, false);                   /* [E, C, Hd] */
     if (s->bias) h1 = ir_build_binary_bcast(b, IR_OP_ADD, h1, b1s);
     IrId h3 = IR_ID_NONE;
     if (gated) {
-        h3 = ir_build_matmul(b, xe, w3s, false, false);
+        h3 = fe_build_dense_matmul(fb, xe, w3s, false);
         if (s->bias) h3 = ir_build_binary_bcast(b, IR_OP_ADD, h3, b3s);
     }
-    IrId ye = ir_build_matmul(b, fe_build_act(fb, s->act, h1, h3), w2s, false, false); /* [E, C, D] */
+    IrId ye = fe_build_dense_matmul(fb, fe_build_act(fb, s->act, h1, h3), w2s, false); /* [E, C, D] */
     if (s->bias) ye = ir_build_binary_bcast(b, IR_OP_ADD, ye, b2s);
 
     /* combine: y[token] += gate * out[slot] */

@@ -143,6 +143,8 @@ typedef struct FeBuild {
     IrBuilder b;
     FeInfer *infer; /* NULL: training */
     IrDtype dt; /* float dtype of activations, params and constants (f32; tests use f64) */
+    IrDtype mm_dt; /* operands of dense matmuls (fe_build_dense_matmul): dt, or bf16 under
+                      the train block's precision = bf16 */
     LlmcArena arena;
     FeParam *params;
     uint32_t n_params, cap_params;
@@ -175,7 +177,13 @@ IrId fe_build_full(FeBuild *fb, double v, IrId like);     /* v broadcast to like
 IrId fe_build_softmax(FeBuild *fb, IrId x);               /* exp(x - max) / sum */
 IrId fe_build_logsumexp(FeBuild *fb, IrId x);             /* max + log sum exp(x - max); drops the axis */
 IrId fe_build_mean_all(FeBuild *fb, IrId x);              /* mean of every element: dt[] */
-IrId fe_build_linear(FeBuild *fb, IrId x, IrId w, IrId bias /* or IR_ID_NONE */); /* x w + bias */
+/* A dense layer's product of activations by weights: x [.., K] w [K, N] -> [.., N], or
+ * with tw w [N, K] used transposed (a tied head). In fb->dt; when fb->mm_dt is bf16 both
+ * operands are cast to bf16 first and the matmul's result is f32 (bf16 products summed
+ * in f32). The dense matmuls go through here: linear layers, the head, the MoE experts —
+ * not attention's QK^T and PV, nor the MoE router (kept f32, builtin_moe.c). */
+IrId fe_build_dense_matmul(FeBuild *fb, IrId x, IrId w, bool tw);
+IrId fe_build_linear(FeBuild *fb, IrId x, IrId w, IrId bias /* or IR_ID_NONE */); /* dense x w + bias */
 int64_t fe_type_dim(const FeBuild *fb, IrId x, int axis); /* size along axis (< 0: from the end); 0 for IR_ID_NONE */
 
 /* embed, lm_head, cross_entropy (builtin_embed.c) */

@@ -3,7 +3,8 @@
  * The evaluator is eager and in order (docs/llm.md "Values", "Blocks and scopes"):
  *   1. -D overrides are parsed and attached to the top-level assignments they replace;
  *   2. the train block runs first (it sees only its own names) and becomes the
- *      IrTrainConfig record (lower_train.c);
+ *      IrTrainConfig record (lower_train.c); its precision decides the dtype of the
+ *      dense matmuls the model block builds;
  *   3. the model block runs, building @forward as it goes: every builtin call checks its
  *      arguments against the builtin's schema here, generically, then its handler
  *      (builtin_*.c) builds primitives; naming scopes (repeat) and site numbering give
@@ -1727,6 +1728,9 @@ bool fe_lower_run(const FeProgram *p, const FeLowerOptions *opt, FeInfer *infer,
     L->g = ir_graph_new("forward");
     fe_build_init(&L->fb, L->g, IR_DTYPE_F32);
     L->fb.infer = infer;
+    /* precision = bf16: every dense matmul in bf16 (fe_build_dense_matmul), in the
+     * inference graphs too, so they compute what was trained */
+    if (L->train.precision == IR_TRAIN_BF16) L->fb.mm_dt = IR_DTYPE_BF16;
     exec_body(L, &p->model->body, true);
     ok = !L->stop && finish(L, out) && error_count(L) == 0;
 done:

@@ -2,7 +2,8 @@
  * plain-text table of what this machine and this build deliver.
  *
  *   machine   /proc/cpuinfo's model name, the JIT's CPU and whether it uses AVX-512, the
- *             thread count, the f32 FMA peak and the memory bandwidth (rt_machine_peak)
+ *             thread count, the f32 FMA peak, the bf16 dot peak and the memory bandwidth
+ *             (rt_machine_peak)
  *   matmul    every distinct matmul shape of each model's @micro graph (batch, M, N, K,
  *             ta, tb; how many nodes share it; the first one's scope): our JIT kernel
  *             (cc_codegen_matmul on a one-node graph, run through the pool over its plan's
@@ -24,7 +25,13 @@
  * OpenBLAS is loaded with dlopen("libopenblas.so.0"), never linked: without it the table
  * says so and leaves its columns "-". Progress goes to stderr, the table to stdout.
  *
- * Deliberately not here: several ranks (tools/bench_fsdp.sh), f64/bf16 matmuls (skipped),
+ * bf16 (issue 11; --skip-bf16 leaves it out): the machine section adds the bf16 dot peak
+ * (vdpbf16ps chains, rt_machine_peak), which path the bf16 matmuls take and what the CPU
+ * says about AMX; each matmul shape is timed again on bf16 operands (GFLOP/s, speed over
+ * our f32 kernel, share of the bf16 peak); each model trains twice, fp32 and
+ * precision = bf16, with the bf16 step's speed-up over the fp32 one.
+ *
+ * Deliberately not here: several ranks (tools/bench_fsdp.sh), f64 matmuls (skipped),
  * comparisons across runs or machines.
  *
  * Exit codes: 0 done, 1 bad input or a failed measurement, 2 bad usage.
@@ -68,6 +75,9 @@ static const char *const usage_text =
     "  --threads N      threads for every measurement (default: all cores)\n"
     "  --skip-models    no compile/training rows\n"
     "  --skip-gemm      no matmul rows\n"
+    "  --skip-bf16      no bf16 columns (matmuls) or bf16 rows (training)\n"
+    "  --bf16-path P    auto, avx512bf16 or fp32: what multiplies bf16 operands\n"
+    "                   (llmrun --help); default auto\n"
     "  --smoke          a quick check for CI: the peaks, one matmul shape and\n"
     "                   models/gpt2-tiny.llm for 3 steps\n"
     "  -h, --help       this text\n"
@@ -93,7 +103,7 @@ typedef struct Options {
     uint32_t n_models;
     int64_t steps;
     uint32_t threads;
-    bool skip_models, skip_gemm, smoke;
+    bool skip_models, skip_gemm, smoke, skip_bf16;
 } Options;
 
 static double now_s(void) {
@@ -204,7 +214,11 @@ static int parse_args(int argc, char **argv, Options *o) {
             o->skip_gemm = true;
         } else if (strcmp(a, "--smoke") == 0) {
             o->smoke = true;
-        } else if ((strcmp(a, "--steps") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--models") == 0) && !v) {
+        } else if (strcmp(a, "--skip-bf16") == 0) {
+            o->skip_bf16 = true;
+        } else if ((strcmp(a, "--steps") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--models") == 0 ||
+                    strcmp(a, "--bf16-path") == 0) &&
+                   !v) {
             fprintf(stderr, "llmbench: %s needs a value\n", a);
             return EXIT_USAGE;
         } else if (strcmp(a, "--steps") == 0) {
@@ -222,6 +236,13 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strcmp(a, "--models") == 0) {
             models_add(o, v, &ok);
             have_models = true, i++;
+        } else if (strcmp(a, "--bf16-path") == 0) {
+            char msg[160];
+            if (!subcmd_bf16_path(v, msg, sizeof msg)) {
+                fprintf(stderr, "llmbench: %s\n", msg);
+                return EXIT_USAGE;
+            }
+            i++;
         } else {
             fprintf(stderr, "llmbench: unknown option '%s' (try --help)\n", a);
             return EXIT_USAGE;
@@ -358,9 +379,11 @@ typedef struct Shape {
     uint32_t count; /* nodes of @micro with it */
     /* measured */
     double ours_s, blas_s; /* one whole matmul; 0: not measured */
+    double bf16_s;         /* ours with bf16 operands (an f32 result); 0: not measured */
 } Shape;
 
-/* The distinct f32 matmul shapes of g, in first-seen order; *n_out of them. */
+/* The distinct matmul shapes of g with an f32 result (f32 or bf16 operands: each is timed
+ * both ways), in first-seen order; *n_out of them. */
 static Shape *matmul_shapes(const CcJit *jit, const IrGraph *g, uint32_t *n_out) {
     Shape *v = NULL;
     uint32_t n = 0, skipped = 0;
@@ -378,7 +401,7 @@ static Shape *matmul_shapes(const CcJit *jit, const IrGraph *g, uint32_t *n_out)
             k++;
         if (k == n) {
             v = llmc_xrealloc(v, (n + 1) * sizeof *v);
-            v[n++] = (Shape){p.batches, p.M, p.N, p.K, p.ta, p.tb, id, 0, 0, 0};
+            v[n++] = (Shape){p.batches, p.M, p.N, p.K, p.ta, p.tb, id, 0, 0, 0, 0};
         }
         v[k].count++;
     }
@@ -398,6 +421,21 @@ static float *random_floats(int64_t n, uint64_t *s) {
     return p;
 }
 
+/* n random bf16 values in [-1, 1) (the top half of random_floats' floats, rounded to
+ * nearest even), as their bits. */
+static uint16_t *random_bf16(int64_t n, uint64_t *s) {
+    float *f = random_floats(n, s);
+    size_t bytes = ((size_t)n * sizeof(uint16_t) + 63) / 64 * 64;
+    uint16_t *p = f ? aligned_alloc(64, bytes ? bytes : 64) : NULL;
+    for (int64_t i = 0; p && i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &f[i], sizeof u);
+        p[i] = (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+    }
+    free(f);
+    return p;
+}
+
 /* What one timed call does. */
 typedef struct Call {
     RtPool *pool;
@@ -407,11 +445,39 @@ typedef struct Call {
     const Shape *sh;
     bool a_shared, b_shared;
     float *A, *B, *C;
+    CcKernelFn bf16_fn; /* the same shape on bf16 operands */
+    int64_t bf16_tasks;
+    uint16_t *A16, *B16;
 } Call;
 
 static void call_ours(const Call *c) {
     void *bufs[3] = {c->A, c->B, c->C};
     rt_pool_run(c->pool, c->fn, bufs, c->tasks, 1);
+}
+
+static void call_ours_bf16(const Call *c) {
+    void *bufs[3] = {c->A16, c->B16, c->C};
+    rt_pool_run(c->pool, c->bf16_fn, bufs, c->bf16_tasks, 1);
+}
+
+/* Builds the kernel of one matmul of sh's shape on operands of dtype dt (an f32 result);
+ * *tasks from its plan. */
+static bool one_matmul(CcJit *jit, const IrGraph *g, const Shape *sh, IrDtype dt, CcKernelFn *fn, int64_t *tasks,
+                       CcMatmulPlan *plan, LlmcErr *err) {
+    const IrNode *node = &g->nodes[sh->node];
+    IrGraph *one = ir_graph_new("bench");
+    IrBuilder b;
+    ir_builder_init(&b, one);
+    IrType tx = g->nodes[node->operands[0]].type, ty = g->nodes[node->operands[1]].type;
+    tx.dtype = ty.dtype = dt;
+    IrId x = ir_build_input(&b, IR_ROLE_DATA, "x", tx);
+    IrId y = ir_build_input(&b, IR_ROLE_DATA, "y", ty);
+    IrId mm = ir_build_matmul(&b, x, y, node->attrs.matmul.ta, node->attrs.matmul.tb);
+    bool ok = ir_builder_ok(&b) && cc_matmul_plan(jit, one, mm, plan, err) && cc_codegen_matmul(jit, one, mm, fn, err);
+    if (!ok && !err->set) llmc_err_set(err, "cannot build a one-node matmul graph: %s", b.err.msg);
+    *tasks = plan->tasks;
+    ir_graph_free(one);
+    return ok;
 }
 
 static void call_blas(const Call *c) {
@@ -448,27 +514,25 @@ static double time_call(void (*f)(const Call *), const Call *c, int runs) {
     return median(t, runs);
 }
 
-/* Times shape sh of graph g (node sh->node) with ours and OpenBLAS. */
-static bool shape_measure(CcJit *jit, RtPool *pool, const Blas *blas, const IrGraph *g, Shape *sh, LlmcErr *err) {
-    const IrNode *node = &g->nodes[sh->node];
-    IrGraph *one = ir_graph_new("bench");
-    IrBuilder b;
-    ir_builder_init(&b, one);
-    IrId x = ir_build_input(&b, IR_ROLE_DATA, "x", g->nodes[node->operands[0]].type);
-    IrId y = ir_build_input(&b, IR_ROLE_DATA, "y", g->nodes[node->operands[1]].type);
-    IrId mm = ir_build_matmul(&b, x, y, node->attrs.matmul.ta, node->attrs.matmul.tb);
+/* Times shape sh of graph g (node sh->node) with ours and OpenBLAS, and ours on bf16
+ * operands unless skip_bf16. */
+static bool shape_measure(CcJit *jit, RtPool *pool, const Blas *blas, const IrGraph *g, Shape *sh, bool skip_bf16,
+                          LlmcErr *err) {
     CcMatmulPlan plan;
     Call c = {.pool = pool, .blas = blas, .sh = sh};
-    bool ok = ir_builder_ok(&b) && cc_matmul_plan(jit, one, mm, &plan, err) && cc_codegen_matmul(jit, one, mm, &c.fn, err);
-    if (!ok && !err->set) llmc_err_set(err, "cannot build a one-node matmul graph: %s", b.err.msg);
+    bool ok = one_matmul(jit, g, sh, IR_DTYPE_F32, &c.fn, &c.tasks, &plan, err) &&
+              (skip_bf16 || one_matmul(jit, g, sh, IR_DTYPE_BF16, &c.bf16_fn, &c.bf16_tasks, &plan, err));
+    const IrNode *node = &g->nodes[sh->node];
+    int64_t na = ir_type_numel(&g->nodes[node->operands[0]].type), nb = ir_type_numel(&g->nodes[node->operands[1]].type);
     if (ok) {
         uint64_t seed = 0x9E3779B97F4A7C15ull;
-        c.tasks = plan.tasks;
         c.a_shared = plan.a_shared, c.b_shared = plan.b_shared;
-        c.A = random_floats(ir_type_numel(&one->nodes[x].type), &seed);
-        c.B = random_floats(ir_type_numel(&one->nodes[y].type), &seed);
-        c.C = random_floats(ir_type_numel(&one->nodes[mm].type), &seed);
-        if (!c.A || !c.B || !c.C) {
+        c.A = random_floats(na, &seed);
+        c.B = random_floats(nb, &seed);
+        c.C = random_floats(ir_type_numel(&node->type), &seed);
+        c.A16 = skip_bf16 ? NULL : random_bf16(na, &seed);
+        c.B16 = skip_bf16 ? NULL : random_bf16(nb, &seed);
+        if (!c.A || !c.B || !c.C || (!skip_bf16 && (!c.A16 || !c.B16))) {
             llmc_err_set(err, "out of memory for the operands");
             ok = false;
         }
@@ -478,15 +542,10 @@ static bool shape_measure(CcJit *jit, RtPool *pool, const Blas *blas, const IrGr
         int runs = flops > 2e10 ? 3 : 5;
         sh->ours_s = time_call(call_ours, &c, runs);
         if (blas->lib) sh->blas_s = time_call(call_blas, &c, runs);
+        if (!skip_bf16) sh->bf16_s = time_call(call_ours_bf16, &c, runs);
     }
-    free(c.A), free(c.B), free(c.C);
-    ir_graph_free(one);
+    free(c.A), free(c.B), free(c.C), free(c.A16), free(c.B16);
     return ok;
-}
-
-static void print_gemm_header(void) {
-    printf("%-28s %-24s %5s %5s %6s %6s %6s %2s %2s | %9s %9s %7s\n", "model", "scope (first node)", "nodes", "batch",
-           "M", "N", "K", "ta", "tb", "ours GF/s", "BLAS GF/s", "ours/BL");
 }
 
 static void fmt_gf(char *out, size_t n, double flops, double s) {
@@ -494,14 +553,30 @@ static void fmt_gf(char *out, size_t n, double flops, double s) {
     else snprintf(out, n, "-");
 }
 
+static void print_gemm_header(void) {
+    printf("%-28s %-24s %5s %5s %6s %6s %6s %2s %2s | %9s %9s %7s | %9s %7s %7s\n", "model", "scope (first node)", "nodes",
+           "batch", "M", "N", "K", "ta", "tb", "ours GF/s", "BLAS GF/s", "ours/BL", "bf16 GF/s", "bf/f32", "% bfpk");
+}
+
+/* The bf16 columns: GFLOP/s, speed against our f32 kernel, share of the bf16 peak. */
+static void fmt_bf16(char *gf, char *ratio, char *pk, size_t n, double flops, double bf16_s, double f32_s,
+                     double bf16_peak) {
+    fmt_gf(gf, n, flops, bf16_s);
+    if (bf16_s > 0 && f32_s > 0) snprintf(ratio, n, "%.2f", f32_s / bf16_s);
+    else snprintf(ratio, n, "-");
+    if (bf16_s > 0 && bf16_peak > 0) snprintf(pk, n, "%.1f", 100.0 * flops / bf16_s * 1e-9 / bf16_peak);
+    else snprintf(pk, n, "-");
+}
+
 /* The matmul rows of one model; false when a shape could not be measured. */
-static bool gemm_model(CcJit *jit, RtPool *pool, const Blas *blas, Model *md, bool smoke) {
+static bool gemm_model(CcJit *jit, RtPool *pool, const Blas *blas, Model *md, bool smoke, bool skip_bf16,
+                       double bf16_peak) {
     const IrGraph *g = md->step.micro;
     uint32_t n = 0;
     Shape *v = matmul_shapes(jit, g, &n);
     if (smoke && n > 1) n = 1;
     bool ok = true;
-    double fl_total = 0, ours_total = 0, blas_total = 0;
+    double fl_total = 0, ours_total = 0, blas_total = 0, bf16_total = 0;
     uint32_t nodes = 0;
     for (uint32_t k = 0; k < n; k++) {
         Shape *sh = &v[k];
@@ -510,7 +585,7 @@ static bool gemm_model(CcJit *jit, RtPool *pool, const Blas *blas, Model *md, bo
                 (long long)sh->batches, (long long)sh->M, (long long)sh->N, (long long)sh->K, sh->ta ? " ta" : "",
                 sh->tb ? " tb" : "");
         LlmcErr err = {0};
-        if (!shape_measure(jit, pool, blas, g, sh, &err)) {
+        if (!shape_measure(jit, pool, blas, g, sh, skip_bf16, &err)) {
             fprintf(stderr, "llmbench: %s: matmul %%%u: %s\n", md->label, sh->node, err.msg);
             ok = false;
         }
@@ -520,13 +595,16 @@ static bool gemm_model(CcJit *jit, RtPool *pool, const Blas *blas, Model *md, bo
         fmt_gf(bl, sizeof bl, flops, sh->blas_s);
         if (sh->ours_s > 0 && sh->blas_s > 0) snprintf(ratio, sizeof ratio, "%.2f", sh->blas_s / sh->ours_s);
         else snprintf(ratio, sizeof ratio, "-");
-        printf("%-28s %-24.24s %5u %5lld %6lld %6lld %6lld %2d %2d | %9s %9s %7s\n", md->label, scope[0] ? scope : "-",
-               sh->count, (long long)sh->batches, (long long)sh->M, (long long)sh->N, (long long)sh->K, sh->ta, sh->tb,
-               ours, bl, ratio);
+        char bgf[32], bratio[32], bpk[32];
+        fmt_bf16(bgf, bratio, bpk, sizeof bgf, flops, sh->bf16_s, sh->ours_s, bf16_peak);
+        printf("%-28s %-24.24s %5u %5lld %6lld %6lld %6lld %2d %2d | %9s %9s %7s | %9s %7s %7s\n", md->label,
+               scope[0] ? scope : "-", sh->count, (long long)sh->batches, (long long)sh->M, (long long)sh->N,
+               (long long)sh->K, sh->ta, sh->tb, ours, bl, ratio, bgf, bratio, bpk);
         fflush(stdout);
         fl_total += flops * sh->count;
         ours_total += sh->ours_s * sh->count;
         blas_total += sh->blas_s * sh->count;
+        bf16_total += sh->bf16_s * sh->count;
         nodes += sh->count;
     }
     char ours[32], bl[32], ratio[32], what[64];
@@ -535,8 +613,10 @@ static bool gemm_model(CcJit *jit, RtPool *pool, const Blas *blas, Model *md, bo
     if (ours_total > 0 && blas_total > 0) snprintf(ratio, sizeof ratio, "%.2f", blas_total / ours_total);
     else snprintf(ratio, sizeof ratio, "-");
     snprintf(what, sizeof what, "all, %.2f GFLOP", fl_total * 1e-9);
-    printf("%-28s %-24s %5u %5s %6s %6s %6s %2s %2s | %9s %9s %7s\n", md->label, what, nodes, "", "", "", "", "", "",
-           ours, bl, ratio);
+    char bgf[32], bratio[32], bpk[32];
+    fmt_bf16(bgf, bratio, bpk, sizeof bgf, fl_total, bf16_total, ours_total, bf16_peak);
+    printf("%-28s %-24s %5u %5s %6s %6s %6s %2s %2s | %9s %9s %7s | %9s %7s %7s\n", md->label, what, nodes, "", "", "",
+           "", "", "", ours, bl, ratio, bgf, bratio, bpk);
     free(v);
     return ok;
 }
@@ -661,8 +741,9 @@ static double report_compile_s(const char *log) {
     return ms / 1e3;
 }
 
+/* precision: "fp32" or "bf16", passed to llmc as -D precision=... */
 static TrainRow train_model(const Model *md, const char *bin, const char *tmp, int64_t steps, uint32_t threads,
-                            int64_t tokens_per_step) {
+                            int64_t tokens_per_step, const char *precision) {
     TrainRow row = {0};
     char llmc[4200], llmrun[4200]; /* bin: up to PATH_MAX */
     char bundle[512], cache[512], data[512], out[512], log[512], metrics[600]; /* tmp: /tmp/llmbench.XXXXXX */
@@ -677,7 +758,7 @@ static TrainRow train_model(const Model *md, const char *bin, const char *tmp, i
     remove_tree(cache), remove_tree(out), remove(bundle), remove(log);
 
     /* llmc MODEL [-D k=v]... -o BUNDLE, cold then cached */
-    char *argv[8 + 2 * MAX_OV];
+    char *argv[10 + 2 * MAX_OV];
     int n = 0;
     argv[n++] = llmc;
     argv[n++] = md->path;
@@ -686,8 +767,11 @@ static TrainRow train_model(const Model *md, const char *bin, const char *tmp, i
         snprintf(defs[i], sizeof defs[i], "%s=%s", md->ov[i].name, md->ov[i].value);
         argv[n++] = "-D", argv[n++] = defs[i];
     }
+    char prec[64];
+    snprintf(prec, sizeof prec, "precision=%s", precision);
+    argv[n++] = "-D", argv[n++] = prec;
     argv[n++] = "-o", argv[n++] = bundle, argv[n] = NULL;
-    fprintf(stderr, "llmbench: %s: compiling (empty kernel cache)\n", md->label);
+    fprintf(stderr, "llmbench: %s: compiling in %s (empty kernel cache)\n", md->label, precision);
     double wall;
     if (!run_tool(argv, cache, log, &wall)) return show_log(log, "llmc (cold)"), row;
     row.cold_s = report_compile_s(log);
@@ -780,6 +864,17 @@ int main(int argc, char **argv) {
     printf("%-24s %s, AVX-512 %s\n", "JIT target", cc_jit_cpu(jit, NULL), cc_jit_has_avx512(jit) ? "yes" : "no");
     printf("%-24s %u\n", "threads", threads);
     printf("%-24s %.1f GFLOP/s (f32 FMA chains, all threads, best run)\n", "FMA peak", peak.fma_gflops);
+    if (peak.bf16_gflops > 0)
+        printf("%-24s %.1f GFLOP/s (vdpbf16ps chains, all threads, best run; %.2fx the FMA peak)\n", "bf16 dot peak",
+               peak.bf16_gflops, peak.bf16_gflops / peak.fma_gflops);
+    else
+        printf("%-24s %s\n", "bf16 dot peak", "- (the JIT target has no avx512bf16)");
+    RtCpuBf16 cpu_bf16;
+    rt_cpu_bf16(&cpu_bf16);
+    char amx[160];
+    rt_cpu_bf16_amx_text(&cpu_bf16, amx, sizeof amx);
+    printf("%-24s %s\n", "bf16 matmuls", cc_jit_has_avx512bf16(jit) ? "avx512bf16 (vdpbf16ps)" : "fp32 (widened, FMA)");
+    printf("%-24s %s\n", "AMX", amx);
     printf("%-24s %.1f GB/s (memcpy of 256 MiB, read + written, best pass)\n", "memory bandwidth", peak.mem_gbs);
     printf("%-24s %s (1, 5, 15 min, before the peaks; other processes skew every figure)\n", "load average", load);
     if (blas.lib) printf("%-24s %s\n", "OpenBLAS", blas.config[0] ? blas.config : "libopenblas.so.0");
@@ -797,11 +892,13 @@ int main(int argc, char **argv) {
 
     if (!o.skip_gemm) {
         printf("\n== matmul: each distinct shape of @micro; GFLOP/s, median of 3-5 runs after a warm-up;\n"
-               "   ours/BL = OpenBLAS time / ours (> 1: ours faster); 'all': node-weighted total\n");
+               "   ours/BL = OpenBLAS time / ours (> 1: ours faster); 'all': node-weighted total;\n"
+               "   bf16 = ours on bf16 operands (f32 result), bf/f32 = its speed over ours in f32,\n"
+               "   %% bfpk = its share of the bf16 dot peak\n");
         print_gemm_header();
         for (uint32_t k = 0; k < o.n_models; k++) {
             if (o.smoke && k > 0) break;
-            if (!gemm_model(jit, pool, &blas, &o.models[k], o.smoke)) st = EXIT_BAD_INPUT;
+            if (!gemm_model(jit, pool, &blas, &o.models[k], o.smoke, o.skip_bf16, peak.bf16_gflops)) st = EXIT_BAD_INPUT;
         }
         fflush(stdout);
     }
@@ -816,25 +913,35 @@ int main(int argc, char **argv) {
             goto done;
         }
         printf("\n== training: compile = the training step's, as llmc -o reports it (empty / warm kernel cache);\n"
-               "   llmrun --threads %u, %lld steps, the first %d untimed\n",
+               "   llmrun --threads %u, %lld steps, the first %d untimed; each model in fp32 and in bf16\n"
+               "   (precision = bf16), x fp32 = the bf16 step's speed over the fp32 one; MFU against the f32 FMA peak\n",
                threads, (long long)o.steps, WARMUP_STEPS);
-        printf("%-28s %8s %10s %8s %8s %9s %9s %9s %6s\n", "model", "tok/step", "GFLOP/step", "cold s", "cached s",
-               "ms/step", "tok/s", "GFLOP/s", "MFU %");
+        printf("%-28s %5s %8s %10s %8s %8s %9s %9s %9s %6s %7s\n", "model", "prec", "tok/step", "GFLOP/step", "cold s",
+               "cached s", "ms/step", "tok/s", "GFLOP/s", "MFU %", "x fp32");
         for (uint32_t k = 0; k < o.n_models; k++) {
             const Model *md = &o.models[k];
             CcStepFlops fl = cc_step_flops(&md->step);
-            TrainRow r = train_model(md, bin, tmp, o.steps, threads, fl.tokens_per_step);
-            if (!r.ok) {
-                st = EXIT_BAD_INPUT;
-                printf("%-28s %8lld %10.2f %8s %8s %9s %9s %9s %6s\n", md->label, (long long)fl.tokens_per_step,
-                       fl.step_useful * 1e-9, "failed", "-", "-", "-", "-", "-");
-                continue;
+            double fp32_step_s = 0;
+            for (int bf16 = 0; bf16 <= !o.skip_bf16; bf16++) {
+                const char *prec = bf16 ? "bf16" : "fp32";
+                TrainRow r = train_model(md, bin, tmp, o.steps, threads, fl.tokens_per_step, prec);
+                if (!r.ok) {
+                    st = EXIT_BAD_INPUT;
+                    printf("%-28s %5s %8lld %10.2f %8s %8s %9s %9s %9s %6s %7s\n", md->label, prec,
+                           (long long)fl.tokens_per_step, fl.step_useful * 1e-9, "failed", "-", "-", "-", "-", "-", "-");
+                    continue;
+                }
+                if (!bf16) fp32_step_s = r.step_s;
+                double gfs = fl.step_useful / r.step_s * 1e-9;
+                char speed[32];
+                if (bf16 && fp32_step_s > 0) snprintf(speed, sizeof speed, "%.2f", fp32_step_s / r.step_s);
+                else snprintf(speed, sizeof speed, "-");
+                printf("%-28s %5s %8lld %10.2f %8.2f %8.2f %9.1f %9.0f %9.1f %6.1f %7s\n", md->label, prec,
+                       (long long)fl.tokens_per_step, fl.step_useful * 1e-9, r.cold_s, r.cached_s, r.step_s * 1e3,
+                       (double)fl.tokens_per_step / r.step_s, gfs,
+                       peak.fma_gflops > 0 ? 100.0 * gfs / peak.fma_gflops : 0.0, speed);
+                fflush(stdout);
             }
-            double gfs = fl.step_useful / r.step_s * 1e-9;
-            printf("%-28s %8lld %10.2f %8.2f %8.2f %9.1f %9.0f %9.1f %6.1f\n", md->label, (long long)fl.tokens_per_step,
-                   fl.step_useful * 1e-9, r.cold_s, r.cached_s, r.step_s * 1e3, (double)fl.tokens_per_step / r.step_s,
-                   gfs, peak.fma_gflops > 0 ? 100.0 * gfs / peak.fma_gflops : 0.0);
-            fflush(stdout);
         }
         remove_tree(tmp);
         free(bin);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The determinism contract (DESIGN §8): for each strategy and model, the same global batch
 # (accumulate = 4) run as 1 rank x 4 micro-batches, 2 x 2 and 4 x 1 gives bit-identical
-# losses, grad norms and final checkpoints (state.safetensors byte for byte).
+# losses, grad norms and final checkpoints (state.safetensors byte for byte); also under
+# precision = bf16, and on 1 and 2 threads.
 source "$(dirname "$0")/lib.sh"
 
 # a dropout model: gpt2-tiny with dropout after the embedding and inside attention
@@ -41,6 +42,30 @@ for x, y in zip(a, b):
         sys.exit("step %s: loss %s (none) vs %s (full)" % (x[0], x[1], y[1]))
 PY
 done
+
+# precision = bf16 (issue 11): the same contract with bf16 matmuls, and the same bytes on
+# 1 and 2 threads
+for shard in none full; do
+    for n in 1 2 4; do
+        run="$work/bf16-$shard-$n"
+        expect 0 "bf16 gpt2-tiny --shard $shard on $n ranks" \
+            ranks "$n" "$llmrun" models/gpt2-tiny.llm -D precision=bf16 -D vocab=256 -D accumulate=4 -D batch=2 \
+            -D seq=16 --threads 1 --data "$work/D" --out "$run" --steps $steps --shard $shard || continue
+        losses "$run" >"$run.losses"
+        if [ "$n" != 1 ]; then
+            same "bf16 --shard $shard: losses, 1 vs $n ranks" "$work/bf16-$shard-1.losses" "$run.losses"
+            same "bf16 --shard $shard: final state, 1 vs $n ranks" \
+                "$work/bf16-$shard-1/ckpt-0000000$steps/state.safetensors" "$run/ckpt-0000000$steps/state.safetensors"
+        fi
+    done
+    echo "bf16 --shard $shard: $(tail -1 "$work/bf16-$shard-1.losses")"
+done
+expect 0 "bf16 gpt2-tiny on 2 threads" "$llmrun" models/gpt2-tiny.llm -D precision=bf16 -D vocab=256 -D accumulate=4 \
+    -D batch=2 -D seq=16 --threads 2 --data "$work/D" --out "$work/bf16-t2" --steps $steps
+same "bf16: final state, 1 vs 2 threads" "$work/bf16-none-1/ckpt-0000000$steps/state.safetensors" \
+    "$work/bf16-t2/ckpt-0000000$steps/state.safetensors"
+cmp -s "$work/bf16-none-1/ckpt-0000000$steps/state.safetensors" "$work/gpt2-tiny-none-1/ckpt-0000000$steps/state.safetensors" &&
+    bad "bf16 and fp32 runs gave the same state: precision = bf16 changed nothing"
 
 # ranks that do not divide accumulate, or are not a power of two: a clear error
 expect 1 "3 ranks" ranks 3 "$llmrun" models/gpt2-tiny.llm -D vocab=256 -D accumulate=4 --threads 1 \

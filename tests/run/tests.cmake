@@ -2,9 +2,10 @@
 # of a small corpus each test writes): the compile report, training, metrics.jsonl,
 # checkpoints (e2e); bit-exact resume, across .llm and .llmc, other thread counts,
 # SIGKILL and SIGINT (resume); every bad input and fault of issue 6 — bundles,
-# checkpoints, shards, disk full, nan, memory, -D on a bundle, usage (faults).
+# checkpoints, shards, disk full, nan, memory, -D on a bundle, usage (faults); every
+# tiny model trained 200 steps in fp32 and in bf16, validation losses within 1% (bf16).
 # The kernel cache is shared in the build tree, so only the first compile is slow.
-foreach(t e2e resume faults profile)
+foreach(t e2e resume faults profile bf16)
   add_test(NAME test_run_${t}
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_run_${t}.sh $<TARGET_FILE:llmrun> $<TARGET_FILE:llmc>
                    $<TARGET_FILE:llmdata>
