@@ -81,10 +81,11 @@ static int64_t grain_for(int64_t work_per_item) {
  * cast f32/f64 <-> bf16 (integer code, codegen_emit.c); MATMUL kernels read bf16 operands
  * of their matmul (f32 result, codegen_matmul.c), directly or through the movement members
  * under them (mm_operand: reshape, permute, broadcast, slice, concat, read by the pack),
- * with an f32 epilogue. Every other kernel touching bf16 — arithmetic on it, casts from or
- * to i32, reductions, a bf16 value in a matmul's epilogue or among its outputs, index ops,
- * the other kinds — fails here with a message rather than reaching codegen that does not
- * handle it. */
+ * with an f32 epilogue; ROW kernels and matmul epilogues may end in casts to bf16 that
+ * only leave the kernel (bf16_cast_out). Every other kernel touching bf16 — arithmetic on
+ * it, casts from or to i32, reductions, a bf16 value read inside a row kernel or an
+ * epilogue, index ops, the other kinds — fails here with a message rather than reaching
+ * codegen that does not handle it. */
 static bool kernel_member(const CcKernel *k, IrId id) {
     for (uint32_t i = 0; i < k->n_nodes; i++)
         if (k->nodes[i] == id) return true;
@@ -107,11 +108,30 @@ static void mm_operand(const IrGraph *g, const CcKernel *k, IrId id, uint8_t *ma
     for (uint32_t o = 0; o < n->n_operands; o++) mm_operand(g, k, n->operands[o], mark);
 }
 
+/* A cast of an f32 / f64 member to bf16 that only leaves the kernel (no member reads it):
+ * row kernels and matmul epilogues compute in f32 / f64 and store it as the elementwise
+ * kernels do (codegen_emit.c's integer rounding, i16 stores) — how precision = bf16's cast
+ * in front of a matmul rides on the kernel that produces its operand. */
+static bool bf16_cast_out(const IrGraph *g, const CcKernel *k, IrId id) {
+    const IrNode *n = ir_graph_node(g, id);
+    if (n->op != IR_OP_CAST || n->type.dtype != IR_DTYPE_BF16 || !kernel_output(k, id)) return false;
+    IrDtype from = ir_graph_node(g, n->operands[0])->type.dtype;
+    if (from != IR_DTYPE_F32 && from != IR_DTYPE_F64) return false;
+    for (uint32_t i = 0; i < k->n_nodes; i++) {
+        const IrNode *m = ir_graph_node(g, k->nodes[i]);
+        for (uint32_t o = 0; o < m->n_operands; o++)
+            if (m->operands[o] == id) return false;
+    }
+    return true;
+}
+
 /* mm_ops: NULL, or (MATMUL kernels with a bf16 matmul) mm_operand's marks. */
 static bool bf16_member_ok(const IrGraph *g, const CcKernel *k, IrId id, const uint8_t *mm_ops) {
     const IrNode *n = ir_graph_node(g, id);
     if (k->kind == CC_KERNEL_MOVEMENT) return true;
+    if (k->kind == CC_KERNEL_ROW) return bf16_cast_out(g, k, id);
     if (k->kind == CC_KERNEL_MATMUL) {
+        if (bf16_cast_out(g, k, id)) return true;
         if (!mm_ops) return false;
         if (n->op == IR_OP_MATMUL) return n->type.dtype == IR_DTYPE_F32; /* bf16 x bf16 -> f32 */
         return mm_ops[id] && !kernel_output(k, id);

@@ -101,10 +101,11 @@
  *
  * Epilogue (cc_codegen_matmul_kernel: a MATMUL kernel of cc_fuse, the matmul plus the
  * same-shape elementwise chain that consumes it). The K-sums are accumulated, exactly as
- * above, into the buffer of the kernel's root (which has the matmul's shape and dtype).
+ * above, into the buffer of the kernel's root (which has the matmul's shape and dtype),
+ * or when the root is a cast to bf16 into the first kernel output that has them (C).
  * When a task has run its last KC block — so each element's sum is complete — one pass
  * over the task's block applies the epilogue to each element exactly once, in place:
- * the root's element is read as the matmul's value, every kernel output is computed (per
+ * C's element is read as the matmul's value, every kernel output is computed (per
  * node emission of compiler/codegen_emit.c: same-shape inputs at the output index,
  * rank-0 inputs splatted, splat constants as literals, a broadcast of a [N] bias or any
  * other non-scalar input through its index arithmetic) and then stored. The pass runs
@@ -1290,21 +1291,29 @@ static bool epi_plan(Epi *ep, const IrGraph *g, const CcKernel *k, LlmcErr *err)
     const IrType *root_t = &ir_graph_node(g, k->root)->type;
     for (int j = 0; j < 2; j++)
         if (!epi_chain(ep, mm->operands[j], j, j ? &ep->slot_y : &ep->slot_x, err)) return false;
-    if (root_t->dtype != mm->type.dtype || !ir_type_same_shape(root_t, &mm->type)) {
-        llmc_err_set(err, "matmul kernel (root %%%u): the root's type differs from the matmul's; not supported yet",
+    /* C, the buffer the K-sums accumulate in: the root's, or when the root is a cast to
+     * bf16 (precision = bf16's operand of the next matmul), the first output of the
+     * matmul's type; the epilogue reads every value before it stores any. */
+    IrId c_out = root_t->dtype == mm->type.dtype && ir_type_same_shape(root_t, &mm->type) ? k->root : IR_ID_NONE;
+    for (uint32_t o = 0; o < k->n_outputs && c_out == IR_ID_NONE; o++) {
+        const IrType *t = &ir_graph_node(g, k->outputs[o])->type;
+        if (t->dtype == mm->type.dtype && ir_type_same_shape(t, &mm->type)) c_out = k->outputs[o];
+    }
+    if (c_out == IR_ID_NONE) {
+        llmc_err_set(err, "matmul kernel (root %%%u): no output has the matmul's type to accumulate in; not supported yet",
                      k->root);
         return false;
     }
     ep->slot_c = UINT32_MAX;
     for (uint32_t o = 0; o < k->n_outputs; o++) {
-        if (k->outputs[o] == k->root) ep->slot_c = k->n_inputs + o;
-        if (k->outputs[o] == ep->mm && ep->mm != k->root) {
-            llmc_err_set(err, "matmul kernel (root %%%u): the matmul is an output besides the root; not supported yet",
+        if (k->outputs[o] == c_out) ep->slot_c = k->n_inputs + o;
+        if (k->outputs[o] == ep->mm && ep->mm != c_out) {
+            llmc_err_set(err, "matmul kernel (root %%%u): the matmul is an output besides C; not supported yet",
                          k->root);
             return false;
         }
     }
-    LLMC_ASSERT(ep->slot_c != UINT32_MAX); /* the root is always an output (CcKernel) */
+    LLMC_ASSERT(ep->slot_c != UINT32_MAX);
     ep->role = llmc_xcalloc(g->n_nodes, 1);
     ep->alias = llmc_xcalloc(g->n_nodes, sizeof *ep->alias);
     ep->role[ep->mm] = CC_ROLE_BUFFER;

@@ -1103,13 +1103,18 @@ static bool row_plan_build(RowPlan *rp, const IrGraph *g, const CcKernel *k, Llm
 }
 
 bool cc_row_supported(const IrGraph *g, const CcKernel *k, LlmcErr *err) {
-    /* Rows are computed and stored in f32 / f64: a bf16 member (the cast in front of a
-     * bf16 matmul) is left to an elementwise kernel, which stores bf16. */
-    for (uint32_t i = 0; i < k->n_nodes; i++)
-        if (ir_graph_node(g, k->nodes[i])->type.dtype == IR_DTYPE_BF16) {
-            llmc_err_set(err, "row codegen: %%%u is bf16; rows are computed in f32 and f64 only", k->nodes[i]);
+    /* Rows are computed in f32 / f64: the only bf16 members are casts to bf16 that no
+     * member reads (the cast in front of a bf16 matmul), stored as elementwise kernels
+     * store them (codegen_kernel.c refuses anything else). */
+    for (uint32_t i = 0; i < k->n_nodes; i++) {
+        const IrNode *n = ir_graph_node(g, k->nodes[i]);
+        bool bf16_in = false;
+        for (uint32_t o = 0; o < n->n_operands; o++) bf16_in |= ir_graph_node(g, n->operands[o])->type.dtype == IR_DTYPE_BF16;
+        if (bf16_in || (n->type.dtype == IR_DTYPE_BF16 && n->op != IR_OP_CAST)) {
+            llmc_err_set(err, "row codegen: %%%u computes on bf16; rows are computed in f32 and f64 only", k->nodes[i]);
             return false;
         }
+    }
     RowPlan rp;
     if (!row_plan_build(&rp, g, k, err)) return false;
     row_plan_free(&rp);

@@ -27,8 +27,10 @@
  *   3. MATMUL: a matmul whose one user (not a graph output, not a movement op: an epilogue
  *      reads the matmul's element where it is written) lies in an ELEMENTWISE
  *      kernel of the matmul's shape absorbs that kernel as its epilogue (bias add via a
- *      broadcast, activation, residual add, scaling...), unless that kernel has a bf16
- *      member (the epilogue stores f32 and f64 only; a cast to bf16 stays elementwise).
+ *      broadcast, activation, residual add, scaling...), unless that kernel computes on
+ *      bf16 (the epilogue computes in f32 / f64; it may end in casts to bf16) or has no
+ *      output of the matmul's type for the K-sums (a root cast to bf16 and nothing else
+ *      of f32 read outside).
  *   4. REDUCE: a reduction absorbs the ELEMENTWISE kernel that computes its operand when
  *      that operand has no other user and the kernel has no other output (its producers
  *      then have no other users).
@@ -287,12 +289,31 @@ static void fuse_elementwise(Fuser *f) {
     }
 }
 
-/* Whether group k has a bf16 member: the matmul epilogue codegen stores f32 and f64
- * only, so a cast to bf16 (precision = bf16 puts one before every dense matmul) stays in
- * an elementwise kernel of its own. */
+/* Whether group k has a bf16 member other than a cast to bf16 that no member reads:
+ * the matmul epilogue computes in f32 / f64 and can only end in such casts (codegen_kernel.c,
+ * bf16_cast_out; precision = bf16 puts one before every dense matmul's operand). */
 static bool group_has_bf16(const Fuser *f, uint32_t k) {
-    for (IrId m = f->groups[k].head; m != NONE; m = f->next[m])
-        if (ir_graph_node(f->g, m)->type.dtype == IR_DTYPE_BF16) return true;
+    for (IrId m = f->groups[k].head; m != NONE; m = f->next[m]) {
+        const IrNode *n = ir_graph_node(f->g, m);
+        bool bf16 = n->type.dtype == IR_DTYPE_BF16;
+        for (uint32_t o = 0; o < n->n_operands; o++)
+            bf16 |= ir_graph_node(f->g, n->operands[o])->type.dtype == IR_DTYPE_BF16;
+        if (bf16 && (n->op != IR_OP_CAST || n->type.dtype != IR_DTYPE_BF16)) return true;
+    }
+    return false;
+}
+
+/* Whether the matmul's K-sums have a buffer of their type to accumulate in, once group k
+ * is its epilogue (codegen_matmul.c: the root, or another output of the matmul's type
+ * when the root is a cast to bf16). An output: a graph output or read outside group k. */
+static bool group_has_acc_buffer(const Fuser *f, uint32_t k, const IrType *mm_type) {
+    for (IrId m = f->groups[k].head; m != NONE; m = f->next[m]) {
+        const IrType *t = &ir_graph_node(f->g, m)->type;
+        if (t->dtype != mm_type->dtype || !ir_type_same_shape(t, mm_type)) continue;
+        if (m == f->groups[k].root || f->is_output[m]) return true;
+        for (uint32_t u = f->user_start[m]; u < f->user_start[m + 1]; u++)
+            if (f->group_of[f->users[u]] != k) return true;
+    }
     return false;
 }
 
@@ -304,7 +325,8 @@ static void fuse_matmul(Fuser *f) {
         if (n->op != IR_OP_MATMUL || f->is_output[id] || n_users(f, id) != 1 || read_by_movement(f, id)) continue;
         uint32_t k = f->group_of[f->users[f->user_start[id]]];
         if (f->groups[k].kind != CC_KERNEL_ELEMENTWISE ||
-            !ir_type_same_shape(&n->type, &ir_graph_node(g, f->groups[k].root)->type) || group_has_bf16(f, k))
+            !ir_type_same_shape(&n->type, &ir_graph_node(g, f->groups[k].root)->type) || group_has_bf16(f, k) ||
+            !group_has_acc_buffer(f, k, &n->type))
             continue;
         group_merge(f, f->group_of[id], k);
         f->groups[k].kind = CC_KERNEL_MATMUL;

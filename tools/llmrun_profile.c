@@ -8,7 +8,8 @@
  * roofline, its IR nodes and their scopes. A kernel's bytes are its inputs and outputs
  * once each, a lower bound on its traffic; "roof" is the time the roofline allows
  * (max of FLOPs / peak and bytes / bandwidth) over the time taken, so 100% is at the
- * machine's limit and a small figure is a kernel worth looking at.
+ * machine's limit and a small figure is a kernel worth looking at. The peak is the FMA
+ * peak, or the bf16 dot peak for a matmul of bf16 operands on vdpbf16ps.
  * Deliberately not here: the timers themselves (runtime/exec.c) and any change to what
  * a step computes.
  */
@@ -26,6 +27,7 @@ typedef struct ProfRow {
     double flops, bytes;  /* per optimizer step */
     double useful;        /* useful FLOPs per optimizer step */
     bool collective;
+    bool bf16_dot;        /* a matmul of bf16 operands: its roof is the bf16 dot peak */
 } ProfRow;
 
 /* Kernel k's FLOPs and useful FLOPs (per run) and bytes in and out (once each). An
@@ -65,6 +67,11 @@ static uint32_t add_rows(ProfRow *rows, uint32_t n, const RtExec *e, const char 
         r->bytes *= runs_per_step;
         r->collective =
             kn->kind == CC_KERNEL_RUNTIME && ir_op_info(ir_graph_node(g, kn->root)->op)->kind == IR_KIND_COLLECTIVE;
+        r->bf16_dot = false;
+        for (uint32_t i = 0; i < kn->n_nodes; i++) {
+            const IrNode *m = ir_graph_node(g, kn->nodes[i]);
+            r->bf16_dot |= m->op == IR_OP_MATMUL && ir_graph_node(g, m->operands[0])->type.dtype == IR_DTYPE_BF16;
+        }
     }
     return n;
 }
@@ -181,7 +188,9 @@ void llmrun_profile_print(FILE *f, const RtTrainer *t, uint64_t steps, double st
         nodes_of(g, kn, nodes, sizeof nodes);
         scopes_of(g, kn, scope, sizeof scope);
         if (peak && peak->fma_gflops > 0 && peak->mem_gbs > 0 && r->seconds > 0 && !r->collective) {
-            double bound = r->flops / (peak->fma_gflops * 1e9);
+            /* bf16 matmuls on vdpbf16ps against its peak (0 when the path is fp32) */
+            double roof_gflops = r->bf16_dot && peak->bf16_gflops > 0 ? peak->bf16_gflops : peak->fma_gflops;
+            double bound = r->flops / (roof_gflops * 1e9);
             double mem = r->bytes / (peak->mem_gbs * 1e9);
             snprintf(roof, sizeof roof, "%.0f%%", 100 * (bound > mem ? bound : mem) / r->seconds);
         }

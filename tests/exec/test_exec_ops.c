@@ -10,7 +10,8 @@
  * has no kernel: it is the one op listed as not run here (tests/extern/ runs it, with a
  * library of its own).
  * bf16: the casts f32/f64 <-> bf16 and a permute, bit-exact against the interpreter over
- * every bf16 pattern, ties, subnormals, overflow, inf and nan; a matmul on bf16 refused.
+ * every bf16 pattern, ties, subnormals, overflow, inf and nan; a reduction on bf16 refused;
+ * casts to bf16 at the end of a matmul epilogue and of a row kernel.
  * The deeper per-kind tests (edge values, every ta/tb, splits) are tests/jit/.
  */
 #include <math.h>
@@ -442,6 +443,81 @@ static void test_bf16_permute(void) {
     }
 }
 
+/* precision = bf16 ends row kernels and matmul epilogues in a cast to bf16 (fuse.c rule 3,
+ * codegen_kernel.c bf16_cast_out): the cast must land in that kernel, and each bf16
+ * element must be the f32 element of the same kernel rounded to nearest even, bit for
+ * bit; the f32 outputs within 1e-5 of the interpreter. */
+static uint16_t bf16_rne(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); /* nan: quieted */
+    return (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
+
+static void fused_cast_case(IrGraph *g, IrId y, IrId c, CcKernelKind kind, const char *what) {
+    ir_graph_add_output(g, "y", y);
+    ir_graph_add_output(g, "c", c);
+    IrId x = ir_graph_find_input(g, "x");
+    IrValue xs = {0}, ref[2];
+    memset(ref, 0, sizeof ref);
+    ir_value_alloc(&xs, g->nodes[x].type);
+    fill(&xs, ANY, 0);
+    LlmcErr err = {0};
+    IrInterpOptions io = {.precision = IR_PRECISION_F32, .ranks = 1};
+    CHECK(ir_interp_run(g, &io, &xs, ref, &err));
+    RtExec *e = rt_exec_new(jit, g, pool, &err);
+    if (!e) fprintf(stderr, "bf16 fused cast, %s: %s\n", what, err.msg);
+    CHECK(e != NULL);
+    if (e) {
+        const CcFusion *f = rt_exec_fusion(e);
+        bool in_kind = false; /* the cast sits in a kernel of the expected kind */
+        for (uint32_t k = 0; k < f->n_kernels; k++)
+            for (uint32_t i = 0; i < f->kernels[k].n_nodes; i++)
+                in_kind |= f->kernels[k].nodes[i] == c && f->kernels[k].kind == kind;
+        if (!in_kind) fprintf(stderr, "bf16 fused cast, %s: the cast is not in a %s kernel\n", what, cc_kernel_kind_name(kind));
+        CHECK(in_kind);
+        int64_t n = ir_type_numel(&g->nodes[y].type);
+        float *yo = calloc((size_t)n, sizeof *yo);
+        uint16_t *co = calloc((size_t)n, sizeof *co);
+        void *in = rt_native_from_value(&xs), *ins[1] = {in}, *outs[2] = {yo, co};
+        CHECK(rt_exec_run(e, ins, outs, &err));
+        int64_t bad = 0;
+        double worst = 0;
+        for (int64_t i = 0; i < n; i++) {
+            bad += co[i] != bf16_rne(yo[i]);
+            double d = fabs(yo[i] - ref[0].data[i]) / (fabs(ref[0].data[i]) + 1e-3);
+            if (d > worst) worst = d;
+        }
+        if (bad) fprintf(stderr, "bf16 fused cast, %s: %lld elements not the rounded f32\n", what, (long long)bad);
+        CHECK(bad == 0);
+        CHECK(worst < 1e-5);
+        free(in), free(yo), free(co);
+        rt_exec_free(e);
+    }
+    ir_value_free(&xs), ir_value_free(&ref[0]), ir_value_free(&ref[1]);
+    ir_graph_free(g);
+}
+
+static void test_bf16_fused_casts(void) {
+    /* matmul epilogue: y = tanh(x w + b), c = bf16(y); C is y's buffer */
+    IrGraph *g = ir_graph_new("epi_cast");
+    IrBuilder b;
+    ir_builder_init(&b, g);
+    IrId x = ir_build_input(&b, IR_ROLE_DATA, "x", t2(IR_DTYPE_F32, 70, 48));
+    IrId w = ir_build_const(&b, t2(IR_DTYPE_F32, 48, 40), (double[]){0.03125}, 1);
+    IrId bias = ir_build_const(&b, t1(IR_DTYPE_F32, 40), (double[]){0.25}, 1);
+    IrId y = ir_build_unary(&b, IR_OP_TANH, ir_build_binary_bcast(&b, IR_OP_ADD, ir_build_matmul(&b, x, w, false, false), bias));
+    fused_cast_case(g, y, ir_build_cast(&b, y, IR_DTYPE_BF16), CC_KERNEL_MATMUL, "matmul epilogue");
+    /* row kernel: y = softmax(x) along rows, c = bf16(y) */
+    g = ir_graph_new("row_cast");
+    ir_builder_init(&b, g);
+    x = ir_build_input(&b, IR_ROLE_DATA, "x", t2(IR_DTYPE_F32, 33, 100));
+    IrId m = ir_build_reduce(&b, IR_OP_REDUCE_MAX, x, 1, true);
+    IrId ex = ir_build_unary(&b, IR_OP_EXP, ir_build_binary_bcast(&b, IR_OP_SUB, x, m));
+    y = ir_build_binary_bcast(&b, IR_OP_DIV, ex, ir_build_reduce(&b, IR_OP_REDUCE_SUM, ex, 1, true));
+    fused_cast_case(g, y, ir_build_cast(&b, y, IR_DTYPE_BF16), CC_KERNEL_ROW, "row kernel");
+}
+
 int main(void) {
     LlmcErr err = {0};
     jit = cc_jit_new(&err);
@@ -455,6 +531,7 @@ int main(void) {
         test_bf16_refused();
         test_bf16_casts();
         test_bf16_permute();
+        test_bf16_fused_casts();
     }
     ran[IR_OP_INPUT] = ran[IR_OP_CONST] = ran[IR_OP_EXTERN_CALL] = true; /* see the banner */
     for (int o = 1; o < IR_OP_COUNT; o++) {
