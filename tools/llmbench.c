@@ -63,7 +63,9 @@ static const char *const usage_text =
     "Measures this machine and build and prints one table: the FMA peak and memory\n"
     "bandwidth; each model's distinct matmul shapes, our JIT kernel against OpenBLAS\n"
     "(dlopen'd when installed); and per model the compile time (cold and cached kernel\n"
-    "cache) and training throughput through llmc and llmrun, with MFU.\n"
+    "cache) and training throughput through llmc and llmrun, with MFU. The same in bf16:\n"
+    "the bf16 dot peak, each matmul shape on bf16 operands and each model trained with\n"
+    "precision = bf16 next to fp32.\n"
     "\n"
     "options:\n"
     "  --models A,B,... the .llm files to measure (repeatable); each may carry -D\n"
@@ -858,7 +860,7 @@ int main(int argc, char **argv) {
     }
     char cpu[256];
     cpu_model_name(cpu, sizeof cpu);
-    printf("llmbench: f32, %u threads%s\n\n", threads, o.smoke ? " (smoke run)" : "");
+    printf("llmbench: %s, %u threads%s\n\n", o.skip_bf16 ? "f32" : "f32 and bf16", threads, o.smoke ? " (smoke run)" : "");
     printf("== machine\n");
     printf("%-24s %s\n", "cpu (/proc/cpuinfo)", cpu);
     printf("%-24s %s, AVX-512 %s\n", "JIT target", cc_jit_cpu(jit, NULL), cc_jit_has_avx512(jit) ? "yes" : "no");
