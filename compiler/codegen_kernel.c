@@ -112,11 +112,15 @@ static void mm_operand(const IrGraph *g, const CcKernel *k, IrId id, uint8_t *ma
  * row kernels and matmul epilogues compute in f32 / f64 and store it as the elementwise
  * kernels do (codegen_emit.c's integer rounding, i16 stores) — how precision = bf16's cast
  * in front of a matmul rides on the kernel that produces its operand. */
-static bool bf16_cast_out(const IrGraph *g, const CcKernel *k, IrId id) {
+bool cc_bf16_store_cast(const IrGraph *g, IrId id) {
     const IrNode *n = ir_graph_node(g, id);
-    if (n->op != IR_OP_CAST || n->type.dtype != IR_DTYPE_BF16 || !kernel_output(k, id)) return false;
+    if (n->op != IR_OP_CAST || n->type.dtype != IR_DTYPE_BF16) return false;
     IrDtype from = ir_graph_node(g, n->operands[0])->type.dtype;
-    if (from != IR_DTYPE_F32 && from != IR_DTYPE_F64) return false;
+    return from == IR_DTYPE_F32 || from == IR_DTYPE_F64;
+}
+
+static bool bf16_cast_out(const IrGraph *g, const CcKernel *k, IrId id) {
+    if (!cc_bf16_store_cast(g, id) || !kernel_output(k, id)) return false;
     for (uint32_t i = 0; i < k->n_nodes; i++) {
         const IrNode *m = ir_graph_node(g, k->nodes[i]);
         for (uint32_t o = 0; o < m->n_operands; o++)
@@ -165,7 +169,9 @@ static bool kernel_dtypes_ok(const IrGraph *g, const CcKernel *k, LlmcErr *err) 
             bool ok = l == 0 ? bf16_member_ok(g, k, lists[l][i], mm_ops)
                              : k->kind == CC_KERNEL_ELEMENTWISE || k->kind == CC_KERNEL_MOVEMENT || mm_ops;
             if (bf16 && !ok) {
-                llmc_err_set(err, "%%%u (%s): bf16 kernels are not supported yet (the JIT compiles f32, f64 and i32)",
+                llmc_err_set(err,
+                             "%%%u (%s): bf16 kernels are not supported yet (bf16 is compiled in casts, copies, "
+                             "matmul operands and casts ending row and epilogue kernels)",
                              lists[l][i], ir_op_name(n->op));
                 ok_all = false;
             }

@@ -132,7 +132,7 @@
  * node computed in the kernel (the matmul, an elementwise member) is "not supported yet".
  *
  * Deliberately not here: threading, other dtypes than f32/f64 and bf16 operands into f32
- * (a bf16 result is a cast after the matmul, another kernel; AMX's tdpbf16ps), the cache
+ * (a bf16 result is a cast after the matmul, in the epilogue; AMX's tdpbf16ps), the cache
  * itself, prefetch hints and a hand-scheduled inner loop (the backend's schedule of the
  * k loop is already FMA-bound: 28 fma, 2 loads, 14 broadcasts per k), reading B in place
  * without packing.

@@ -1110,7 +1110,7 @@ bool cc_row_supported(const IrGraph *g, const CcKernel *k, LlmcErr *err) {
         const IrNode *n = ir_graph_node(g, k->nodes[i]);
         bool bf16_in = false;
         for (uint32_t o = 0; o < n->n_operands; o++) bf16_in |= ir_graph_node(g, n->operands[o])->type.dtype == IR_DTYPE_BF16;
-        if (bf16_in || (n->type.dtype == IR_DTYPE_BF16 && n->op != IR_OP_CAST)) {
+        if (bf16_in || (n->type.dtype == IR_DTYPE_BF16 && !cc_bf16_store_cast(g, k->nodes[i]))) {
             llmc_err_set(err, "row codegen: %%%u computes on bf16; rows are computed in f32 and f64 only", k->nodes[i]);
             return false;
         }

@@ -748,6 +748,10 @@ bool cc_codegen_row(CcJit *jit, const IrGraph *g, const CcKernel *k, CcKernelFn 
 /* Whether cc_codegen_row accepts k (no LLVM involved; false + the reason). fuse.c asks it
  * of every candidate ROW kernel, so every ROW kernel fusion makes compiles. */
 bool cc_row_supported(const IrGraph *g, const CcKernel *k, LlmcErr *err);
+/* A cast of an f32 / f64 value to bf16: the only bf16 node a ROW kernel or a matmul
+ * epilogue may hold, and only as an output no member reads (codegen_kernel.c checks
+ * that; cc_fuse and cc_row_supported ask this before forming such kernels). */
+bool cc_bf16_store_cast(const IrGraph *g, IrId id);
 
 /* ===================================================================================
  * JIT: movement (compiler/codegen_movement.c). A MOVEMENT kernel of cc_fuse — a chain of

@@ -289,30 +289,29 @@ static void fuse_elementwise(Fuser *f) {
     }
 }
 
-/* Whether group k has a bf16 member other than a cast to bf16 that no member reads:
- * the matmul epilogue computes in f32 / f64 and can only end in such casts (codegen_kernel.c,
- * bf16_cast_out; precision = bf16 puts one before every dense matmul's operand). */
+/* Whether group k computes on bf16: a bf16 node or operand other than a cast to bf16
+ * (cc_bf16_store_cast) — the matmul epilogue computes in f32 / f64 and can only end in
+ * such casts (precision = bf16 puts one before every dense matmul's operand). */
 static bool group_has_bf16(const Fuser *f, uint32_t k) {
     for (IrId m = f->groups[k].head; m != NONE; m = f->next[m]) {
         const IrNode *n = ir_graph_node(f->g, m);
         bool bf16 = n->type.dtype == IR_DTYPE_BF16;
         for (uint32_t o = 0; o < n->n_operands; o++)
             bf16 |= ir_graph_node(f->g, n->operands[o])->type.dtype == IR_DTYPE_BF16;
-        if (bf16 && (n->op != IR_OP_CAST || n->type.dtype != IR_DTYPE_BF16)) return true;
+        if (bf16 && !cc_bf16_store_cast(f->g, m)) return true;
     }
     return false;
 }
 
 /* Whether the matmul's K-sums have a buffer of their type to accumulate in, once group k
  * is its epilogue (codegen_matmul.c: the root, or another output of the matmul's type
- * when the root is a cast to bf16). An output: a graph output or read outside group k. */
+ * when the root is a cast to bf16). By the invariant in the banner only the root of an
+ * ELEMENTWISE group is read by other kernels, so the other outputs are graph outputs. */
 static bool group_has_acc_buffer(const Fuser *f, uint32_t k, const IrType *mm_type) {
     for (IrId m = f->groups[k].head; m != NONE; m = f->next[m]) {
         const IrType *t = &ir_graph_node(f->g, m)->type;
-        if (t->dtype != mm_type->dtype || !ir_type_same_shape(t, mm_type)) continue;
-        if (m == f->groups[k].root || f->is_output[m]) return true;
-        for (uint32_t u = f->user_start[m]; u < f->user_start[m + 1]; u++)
-            if (f->group_of[f->users[u]] != k) return true;
+        if (t->dtype == mm_type->dtype && ir_type_same_shape(t, mm_type) && (m == f->groups[k].root || f->is_output[m]))
+            return true;
     }
     return false;
 }

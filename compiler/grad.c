@@ -18,9 +18,10 @@
  *      node's rule, cc_grad_<mnemonic> from the table below, then contributes to its
  *      operands.
  *      Mixed precision: the gradient of a bf16 value is held and summed in f32
- *      (grad_dtype). Rules that only move it, cast it or feed a bf16 matmul take it in
- *      f32; any other rule of a bf16 node gets it rounded to bf16, and a bf16 result of
- *      a rule goes back to f32 before it is summed.
+ *      (grad_dtype). The rules of reshape, permute, broadcast and cast take it in f32;
+ *      any other rule of a bf16 node gets it rounded to bf16, and a bf16 result of a rule
+ *      goes back to f32 before it is summed (any other dtype mismatch is an internal
+ *      error, as before).
  *   4. Outputs: the forward outputs, then "grad.<name>" per differentiated input in
  *      input order; an input the loss does not reach gets a zero (a const splat 0).
  *      The result is verified.
@@ -313,14 +314,14 @@ static void state_free(CcGradState *st) {
  * gradients and their sums in f32), the value's own dtype otherwise. */
 static IrDtype grad_dtype(IrDtype dt) { return dt == IR_DTYPE_BF16 ? IR_DTYPE_F32 : dt; }
 
-/* Rules that take an f32 gradient of a bf16 node as it is: they only move it (reshape,
- * permute, broadcast's sums), give it back in the operand's gradient dtype (cast) or
- * feed it to a matmul of bf16 operands, whose result is f32 (cc_grad_matmul casts it to
- * bf16 there). Every other rule computes in the node's dtype and gets the gradient
- * rounded to bf16 first. */
+/* Rules that take an f32 gradient of a bf16 node as it is: reshape and permute move it,
+ * broadcast sums it (in f32), cast gives it back in the operand's gradient dtype. Every
+ * other rule of a bf16 node (elementwise, reductions, slice, concat, index ops: their
+ * rules build values of the node's dtype) gets the gradient rounded to bf16 first. A
+ * matmul is never a bf16 node: bf16 operands give f32 (cc_grad_matmul rounds its
+ * incoming gradient to bf16 itself). */
 static bool rule_takes_f32_grad(IrOp op) {
-    return op == IR_OP_RESHAPE || op == IR_OP_PERMUTE || op == IR_OP_BROADCAST || op == IR_OP_CAST ||
-           op == IR_OP_MATMUL;
+    return op == IR_OP_RESHAPE || op == IR_OP_PERMUTE || op == IR_OP_BROADCAST || op == IR_OP_CAST;
 }
 
 /* Runs node id's rule and records its contributions. false + err on failure. */
@@ -351,7 +352,7 @@ static bool run_rule(CcGradState *st, IrId id, IrId gy, bool *want, IrId *gx, Ll
         if (!want[k] || gx[k] == IR_ID_NONE) continue;
         IrType need = st->g->nodes[n.operands[k]].type;
         need.dtype = grad_dtype(need.dtype);
-        if (st->g->nodes[gx[k]].type.dtype != need.dtype && need.dtype == IR_DTYPE_F32)
+        if (st->g->nodes[gx[k]].type.dtype == IR_DTYPE_BF16 && need.dtype == IR_DTYPE_F32)
             gx[k] = ir_build_cast(&st->b, gx[k], IR_DTYPE_F32); /* a bf16 rule's result */
         const IrType *have = &st->g->nodes[gx[k]].type;
         if (!ir_type_equal(have, &need)) {

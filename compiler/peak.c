@@ -182,11 +182,9 @@ bool cc_codegen_fma_peak(CcJit *jit, CcKernelFn *fn, double *flops_per_item, Llm
 }
 
 bool cc_codegen_bf16_peak(CcJit *jit, CcKernelFn *fn, double *flops_per_item, LlmcErr *err) {
-    const char *features = NULL;
-    cc_jit_cpu(jit, &features);
     *fn = NULL;
     *flops_per_item = 0;
-    if (!cc_jit_has_avx512(jit) || !feature_on(features, "avx512bf16")) return true; /* no such instruction */
+    if (!cc_jit_has_avx512bf16(jit)) return true; /* no such instruction (or LLVM could not legalize it) */
     LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
     LLVMModuleRef mod = peak_module(jit, LLVMOrcThreadSafeContextGetContext(tsctx), 16, true);
     if (!cc_jit_add_kernel(jit, mod, tsctx, "llmc_peak", fn, err)) return false;

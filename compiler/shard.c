@@ -35,8 +35,9 @@
  *               forward nodes) the second. A member's value is slice [offset, offset +
  *               numel) of the gather, reshaped to the member's shape, placed right before
  *               its first user in that phase (one per member and phase). A movement
- *               chain over a member (reshape, permute, broadcast, slice) computed in the
- *               forward and read again by the backward is cloned over the second gather,
+ *               chain over a member (reshape, permute, broadcast, slice, and cast: the bf16
+ *               copy of a weight) computed in the forward and read again by the backward
+ *               is cloned over the second gather,
  *               right before its first backward reader: nothing reads the forward gather
  *               after the forward, so its buffer can be freed (and the backward one is not
  *               live during the forward).
@@ -278,14 +279,17 @@ static IrId member_value(Micro *m, uint32_t g, uint32_t k, int phase, IrId param
     return x;
 }
 
+/* A view of a member: movement, or a cast (precision = bf16's cast<bf16> of a weight) —
+ * cheap to recompute from the backward gather, and as large as the member. */
 static bool is_view_op(IrOp op) {
-    return op == IR_OP_RESHAPE || op == IR_OP_PERMUTE || op == IR_OP_BROADCAST || op == IR_OP_SLICE;
+    return op == IR_OP_RESHAPE || op == IR_OP_PERMUTE || op == IR_OP_BROADCAST || op == IR_OP_SLICE ||
+           op == IR_OP_CAST;
 }
 
 /* The dst value of src operand o for a user in `phase`. A member reads its phase's
- * gather; a forward movement chain over a member (a view: reshape, permute, broadcast,
- * slice), when the backward reads it, is cloned over the backward gather, so the forward
- * gather is dead once the forward is done. */
+ * gather; a forward chain of views over a member (reshape, permute, broadcast, slice,
+ * cast), when the backward reads it, is cloned over the backward gather, so the forward
+ * gather (and the forward's bf16 copy) is dead once the forward is done. */
 static IrId operand_value(Micro *m, IrId o, int phase) {
     int32_t mo = m->member_of[o];
     if (mo >= 0) return member_value(m, (uint32_t)mo >> 16, (uint32_t)mo & 0xffff, phase, o);

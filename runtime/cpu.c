@@ -1,4 +1,4 @@
-/* runtime/cpu.c — what the CPU and the kernel let bf16 matmuls use (rt_cpu_bf16), read
+/* runtime/cpu.c — what the CPU and the kernel let bf16 matmuls use (rt_cpu_bf16_detect), read
  * at run time, for llmrun's and llmbench's reports.
  *
  *   avx512bf16  cpuid leaf 7 subleaf 1, EAX bit 5 (vdpbf16ps), with AVX-512 enabled by the
@@ -40,7 +40,7 @@ static uint64_t xcr0(void) {
     return (uint64_t)hi << 32 | lo;
 }
 
-void rt_cpu_bf16(RtCpuBf16 *out) {
+void rt_cpu_bf16_detect(RtCpuBf16 *out) {
     memset(out, 0, sizeof *out);
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return; /* no XCR0 to read */
@@ -60,7 +60,7 @@ void rt_cpu_bf16(RtCpuBf16 *out) {
     }
 }
 #else
-void rt_cpu_bf16(RtCpuBf16 *out) { memset(out, 0, sizeof *out); }
+void rt_cpu_bf16_detect(RtCpuBf16 *out) { memset(out, 0, sizeof *out); }
 #endif
 
 void rt_cpu_bf16_amx_text(const RtCpuBf16 *c, char *out, size_t n) {

@@ -530,10 +530,23 @@ void rt_exec_set_prefetch(RtExec *e, bool on) {
  * of scores, and copies of it): -inf is allowed in select and movement outputs; +inf
  * never is (an overflow: a sum of squares, an exp). Fused attention masks inside its
  * kernel, so with it an overflow stays finite-or-inf and never turns into a nan. */
+/* Element i of a float buffer as a double (bf16: its bits widened, exact). */
+static double float_at(const void *p, IrDtype dt, int64_t i) {
+    switch (dt) {
+    case IR_DTYPE_F32: return (double)((const float *)p)[i];
+    case IR_DTYPE_F64: return ((const double *)p)[i];
+    case IR_DTYPE_BF16: return ir_bf16_to_double(((const uint16_t *)p)[i]);
+    case IR_DTYPE_I32:
+    case IR_DTYPE_INVALID:
+    case IR_DTYPE_COUNT: break;
+    }
+    return 0;
+}
+
 static int64_t first_nonfinite(const void *p, IrDtype dt, int64_t n, bool mask_ok) {
-    if (dt != IR_DTYPE_F32 && dt != IR_DTYPE_F64) return -1;
+    if (!ir_dtype_is_float(dt)) return -1; /* bf16 too: a cast to bf16 overflows at 0x1.ffp127 */
     for (int64_t i = 0; i < n; i++) {
-        double x = dt == IR_DTYPE_F32 ? (double)((const float *)p)[i] : dt == IR_DTYPE_F64 ? ((const double *)p)[i] : 0;
+        double x = float_at(p, dt, i);
         if (isnan(x) || (isinf(x) && !(mask_ok && x < 0))) return i;
     }
     return -1;
@@ -550,7 +563,7 @@ static bool check_written(const RtExec *e, uint32_t k, const ExecFn *x, LlmcErr 
         bool mask_ok = n->op == IR_OP_SELECT || ir_op_info(n->op)->kind == IR_KIND_MOVEMENT;
         int64_t at = first_nonfinite(e->ptr[id], n->type.dtype, ir_type_numel(&n->type), mask_ok);
         if (at < 0) continue;
-        double bad = n->type.dtype == IR_DTYPE_F32 ? (double)((const float *)e->ptr[id])[at] : ((const double *)e->ptr[id])[at];
+        double bad = float_at(e->ptr[id], n->type.dtype, at);
         char t[IR_TYPE_STR_MAX];
         LlmcBuf where = {0};
         if (n->scope) llmc_buf_printf(&where, " in %s", ir_graph_str(g, n->scope));

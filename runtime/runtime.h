@@ -809,16 +809,17 @@ RtExecStats rt_exec_stats(const RtExec *e);
 void rt_exec_set_profile(RtExec *e, bool on);
 const double *rt_exec_profile(const RtExec *e, uint64_t *runs);
 
-/* What the CPU and the OS offer bf16 matmuls (runtime/cpu.c), read with cpuid and XCR0;
- * on Linux, the AMX tile-data permission is requested here (arch_prctl). The JIT's
- * choice of kernels follows its LLVM features, not this. */
+/* What the CPU and the OS offer bf16 matmuls (runtime/cpu.c), read with cpuid and XCR0.
+ * Detecting also requests, on Linux, the AMX tile-data permission (arch_prctl), which a
+ * process must hold before any tile instruction: asking is harmless and idempotent. The
+ * JIT's choice of kernels follows its LLVM features, not this. */
 typedef struct RtCpuBf16 {
     bool avx512bf16;             /* vdpbf16ps, with AVX-512 state enabled by the OS */
     bool amx_tile, amx_bf16;     /* cpuid */
     bool amx_os, amx_permitted;  /* XCR0 tile state; the process may use tile data */
     int amx_errno;               /* arch_prctl's errno when refused */
 } RtCpuBf16;
-void rt_cpu_bf16(RtCpuBf16 *out);
+void rt_cpu_bf16_detect(RtCpuBf16 *out);
 /* One line on AMX for a report: absent, disabled, refused, or present but unused. */
 void rt_cpu_bf16_amx_text(const RtCpuBf16 *c, char *out, size_t n);
 

@@ -3,12 +3,15 @@
  *
  *   auto        the JIT's own choice from the host's features: vdpbf16ps where the CPU
  *               has avx512bf16, else bf16 widened to f32 and the f32 FMA kernels
- *   avx512bf16  vdpbf16ps; refused on a CPU without it (cpuid, runtime/cpu.c)
+ *   avx512bf16  vdpbf16ps; refused on a CPU without it (cpuid, runtime/cpu.c), and by the
+ *               tool when the JIT still lacks it (another LLMC_JIT_FEATURES entry such
+ *               as -avx512f turns it off: llmrun and llmbench check the JIT they made)
  *   fp32        the widened-f32 path even where vdpbf16ps exists: what a CPU without it
  *               runs, tested on this one
  *
  * It works by editing LLMC_JIT_FEATURES (compiler.h: cc_jit_new_for), before any JIT is
- * made: "-avx512bf16" for fp32. Every JIT of the process, every rank of an mpirun job
+ * made: "-avx512bf16" for fp32, no avx512bf16 entry for avx512bf16, the variable as it was
+ * for auto; the last --bf16-path wins. Every JIT of the process, every rank of an mpirun job
  * (each parses the same arguments) and the kernel cache's key (which holds the feature
  * string) follow, so a kernel built for one path is never used for another.
  */
@@ -19,31 +22,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* LLMC_JIT_FEATURES as it was before the first --bf16-path, and that text without its
+ * avx512bf16 entries: each --bf16-path starts again from it, so the last one wins. */
+static char *env_before, *env_stripped;
+
+static void remember_env(void) {
+    if (env_before) return;
+    const char *old = getenv("LLMC_JIT_FEATURES");
+    env_before = llmc_xstrdup(old ? old : "");
+    LlmcBuf b = {0};
+    for (const char *p = env_before; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        bool bf16 = len == 11 && (p[0] == '+' || p[0] == '-') && strncmp(p + 1, "avx512bf16", 10) == 0;
+        if (!bf16 && len) llmc_buf_printf(&b, "%s%.*s", b.len ? "," : "", (int)len, p);
+        p = end ? end + 1 : p + len;
+    }
+    env_stripped = llmc_xstrdup(b.data ? b.data : "");
+    llmc_buf_free(&b);
+}
+
 bool subcmd_bf16_path(const char *value, char *err, size_t n) {
-    if (strcmp(value, "auto") == 0) return true;
-    if (strcmp(value, "avx512bf16") == 0) {
+    bool fp32 = strcmp(value, "fp32") == 0, dot = strcmp(value, "avx512bf16") == 0;
+    if (!fp32 && !dot && strcmp(value, "auto") != 0) {
+        snprintf(err, n, "--bf16-path needs auto, avx512bf16 or fp32, got '%s'", value);
+        return false;
+    }
+    if (dot) {
         RtCpuBf16 c;
-        rt_cpu_bf16(&c);
+        rt_cpu_bf16_detect(&c);
         if (!c.avx512bf16) {
             snprintf(err, n, "--bf16-path avx512bf16: this CPU has no avx512bf16 (vdpbf16ps)");
             return false;
         }
-        return true;
     }
-    if (strcmp(value, "fp32") != 0) {
-        snprintf(err, n, "--bf16-path needs auto, avx512bf16 or fp32, got '%s'", value);
-        return false;
-    }
-    const char *old = getenv("LLMC_JIT_FEATURES");
-    size_t len = (old ? strlen(old) : 0) + 16;
-    char *edit = malloc(len);
-    if (!edit) {
-        snprintf(err, n, "--bf16-path: out of memory");
-        return false;
-    }
-    snprintf(edit, len, "%s%s-avx512bf16", old && *old ? old : "", old && *old ? "," : "");
-    bool ok = setenv("LLMC_JIT_FEATURES", edit, 1) == 0;
-    free(edit);
+    remember_env();
+    /* auto: the environment as it was; avx512bf16: without its avx512bf16 entries (the
+     * host's feature then stands); fp32: that plus -avx512bf16 */
+    LlmcBuf edit = {0};
+    if (!fp32 && !dot) llmc_buf_printf(&edit, "%s", env_before);
+    else llmc_buf_printf(&edit, "%s%s%s", env_stripped, *env_stripped && fp32 ? "," : "", fp32 ? "-avx512bf16" : "");
+    bool ok = setenv("LLMC_JIT_FEATURES", edit.data ? edit.data : "", 1) == 0;
+    llmc_buf_free(&edit);
     if (!ok) snprintf(err, n, "--bf16-path: cannot set LLMC_JIT_FEATURES");
     return ok;
 }

@@ -106,6 +106,7 @@ typedef struct Options {
     int64_t steps;
     uint32_t threads;
     bool skip_models, skip_gemm, smoke, skip_bf16;
+    bool want_bf16_dot; /* --bf16-path avx512bf16: the JIT must have it */
 } Options;
 
 static double now_s(void) {
@@ -244,6 +245,7 @@ static int parse_args(int argc, char **argv, Options *o) {
                 fprintf(stderr, "llmbench: %s\n", msg);
                 return EXIT_USAGE;
             }
+            o->want_bf16_dot = strcmp(v, "avx512bf16") == 0;
             i++;
         } else {
             fprintf(stderr, "llmbench: unknown option '%s' (try --help)\n", a);
@@ -845,6 +847,13 @@ int main(int argc, char **argv) {
         cc_jit_free(jit);
         return EXIT_BAD_INPUT;
     }
+    if (o.want_bf16_dot && !cc_jit_has_avx512bf16(jit)) {
+        fprintf(stderr, "llmbench: --bf16-path avx512bf16: the JIT's features lack avx512bf16 with avx512bw and "
+                        "avx512f (LLMC_JIT_FEATURES)\n");
+        rt_pool_free(pool);
+        cc_jit_free(jit);
+        return EXIT_USAGE;
+    }
     uint32_t threads = rt_pool_threads(pool);
     Blas blas;
     blas_open(&blas, threads);
@@ -872,7 +881,7 @@ int main(int argc, char **argv) {
     else
         printf("%-24s %s\n", "bf16 dot peak", "- (the JIT target has no avx512bf16)");
     RtCpuBf16 cpu_bf16;
-    rt_cpu_bf16(&cpu_bf16);
+    rt_cpu_bf16_detect(&cpu_bf16);
     char amx[160];
     rt_cpu_bf16_amx_text(&cpu_bf16, amx, sizeof amx);
     printf("%-24s %s\n", "bf16 matmuls", cc_jit_has_avx512bf16(jit) ? "avx512bf16 (vdpbf16ps)" : "fp32 (widened, FMA)");

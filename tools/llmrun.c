@@ -106,6 +106,7 @@ typedef struct Options {
     uint32_t keep;
     double val_fraction;
     bool debug_nan, no_prefetch, profile;
+    bool want_bf16_dot;   /* --bf16-path avx512bf16: the JIT must have it */
     CcShard shard;
     double comm_timeout;
     FeOverride *ov;
@@ -198,6 +199,7 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strcmp(a, "--bf16-path") == 0) {
             char msg[160];
             if (!subcmd_bf16_path(v, msg, sizeof msg)) return usage_error("%s", msg);
+            o->want_bf16_dot = strcmp(v, "avx512bf16") == 0;
         } else if (strcmp(a, "-D") == 0) {
             int st = parse_define(o, v);
             if (st != EXIT_OK) return st;
@@ -853,7 +855,7 @@ typedef struct RankId {
  * the CPU offers beyond them (runtime/cpu.c). */
 static void bf16_path_text(const CcJit *jit, char *out, size_t n) {
     RtCpuBf16 cpu;
-    rt_cpu_bf16(&cpu);
+    rt_cpu_bf16_detect(&cpu);
     char amx[160];
     rt_cpu_bf16_amx_text(&cpu, amx, sizeof amx);
     snprintf(out, n, "%s; AMX: %s",
@@ -981,6 +983,18 @@ static bool run_setup(Run *r, LlmcErr *err) {
         }
     }
     if (!fits_in_memory(r->md, r->o->model, err)) return false;
+    if (!(r->jit = cc_jit_new(err)) || !world_check(r, err)) return false;
+    if (r->md->fwd->train.precision == IR_TRAIN_BF16) { /* the path changes the bytes: resuming on another warns */
+        r->recipe = llmc_xrealloc(r->recipe, (r->n_recipe + 1) * sizeof *r->recipe);
+        r->recipe[r->n_recipe].key = llmc_xstrdup("bf16_path");
+        r->recipe[r->n_recipe++].value = llmc_xstrdup(cc_jit_has_avx512bf16(r->jit) ? "avx512bf16" : "fp32");
+    }
+    if (r->o->want_bf16_dot && !cc_jit_has_avx512bf16(r->jit)) {
+        const char *features = getenv("LLMC_JIT_FEATURES");
+        llmc_err_set(err, "--bf16-path avx512bf16: the JIT's features lack avx512bf16 with avx512bw and avx512f "
+                          "(LLMC_JIT_FEATURES=%s, or ranks whose CPUs lack it)", features ? features : "");
+        return false;
+    }
     if (r->o->resume && !open_checkpoint(r, &r->ck, err)) return false;
     if (r->o->init && !llmrun_weights_open(r->o->init, r->md->init, r->md->hash, &r->init_w, err)) return false;
     if (!(r->data = rt_data_open(r->o->data, (uint32_t)r->md->vocab, r->o->val_fraction, err))) return false;
@@ -988,7 +1002,6 @@ static bool run_setup(Run *r, LlmcErr *err) {
         llmc_err_set(err, "--eval-every needs a validation split (--val-fraction > 0)");
         return false;
     }
-    if (!(r->jit = cc_jit_new(err)) || !world_check(r, err)) return false;
     LlmcErr cerr = {0};
     if (!(r->cache = cc_objcache_open(NULL, &cerr)))
         fprintf(stderr, "llmrun: warning: no kernel cache (%s); compiling everything\n", cerr.msg);

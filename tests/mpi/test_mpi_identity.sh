@@ -45,7 +45,7 @@ done
 
 # precision = bf16 (issue 11): the same contract with bf16 matmuls, and the same bytes on
 # 1 and 2 threads
-for shard in none full; do
+for shard in none grad full; do
     for n in 1 2 4; do
         run="$work/bf16-$shard-$n"
         expect 0 "bf16 gpt2-tiny --shard $shard on $n ranks" \

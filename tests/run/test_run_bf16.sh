@@ -29,6 +29,14 @@ done
 expect 0 "gpt2-tiny bf16 --bf16-path fp32" "$llmrun" models/gpt2-tiny.llm -D vocab=256 -D precision=bf16 \
     --bf16-path fp32 --data "$work/D" --out "$work/gpt2.bf16-fp32path" --steps 200 --eval-every 20
 contains "--bf16-path fp32: the path" "matmuls on fp32 (bf16 widened to f32"
+# resuming on another path warns: the bytes change (the path is part of the recipe)
+expect 0 "gpt2-tiny bf16: resume on the default path" "$llmrun" models/gpt2-tiny.llm -D vocab=256 -D precision=bf16 \
+    --data "$work/D" --out "$work/gpt2.bf16-fp32path" --resume "$work/gpt2.bf16-fp32path" --steps 201
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+    contains "resume on another path" 'bf16_path: "fp32" -> "avx512bf16"'
+else
+    contains "resume on the same path" "resumed from"
+fi
 if grep -qw avx512_bf16 /proc/cpuinfo; then
     [ "$(grep -o '"loss":[^,]*' "$work/gpt2.bf16/metrics.jsonl")" = \
       "$(grep -o '"loss":[^,]*' "$work/gpt2.bf16-fp32path/metrics.jsonl")" ] &&

@@ -1,4 +1,4 @@
-/* tests/runtime/test_cpu.c — rt_cpu_bf16 reads the same bf16 and AMX capabilities as
+/* tests/runtime/test_cpu.c — rt_cpu_bf16_detect reads the same bf16 and AMX capabilities as
  * the kernel reports in /proc/cpuinfo (flags avx512_bf16, amx_tile, amx_bf16), and the
  * AMX line of a report says what was found. On a machine without /proc/cpuinfo the
  * comparison is skipped. */
@@ -27,7 +27,7 @@ static int cpuinfo_flag(const char *flag) {
 
 int main(void) {
     RtCpuBf16 c;
-    rt_cpu_bf16(&c);
+    rt_cpu_bf16_detect(&c);
     int bf16 = cpuinfo_flag("avx512_bf16"), tile = cpuinfo_flag("amx_tile"), amx16 = cpuinfo_flag("amx_bf16");
     printf("cpuid: avx512bf16 %d, amx_tile %d, amx_bf16 %d, os %d, permitted %d; cpuinfo: %d %d %d\n", c.avx512bf16,
            c.amx_tile, c.amx_bf16, c.amx_os, c.amx_permitted, bf16, tile, amx16);
@@ -43,7 +43,7 @@ int main(void) {
     CHECK(strstr(text, c.amx_tile && c.amx_bf16 ? "on this CPU" : "not on this CPU") == text);
     /* a second request is answered the same way (the permission is per process) */
     RtCpuBf16 again;
-    rt_cpu_bf16(&again);
+    rt_cpu_bf16_detect(&again);
     CHECK(memcmp(&c, &again, sizeof c) == 0);
     TEST_MAIN();
 }
