@@ -743,12 +743,16 @@ static void print_bytes_line(const char *label, uint64_t b, const char *extra) {
     printf("  %-18s %10.2f MiB  %14llu bytes%s\n", label, (double)b / 1048576.0, (unsigned long long)b, extra);
 }
 
+/* bf16_dot: the JIT multiplies bf16 operands with vdpbf16ps (else widened to f32). */
 static void print_report(const Options *o, const char *src_name, const IrGraph *fwd, const Report *r,
-                         size_t file_bytes, uint32_t objects, const char *cpu) {
+                         size_t file_bytes, uint32_t objects, const char *cpu, bool bf16_dot) {
     const IrTrainConfig *t = &fwd->train;
     printf("llmc: wrote %s (%.2f MiB) from %s\n", o->out, (double)file_bytes / 1048576.0, src_name);
     printf("model              %s, hash %016llx\n", ir_graph_str(fwd, t->model), (unsigned long long)r->hash);
     printf("parameters         %llu\n", (unsigned long long)r->params);
+    if (t->precision == IR_TRAIN_BF16)
+        printf("precision          bf16 matmuls, on %s for %s (llmrun on another CPU recompiles them)\n",
+               bf16_dot ? "vdpbf16ps" : "f32 FMA kernels (bf16 widened: no avx512bf16)", cpu);
     printf("tokens per step    %lld (batch %lld x seq %lld x accumulate %lld)\n", (long long)r->tokens_step,
            (long long)t->batch, (long long)t->seq, (long long)t->accumulate);
     printf("FLOPs per step     %.4g (%.4g per token)\n", r->flops_step,
@@ -973,7 +977,7 @@ static bool write_bundle(const Options *o, const char *src_name, const FeProgram
         LlmcBuf file = {0};
         rt_bundle_serialize(sec, has_inf ? 6 : 5, &file);
         ok = llmc_file_write(o->out, file.data, file.len, err);
-        if (ok) print_report(o, src_name, fwd, &r, file.len, rec.n, cc_jit_cpu(jit, NULL));
+        if (ok) print_report(o, src_name, fwd, &r, file.len, rec.n, cc_jit_cpu(jit, NULL), cc_jit_has_avx512bf16(jit));
         if (ok && per_rank) print_rank_memory(o, &rank_mem);
         if (ok && has_inf) {
             printf("inference graphs  ");

@@ -91,4 +91,11 @@ for m in llama-tiny gpt2-tiny moe-tiny; do
     if grep -qE 'bf16' <<<"$out"; then bad "$m: fp32 shows bf16"; fi
     "$llmc" "$f" -D precision=bf16 --emit=fused >/dev/null 2>&1 || bad "$m --emit=fused: exit $?"
 done
+# the compile report says where the bf16 matmuls run
+tmpdir=$(mktemp -d)
+out=$("$llmc" models/gpt2-tiny.llm -D precision=bf16 -o "$tmpdir/m.llmc" 2>&1) || bad "llmc -o (bf16): exit $?"
+grep -qE '^precision +bf16 matmuls, on (vdpbf16ps|f32 FMA kernels)' <<<"$out" || bad "llmc -o (bf16): no precision line"
+out=$("$llmc" models/gpt2-tiny.llm -o "$tmpdir/m.llmc" 2>&1) || bad "llmc -o (fp32): exit $?"
+grep -q '^precision' <<<"$out" && bad "llmc -o (fp32): a precision line"
+rm -rf "$tmpdir"
 exit $fail
