@@ -33,10 +33,6 @@
  * U+DFFF), nothing above U+10FFFF. NUL bytes are well-formed. */
 bool rt_utf8_valid(const char *s, size_t n);
 
-/* bfloat16 is the top half of an f32. From f32: round to nearest, ties to even; NaN stays
- * NaN (quieted, sign kept); values past the largest bf16 round to infinity. */
-uint16_t rt_bf16_from_f32(float f);
-float rt_bf16_to_f32(uint16_t h);
 
 /* ===================================================================================
  * JSON reader

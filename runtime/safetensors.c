@@ -31,7 +31,7 @@
 #define MAX_HEADER_BYTES 100000000u
 
 /* ===================================================================================
- * dtypes and bf16
+ * dtypes (bf16 converts with ir_bf16_from_double / ir_bf16_to_double: one rounding)
  * =================================================================================== */
 
 /* The safetensors spelling of a supported dtype; NULL when it cannot be stored. */
@@ -53,21 +53,6 @@ static IrDtype st_dtype_parse(const char *s) {
         if (n && strcmp(n, s) == 0) return (IrDtype)dt;
     }
     return IR_DTYPE_INVALID;
-}
-
-uint16_t rt_bf16_from_f32(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x0040u); /* quiet NaN */
-    u += 0x7FFFu + ((u >> 16) & 1u); /* round to nearest, ties to even; cannot wrap */
-    return (uint16_t)(u >> 16);
-}
-
-float rt_bf16_to_f32(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
 }
 
 /* Element count and byte size of rank/dims in dtype dt, or false if either would exceed
@@ -701,7 +686,7 @@ bool rt_tensor_to_value(const RtTensor *t, IrValue *out, LlmcErr *err) {
         for (uint64_t i = 0; i < numel; i++) {
             uint16_t h;
             memcpy(&h, p + 2 * i, 2);
-            v[i] = rt_bf16_to_f32(h);
+            v[i] = ir_bf16_to_double(h); /* exact */
         }
         break;
     case IR_DTYPE_INVALID:

@@ -5,7 +5,7 @@
  *               has avx512bf16, else bf16 widened to f32 and the f32 FMA kernels
  *   avx512bf16  vdpbf16ps; refused on a CPU without it (cpuid, runtime/cpu.c), and by the
  *               tool when the JIT still lacks it (another LLMC_JIT_FEATURES entry such
- *               as -avx512f turns it off: llmrun and llmbench check the JIT they made)
+ *               as -avx512f turns it off: subcmd_bf16_path_check on the JIT made)
  *   fp32        the widened-f32 path even where vdpbf16ps exists: what a CPU without it
  *               runs, tested on this one
  *
@@ -25,6 +25,7 @@
 /* LLMC_JIT_FEATURES as it was before the first --bf16-path, and that text without its
  * avx512bf16 entries: each --bf16-path starts again from it, so the last one wins. */
 static char *env_before, *env_stripped;
+static bool wanted_dot; /* the last --bf16-path was avx512bf16 */
 
 static void remember_env(void) {
     if (env_before) return;
@@ -56,6 +57,7 @@ bool subcmd_bf16_path(const char *value, char *err, size_t n) {
             return false;
         }
     }
+    wanted_dot = dot;
     remember_env();
     /* auto: the environment as it was; avx512bf16: without its avx512bf16 entries (the
      * host's feature then stands); fp32: that plus -avx512bf16 */
@@ -66,4 +68,26 @@ bool subcmd_bf16_path(const char *value, char *err, size_t n) {
     llmc_buf_free(&edit);
     if (!ok) snprintf(err, n, "--bf16-path: cannot set LLMC_JIT_FEATURES");
     return ok;
+}
+
+bool subcmd_bf16_path_check(bool jit_dot, char *err, size_t n) {
+    if (!wanted_dot || jit_dot) return true;
+    const char *features = getenv("LLMC_JIT_FEATURES");
+    snprintf(err, n,
+             "--bf16-path avx512bf16: the JIT's features lack avx512bf16 with avx512bw and avx512f "
+             "(LLMC_JIT_FEATURES=%s, or ranks whose CPUs lack it)",
+             features ? features : "");
+    return false;
+}
+
+const char *subcmd_bf16_path_name(bool jit_dot) {
+    return jit_dot ? "avx512bf16 (vdpbf16ps, f32 sums)" : "fp32 (bf16 widened to f32, f32 FMA kernels)";
+}
+
+void subcmd_bf16_path_text(bool jit_dot, char *out, size_t n) {
+    RtCpuBf16 cpu;
+    rt_cpu_bf16_detect(&cpu);
+    char amx[160];
+    rt_cpu_bf16_amx_text(&cpu, amx, sizeof amx);
+    snprintf(out, n, "%s; AMX: %s", subcmd_bf16_path_name(jit_dot), amx);
 }

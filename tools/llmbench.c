@@ -106,7 +106,6 @@ typedef struct Options {
     int64_t steps;
     uint32_t threads;
     bool skip_models, skip_gemm, smoke, skip_bf16;
-    bool want_bf16_dot; /* --bf16-path avx512bf16: the JIT must have it */
 } Options;
 
 static double now_s(void) {
@@ -245,7 +244,6 @@ static int parse_args(int argc, char **argv, Options *o) {
                 fprintf(stderr, "llmbench: %s\n", msg);
                 return EXIT_USAGE;
             }
-            o->want_bf16_dot = strcmp(v, "avx512bf16") == 0;
             i++;
         } else {
             fprintf(stderr, "llmbench: unknown option '%s' (try --help)\n", a);
@@ -847,9 +845,9 @@ int main(int argc, char **argv) {
         cc_jit_free(jit);
         return EXIT_BAD_INPUT;
     }
-    if (o.want_bf16_dot && !cc_jit_has_avx512bf16(jit)) {
-        fprintf(stderr, "llmbench: --bf16-path avx512bf16: the JIT's features lack avx512bf16 with avx512bw and "
-                        "avx512f (LLMC_JIT_FEATURES)\n");
+    char msg[256];
+    if (!subcmd_bf16_path_check(cc_jit_has_avx512bf16(jit), msg, sizeof msg)) {
+        fprintf(stderr, "llmbench: %s\n", msg);
         rt_pool_free(pool);
         cc_jit_free(jit);
         return EXIT_USAGE;
@@ -884,7 +882,7 @@ int main(int argc, char **argv) {
     rt_cpu_bf16_detect(&cpu_bf16);
     char amx[160];
     rt_cpu_bf16_amx_text(&cpu_bf16, amx, sizeof amx);
-    printf("%-24s %s\n", "bf16 matmuls", cc_jit_has_avx512bf16(jit) ? "avx512bf16 (vdpbf16ps)" : "fp32 (widened, FMA)");
+    printf("%-24s %s\n", "bf16 matmuls", subcmd_bf16_path_name(cc_jit_has_avx512bf16(jit)));
     printf("%-24s %s\n", "AMX", amx);
     printf("%-24s %.1f GB/s (memcpy of 256 MiB, read + written, best pass)\n", "memory bandwidth", peak.mem_gbs);
     printf("%-24s %s (1, 5, 15 min, before the peaks; other processes skew every figure)\n", "load average", load);

@@ -106,7 +106,6 @@ typedef struct Options {
     uint32_t keep;
     double val_fraction;
     bool debug_nan, no_prefetch, profile;
-    bool want_bf16_dot;   /* --bf16-path avx512bf16: the JIT must have it */
     CcShard shard;
     double comm_timeout;
     FeOverride *ov;
@@ -199,7 +198,6 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strcmp(a, "--bf16-path") == 0) {
             char msg[160];
             if (!subcmd_bf16_path(v, msg, sizeof msg)) return usage_error("%s", msg);
-            o->want_bf16_dot = strcmp(v, "avx512bf16") == 0;
         } else if (strcmp(a, "-D") == 0) {
             int st = parse_define(o, v);
             if (st != EXIT_OK) return st;
@@ -851,19 +849,6 @@ typedef struct RankId {
     char features[TARGET_TEXT_MAX];
 } RankId;
 
-/* Which kernels multiply bf16 matmul operands (the JIT's features: --bf16-path) and what
- * the CPU offers beyond them (runtime/cpu.c). */
-static void bf16_path_text(const CcJit *jit, char *out, size_t n) {
-    RtCpuBf16 cpu;
-    rt_cpu_bf16_detect(&cpu);
-    char amx[160];
-    rt_cpu_bf16_amx_text(&cpu, amx, sizeof amx);
-    snprintf(out, n, "%s; AMX: %s",
-             cc_jit_has_avx512bf16(jit) ? "avx512bf16 (vdpbf16ps, f32 sums)"
-                                        : "fp32 (bf16 widened to f32, f32 FMA kernels)",
-             amx);
-}
-
 /* The object-cache target text without its cpu and features lines. */
 static void target_base(const CcJit *jit, char *out, size_t n) {
     char *text = cc_objcache_target(jit);
@@ -989,10 +974,9 @@ static bool run_setup(Run *r, LlmcErr *err) {
         r->recipe[r->n_recipe].key = llmc_xstrdup("bf16_path");
         r->recipe[r->n_recipe++].value = llmc_xstrdup(cc_jit_has_avx512bf16(r->jit) ? "avx512bf16" : "fp32");
     }
-    if (r->o->want_bf16_dot && !cc_jit_has_avx512bf16(r->jit)) {
-        const char *features = getenv("LLMC_JIT_FEATURES");
-        llmc_err_set(err, "--bf16-path avx512bf16: the JIT's features lack avx512bf16 with avx512bw and avx512f "
-                          "(LLMC_JIT_FEATURES=%s, or ranks whose CPUs lack it)", features ? features : "");
+    char msg[256];
+    if (!subcmd_bf16_path_check(cc_jit_has_avx512bf16(r->jit), msg, sizeof msg)) {
+        llmc_err_set(err, "%s", msg);
         return false;
     }
     if (r->o->resume && !open_checkpoint(r, &r->ck, err)) return false;
@@ -1028,7 +1012,7 @@ static bool run_setup(Run *r, LlmcErr *err) {
         fprintf(stderr, "llmrun: %s %s ...\n", r->md->is_bundle ? "loading the kernels of" : "compiling", r->o->model);
     if (r->lead && r->md->fwd && r->md->fwd->train.present && r->md->fwd->train.precision == IR_TRAIN_BF16) {
         char path[256];
-        bf16_path_text(r->jit, path, sizeof path);
+        subcmd_bf16_path_text(cc_jit_has_avx512bf16(r->jit), path, sizeof path);
         fprintf(stderr, "llmrun: precision bf16: matmuls on %s\n", path);
     }
     r->t = rt_trainer_new_world(r->jit, &r->w->step, r->pool, r->w->comm, vars, n_vars, err);
@@ -1118,7 +1102,7 @@ static void print_profile(Run *r) {
     bool measured = rt_machine_peak(r->jit, r->pool, &peak, &err);
     if (!measured) fprintf(stderr, "llmrun: the machine's peak: %s (MFU not shown)\n", err.msg);
     char path[256];
-    bf16_path_text(r->jit, path, sizeof path);
+    subcmd_bf16_path_text(cc_jit_has_avx512bf16(r->jit), path, sizeof path);
     printf("\nbf16 matmuls: %s\n", path);
     llmrun_profile_print(stdout, r->t, r->prof_steps, r->prof_seconds, measured ? &peak : NULL, 30);
     fflush(stdout);

@@ -36,5 +36,12 @@ bool subcmd_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
  * applied to LLMC_JIT_FEATURES before any JIT is made. false + a message in
  * err for a bad value or a path this CPU lacks. */
 bool subcmd_bf16_path(const char *value, char *err, size_t n);
+/* After the JIT is made (jit_dot: cc_jit_has_avx512bf16): false + a message when the last
+ * --bf16-path asked for avx512bf16 and the JIT's features still lack it. */
+bool subcmd_bf16_path_check(bool jit_dot, char *err, size_t n);
+/* The path's name for reports ("avx512bf16 (vdpbf16ps, f32 sums)" or "fp32 (...)"), and
+ * that name with what the CPU says about AMX (rt_cpu_bf16_amx_text). */
+const char *subcmd_bf16_path_name(bool jit_dot);
+void subcmd_bf16_path_text(bool jit_dot, char *out, size_t n);
 
 #endif /* LLMC_SUBCMD_H */

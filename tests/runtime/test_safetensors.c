@@ -171,23 +171,23 @@ static void test_reference_vectors(void) {
 /* --- bf16 and IrValue conversions ---------------------------------------------------- */
 
 static void test_bf16(void) {
-    CHECK_EQ_INT(rt_bf16_from_f32(1.0f), 0x3F80);
-    CHECK_EQ_INT(rt_bf16_from_f32(-2.0f), 0xC000);
-    CHECK_EQ_INT(rt_bf16_from_f32(-0.0f), 0x8000);
-    CHECK_EQ_INT(rt_bf16_from_f32(1.00390625f), 0x3F80);  /* halfway, even below: down */
-    CHECK_EQ_INT(rt_bf16_from_f32(1.01171875f), 0x3F82);  /* halfway, even above: up */
-    CHECK_EQ_INT(rt_bf16_from_f32(nextafterf(1.00390625f, 2.0f)), 0x3F81); /* just past halfway: up */
-    CHECK_EQ_INT(rt_bf16_from_f32(INFINITY), 0x7F80);
-    CHECK_EQ_INT(rt_bf16_from_f32(-INFINITY), 0xFF80);
-    CHECK_EQ_INT(rt_bf16_from_f32(3.4028235e38f), 0x7F80); /* FLT_MAX rounds to inf */
-    uint16_t qn = rt_bf16_from_f32(NAN);
+    CHECK_EQ_INT(ir_bf16_from_double(1.0f), 0x3F80);
+    CHECK_EQ_INT(ir_bf16_from_double(-2.0f), 0xC000);
+    CHECK_EQ_INT(ir_bf16_from_double(-0.0f), 0x8000);
+    CHECK_EQ_INT(ir_bf16_from_double(1.00390625f), 0x3F80);  /* halfway, even below: down */
+    CHECK_EQ_INT(ir_bf16_from_double(1.01171875f), 0x3F82);  /* halfway, even above: up */
+    CHECK_EQ_INT(ir_bf16_from_double(nextafterf(1.00390625f, 2.0f)), 0x3F81); /* just past halfway: up */
+    CHECK_EQ_INT(ir_bf16_from_double(INFINITY), 0x7F80);
+    CHECK_EQ_INT(ir_bf16_from_double(-INFINITY), 0xFF80);
+    CHECK_EQ_INT(ir_bf16_from_double(3.4028235e38f), 0x7F80); /* FLT_MAX rounds to inf */
+    uint16_t qn = ir_bf16_from_double(NAN);
     CHECK((qn & 0x7F80) == 0x7F80 && (qn & 0x7F) != 0);
     float snan;
     uint32_t snan_bits = 0x7F800001u; /* signalling NaN with only low payload bits */
     memcpy(&snan, &snan_bits, 4);
-    CHECK(isnan(rt_bf16_to_f32(rt_bf16_from_f32(snan))));
-    CHECK_CLOSE(rt_bf16_to_f32(0x3F80), 1.0, 0);
-    CHECK_CLOSE(rt_bf16_to_f32(0x4049), 3.140625, 0);
+    CHECK(isnan(ir_bf16_to_double(ir_bf16_from_double(snan))));
+    CHECK_CLOSE(ir_bf16_to_double(0x3F80), 1.0, 0);
+    CHECK_CLOSE(ir_bf16_to_double(0x4049), 3.140625, 0);
 }
 
 static void test_values(void) {
